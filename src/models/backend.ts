@@ -1,0 +1,70 @@
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { tf } from './tf.js';
+
+export type BackendName = 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
+export type BackendPreference = 'auto' | BackendName;
+
+export interface BackendInfo {
+  readonly name: string;
+  readonly requested: BackendPreference;
+  readonly tried: readonly { readonly name: BackendName; readonly error: string }[];
+}
+
+const require = createRequire(import.meta.url);
+const AUTO_ORDER: readonly BackendName[] = ['tensorflow-gpu', 'tensorflow', 'wasm'];
+
+async function tryBackend(name: BackendName): Promise<void> {
+  switch (name) {
+    case 'tensorflow-gpu':
+      // Registers the 'tensorflow' backend backed by CUDA libtensorflow.
+      await import('@tensorflow/tfjs-node-gpu' as string);
+      if (!(await tf.setBackend('tensorflow'))) throw new Error('tfjs-node-gpu did not initialise');
+      return;
+    case 'tensorflow':
+      await import('@tensorflow/tfjs-node' as string);
+      if (!(await tf.setBackend('tensorflow'))) throw new Error('tfjs-node did not initialise');
+      return;
+    case 'wasm': {
+      const wasm = await import('@tensorflow/tfjs-backend-wasm');
+      const dir = path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm'));
+      wasm.setWasmPaths(dir + path.sep);
+      if (!(await tf.setBackend('wasm'))) throw new Error('wasm backend did not initialise');
+      return;
+    }
+    case 'cpu':
+      if (!(await tf.setBackend('cpu'))) throw new Error('cpu backend did not initialise');
+      return;
+  }
+}
+
+let active: Promise<BackendInfo> | undefined;
+
+/**
+ * Selects the TF.js backend once per process (TF.js has one global engine, so this is process
+ * state by nature, not by choice). Later calls with the same preference return the same info;
+ * a different explicit preference switches the backend.
+ */
+export async function selectBackend(requested: BackendPreference = 'auto'): Promise<BackendInfo> {
+  if (active && requested === 'auto') return active;
+  active = (async () => {
+    const order = requested === 'auto' ? AUTO_ORDER : [requested];
+    const tried: { name: BackendName; error: string }[] = [];
+    for (const name of order) {
+      try {
+        await tryBackend(name);
+        await tf.ready();
+        return { name: tf.getBackend(), requested, tried };
+      } catch (err) {
+        tried.push({ name, error: err instanceof Error ? err.message.split('\n')[0] ?? '' : String(err) });
+      }
+    }
+    throw new Error(`no TF.js backend could start (${tried.map((t) => `${t.name}: ${t.error}`).join('; ')})`);
+  })();
+  try {
+    return await active;
+  } catch (err) {
+    active = undefined;
+    throw err;
+  }
+}

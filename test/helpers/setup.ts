@@ -1,0 +1,1 @@
+import '../../src/core/polyfills.js';
