@@ -5,7 +5,11 @@ export type TorchDType = 'float32' | 'float64' | 'float16' | 'int64' | 'int32' |
 export interface TorchTensor {
   readonly dtype: TorchDType;
   readonly shape: readonly number[];
-  /** float types are widened/narrowed to Float32Array; integer types to Float64Array or BigInt64Array (int64). */
+  /**
+   * float32/float64/float16 → Float32Array (float64 narrowed); int64 → BigInt64Array;
+   * int32/int16/int8 → Int32Array; uint8 and bool (0/1) → Uint8Array. (`readTorchCheckpoint`
+   * never produces Float64Array; it stays in the union for other producers.)
+   */
   readonly data: Float32Array | Float64Array | BigInt64Array | Int32Array | Uint8Array;
 }
 
