@@ -1,0 +1,101 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import type { z } from 'zod';
+import { ConfigError } from '../core/errors.js';
+import { configSchema, type Config } from './schema.js';
+
+/** CLI flags that override the file. */
+export interface ConfigOverrides {
+  readonly host?: string;
+  readonly port?: number;
+  readonly fileRoots?: readonly string[];
+  readonly logLevel?: string;
+  readonly backend?: string;
+}
+
+/** The only environment variables the daemon reads (explicit whitelist). */
+export const ENV_VARS = {
+  DAEMON_HOST: 'server.host',
+  DAEMON_PORT: 'server.port',
+  DAEMON_LOG_LEVEL: 'log.level',
+  DAEMON_BACKEND: 'backend',
+} as const;
+
+type Json = Record<string, unknown>;
+
+function setPath(obj: Json, dotted: string, value: unknown): void {
+  const keys = dotted.split('.');
+  let cur = obj;
+  for (const k of keys.slice(0, -1)) {
+    const next = cur[k];
+    if (typeof next !== 'object' || next === null || Array.isArray(next)) cur[k] = {};
+    cur = cur[k] as Json;
+  }
+  cur[keys[keys.length - 1]!] = value;
+}
+
+function deepFreeze<T>(v: T): T {
+  if (typeof v === 'object' && v !== null) {
+    for (const x of Object.values(v)) deepFreeze(x);
+    Object.freeze(v);
+  }
+  return v;
+}
+
+function describe(issues: readonly z.core.$ZodIssue[]): string[] {
+  return issues.map((i) => `${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`);
+}
+
+/**
+ * YAML file + env whitelist + CLI flags (in rising precedence), validated once; every problem is
+ * reported together in one ConfigError, and the result is frozen.
+ */
+export function loadConfig(opts: { file?: string; overrides?: ConfigOverrides; env?: NodeJS.ProcessEnv; cwd?: string } = {}): Config {
+  const problems: string[] = [];
+  const cwd = opts.cwd ?? process.cwd();
+  let raw: Json = {};
+  if (opts.file !== undefined) {
+    try {
+      const parsed: unknown = parseYaml(readFileSync(opts.file, 'utf8'));
+      if (parsed === null || parsed === undefined) raw = {};
+      else if (typeof parsed === 'object' && !Array.isArray(parsed)) raw = parsed as Json;
+      else problems.push(`${opts.file}: the top level must be a mapping`);
+    } catch (err) {
+      problems.push(`${opts.file}: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`);
+    }
+  }
+  const env = opts.env ?? process.env;
+  for (const [name, key] of Object.entries(ENV_VARS)) {
+    const value = env[name];
+    if (value === undefined || value === '') continue;
+    if (key === 'server.port') {
+      const n = Number(value);
+      if (!Number.isInteger(n)) problems.push(`${name}: expected an integer port, got ${JSON.stringify(value)}`);
+      else setPath(raw, key, n);
+    } else setPath(raw, key, value);
+  }
+  const o = opts.overrides ?? {};
+  if (o.host !== undefined) setPath(raw, 'server.host', o.host);
+  if (o.port !== undefined) {
+    if (!Number.isInteger(o.port)) problems.push(`--port: expected an integer, got ${String(o.port)}`);
+    else setPath(raw, 'server.port', o.port);
+  }
+  if (o.fileRoots !== undefined && o.fileRoots.length > 0) setPath(raw, 'files.roots', [...o.fileRoots]);
+  if (o.logLevel !== undefined) setPath(raw, 'log.level', o.logLevel);
+  if (o.backend !== undefined) setPath(raw, 'backend', o.backend);
+
+  const result = configSchema.safeParse(raw);
+  if (!result.success) problems.push(...describe(result.error.issues));
+  if (problems.length > 0 || !result.success) throw new ConfigError(problems);
+
+  const cfg = result.data;
+  const ids = new Set<string>();
+  cfg.streams.forEach((s, i) => {
+    if (ids.has(s.id)) problems.push(`streams.${i}.id: duplicate stream id ${JSON.stringify(s.id)}`);
+    ids.add(s.id);
+  });
+  if (problems.length > 0) throw new ConfigError(problems);
+  cfg.files.roots = cfg.files.roots.map((r) => path.resolve(cwd, r));
+  return deepFreeze(cfg);
+}

@@ -1,0 +1,71 @@
+import { z } from 'zod';
+import { STREAM_ID_PATTERN } from '../core/ids.js';
+
+export const streamSchema = z.strictObject({
+  id: z.string().regex(STREAM_ID_PATTERN, 'must match [A-Za-z0-9][A-Za-z0-9_.-]{0,63}'),
+  url: z.string().min(1).max(4096),
+  /** Pace file sources at their frame rate, as a camera would; false = as fast as analysis allows. */
+  realtime: z.boolean().default(true),
+  loop: z.boolean().default(false),
+});
+
+export const configSchema = z.strictObject({
+  server: z
+    .strictObject({
+      host: z.string().min(1).default('127.0.0.1'),
+      port: z.number().int().min(0).max(65535).default(8080),
+      maxBodyBytes: z.number().int().min(256).max(16 * 1024 * 1024).default(64 * 1024),
+      maxWsClients: z.number().int().min(1).max(100_000).default(256),
+      /** Messages queued per WebSocket client before the oldest are dropped. */
+      wsQueueMessages: z.number().int().min(16).max(1_000_000).default(2048),
+      shutdownTimeoutMs: z.number().int().min(100).max(60_000).default(4000),
+    })
+    .prefault({}),
+  files: z
+    .strictObject({
+      /** Directories API-added file sources may read from (relative to the working directory). */
+      roots: z.array(z.string().min(1)).min(1).default(['.']),
+    })
+    .prefault({}),
+  log: z
+    .strictObject({
+      level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    })
+    .prefault({}),
+  backend: z.enum(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']).default('auto'),
+  analysis: z
+    .strictObject({
+      /** Frames are scaled (by FFmpeg) to at most this width before detection. */
+      maxWidth: z.number().int().min(64).max(4096).default(640),
+      /** Frames waiting for detection per stream; a real-time source drops the oldest beyond it. */
+      queueFrames: z.number().int().min(1).max(256).default(4),
+    })
+    .prefault({}),
+  detector: z
+    .strictObject({
+      minScore: z.number().min(0).max(1).default(0.5),
+      minMeshScore: z.number().min(0).max(1).default(0.5),
+      iouThreshold: z.number().min(0).max(1).default(0.3),
+      maxFaces: z.number().int().min(1).max(100).default(10),
+      detectEveryFrames: z.number().int().min(1).max(60).default(3),
+      minFaceSize: z.number().int().min(1).max(4096).default(16),
+    })
+    .prefault({}),
+  tracker: z
+    .strictObject({
+      iouThreshold: z.number().min(0).max(1).default(0.2),
+      /** Frames a track may go unseen before it ends. */
+      maxGapFrames: z.number().int().min(0).max(1000).default(10),
+    })
+    .prefault({}),
+  alignment: z
+    .strictObject({
+      size: z.number().int().min(16).max(1024).default(112),
+    })
+    .prefault({}),
+  streams: z.array(streamSchema).default([]),
+});
+
+export type Config = z.infer<typeof configSchema>;
+export type StreamConfig = z.infer<typeof streamSchema>;
+export type ConfigInput = z.input<typeof configSchema>;

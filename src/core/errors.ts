@@ -1,0 +1,58 @@
+/**
+ * Stable error codes. Match on `code`, never on message text; the README lists them.
+ */
+export const ErrorCodes = {
+  CONFIG: 'VA_ERR_CONFIG',
+  SOURCE_NOT_FOUND: 'VA_ERR_SOURCE_NOT_FOUND',
+  SOURCE_FORBIDDEN: 'VA_ERR_SOURCE_FORBIDDEN',
+  SOURCE_SCHEME: 'VA_ERR_SOURCE_SCHEME',
+  SOURCE_OPEN: 'VA_ERR_SOURCE_OPEN',
+  SOURCE_NO_VIDEO: 'VA_ERR_SOURCE_NO_VIDEO',
+  UNSUPPORTED_CODEC: 'VA_ERR_UNSUPPORTED_CODEC',
+  DECODE: 'VA_ERR_DECODE',
+  MODEL_LOAD: 'VA_ERR_MODEL_LOAD',
+  INFERENCE: 'VA_ERR_INFERENCE',
+  TRANSPORT: 'VA_ERR_TRANSPORT',
+  BAD_REQUEST: 'VA_ERR_BAD_REQUEST',
+  NOT_FOUND: 'VA_ERR_NOT_FOUND',
+  CONFLICT: 'VA_ERR_CONFLICT',
+  PAYLOAD_TOO_LARGE: 'VA_ERR_PAYLOAD_TOO_LARGE',
+  INTERNAL: 'VA_ERR_INTERNAL',
+} as const;
+
+export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
+
+export class AnalyticsError extends Error {
+  readonly code: ErrorCode;
+  readonly context: Readonly<Record<string, unknown>>;
+
+  constructor(code: ErrorCode, message: string, options: { cause?: unknown; context?: Record<string, unknown> } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.context = Object.freeze({ ...(options.context ?? {}) });
+  }
+
+  toJSON(): { code: ErrorCode; message: string } {
+    return { code: this.code, message: this.message };
+  }
+}
+
+export class ConfigError extends AnalyticsError {
+  constructor(readonly problems: readonly string[]) {
+    super(ErrorCodes.CONFIG, `invalid configuration:\n  - ${problems.join('\n  - ')}`, { context: { problems } });
+  }
+}
+
+export class SourceError extends AnalyticsError {}
+export class DecodeError extends AnalyticsError {}
+export class ModelLoadError extends AnalyticsError {}
+export class InferenceError extends AnalyticsError {}
+export class TransportError extends AnalyticsError {}
+
+/** Normalises anything thrown into an AnalyticsError, keeping the original as `cause`. */
+export function asAnalyticsError(err: unknown, fallback: ErrorCode = ErrorCodes.INTERNAL): AnalyticsError {
+  if (err instanceof AnalyticsError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  return new AnalyticsError(fallback, message, { cause: err });
+}

@@ -1,0 +1,102 @@
+import type { StreamId, TrackId } from './ids.js';
+
+export type Point = readonly [number, number];
+export type Box = readonly [number, number, number, number];
+export type FiveLandmarks = readonly [Point, Point, Point, Point, Point];
+
+/** A decoded frame, converted by FFmpeg to packed RGB24 at the analysis resolution. */
+export interface FrameRecord {
+  readonly kind: 'frame';
+  readonly streamId: StreamId;
+  /** Decoded-frame counter from 0 (counts frames dropped before analysis too). */
+  readonly seq: number;
+  /** Stream time in seconds. */
+  readonly pts: number;
+  /** performance.now() when the frame left the decoder. */
+  readonly decodedAt: number;
+  /** Wall clock (ms since epoch) when the frame left the decoder. */
+  readonly wallTime: number;
+  readonly sourceWidth: number;
+  readonly sourceHeight: number;
+  /** RGB24 pixels, width × height × 3, owned by whoever holds the record. */
+  readonly image: { readonly data: Uint8Array; readonly width: number; readonly height: number };
+}
+
+/** A face in source-frame pixels. */
+export interface FaceObservation {
+  readonly box: Box;
+  readonly score: number;
+  readonly landmarks: FiveLandmarks;
+}
+
+/** Seed §7.1 alignment: a similarity transform from the aligned crop to source pixels. */
+export interface Alignment {
+  /** 2×3 row-major affine [a, b, tx, c, d, ty]: source = M · [u, v, 1] for crop pixel (u, v). */
+  readonly cropToSource: readonly [number, number, number, number, number, number];
+  readonly size: number;
+  /** Eye-line angle in degrees (positive = counter-clockwise tilt in image coordinates). */
+  readonly angleDeg: number;
+}
+
+export interface AlignedFace extends FaceObservation {
+  readonly alignment: Alignment;
+}
+
+export interface TrackedFace extends AlignedFace {
+  readonly trackId: TrackId;
+}
+
+export interface FacesRecord<F extends FaceObservation = FaceObservation> {
+  readonly kind: 'faces';
+  readonly frame: FrameRecord;
+  readonly faces: readonly F[];
+  readonly detectMs: number;
+}
+
+export interface TrackChange {
+  readonly trackId: TrackId;
+  readonly state: 'started' | 'ended';
+}
+
+export interface TrackedRecord extends FacesRecord<TrackedFace> {
+  readonly tracks: readonly TrackChange[];
+}
+
+export type StreamState = 'starting' | 'running' | 'reconnecting' | 'ended' | 'failed';
+
+export interface StreamEvent {
+  readonly type: 'stream';
+  readonly streamId: string;
+  readonly state: StreamState;
+  readonly error?: { readonly code: string; readonly message: string };
+  readonly ts: string;
+}
+
+export interface FacesEvent {
+  readonly type: 'faces';
+  readonly streamId: string;
+  readonly frame: number;
+  readonly pts: number;
+  readonly ts: string;
+  readonly width: number;
+  readonly height: number;
+  readonly faces: readonly {
+    readonly trackId: number;
+    readonly box: readonly [number, number, number, number];
+    readonly score: number;
+    readonly landmarks: readonly (readonly [number, number])[];
+  }[];
+}
+
+export interface TrackEvent {
+  readonly type: 'track';
+  readonly streamId: string;
+  readonly trackId: number;
+  readonly state: 'started' | 'ended';
+  readonly frame: number;
+  readonly ts: string;
+}
+
+export type AnalyticsEvent = StreamEvent | FacesEvent | TrackEvent;
+export type EventType = AnalyticsEvent['type'];
+export const EVENT_TYPES: readonly EventType[] = ['stream', 'faces', 'track'];

@@ -1,0 +1,103 @@
+import type { AddressInfo } from 'node:net';
+import { Subject } from 'rxjs';
+import type { Registry } from 'prom-client';
+import type { Config } from './config/schema.js';
+import { ErrorCodes, ModelLoadError } from './core/errors.js';
+import type { AnalyticsEvent } from './core/records.js';
+import { selectBackend } from './models/backend.js';
+import { FaceDetector } from './models/face-detector/index.js';
+import { tf } from './models/tf.js';
+import type { Logger } from './observability/logger.js';
+import { createMetrics, type Metrics } from './observability/metrics.js';
+import { StreamSupervisor } from './supervisor/stream-supervisor.js';
+import { HttpServer } from './transport/http-server.js';
+import { WsPublisher } from './transport/ws-publisher.js';
+
+export interface Daemon {
+  readonly metrics: Metrics;
+  readonly events: Subject<AnalyticsEvent>;
+  supervisor(): StreamSupervisor;
+  start(): Promise<AddressInfo>;
+  close(): Promise<void>;
+}
+
+/** The composition root: everything the daemon runs is built and torn down here. */
+export function buildDaemon(config: Config, deps: { readonly logger: Logger; readonly registry?: Registry }): Daemon {
+  const log = deps.logger.child({ component: 'daemon' });
+  const metrics = createMetrics(deps.registry, { tensorCount: () => tf.memory().numTensors });
+  const events = new Subject<AnalyticsEvent>();
+  let detector: FaceDetector | undefined;
+  let supervisor: StreamSupervisor | undefined;
+  let publisher: WsPublisher | undefined;
+  let http: HttpServer | undefined;
+  let backend = 'none';
+  let closing = false;
+  let closed: Promise<void> | undefined;
+
+  return {
+    metrics,
+    events,
+    supervisor() {
+      if (!supervisor) throw new Error('daemon not started');
+      return supervisor;
+    },
+
+    async start() {
+      const info = await selectBackend(config.backend);
+      backend = info.name;
+      metrics.backendInfo.set({ backend }, 1);
+      for (const t of info.tried) log.warn({ backend: t.name, reason: t.error }, 'TF.js backend unavailable, trying the next');
+      log.info({ backend }, 'TF.js backend selected');
+      try {
+        detector = await FaceDetector.load();
+        await detector.warmUp();
+      } catch (err) {
+        throw new ModelLoadError(ErrorCodes.MODEL_LOAD, `face models failed to load: ${(err as Error).message}`, { cause: err });
+      }
+      log.info('face models loaded (BlazeFace + FaceMesh from @vladmandic/human)');
+      supervisor = new StreamSupervisor({ config, detector, metrics, logger: deps.logger, events, backend });
+      publisher = new WsPublisher(events, { metrics, logger: deps.logger }, {
+        maxClients: config.server.maxWsClients,
+        maxBufferedBytes: config.server.wsQueueMessages * 1024,
+        maxBehindMs: 10_000,
+      });
+      const sup = supervisor;
+      const pub = publisher;
+      http = new HttpServer({
+        supervisor: sup,
+        publisher: pub,
+        metrics,
+        logger: deps.logger,
+        maxBodyBytes: config.server.maxBodyBytes,
+        readiness: {
+          ready: () => {
+            const checks = { models: detector !== undefined, server: http?.listening === true, shuttingDown: closing };
+            return {
+              ready: checks.models && checks.server && !closing,
+              checks,
+              details: { backend, affectModel: 'none loaded (face analysis only)', streams: sup.list().length },
+            };
+          },
+        },
+      });
+      const address = await http.listen(config.server.port, config.server.host);
+      log.info({ host: address.address, port: address.port }, 'listening');
+      for (const s of config.streams) sup.add(s, 'config');
+      return address;
+    },
+
+    close() {
+      closed ??= (async () => {
+        closing = true;
+        // Reverse start order: sources first (no new events), then clients, then the socket.
+        await supervisor?.close();
+        await publisher?.close();
+        await http?.close();
+        events.complete();
+        detector?.close();
+        log.info('daemon stopped');
+      })();
+      return closed;
+    },
+  };
+}

@@ -1,0 +1,85 @@
+import { loadGraphModel, type GraphModel } from '@tensorflow/tfjs-converter';
+import { tf, type Tensor, type Tensor3D } from '../tf.js';
+import { fsIOHandler } from '../io/fs-io-handler.js';
+import { BLAZEFACE_INPUT, humanModelPath } from './constants.js';
+import type { Box } from './types.js';
+
+export interface BlazeCandidate {
+  /** In pixels of the image passed to detect(). */
+  readonly box: Box;
+  readonly score: number;
+}
+
+function anchors(inputSize: number): Float32Array {
+  // Two feature maps (stride 16 with 2 anchors, stride 32 with 6), as MediaPipe's short-range detector.
+  const spec = [
+    { stride: inputSize / 16, count: 2 },
+    { stride: inputSize / 8, count: 6 },
+  ];
+  const out: number[] = [];
+  for (const { stride, count } of spec) {
+    const grid = Math.floor((inputSize + stride - 1) / stride);
+    for (let gy = 0; gy < grid; gy++) {
+      for (let gx = 0; gx < grid; gx++) {
+        for (let n = 0; n < count; n++) out.push(stride * (gx + 0.5), stride * (gy + 0.5));
+      }
+    }
+  }
+  return Float32Array.from(out);
+}
+
+/** BlazeFace (MediaPipe, via @vladmandic/human's packaged graph model). */
+export class BlazeFace {
+  private constructor(
+    private readonly model: GraphModel,
+    private readonly anchorXY: Float32Array,
+  ) {}
+
+  static async load(modelPath = humanModelPath('blazeface.json')): Promise<BlazeFace> {
+    const model = await loadGraphModel(fsIOHandler(modelPath));
+    return new BlazeFace(model, anchors(BLAZEFACE_INPUT));
+  }
+
+  /** `image` is float32 HWC in 0..255; the image is letterboxed (padded bottom/right) to a square. */
+  async detect(image: Tensor3D, minScore: number): Promise<BlazeCandidate[]> {
+    const [h, w] = image.shape;
+    const side = Math.max(h, w);
+    const raw = tf.tidy(() => {
+      const padded = tf.pad(image, [[0, side - h], [0, side - w], [0, 0]]);
+      const resized = tf.image.resizeBilinear(padded, [BLAZEFACE_INPUT, BLAZEFACE_INPUT]);
+      const input = tf.expandDims(tf.sub(tf.div(resized, 127.5), 1), 0);
+      const outs = this.model.execute(input) as Tensor[];
+      // The packaged model is a PINTO conversion with four heads: ordering them by size pairs the
+      // 16×16 (512 anchors) and 8×8 (384 anchors) maps' scores with their regressors.
+      const [a, b, c, d] = [...outs].sort((x, y) => x.size - y.size) as [Tensor, Tensor, Tensor, Tensor];
+      const s384 = tf.concat([a, c], 2);
+      const s512 = tf.concat([b, d], 2);
+      return tf.squeeze(tf.concat([s512, s384], 1), [0]);
+    });
+    let rows: Float32Array;
+    try {
+      rows = (await raw.data()) as Float32Array;
+    } finally {
+      raw.dispose();
+    }
+    const stride = 17;
+    const scale = side / BLAZEFACE_INPUT;
+    const logitMin = Math.log(minScore / (1 - minScore));
+    const out: BlazeCandidate[] = [];
+    const n = rows.length / stride;
+    for (let i = 0; i < n; i++) {
+      const logit = rows[i * stride]!;
+      if (logit < logitMin) continue;
+      const cx = (rows[i * stride + 1]! + this.anchorXY[2 * i]!) * scale;
+      const cy = (rows[i * stride + 2]! + this.anchorXY[2 * i + 1]!) * scale;
+      const bw = rows[i * stride + 3]! * scale;
+      const bh = rows[i * stride + 4]! * scale;
+      out.push({ box: [cx - bw / 2, cy - bh / 2, bw, bh], score: 1 / (1 + Math.exp(-logit)) });
+    }
+    return out;
+  }
+
+  dispose(): void {
+    this.model.dispose();
+  }
+}

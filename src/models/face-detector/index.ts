@@ -1,0 +1,116 @@
+import { tf, type Tensor3D } from '../tf.js';
+import { BlazeFace } from './blazeface.js';
+import { FaceMesh } from './face-mesh.js';
+import { DEFAULT_DETECTOR_OPTIONS, MESH_CROP_SCALE, type FaceDetectorOptions } from './constants.js';
+import { clipBox, iou, nonMaxSuppression, squareAround } from './geometry.js';
+import type { Box, DetectedFace, RgbImage } from './types.js';
+
+export type { Box, DetectedFace, FiveLandmarks, Point, RgbImage } from './types.js';
+export { DEFAULT_DETECTOR_OPTIONS, type FaceDetectorOptions } from './constants.js';
+export { iou, boxCenter } from './geometry.js';
+
+export interface DetectionResult {
+  readonly faces: readonly DetectedFace[];
+  /** Whether the full-frame detector ran on this frame (otherwise faces were followed by the mesh). */
+  readonly ranDetector: boolean;
+}
+
+/**
+ * BlazeFace + FaceMesh, the MediaPipe face pipeline: the detector finds faces every
+ * `detectEveryFrames` frames, and the mesh both refines each face (five landmarks, tight box,
+ * presence score) and follows it on the frames in between. The models are shared; per-stream
+ * state lives in a {@link FaceDetectorSession}.
+ */
+export class FaceDetector {
+  private closed = false;
+
+  private constructor(
+    readonly blazeface: BlazeFace,
+    readonly mesh: FaceMesh,
+  ) {}
+
+  static async load(): Promise<FaceDetector> {
+    const blazeface = await BlazeFace.load();
+    try {
+      return new FaceDetector(blazeface, await FaceMesh.load());
+    } catch (err) {
+      blazeface.dispose();
+      throw err;
+    }
+  }
+
+  /** Runs both models once so the first real frame does not pay for kernel compilation. */
+  async warmUp(): Promise<void> {
+    const session = this.createSession();
+    await session.detect({ data: new Uint8Array(64 * 64 * 3), width: 64, height: 64 });
+  }
+
+  createSession(options: Partial<FaceDetectorOptions> = {}): FaceDetectorSession {
+    if (this.closed) throw new Error('FaceDetector is closed');
+    return new FaceDetectorSession(this, { ...DEFAULT_DETECTOR_OPTIONS, ...options });
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.blazeface.dispose();
+    this.mesh.dispose();
+  }
+}
+
+export class FaceDetectorSession {
+  private frames = 0;
+  private followed: Box[] = [];
+
+  constructor(
+    private readonly detector: FaceDetector,
+    readonly options: FaceDetectorOptions,
+  ) {}
+
+  async detect(img: RgbImage): Promise<DetectionResult> {
+    if (img.data.length !== img.width * img.height * 3) {
+      throw new RangeError(`RGB image of ${img.width}×${img.height} needs ${img.width * img.height * 3} bytes, got ${img.data.length}`);
+    }
+    const o = this.options;
+    // A fixed detector cadence bounds the cost of empty scenes too; new faces wait at most
+    // detectEveryFrames-1 frames, and followed faces are re-checked by the mesh every frame.
+    const runDetector = this.frames % o.detectEveryFrames === 0;
+    this.frames++;
+    const image = tf.tidy(() => tf.cast(tf.tensor3d(img.data, [img.height, img.width, 3], 'int32'), 'float32')) as Tensor3D;
+    try {
+      let crops = this.followed;
+      if (runDetector) {
+        const found = await this.detector.blazeface.detect(image, o.minScore);
+        const kept = nonMaxSuppression(found, o.iouThreshold, o.maxFaces);
+        // Prefer the followed (mesh-derived, better centred) crop for a face the detector re-finds.
+        crops = kept.map((c) => {
+          const square = squareAround(c.box, MESH_CROP_SCALE);
+          const prev = this.followed.find((f) => iou(f, square) > 0.5);
+          return prev ?? square;
+        });
+      }
+      const meshes = await this.detector.mesh.run(image, crops);
+      const faces: DetectedFace[] = [];
+      const next: Box[] = [];
+      for (const m of meshes) {
+        if (m.score < o.minMeshScore) continue;
+        const box = clipBox(m.box, img.width, img.height);
+        if (Math.max(box[2], box[3]) < o.minFaceSize) continue;
+        const crop = squareAround(m.box, MESH_CROP_SCALE);
+        // Two crops that converged on the same face: keep the first.
+        if (next.some((b) => iou(b, crop) > 0.6)) continue;
+        next.push(crop);
+        faces.push({ box, score: m.score, landmarks: m.landmarks });
+      }
+      this.followed = next;
+      return { faces, ranDetector: runDetector };
+    } finally {
+      image.dispose();
+    }
+  }
+
+  reset(): void {
+    this.followed = [];
+    this.frames = 0;
+  }
+}

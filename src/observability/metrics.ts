@@ -1,0 +1,83 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { StreamState } from '../core/records.js';
+import { MetricNames as N } from './metric-names.js';
+
+export const STREAM_STATES: readonly StreamState[] = ['starting', 'running', 'reconnecting', 'ended', 'failed'];
+
+/** All metric definitions, on an injected registry (never the global one). */
+export function createMetrics(registry: Registry = new Registry(), probes: { readonly tensorCount?: () => number } = {}) {
+  // Includes nodejs_eventloop_lag_seconds and process memory.
+  collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 20 });
+  const streamLabel = ['stream'] as const;
+  return {
+    registry,
+    framesDecoded: new Counter({ name: N.framesDecoded, help: 'Frames decoded per stream', labelNames: streamLabel, registers: [registry] }),
+    framesAnalysed: new Counter({ name: N.framesAnalysed, help: 'Frames that went through face analysis', labelNames: streamLabel, registers: [registry] }),
+    framesDropped: new Counter({
+      name: N.framesDropped,
+      help: 'Frames dropped before analysis because analysis fell behind a real-time source',
+      labelNames: streamLabel,
+      registers: [registry],
+    }),
+    decodeDuration: new Histogram({
+      name: N.decodeDuration,
+      help: 'Demux + decode + scale time per frame',
+      labelNames: streamLabel,
+      buckets: [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25],
+      registers: [registry],
+    }),
+    detectDuration: new Histogram({
+      name: N.detectDuration,
+      help: 'Face detection + landmark time per frame',
+      labelNames: ['stream', 'backend'],
+      buckets: [0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.2, 0.5, 1],
+      registers: [registry],
+    }),
+    facesPerFrame: new Histogram({
+      name: N.facesPerFrame,
+      help: 'Faces found per analysed frame',
+      labelNames: streamLabel,
+      buckets: [0, 1, 2, 3, 5, 8, 13, 20],
+      registers: [registry],
+    }),
+    activeTracks: new Gauge({ name: N.activeTracks, help: 'Face tracks alive per stream', labelNames: streamLabel, registers: [registry] }),
+    tracksStarted: new Counter({ name: N.tracksStarted, help: 'Face tracks started', labelNames: streamLabel, registers: [registry] }),
+    streamState: new Gauge({
+      name: N.streamState,
+      help: '1 for the current state of each stream, 0 for the others',
+      labelNames: ['stream', 'state'],
+      registers: [registry],
+    }),
+    streamErrors: new Counter({ name: N.streamErrors, help: 'Stream failures by error code', labelNames: ['stream', 'code'], registers: [registry] }),
+    backendInfo: new Gauge({ name: N.backendInfo, help: 'TF.js backend in use (value 1)', labelNames: ['backend'], registers: [registry] }),
+    wsClients: new Gauge({ name: N.wsClients, help: 'Connected WebSocket clients', registers: [registry] }),
+    wsMessagesSent: new Counter({ name: N.wsMessagesSent, help: 'WebSocket messages sent', labelNames: ['type'], registers: [registry] }),
+    wsMessagesDropped: new Counter({
+      name: N.wsMessagesDropped,
+      help: 'WebSocket messages dropped because a client fell behind',
+      registers: [registry],
+    }),
+    tensorsAlive: new Gauge({
+      name: N.tensorsAlive,
+      help: 'TF.js tensors allocated',
+      registers: [registry],
+      collect() {
+        if (probes.tensorCount) this.set(probes.tensorCount());
+      },
+    }),
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;
+
+export function setStreamState(m: Metrics, stream: string, state: StreamState): void {
+  for (const s of STREAM_STATES) m.streamState.set({ stream, state: s }, s === state ? 1 : 0);
+}
+
+/** Removes a deleted stream's series so /metrics does not keep dead labels forever. */
+export function forgetStream(m: Metrics, stream: string): void {
+  for (const metric of [m.framesDecoded, m.framesAnalysed, m.framesDropped, m.decodeDuration, m.facesPerFrame, m.activeTracks, m.tracksStarted]) {
+    metric.remove({ stream });
+  }
+  for (const s of STREAM_STATES) m.streamState.remove({ stream, state: s });
+}

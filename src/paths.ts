@@ -1,0 +1,6 @@
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The package root (this file sits in src/ or dist/, one level below it). */
+export const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+export const defaultConfigPath = path.join(packageRoot, 'config', 'default.yaml');

@@ -1,0 +1,42 @@
+import type { OperatorFunction } from 'rxjs';
+import type { FacesRecord, FaceObservation, FrameRecord } from '../core/records.js';
+import type { FaceDetectorSession } from '../models/face-detector/index.js';
+import { boundedConcatMap } from './bounded-concat-map.js';
+import type { CreditGate } from './credit-gate.js';
+
+export interface DetectFacesDeps {
+  readonly session: Pick<FaceDetectorSession, 'detect'>;
+  readonly onDetected?: (record: FacesRecord) => void;
+  readonly onDrop?: (frame: FrameRecord) => void;
+  readonly gate?: CreditGate;
+}
+
+export interface DetectFacesOptions {
+  /** Frames allowed to wait for the detector. */
+  readonly queueFrames: number;
+}
+
+/** Face detection in source-frame pixels, one frame at a time, with a drop-oldest queue. */
+export function detectFaces(deps: DetectFacesDeps, opts: DetectFacesOptions): OperatorFunction<FrameRecord, FacesRecord> {
+  return boundedConcatMap(
+    async (frame) => {
+      const t0 = performance.now();
+      const result = await deps.session.detect(frame.image);
+      const sx = frame.sourceWidth / frame.image.width;
+      const sy = frame.sourceHeight / frame.image.height;
+      const faces: FaceObservation[] = result.faces.map((f) => ({
+        box: [f.box[0] * sx, f.box[1] * sy, f.box[2] * sx, f.box[3] * sy],
+        score: f.score,
+        landmarks: f.landmarks.map(([x, y]) => [x * sx, y * sy] as const) as unknown as FaceObservation['landmarks'],
+      }));
+      const record: FacesRecord = { kind: 'faces', frame, faces, detectMs: performance.now() - t0 };
+      deps.onDetected?.(record);
+      return record;
+    },
+    {
+      capacity: opts.queueFrames,
+      ...(deps.onDrop ? { onDrop: deps.onDrop } : {}),
+      ...(deps.gate ? { gate: deps.gate } : {}),
+    },
+  );
+}

@@ -1,0 +1,56 @@
+import { Observable } from 'rxjs';
+import type { StreamId } from '../core/ids.js';
+import type { FrameRecord } from '../core/records.js';
+import type { RawFrame } from '../streams/open-source.js';
+import type { CreditGate } from './credit-gate.js';
+
+/**
+ * Turns a pull-based frame generator into the pipeline's Observable. With a gate, the next frame
+ * is only pulled once analysis has room (as-fast-as-possible files); without one, frames arrive
+ * at the source's pace and the analysis queue drops the oldest (real-time sources).
+ */
+export function fromSource(
+  open: (signal: AbortSignal) => AsyncGenerator<RawFrame>,
+  opts: { readonly streamId: StreamId; readonly gate?: CreditGate; readonly onDecoded?: (raw: RawFrame) => void },
+): Observable<FrameRecord> {
+  return new Observable<FrameRecord>((subscriber) => {
+    const abort = new AbortController();
+    const frames = open(abort.signal);
+    let seq = 0;
+    void (async () => {
+      try {
+        for (;;) {
+          if (opts.gate) await opts.gate.acquire();
+          if (abort.signal.aborted) return;
+          const next = await frames.next();
+          if (next.done || abort.signal.aborted) {
+            opts.gate?.release();
+            break;
+          }
+          const raw = next.value;
+          opts.onDecoded?.(raw);
+          subscriber.next({
+            kind: 'frame',
+            streamId: opts.streamId,
+            seq: seq++,
+            pts: raw.pts,
+            decodedAt: performance.now(),
+            wallTime: Date.now(),
+            sourceWidth: raw.sourceWidth,
+            sourceHeight: raw.sourceHeight,
+            image: { data: raw.data, width: raw.width, height: raw.height },
+          });
+        }
+        if (!abort.signal.aborted) subscriber.complete();
+      } catch (err) {
+        if (!abort.signal.aborted) subscriber.error(err);
+      }
+    })();
+    return () => {
+      abort.abort();
+      opts.gate?.releaseAll();
+      // Closing the generator runs its finally blocks: demuxer, decoder and filters are freed.
+      void frames.return(undefined).catch(() => undefined);
+    };
+  });
+}

@@ -1,0 +1,224 @@
+import { existsSync, realpathSync } from 'node:fs';
+import type { Subject, Subscription } from 'rxjs';
+import type { Config, StreamConfig } from '../config/schema.js';
+import { AnalyticsError, ErrorCodes, SourceError, asAnalyticsError } from '../core/errors.js';
+import { asStreamId, type StreamId } from '../core/ids.js';
+import type { AnalyticsEvent, StreamState } from '../core/records.js';
+import type { FaceDetector } from '../models/face-detector/index.js';
+import type { Logger } from '../observability/logger.js';
+import { forgetStream, setStreamState, type Metrics } from '../observability/metrics.js';
+import { buildPipeline } from '../pipeline/build-pipeline.js';
+import { CreditGate } from '../pipeline/credit-gate.js';
+import { fromSource } from '../pipeline/from-source.js';
+import { isUnderRoots, openSource, parseSourceUrl, redactUrl, type SourceSpec } from '../streams/open-source.js';
+
+export interface StreamInfo {
+  readonly id: string;
+  readonly url: string;
+  readonly kind: SourceSpec['kind'] | 'unknown';
+  readonly realtime: boolean;
+  readonly loop: boolean;
+  readonly origin: 'config' | 'api';
+  readonly state: StreamState;
+  readonly error?: { readonly code: string; readonly message: string };
+  readonly createdAt: string;
+  readonly framesDecoded: number;
+  readonly framesAnalysed: number;
+  readonly framesDropped: number;
+  readonly activeTracks: number;
+  readonly width?: number;
+  readonly height?: number;
+}
+
+interface StreamHandle {
+  info: { -readonly [K in keyof StreamInfo]: StreamInfo[K] };
+  subscription?: Subscription;
+  done: Promise<void>;
+}
+
+export interface SupervisorDeps {
+  readonly config: Config;
+  readonly detector: FaceDetector;
+  readonly metrics: Metrics;
+  readonly logger: Logger;
+  readonly events: Subject<AnalyticsEvent>;
+  readonly backend: string;
+}
+
+/** Owns every stream: starts, stops and reports them; one stream's failure stays in that stream. */
+export class StreamSupervisor {
+  private readonly streams = new Map<string, StreamHandle>();
+  private readonly log: Logger;
+  private closed = false;
+
+  constructor(private readonly deps: SupervisorDeps) {
+    this.log = deps.logger.child({ component: 'supervisor' });
+  }
+
+  has(id: string): boolean {
+    return this.streams.has(id);
+  }
+
+  list(): StreamInfo[] {
+    return [...this.streams.values()].map((h) => ({ ...h.info }));
+  }
+
+  get(id: string): StreamInfo | undefined {
+    const h = this.streams.get(id);
+    return h ? { ...h.info } : undefined;
+  }
+
+  /**
+   * Checks an API request's URL before a stream exists: scheme allowlist and file roots.
+   * Throws SourceError (VA_ERR_SOURCE_SCHEME / VA_ERR_SOURCE_FORBIDDEN).
+   */
+  vetApiUrl(url: string): void {
+    const spec = parseSourceUrl(url);
+    if (spec.kind !== 'file') return;
+    const real = existsSync(spec.path) ? realpathSync(spec.path) : spec.path;
+    if (!isUnderRoots(real, this.deps.config.files.roots)) {
+      throw new SourceError(ErrorCodes.SOURCE_FORBIDDEN, `file sources must lie under the configured file roots (${this.deps.config.files.roots.join(', ')})`, {
+        context: { path: spec.path },
+      });
+    }
+  }
+
+  add(cfg: StreamConfig, origin: 'config' | 'api'): StreamInfo {
+    if (this.closed) throw new AnalyticsError(ErrorCodes.INTERNAL, 'the daemon is shutting down');
+    if (this.streams.has(cfg.id)) throw new AnalyticsError(ErrorCodes.CONFLICT, `stream ${cfg.id} already exists`);
+    const id = asStreamId(cfg.id);
+    const handle: StreamHandle = {
+      info: {
+        id,
+        url: redactUrl(cfg.url),
+        kind: 'unknown',
+        realtime: cfg.realtime,
+        loop: cfg.loop,
+        origin,
+        state: 'starting',
+        createdAt: new Date().toISOString(),
+        framesDecoded: 0,
+        framesAnalysed: 0,
+        framesDropped: 0,
+        activeTracks: 0,
+      },
+      done: Promise.resolve(),
+    };
+    this.streams.set(id, handle);
+    this.setState(handle, 'starting');
+    let spec: SourceSpec;
+    try {
+      spec = parseSourceUrl(cfg.url);
+    } catch (err) {
+      this.fail(handle, err);
+      return { ...handle.info };
+    }
+    handle.info.kind = spec.kind;
+    this.start(handle, spec, cfg);
+    return { ...handle.info };
+  }
+
+  private start(handle: StreamHandle, spec: SourceSpec, cfg: StreamConfig): void {
+    const { config, metrics, detector, events } = this.deps;
+    const id = handle.info.id as StreamId;
+    const labels = { stream: id };
+    const log = this.deps.logger.child({ component: 'stream', streamId: id });
+    // A camera or a paced file cannot wait for us: drop the oldest. A fast file can: back-pressure.
+    const gate = cfg.realtime || spec.kind !== 'file' ? undefined : new CreditGate(config.analysis.queueFrames + 1);
+    const session = detector.createSession(config.detector);
+    const frames = fromSource((signal) => openSource(spec, { realtime: cfg.realtime, loop: cfg.loop, maxWidth: config.analysis.maxWidth, signal }), {
+      streamId: id,
+      ...(gate ? { gate } : {}),
+      onDecoded: (raw) => {
+        if (handle.info.state === 'starting') {
+          handle.info.width = raw.sourceWidth;
+          handle.info.height = raw.sourceHeight;
+          this.setState(handle, 'running');
+          log.info({ width: raw.sourceWidth, height: raw.sourceHeight, kind: spec.kind }, 'stream running');
+        }
+        handle.info.framesDecoded++;
+        metrics.framesDecoded.inc(labels);
+        metrics.decodeDuration.observe(labels, raw.decodeSeconds);
+      },
+    });
+    let resolveDone!: () => void;
+    handle.done = new Promise((r) => (resolveDone = r));
+    handle.subscription = buildPipeline(
+      frames,
+      {
+        session,
+        ...(gate ? { gate } : {}),
+        onDetected: (rec) => {
+          handle.info.framesAnalysed++;
+          metrics.framesAnalysed.inc(labels);
+          metrics.detectDuration.observe({ stream: id, backend: this.deps.backend }, rec.detectMs / 1000);
+          metrics.facesPerFrame.observe(labels, rec.faces.length);
+          log.trace({ frameSeq: rec.frame.seq, faces: rec.faces.length, durationMs: rec.detectMs }, 'frame analysed');
+        },
+        onDrop: () => {
+          handle.info.framesDropped++;
+          metrics.framesDropped.inc(labels);
+        },
+      },
+      {
+        queueFrames: config.analysis.queueFrames,
+        alignSize: config.alignment.size,
+        tracker: config.tracker,
+        onActiveTracks: (n) => {
+          handle.info.activeTracks = n;
+          metrics.activeTracks.set(labels, n);
+        },
+      },
+    ).subscribe({
+      next: (event) => {
+        if (event.type === 'track' && event.state === 'started') metrics.tracksStarted.inc(labels);
+        events.next(event);
+      },
+      error: (err: unknown) => {
+        this.fail(handle, err);
+        resolveDone();
+      },
+      complete: () => {
+        this.setState(handle, 'ended');
+        log.info({ frames: handle.info.framesDecoded }, 'stream ended');
+        resolveDone();
+      },
+    });
+  }
+
+  private fail(handle: StreamHandle, err: unknown): void {
+    const e = asAnalyticsError(err, ErrorCodes.DECODE);
+    handle.info.error = { code: e.code, message: e.message };
+    this.deps.metrics.streamErrors.inc({ stream: handle.info.id, code: e.code });
+    this.deps.logger.child({ component: 'stream', streamId: handle.info.id }).error({ code: e.code, err: e }, 'stream failed');
+    this.setState(handle, 'failed');
+  }
+
+  private setState(handle: StreamHandle, state: StreamState): void {
+    handle.info.state = state;
+    setStreamState(this.deps.metrics, handle.info.id, state);
+    this.deps.events.next({
+      type: 'stream',
+      streamId: handle.info.id,
+      state,
+      ...(state === 'failed' && handle.info.error ? { error: handle.info.error } : {}),
+      ts: new Date().toISOString(),
+    });
+  }
+
+  /** Stops and forgets a stream; its native resources are released before this resolves. */
+  async remove(id: string): Promise<boolean> {
+    const h = this.streams.get(id);
+    if (!h) return false;
+    this.streams.delete(id);
+    h.subscription?.unsubscribe();
+    forgetStream(this.deps.metrics, id);
+    this.log.info({ streamId: id }, 'stream removed');
+    return true;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.all([...this.streams.keys()].map((id) => this.remove(id)));
+  }
+}

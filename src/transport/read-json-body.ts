@@ -1,0 +1,24 @@
+import type { IncomingMessage } from 'node:http';
+import { AnalyticsError, ErrorCodes } from '../core/errors.js';
+
+/** Reads a JSON body with a hard size cap; errors carry VA_ERR_BAD_REQUEST or PAYLOAD_TOO_LARGE. */
+export async function readJsonBody(req: IncomingMessage, maxBytes: number): Promise<unknown> {
+  const declared = Number(req.headers['content-length'] ?? NaN);
+  if (Number.isFinite(declared) && declared > maxBytes) {
+    throw new AnalyticsError(ErrorCodes.PAYLOAD_TOO_LARGE, `request body over ${maxBytes} bytes`);
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > maxBytes) throw new AnalyticsError(ErrorCodes.PAYLOAD_TOO_LARGE, `request body over ${maxBytes} bytes`);
+    chunks.push(chunk);
+  }
+  const text = Buffer.concat(chunks).toString('utf8');
+  if (text.trim() === '') throw new AnalyticsError(ErrorCodes.BAD_REQUEST, 'request body is empty; expected a JSON object');
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (err) {
+    throw new AnalyticsError(ErrorCodes.BAD_REQUEST, `request body is not valid JSON: ${(err as Error).message}`, { cause: err });
+  }
+}
