@@ -7,5 +7,6 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     setupFiles: ['./test/helpers/setup.ts'],
+    globalSetup: ['./test/helpers/global-setup.ts'],
   },
 });

@@ -1,0 +1,63 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from '../core/errors.js';
+import { defaultConfigPath } from '../paths.js';
+import { loadConfig } from './load.js';
+
+function yamlFile(text: string): string {
+  const dir = mkdtempSync(path.join(tmpdir(), 'va-config-'));
+  const file = path.join(dir, 'c.yaml');
+  writeFileSync(file, text);
+  return file;
+}
+
+describe('loadConfig', () => {
+  it('loads the embedded default with the demo stream and documented defaults', () => {
+    const cfg = loadConfig({ file: defaultConfigPath, env: {} });
+    expect(cfg.server).toMatchObject({ host: '127.0.0.1', port: 8080 });
+    expect(cfg.streams).toEqual([{ id: 'demo', url: 'demo:', realtime: true, loop: true }]);
+    expect(cfg.detector.detectEveryFrames).toBe(3);
+    expect(cfg.files.roots).toEqual([process.cwd()]);
+    expect(Object.isFrozen(cfg)).toBe(true);
+    expect(Object.isFrozen(cfg.server)).toBe(true);
+  });
+
+  it('reports every problem together', () => {
+    const file = yamlFile(
+      ['server:', '  port: 99999', '  bogus: 1', 'backend: tpu', 'streams:', '  - id: "bad id!"', '    url: ""', 'detector:', '  minScore: 2'].join('\n'),
+    );
+    let err: unknown;
+    try {
+      loadConfig({ file, env: {} });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    const problems = (err as ConfigError).problems.join('\n');
+    for (const field of ['server.port', 'server', 'backend', 'streams.0.id', 'streams.0.url', 'detector.minScore']) {
+      expect(problems).toContain(field);
+    }
+    expect(problems).toMatch(/bogus/);
+    expect((err as ConfigError).code).toBe('VA_ERR_CONFIG');
+  });
+
+  it('rejects duplicate stream ids and unreadable files', () => {
+    const dup = yamlFile('streams:\n  - {id: a, url: "demo:"}\n  - {id: a, url: "demo:"}\n');
+    expect(() => loadConfig({ file: dup, env: {} })).toThrow(/duplicate stream id "a"/);
+    expect(() => loadConfig({ file: '/nonexistent/x.yaml', env: {} })).toThrow(/nonexistent\/x.yaml/);
+    expect(() => loadConfig({ file: yamlFile('- 1\n- 2\n'), env: {} })).toThrow(/top level must be a mapping/);
+  });
+
+  it('layers file < env whitelist < CLI flags', () => {
+    const file = yamlFile('server: {port: 9000, host: 0.0.0.0}\nlog: {level: warn}\n');
+    const env = { DAEMON_PORT: '9100', DAEMON_LOG_LEVEL: 'debug', DAEMON_UNRELATED: 'x' };
+    const cfg = loadConfig({ file, env, overrides: { port: 9200, fileRoots: ['/srv/video'] } });
+    expect(cfg.server.port).toBe(9200);
+    expect(cfg.server.host).toBe('0.0.0.0');
+    expect(cfg.log.level).toBe('debug');
+    expect(cfg.files.roots).toEqual(['/srv/video']);
+    expect(() => loadConfig({ file, env: { DAEMON_PORT: 'eighty' } })).toThrow(/DAEMON_PORT/);
+  });
+});

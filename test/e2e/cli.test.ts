@@ -1,0 +1,75 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { EventClient, parseMetrics } from '../helpers/daemon.js';
+import { media } from '../helpers/media.js';
+import { spawnDaemon, type SpawnedDaemon } from '../helpers/spawn-daemon.js';
+
+let running: SpawnedDaemon | undefined;
+afterEach(() => {
+  if (running && running.child.exitCode === null) running.child.kill('SIGKILL');
+  running = undefined;
+});
+
+describe('the daemon command', () => {
+  it('runs the embedded default (the demo stream) and stops on SIGTERM with exit 0 within 5 s', async () => {
+    running = spawnDaemon(['run', '--port', '0', '--backend', 'wasm']);
+    const port = await running.port();
+    const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
+    expect(ready.status).toBe(200);
+    const client = await EventClient.connect(`ws://127.0.0.1:${port}/v1/events?streams=demo`);
+    // The demo pans across group photos: several faces at once.
+    const ev = await client.waitFor((m) => m.type === 'faces' && (m.faces as unknown[]).length >= 2, 30_000);
+    expect(ev.width).toBe(1280);
+    expect(ev.height).toBe(720);
+    const metrics = parseMetrics(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text());
+    expect(metrics.get('va_frames_analysed_total{stream="demo"}')).toBeGreaterThan(0);
+    const t0 = Date.now();
+    running.child.kill('SIGTERM');
+    expect(await running.exited).toBe(0);
+    expect(Date.now() - t0).toBeLessThan(5000);
+    expect(client.closeCode).toBe(1001);
+    const lines = running.stdout.map((l) => JSON.parse(l) as { msg: string });
+    expect(lines.at(-1)!.msg).toBe('daemon stopped');
+    expect(lines.some((l) => l.msg === 'TF.js backend selected')).toBe(true);
+  });
+
+  it('serves a config file with file sources and honours --host/--port/--file-root', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'va-e2e-'));
+    const cfg = path.join(dir, 'c.yaml');
+    writeFileSync(cfg, `streams:\n  - id: talk\n    url: "file://${media('utterance_1.mp4')}"\n    realtime: false\n`);
+    running = spawnDaemon(['run', '--config', cfg, '--host', '127.0.0.1', '--port', '0', '--file-root', dir, '--log-level', 'info']);
+    const port = await running.port();
+    const base = `http://127.0.0.1:${port}`;
+    let info: { state: string; framesAnalysed: number } = { state: '', framesAnalysed: 0 };
+    const deadline = Date.now() + 40_000;
+    while (info.state !== 'ended' && Date.now() < deadline) {
+      info = (await (await fetch(`${base}/v1/streams/talk`)).json()) as typeof info;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(info.state).toBe('ended');
+    expect(info.framesAnalysed).toBe(309);
+    // --file-root replaced the default root: the shared media folder is now outside it.
+    const res = await fetch(`${base}/v1/streams`, { method: 'POST', body: JSON.stringify({ id: 'x', url: media('single_face.mp4') }) });
+    expect(res.status).toBe(403);
+    running.child.kill('SIGINT');
+    expect(await running.exited).toBe(0);
+  });
+
+  it('exits non-zero on bad config, listing every problem', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'va-e2e-'));
+    const cfg = path.join(dir, 'bad.yaml');
+    writeFileSync(cfg, 'server:\n  port: -1\nbackend: abacus\nanalysis:\n  maxWidth: 3\nstreams:\n  - id: ok\n');
+    running = spawnDaemon(['run', '--config', cfg]);
+    expect(await running.exited).toBe(2);
+    const err = running.stderr.join('');
+    for (const field of ['server.port', 'backend', 'analysis.maxWidth', 'streams.0.url']) expect(err).toContain(field);
+  });
+
+  it('rejects a bad flag value before starting', async () => {
+    running = spawnDaemon(['run', '--port', 'eighty']);
+    expect(await running.exited).not.toBe(0);
+    expect(running.stderr.join('')).toMatch(/port/);
+  });
+});
