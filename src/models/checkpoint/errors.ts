@@ -1,3 +1,5 @@
+import { ModelLoadError } from '../../core/errors.js';
+
 /**
  * Stable codes for checkpoint failures; callers match on `code`, never on the message.
  * - FORMAT: the bytes are not a PyTorch checkpoint, or not one holding a state_dict.
@@ -13,23 +15,18 @@ export const CheckpointErrorCode = {
 
 export type CheckpointErrorCode = (typeof CheckpointErrorCode)[keyof typeof CheckpointErrorCode];
 
-export interface CheckpointErrorContext {
+export interface CheckpointErrorContext extends Readonly<Record<string, unknown>> {
   /** The file (or other label) the bytes came from, as given to the reader. */
   readonly source: string;
   readonly problem: string;
 }
 
-// TODO(lead): src/core/errors.ts now exists but its ErrorCode union is closed; add the three codes
-// there and make this extend ModelLoadError (the `code`/`context` shape already matches).
-export class CheckpointError extends Error {
-  override readonly name = 'CheckpointError';
-  readonly code: CheckpointErrorCode;
-  readonly context: CheckpointErrorContext;
+export class CheckpointError extends ModelLoadError {
+  declare readonly code: CheckpointErrorCode;
+  declare readonly context: CheckpointErrorContext;
 
   constructor(code: CheckpointErrorCode, source: string, problem: string, options?: { cause?: unknown }) {
-    super(`${source}: ${problem}`, options);
-    this.code = code;
-    this.context = { source, problem };
+    super(code, `${source}: ${problem}`, { ...(options ?? {}), context: { source, problem } });
   }
 }
 

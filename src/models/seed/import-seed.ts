@@ -1,0 +1,75 @@
+/**
+ * Turns the seed's released PyTorch checkpoints (`pretrained_models/CNN/{0..4}.pth`,
+ * `CNN_RNN/{0..4}.pth`, teacher files) into a self-describing model directory, recording each
+ * source file's sha256. Every checkpoint is fully checked before anything is written.
+ */
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { readTorchCheckpoint } from '../checkpoint/read-torch-checkpoint.js';
+import type { Tensor } from '../tf.js';
+import { AU_THRESHOLDS, RELEASED_SEQ_LEN, type AuThresholdTable } from './constants.js';
+import { ModelWeightsError, type WeightProblem } from './errors.js';
+import { MANIFEST_FORMAT_VERSION, parseManifest, seedInputSpec, seedTaskSpec, type MemberRole, type ModelManifest } from './manifest.js';
+import { saveModelDir } from './model-dir.js';
+import { disposeWeights, stateDictToWeights } from './weights.js';
+
+export interface ImportSeedOptions {
+  readonly outDir: string;
+  readonly kind: 'cnn' | 'cnn-rnn';
+  readonly members: readonly { readonly name: string; readonly role: MemberRole; readonly file: string }[];
+  readonly id: string;
+  readonly version: string;
+  /** Default: 'cnn' for kind cnn, 'cnnRnnSeq32' for cnn-rnn (spec §2.5). */
+  readonly thresholds?: AuThresholdTable;
+  readonly seqLen?: number;
+  readonly source: string;
+  readonly trainingData: readonly string[];
+  readonly tool: string;
+  readonly now?: Date;
+}
+
+export async function importSeedCheckpoints(opts: ImportSeedOptions): Promise<ModelManifest> {
+  const table = opts.thresholds ?? (opts.kind === 'cnn' ? 'cnn' : 'cnnRnnSeq32');
+  const manifest = parseManifest({
+    formatVersion: MANIFEST_FORMAT_VERSION,
+    id: opts.id,
+    version: opts.version,
+    architecture: 'resnet50-caffe',
+    kind: opts.kind,
+    input: seedInputSpec(),
+    tasks: seedTaskSpec(AU_THRESHOLDS[table]),
+    ...(opts.kind === 'cnn-rnn' ? { seqLen: opts.seqLen ?? RELEASED_SEQ_LEN } : {}),
+    members: opts.members.map((m) => ({ name: m.name, role: m.role, weights: `${m.name}.json` })),
+    provenance: {
+      source: opts.source,
+      importedFrom: [],
+      trainingData: [...opts.trainingData],
+      createdAt: (opts.now ?? new Date()).toISOString(),
+      tool: opts.tool,
+    },
+  } satisfies ModelManifest);
+
+  const weights = new Map<string, Map<string, Tensor>>();
+  const importedFrom: { file: string; sha256: string }[] = [];
+  const problems: WeightProblem[] = [];
+  try {
+    for (const m of opts.members) {
+      const bytes = new Uint8Array(await readFile(m.file));
+      importedFrom.push({ file: path.basename(m.file), sha256: createHash('sha256').update(bytes).digest('hex') });
+      try {
+        const sd = readTorchCheckpoint(bytes, { source: m.file });
+        weights.set(m.name, stateDictToWeights(sd, { kind: opts.kind, arch: 'resnet50-caffe', source: m.file }).weights);
+      } catch (err) {
+        if (!(err instanceof ModelWeightsError)) throw err;
+        problems.push(...err.problems.map((p) => ({ ...p, name: `${m.name}: ${p.name}` })));
+      }
+    }
+    if (problems.length > 0) throw new ModelWeightsError(`importing into ${opts.outDir}`, problems);
+    const final = parseManifest({ ...manifest, provenance: { ...manifest.provenance, importedFrom } });
+    await saveModelDir(opts.outDir, final, weights);
+    return final;
+  } finally {
+    for (const w of weights.values()) disposeWeights(w);
+  }
+}
