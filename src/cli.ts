@@ -42,6 +42,63 @@ export function buildCli(): Command {
       const { benchFaces } = await import('./bench/faces.js');
       await benchFaces({ backend: o.backend, json: o.json === true });
     });
+
+  const positiveInt =
+    (name: string) =>
+    (value: string): number => {
+      const n = Number(value);
+      if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${name} must be a positive integer`);
+      return n;
+    };
+  const backendChoices = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];
+
+  program
+    .command('import-seed')
+    .description("import the seed's PyTorch checkpoints (one file per ensemble member) into a model directory")
+    .argument('<files...>', '.pth state_dicts (zip or legacy serialisation)')
+    .addOption(new Option('--kind <kind>', 'model kind').choices(['cnn', 'cnn-rnn']).makeOptionMandatory())
+    .option('--seq-len <n>', 'CNN-RNN window length (default 32, the released models)', positiveInt('--seq-len'))
+    .requiredOption('--out <dir>', 'model directory to write')
+    .option('--id <id>', 'model id (default seed-<kind>)')
+    .option('--roles <list>', 'comma-separated teacher|student per file, in order (default all student)')
+    .option('--au-thresholds <list>', '8 comma-separated AU thresholds (default: the released table for the kind/seq-len)')
+    .option('--source <text>', 'provenance: where the checkpoints came from')
+    .option('--training-data <text>', 'provenance: training data (repeatable)', collect, [] as string[])
+    .option('--model-version <v>', 'model version recorded in the manifest (default 1)')
+    .option('--force', 'replace an existing model directory')
+    .action(async (files: string[], o: import('./predict/commands.js').ImportSeedCliOptions) => {
+      const { importSeedCli } = await import('./predict/commands.js');
+      process.exitCode = await importSeedCli(files, o);
+    });
+
+  program
+    .command('predict')
+    .description('offline predictions of a seed model directory on aligned face images or a video')
+    .requiredOption('--model <dir>', 'model directory (manifest.json + weights)')
+    .requiredOption('--input <path>', 'directory of aligned face images (one sequence, sorted by name) or a video file')
+    .requiredOption('--out <file>', 'output file: .jsonl or .csv')
+    .option('--members', 'add per-member outputs to each row')
+    .addOption(new Option('--backend <name>', 'TF.js backend').choices(backendChoices).default('auto'))
+    .option('--batch <n>', 'faces per CNN batch and windows per GRU batch', positiveInt('--batch'), 8)
+    .option('-c, --config <file>', 'daemon config whose analysis/detector/tracker settings a video uses')
+    .action(async (o: import('./predict/commands.js').PredictCliOptions) => {
+      const { predictCli } = await import('./predict/commands.js');
+      process.exitCode = await predictCli(o);
+    });
+
+  bench
+    .command('model')
+    .description('frames/s and per-stage time of one seed model member (random weights) per backend')
+    .addOption(new Option('--arch <arch>', 'backbone').choices(['resnet50', 'compact']).default('resnet50'))
+    .option('--batch <n>', 'faces per batch', positiveInt('--batch'), 1)
+    .option('--seconds <s>', 'seconds of timed passes per backend', positiveInt('--seconds'), 10)
+    .option('--backend <list>', 'comma-separated backends, auto or all', 'auto')
+    .option('--no-fold', 'do not fold BatchNorm into the convolutions')
+    .option('--json', 'print JSON only')
+    .action(async (o: import('./predict/commands.js').BenchModelCliOptions) => {
+      const { benchModelCli } = await import('./predict/commands.js');
+      process.exitCode = await benchModelCli(o);
+    });
   return program;
 }
 

@@ -9,6 +9,7 @@ import { FaceDetector } from './models/face-detector/index.js';
 import { tf } from './models/tf.js';
 import type { Logger } from './observability/logger.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
+import { routeFfmpegLogs } from './streams/open-source.js';
 import { StreamSupervisor } from './supervisor/stream-supervisor.js';
 import { HttpServer } from './transport/http-server.js';
 import { WsPublisher } from './transport/ws-publisher.js';
@@ -43,6 +44,7 @@ export function buildDaemon(config: Config, deps: { readonly logger: Logger; rea
     },
 
     async start() {
+      routeFfmpegLogs(deps.logger);
       const info = await selectBackend(config.backend);
       backend = info.name;
       metrics.backendInfo.set({ backend }, 1);

@@ -11,7 +11,13 @@ import type { CreditGate } from './credit-gate.js';
  */
 export function fromSource(
   open: (signal: AbortSignal) => AsyncGenerator<RawFrame>,
-  opts: { readonly streamId: StreamId; readonly gate?: CreditGate; readonly onDecoded?: (raw: RawFrame) => void },
+  opts: {
+    readonly streamId: StreamId;
+    readonly gate?: CreditGate;
+    readonly onDecoded?: (raw: RawFrame) => void;
+    /** Called once the generator has finished and released its native resources. */
+    readonly onReleased?: () => void;
+  },
 ): Observable<FrameRecord> {
   return new Observable<FrameRecord>((subscriber) => {
     const abort = new AbortController();
@@ -44,13 +50,15 @@ export function fromSource(
         if (!abort.signal.aborted) subscriber.complete();
       } catch (err) {
         if (!abort.signal.aborted) subscriber.error(err);
+      } finally {
+        // Closing the generator runs its finally blocks: demuxer, decoder and filters are freed.
+        await frames.return(undefined).catch(() => undefined);
+        opts.onReleased?.();
       }
     })();
     return () => {
       abort.abort();
       opts.gate?.releaseAll();
-      // Closing the generator runs its finally blocks: demuxer, decoder and filters are freed.
-      void frames.return(undefined).catch(() => undefined);
     };
   });
 }

@@ -1,14 +1,25 @@
 import { Log } from 'node-av/lib';
-import { AV_LOG_ERROR, AV_LOG_QUIET } from 'node-av/constants';
-
-let configured = false;
+import { AV_LOG_ERROR, AV_LOG_WARNING } from 'node-av/constants';
+import type { Logger } from '../observability/logger.js';
 
 /**
- * FFmpeg prints straight to stderr; keep it to errors (or nothing). Per-stream problems reach the
- * log through our own typed errors instead.
+ * FFmpeg prints straight to stderr. Route its messages (errors and warnings only) into the
+ * daemon's log at debug level: per-stream problems reach the log as our own typed errors.
  */
-export function quietFfmpeg(silent = false): void {
-  if (configured && !silent) return;
-  configured = true;
-  Log.setLevel(silent ? AV_LOG_QUIET : AV_LOG_ERROR);
+export function routeFfmpegLogs(logger: Logger): void {
+  const log = logger.child({ component: 'ffmpeg' });
+  Log.setLevel(AV_LOG_WARNING);
+  Log.setCallback((level, message) => {
+    const text = message.trim();
+    if (text) log.debug({ ffmpegLevel: level <= AV_LOG_ERROR ? 'error' : 'warning' }, text);
+  });
+}
+
+let quieted = false;
+
+/** For tools without a logger (bench, tests): FFmpeg errors only, on stderr. */
+export function quietFfmpeg(): void {
+  if (quieted) return;
+  quieted = true;
+  Log.setLevel(AV_LOG_ERROR);
 }

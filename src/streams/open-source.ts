@@ -1,5 +1,4 @@
 import { readDemo } from './demo-source.js';
-import { quietFfmpeg } from './ffmpeg-log.js';
 import type { SourceSpec } from './source-url.js';
 import { readVideo, type RawFrame, type VideoSourceOptions } from './video-source.js';
 
@@ -8,8 +7,7 @@ export { parseSourceUrl, redactUrl, isUnderRoots, SUPPORTED_SCHEMES, type Source
 
 /** The one entry point from the rest of the daemon into node-av. */
 export function openSource(spec: SourceSpec, opts: VideoSourceOptions): AsyncGenerator<RawFrame> {
-  quietFfmpeg();
   return spec.kind === 'demo' ? readDemo(opts) : readVideo(spec, opts);
 }
 export { writeDemoClip, type ClipOptions } from './write-clip.js';
-export { quietFfmpeg } from './ffmpeg-log.js';
+export { quietFfmpeg, routeFfmpegLogs } from './ffmpeg-log.js';

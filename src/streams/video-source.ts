@@ -25,6 +25,11 @@ export interface VideoSourceOptions {
   readonly maxWidth: number;
   readonly signal?: AbortSignal;
   readonly rtspTransport?: 'tcp' | 'udp';
+  /**
+   * RTSP socket I/O timeout (connect, each reply, each read); default 10 000. It is also the only
+   * bound on a blocked *open*: node-av wires `signal` to reads, not to avformat_open_input.
+   */
+  readonly rtspTimeoutMs?: number;
 }
 
 /** FFmpeg does the scaling and RGB conversion; JS only copies the finished plane out. */
@@ -40,7 +45,9 @@ async function openDemuxer(spec: SourceSpec & { kind: 'file' | 'rtsp' }, opts: V
   const target = spec.kind === 'file' ? spec.path : spec.url;
   try {
     const options: Record<string, string> =
-      spec.kind === 'rtsp' ? { rtsp_transport: opts.rtspTransport ?? 'tcp', timeout: '10000000' } : {};
+      spec.kind === 'rtsp'
+        ? { rtsp_transport: opts.rtspTransport ?? 'tcp', timeout: String(Math.round((opts.rtspTimeoutMs ?? 10_000) * 1000)) }
+        : {};
     return await Demuxer.open(target, { options, ...(opts.signal ? { signal: opts.signal } : {}) });
   } catch (err) {
     const what = spec.kind === 'file' ? 'not a readable media file' : 'cannot connect';

@@ -33,8 +33,12 @@ export interface StreamInfo {
 interface StreamHandle {
   info: { -readonly [K in keyof StreamInfo]: StreamInfo[K] };
   subscription?: Subscription;
-  done: Promise<void>;
+  /** Resolves once the source has released its native resources. */
+  released: Promise<void>;
 }
+
+/** How long remove() waits for a source to let go (a camera read blocked in the kernel may not). */
+const RELEASE_WAIT_MS = 3000;
 
 export interface SupervisorDeps {
   readonly config: Config;
@@ -102,7 +106,7 @@ export class StreamSupervisor {
         framesDropped: 0,
         activeTracks: 0,
       },
-      done: Promise.resolve(),
+      released: Promise.resolve(),
     };
     this.streams.set(id, handle);
     this.setState(handle, 'starting');
@@ -126,9 +130,12 @@ export class StreamSupervisor {
     // A camera or a paced file cannot wait for us: drop the oldest. A fast file can: back-pressure.
     const gate = cfg.realtime || spec.kind !== 'file' ? undefined : new CreditGate(config.analysis.queueFrames + 1);
     const session = detector.createSession(config.detector);
+    let released!: () => void;
+    handle.released = new Promise((r) => (released = r));
     const frames = fromSource((signal) => openSource(spec, { realtime: cfg.realtime, loop: cfg.loop, maxWidth: config.analysis.maxWidth, signal }), {
       streamId: id,
       ...(gate ? { gate } : {}),
+      onReleased: () => released(),
       onDecoded: (raw) => {
         if (handle.info.state === 'starting') {
           handle.info.width = raw.sourceWidth;
@@ -141,8 +148,6 @@ export class StreamSupervisor {
         metrics.decodeDuration.observe(labels, raw.decodeSeconds);
       },
     });
-    let resolveDone!: () => void;
-    handle.done = new Promise((r) => (resolveDone = r));
     handle.subscription = buildPipeline(
       frames,
       {
@@ -174,14 +179,10 @@ export class StreamSupervisor {
         if (event.type === 'track' && event.state === 'started') metrics.tracksStarted.inc(labels);
         events.next(event);
       },
-      error: (err: unknown) => {
-        this.fail(handle, err);
-        resolveDone();
-      },
+      error: (err: unknown) => this.fail(handle, err),
       complete: () => {
         this.setState(handle, 'ended');
         log.info({ frames: handle.info.framesDecoded }, 'stream ended');
-        resolveDone();
       },
     });
   }
@@ -213,6 +214,13 @@ export class StreamSupervisor {
     this.streams.delete(id);
     h.subscription?.unsubscribe();
     forgetStream(this.deps.metrics, id);
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = await Promise.race([
+      h.released.then(() => false),
+      new Promise<boolean>((r) => (timer = setTimeout(() => r(true), RELEASE_WAIT_MS))),
+    ]);
+    clearTimeout(timer);
+    if (timedOut) this.log.warn({ streamId: id }, 'source still releasing after removal');
     this.log.info({ streamId: id }, 'stream removed');
     return true;
   }

@@ -9,7 +9,8 @@ import path from 'node:path';
 import { readTorchCheckpoint } from '../checkpoint/read-torch-checkpoint.js';
 import type { Tensor } from '../tf.js';
 import { AU_THRESHOLDS, RELEASED_SEQ_LEN, type AuThresholdTable } from './constants.js';
-import { ModelWeightsError, type WeightProblem } from './errors.js';
+import type { SeedDims } from './architecture.js';
+import { ModelWeightsError, SeedModelError, type WeightProblem } from './errors.js';
 import { MANIFEST_FORMAT_VERSION, parseManifest, seedInputSpec, seedTaskSpec, type MemberRole, type ModelManifest } from './manifest.js';
 import { saveModelDir } from './model-dir.js';
 import { disposeWeights, stateDictToWeights } from './weights.js';
@@ -22,6 +23,8 @@ export interface ImportSeedOptions {
   readonly version: string;
   /** Default: 'cnn' for kind cnn, 'cnnRnnSeq32' for cnn-rnn (spec §2.5). */
   readonly thresholds?: AuThresholdTable;
+  /** Explicit per-AU thresholds (8 values); overrides `thresholds`. */
+  readonly auThresholds?: readonly number[];
   readonly seqLen?: number;
   readonly source: string;
   readonly trainingData: readonly string[];
@@ -38,7 +41,7 @@ export async function importSeedCheckpoints(opts: ImportSeedOptions): Promise<Mo
     architecture: 'resnet50-caffe',
     kind: opts.kind,
     input: seedInputSpec(),
-    tasks: seedTaskSpec(AU_THRESHOLDS[table]),
+    tasks: seedTaskSpec(opts.auThresholds ?? AU_THRESHOLDS[table]),
     ...(opts.kind === 'cnn-rnn' ? { seqLen: opts.seqLen ?? RELEASED_SEQ_LEN } : {}),
     members: opts.members.map((m) => ({ name: m.name, role: m.role, weights: `${m.name}.json` })),
     provenance: {
@@ -53,13 +56,24 @@ export async function importSeedCheckpoints(opts: ImportSeedOptions): Promise<Mo
   const weights = new Map<string, Map<string, Tensor>>();
   const importedFrom: { file: string; sha256: string }[] = [];
   const problems: WeightProblem[] = [];
+  let first: { name: string; file: string; dims: SeedDims } | undefined;
   try {
     for (const m of opts.members) {
       const bytes = new Uint8Array(await readFile(m.file));
       importedFrom.push({ file: path.basename(m.file), sha256: createHash('sha256').update(bytes).digest('hex') });
       try {
         const sd = readTorchCheckpoint(bytes, { source: m.file });
-        weights.set(m.name, stateDictToWeights(sd, { kind: opts.kind, arch: 'resnet50-caffe', source: m.file }).weights);
+        const w = stateDictToWeights(sd, { kind: opts.kind, arch: 'resnet50-caffe', source: m.file });
+        weights.set(m.name, w.weights);
+        // One ensemble, one architecture: members of different widths cannot share a manifest.
+        if (first === undefined) first = { name: m.name, file: m.file, dims: w.dims };
+        else if (describeDims(w.dims) !== describeDims(first.dims)) {
+          throw new SeedModelError(
+            'VA_ERR_MODEL_WEIGHTS',
+            `${m.file}: member ${m.name} has different layer widths from member ${first.name} (${first.file}): ${describeDims(w.dims)} vs ${describeDims(first.dims)}`,
+            { file: m.file, member: m.name },
+          );
+        }
       } catch (err) {
         if (!(err instanceof ModelWeightsError)) throw err;
         problems.push(...err.problems.map((p) => ({ ...p, name: `${m.name}: ${p.name}` })));
@@ -72,4 +86,11 @@ export async function importSeedCheckpoints(opts: ImportSeedOptions): Promise<Mo
   } finally {
     for (const w of weights.values()) disposeWeights(w);
   }
+}
+
+/** Layer widths of a member, for comparing members and for messages. */
+export function describeDims(d: SeedDims): string {
+  const b = d.backbone;
+  const stages = b.arch === 'resnet50-caffe' ? b.dims.stages.map((s) => `${s.mid}/${s.out}`).join(' ') : b.dims.stages.join(' ');
+  return `${b.arch} stem ${b.dims.stem}, stages ${stages}, head hidden ${d.hidden}, GRU hidden ${d.gruHidden}`;
 }

@@ -1,0 +1,118 @@
+/**
+ * The CLI actions of `import-seed`, `predict` and `bench model`: options in, exit code out.
+ * Results go to files (or stdout for the benchmark); progress and errors go to stderr, so the
+ * output stays machine-readable. Every failure is one `error [CODE]: message` line and exit 1.
+ */
+import { AnalyticsError } from '../core/errors.js';
+import type { BackendPreference } from '../models/backend.js';
+import { benchModelCommand, formatBenchReport } from './bench-command.js';
+import { importSeedCommand } from './import-command.js';
+import { predict } from './predict.js';
+
+const stderr = (line: string): void => void process.stderr.write(line + '\n');
+
+function report(err: unknown): number {
+  const code = err instanceof AnalyticsError ? ` [${err.code}]` : '';
+  stderr(`error${code}: ${err instanceof Error ? err.message : String(err)}`);
+  return 1;
+}
+
+const list = (v: string | undefined): string[] | undefined =>
+  v === undefined
+    ? undefined
+    : v
+        .split(',')
+        .map((s) => s.trim())
+        .filter((s) => s.length > 0);
+
+export interface ImportSeedCliOptions {
+  kind: 'cnn' | 'cnn-rnn';
+  seqLen?: number;
+  out: string;
+  id?: string;
+  roles?: string;
+  auThresholds?: string;
+  force?: boolean;
+  source?: string;
+  trainingData: string[];
+  modelVersion?: string;
+}
+
+export async function importSeedCli(files: string[], o: ImportSeedCliOptions): Promise<number> {
+  try {
+    const roles = list(o.roles);
+    const thresholds = list(o.auThresholds)?.map(Number);
+    const m = await importSeedCommand({
+      kind: o.kind,
+      files,
+      out: o.out,
+      ...(o.seqLen !== undefined ? { seqLen: o.seqLen } : {}),
+      ...(o.id !== undefined ? { id: o.id } : {}),
+      ...(roles !== undefined ? { roles } : {}),
+      ...(thresholds !== undefined ? { auThresholds: thresholds } : {}),
+      force: o.force === true,
+      ...(o.source !== undefined ? { source: o.source } : {}),
+      trainingData: o.trainingData,
+      ...(o.modelVersion !== undefined ? { version: o.modelVersion } : {}),
+      warn: (l) => stderr(`warning: ${l}`),
+    });
+    stderr(
+      `imported ${m.members.length} ${m.kind} member(s) (${m.members.map((x) => `${x.name}:${x.role}`).join(', ')})${m.seqLen !== undefined ? `, seq_len ${m.seqLen}` : ''} → ${o.out}`,
+    );
+    return 0;
+  } catch (err) {
+    return report(err);
+  }
+}
+
+export interface PredictCliOptions {
+  model: string;
+  input: string;
+  out: string;
+  members?: boolean;
+  backend: BackendPreference;
+  batch: number;
+  config?: string;
+}
+
+export async function predictCli(o: PredictCliOptions): Promise<number> {
+  try {
+    const s = await predict({
+      model: o.model,
+      input: o.input,
+      out: o.out,
+      members: o.members === true,
+      backend: o.backend,
+      batch: o.batch,
+      ...(o.config !== undefined ? { config: o.config } : {}),
+      progress: stderr,
+    });
+    stderr(`done: ${s.rows} row(s) from ${s.frames} ${s.input === 'video' ? 'frame(s)' : 'image(s)'} in ${s.seconds.toFixed(1)} s on ${s.backend}`);
+    return 0;
+  } catch (err) {
+    return report(err);
+  }
+}
+
+export interface BenchModelCliOptions {
+  arch: 'resnet50' | 'compact';
+  batch: number;
+  seconds: number;
+  backend: string;
+  json?: boolean;
+  fold: boolean;
+}
+
+export async function benchModelCli(o: BenchModelCliOptions): Promise<number> {
+  try {
+    const reports = await benchModelCommand(
+      { arch: o.arch, batch: o.batch, seconds: o.seconds, backends: list(o.backend) ?? ['auto'], fold: o.fold },
+      o.json === true ? undefined : (r) => void process.stdout.write(formatBenchReport(r) + '\n'),
+    );
+    if (o.json === true) process.stdout.write(JSON.stringify(reports, null, 2) + '\n');
+    // Unavailable backends are a result, not a failure, as long as one backend ran.
+    return reports.some((r) => r.available) ? 0 : 1;
+  } catch (err) {
+    return report(err);
+  }
+}

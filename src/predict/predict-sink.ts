@@ -1,0 +1,86 @@
+/**
+ * Turns a stream of faces (one image, or one tracked face of a video frame) into output rows.
+ * Faces wait in a small batch; the CNN runs once per face and member; CNN models write their
+ * rows right away, CNN-RNN models keep each sequence's per-frame CNN features (never its pixels)
+ * until the sequence ends, then run the GRU heads over the seed's windows.
+ */
+import type { RgbFace } from '../models/seed/index.js';
+import type { RowWriter } from './row-writer.js';
+import { toRow, type RowContext } from './rows.js';
+import type { FrameCache, SeedRunner } from './seed-runner.js';
+
+interface PendingFace {
+  readonly ctx: RowContext;
+  /** Sequence key: the track id of a video face, 0 for an image directory. */
+  readonly seq: number;
+  readonly face: RgbFace;
+}
+
+interface Sequence {
+  readonly ctx: RowContext[];
+  readonly cache: FrameCache[];
+}
+
+export class PredictSink {
+  private pending: PendingFace[] = [];
+  private readonly sequences = new Map<number, Sequence>();
+  faces = 0;
+
+  constructor(
+    private readonly runner: SeedRunner,
+    private readonly writer: RowWriter,
+    private readonly batch: number,
+  ) {}
+
+  private get members(): readonly { name: string; role: string }[] {
+    return this.runner.ensemble.members;
+  }
+
+  add(seq: number, ctx: RowContext, face: RgbFace): void {
+    this.pending.push({ ctx, seq, face });
+    this.faces++;
+    if (this.pending.length >= this.batch) this.flush();
+  }
+
+  /** Runs the CNN on the waiting faces. */
+  flush(): void {
+    if (this.pending.length === 0) return;
+    const batch = this.pending;
+    this.pending = [];
+    const caches = this.runner.runCnn(batch.map((p) => p.face));
+    if (this.runner.kind === 'cnn') {
+      this.runner.decideCnn(caches).forEach((f, i) => {
+        const p = batch[i];
+        if (p !== undefined) this.writer.write(toRow(p.ctx, f, this.members));
+      });
+      return;
+    }
+    batch.forEach((p, i) => {
+      const c = caches[i];
+      if (c === undefined) return;
+      let s = this.sequences.get(p.seq);
+      if (s === undefined) this.sequences.set(p.seq, (s = { ctx: [], cache: [] }));
+      s.ctx.push(p.ctx);
+      s.cache.push(c);
+    });
+  }
+
+  /** A sequence (track) is complete: run its windows and write its rows in frame order. */
+  endSequence(seq: number): void {
+    if (this.runner.kind === 'cnn') return;
+    this.flush();
+    const s = this.sequences.get(seq);
+    if (s === undefined) return;
+    this.sequences.delete(seq);
+    this.runner.decideSequence(s.cache, this.batch).forEach((f, i) => {
+      const ctx = s.ctx[i];
+      if (ctx !== undefined) this.writer.write(toRow(ctx, f, this.members));
+    });
+  }
+
+  /** End of input: everything still open is finished. */
+  finish(): void {
+    this.flush();
+    for (const seq of [...this.sequences.keys()].sort((a, b) => a - b)) this.endSequence(seq);
+  }
+}

@@ -1,0 +1,104 @@
+/**
+ * The output record of `daemon predict`: one per frame (per frame and track for a video), and its
+ * flattening into CSV columns. JSON paths become dotted column names (`au.probs.AU1`).
+ */
+import { AU_LABELS, EXPR_LABELS, argmax, type EnsembleFrame, type MemberFrame } from '../models/seed/index.js';
+
+export interface MemberRow {
+  readonly name: string;
+  readonly role: string;
+  readonly au: { readonly probs: number[] };
+  readonly expr: { readonly probs: number[]; readonly label: string };
+  readonly va: { readonly valence: number; readonly arousal: number };
+}
+
+export interface PredictionRow {
+  /** 0-based: position in the sorted image list, or the decoded-frame number of a video. */
+  readonly frame: number;
+  /** The image file name, or the video file name. */
+  readonly source: string;
+  readonly trackId?: number;
+  /** Video only: stream time of the frame in seconds. */
+  readonly pts?: number;
+  /** `active` is 0/1 (probability > the manifest's per-AU threshold), as in the seed's output files. */
+  readonly au: { readonly probs: number[]; readonly active: number[] };
+  readonly expr: { readonly probs: number[]; readonly label: string };
+  readonly va: { readonly valence: number; readonly arousal: number };
+  readonly members?: MemberRow[];
+}
+
+/** Six decimals: far below the models' precision (1e-4 parity), and keeps rows short. */
+const r6 = (x: number): number => Math.round(x * 1e6) / 1e6;
+
+export interface RowContext {
+  readonly frame: number;
+  readonly source: string;
+  readonly trackId?: number;
+  readonly pts?: number;
+}
+
+export function toRow(ctx: RowContext, f: EnsembleFrame, members: readonly { readonly name: string; readonly role: string }[]): PredictionRow {
+  const memberRows = f.members?.map((m: MemberFrame, i): MemberRow => {
+    const exprIndex = argmax(m.exprProbabilities);
+    return {
+      name: members[i]?.name ?? `member_${i}`,
+      role: members[i]?.role ?? 'student',
+      au: { probs: Array.from(m.auProbabilities, r6) },
+      expr: { probs: Array.from(m.exprProbabilities, r6), label: EXPR_LABELS[exprIndex] ?? String(exprIndex) },
+      va: { valence: r6(m.valence), arousal: r6(m.arousal) },
+    };
+  });
+  return {
+    frame: ctx.frame,
+    source: ctx.source,
+    ...(ctx.trackId !== undefined ? { trackId: ctx.trackId } : {}),
+    ...(ctx.pts !== undefined ? { pts: r6(ctx.pts) } : {}),
+    au: { probs: Array.from(f.au.probabilities, r6), active: f.au.active.map((a) => (a ? 1 : 0)) },
+    expr: { probs: Array.from(f.expr.probabilities, r6), label: f.expr.label },
+    va: { valence: r6(f.va.valence), arousal: r6(f.va.arousal) },
+    ...(memberRows !== undefined ? { members: memberRows } : {}),
+  };
+}
+
+export interface CsvLayout {
+  /** Video rows carry `trackId` and `pts` columns. */
+  readonly video: boolean;
+  /** Member names for the per-member columns (empty: none). */
+  readonly members: readonly string[];
+}
+
+export function csvHeader(layout: CsvLayout): string[] {
+  const head = ['frame', 'source', ...(layout.video ? ['trackId', 'pts'] : [])];
+  const decision = [
+    ...AU_LABELS.map((l) => `au.probs.${l}`),
+    ...AU_LABELS.map((l) => `au.active.${l}`),
+    ...EXPR_LABELS.map((l) => `expr.probs.${l}`),
+    'expr.label',
+    'va.valence',
+    'va.arousal',
+  ];
+  const member = (name: string): string[] => [
+    ...AU_LABELS.map((l) => `members.${name}.au.probs.${l}`),
+    ...EXPR_LABELS.map((l) => `members.${name}.expr.probs.${l}`),
+    `members.${name}.expr.label`,
+    `members.${name}.va.valence`,
+    `members.${name}.va.arousal`,
+  ];
+  return [...head, ...decision, ...layout.members.flatMap(member)];
+}
+
+export function csvValues(row: PredictionRow, layout: CsvLayout): (string | number)[] {
+  const head = [row.frame, row.source, ...(layout.video ? [row.trackId ?? '', row.pts ?? ''] : [])];
+  const decision = [...row.au.probs, ...row.au.active, ...row.expr.probs, row.expr.label, row.va.valence, row.va.arousal];
+  const members = layout.members.flatMap((name) => {
+    const m = row.members?.find((x) => x.name === name);
+    if (m === undefined) return new Array<string>(AU_LABELS.length + EXPR_LABELS.length + 3).fill('');
+    return [...m.au.probs, ...m.expr.probs, m.expr.label, m.va.valence, m.va.arousal];
+  });
+  return [...head, ...decision, ...members];
+}
+
+/** RFC 4180 quoting: fields with a comma, quote or line break are quoted, quotes doubled. */
+export function csvLine(values: readonly (string | number)[]): string {
+  return values.map((v) => (typeof v === 'string' && /[",\r\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : String(v))).join(',');
+}

@@ -1,0 +1,140 @@
+/**
+ * Runs a loaded seed ensemble on faces: the CNN once per frame and member (logits plus the
+ * per-task head features the GRU heads consume), and, for CNN-RNN models, the GRU heads over
+ * windows of those cached features. Everything here is synchronous (`dataSync`) so it can run
+ * inside a pipeline callback and hold the pipeline's back-pressure while it works.
+ */
+import { tf, type Tensor3D } from '../models/tf.js';
+import {
+  TASKS,
+  TASK_OUTPUTS,
+  combineMembers,
+  decodeMemberFrame,
+  disposeCnnOutput,
+  preprocessFacePixelsBatch,
+  type EnsembleFrame,
+  type LoadedEnsemble,
+  type PerTask,
+  type RgbFace,
+  type TaskName,
+} from '../models/seed/index.js';
+import { batchWindows, flattenWindowIds, planSeedWindows } from './seed-windows.js';
+
+/** One frame's cached CNN output for one member: per task the head feature and the logits. */
+export interface MemberFrameCache {
+  readonly features: PerTask<Float32Array>;
+  readonly logits: PerTask<Float32Array>;
+}
+
+/** One frame, all members (index = member index in the ensemble). */
+export type FrameCache = readonly MemberFrameCache[];
+
+function perTask<T>(f: (t: TaskName) => T): PerTask<T> {
+  return { EXPR: f('EXPR'), AU: f('AU'), VA: f('VA') };
+}
+
+export class SeedRunner {
+  readonly thresholds: readonly number[];
+  readonly hidden: number;
+
+  constructor(
+    readonly ensemble: LoadedEnsemble,
+    private readonly opts: { readonly includeMembers: boolean },
+  ) {
+    this.thresholds = ensemble.manifest.tasks.AU.thresholds;
+    const first = ensemble.members[0];
+    if (first === undefined) throw new RangeError('the ensemble has no members');
+    this.hidden = first.model.dims.hidden;
+  }
+
+  get kind(): LoadedEnsemble['kind'] {
+    return this.ensemble.kind;
+  }
+
+  get seqLen(): number {
+    return this.ensemble.manifest.seqLen ?? 1;
+  }
+
+  /** Backbone + CNN heads of every member on a batch of faces (any size, exact PIL preprocessing). */
+  runCnn(faces: readonly RgbFace[]): FrameCache[] {
+    if (faces.length === 0) return [];
+    const frames: MemberFrameCache[][] = faces.map(() => []);
+    const input = preprocessFacePixelsBatch(faces);
+    try {
+      for (const member of this.ensemble.members) {
+        const out = member.model.cnnFeatures(input);
+        try {
+          const feats = perTask((t) => out.features[t].dataSync<'float32'>());
+          const logits = perTask((t) => out.logits[t].dataSync<'float32'>());
+          faces.forEach((_, i) => {
+            frames[i]?.push({
+              features: perTask((t) => feats[t].slice(i * this.hidden, (i + 1) * this.hidden)),
+              logits: perTask((t) => logits[t].slice(i * TASK_OUTPUTS[t], (i + 1) * TASK_OUTPUTS[t])),
+            });
+          });
+        } finally {
+          disposeCnnOutput(out);
+        }
+      }
+    } finally {
+      input.dispose();
+    }
+    return frames;
+  }
+
+  /** Ensemble decision of one frame from per-member logits (CNN heads or GRU heads). */
+  decide(perMember: readonly PerTask<ArrayLike<number>>[]): EnsembleFrame {
+    return combineMembers(
+      perMember.map((l) => decodeMemberFrame(l)),
+      { thresholds: this.thresholds, includeMembers: this.opts.includeMembers },
+    );
+  }
+
+  /** CNN model: one decision per cached frame. */
+  decideCnn(frames: readonly FrameCache[]): EnsembleFrame[] {
+    return frames.map((f) => this.decide(f.map((m) => m.logits)));
+  }
+
+  /**
+   * CNN-RNN model: the seed's windows (spec §7.3) over one sequence of cached frames, GRU heads
+   * run `windowBatch` windows at a time, one decision per frame (first occurrence wins).
+   */
+  decideSequence(frames: readonly FrameCache[], windowBatch: number): EnsembleFrame[] {
+    if (this.kind !== 'cnn-rnn') throw new RangeError('decideSequence() needs a cnn-rnn model');
+    if (frames.length === 0) return [];
+    const seqLen = this.seqLen;
+    const plan = planSeedWindows(frames.length, seqLen);
+    const rows = plan.windows.length * seqLen;
+    // Per member and task: GRU logits of every window row, in flat (window, position) order.
+    const logits: PerTask<Float32Array>[] = this.ensemble.members.map(() => perTask((t) => new Float32Array(rows * TASK_OUTPUTS[t])));
+    let row = 0;
+    for (const batch of batchWindows(plan.windows, windowBatch)) {
+      // (B, N) order for both the ids and the outputs: the fix of the seed's batch-order bug.
+      const ids = flattenWindowIds(batch);
+      this.ensemble.members.forEach((member, mi) => {
+        const feats = perTask((t) => {
+          const buf = new Float32Array(ids.length * this.hidden);
+          ids.forEach((id, k) => {
+            const f = frames[id]?.[mi];
+            if (f === undefined) throw new RangeError(`frame ${id} has no cached features for member ${mi}`);
+            buf.set(f.features[t], k * this.hidden);
+          });
+          return buf;
+        });
+        const out = tf.tidy(() => {
+          const inputs = perTask((t) => tf.tensor3d(feats[t], [batch.length, seqLen, this.hidden]) as Tensor3D);
+          return member.model.gruHeads(inputs);
+        });
+        try {
+          for (const t of TASKS) logits[mi]?.[t].set(out[t].dataSync<'float32'>(), row * TASK_OUTPUTS[t]);
+        } finally {
+          tf.dispose(TASKS.map((t) => out[t]));
+        }
+      });
+      row += ids.length;
+    }
+    return Array.from(plan.source, (idx) =>
+      this.decide(logits.map((m) => perTask((t) => m[t].subarray(idx * TASK_OUTPUTS[t], (idx + 1) * TASK_OUTPUTS[t])))),
+    );
+  }
+}

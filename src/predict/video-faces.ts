@@ -1,0 +1,102 @@
+/**
+ * Faces of a video file, found with the daemon's own stages composed exactly as
+ * `buildPipeline` composes them (fromSource → detectFaces → alignFaces → trackFaces, with a
+ * CreditGate as for an as-fast-as-possible file stream), so the live pipeline cuts the same crops.
+ * The consumer callback runs synchronously inside the pipeline: until it returns, the detector's
+ * credit is not given back and no further frame is read, which bounds memory to a few frames.
+ */
+import type { Subscription } from 'rxjs';
+import type { Config } from '../config/schema.js';
+import { asStreamId } from '../core/ids.js';
+import type { FrameRecord, TrackedFace } from '../core/records.js';
+import { cropAlignedFaces } from '../models/face-aligner/index.js';
+import type { FaceDetector } from '../models/face-detector/index.js';
+import type { RgbFace } from '../models/seed/index.js';
+import { alignFaces } from '../pipeline/align-faces.js';
+import { CreditGate } from '../pipeline/credit-gate.js';
+import { detectFaces } from '../pipeline/detect-faces.js';
+import { fromSource } from '../pipeline/from-source.js';
+import { trackFaces } from '../pipeline/track-faces.js';
+import { openSource } from '../streams/open-source.js';
+
+export type VideoAnalysisConfig = Pick<Config, 'analysis' | 'detector' | 'tracker' | 'alignment'>;
+
+export interface VideoFacesConsumer {
+  /** One analysed frame and its tracked faces with their aligned crops (uint8 RGB, HWC). */
+  frame(frame: FrameRecord, faces: readonly { readonly face: TrackedFace; readonly crop: RgbFace }[]): void;
+  /** Tracks that ended (including every live track when the video ends). */
+  tracksEnded(trackIds: readonly number[]): void;
+}
+
+/** float32 [N, S, S, 3] 0–255 crops → N uint8 faces (rounded, clamped: what a saved crop holds). */
+function toUint8Faces(data: Float32Array, n: number, size: number): RgbFace[] {
+  const per = size * size * 3;
+  return Array.from({ length: n }, (_, i) => {
+    const out = new Uint8Array(per);
+    for (let k = 0; k < per; k++) out[k] = Math.min(255, Math.max(0, Math.round(data[i * per + k] ?? 0)));
+    return { data: out, width: size, height: size };
+  });
+}
+
+export async function readVideoFaces(
+  file: string,
+  detector: FaceDetector,
+  cfg: VideoAnalysisConfig,
+  consumer: VideoFacesConsumer,
+): Promise<{ readonly frames: number }> {
+  const gate = new CreditGate(cfg.analysis.queueFrames + 1);
+  const frames$ = fromSource((signal) => openSource({ kind: 'file', path: file }, { realtime: false, loop: false, maxWidth: cfg.analysis.maxWidth, signal }), {
+    streamId: asStreamId('predict'),
+    gate,
+  });
+  const session = detector.createSession(cfg.detector);
+  const tracked$ = frames$.pipe(
+    detectFaces({ session, gate }, { queueFrames: cfg.analysis.queueFrames }),
+    alignFaces({ size: cfg.alignment.size }),
+    trackFaces(cfg.tracker),
+  );
+  let frames = 0;
+  let sub: Subscription | undefined;
+  let failed = false;
+  await new Promise<void>((resolve, reject) => {
+    const fail = (err: unknown): void => {
+      failed = true;
+      sub?.unsubscribe();
+      reject(err);
+    };
+    sub = tracked$.subscribe({
+      next: (rec) => {
+        if (failed) return;
+        try {
+          if (rec.kind === 'tracks-closed') {
+            consumer.tracksEnded(rec.tracks.map((t) => t.trackId));
+            return;
+          }
+          frames++;
+          const image = rec.frame.image;
+          let crops: RgbFace[] = [];
+          if (rec.faces.length > 0) {
+            const t = cropAlignedFaces(image, rec.faces.map((f) => f.alignment), image.width / rec.frame.sourceWidth);
+            try {
+              crops = toUint8Faces(t.dataSync<'float32'>(), rec.faces.length, cfg.alignment.size);
+            } finally {
+              t.dispose();
+            }
+          }
+          consumer.frame(
+            rec.frame,
+            rec.faces.map((face, i) => ({ face, crop: crops[i] ?? { data: new Uint8Array(0), width: 0, height: 0 } })),
+          );
+          const ended = rec.tracks.filter((c) => c.state === 'ended').map((c) => c.trackId);
+          if (ended.length > 0) consumer.tracksEnded(ended);
+        } catch (err) {
+          fail(err);
+        }
+      },
+      error: fail,
+      complete: () => resolve(),
+    });
+    if (failed) sub.unsubscribe();
+  });
+  return { frames };
+}
