@@ -112,6 +112,12 @@ export async function importSeedCommand(o: ImportSeedCommandOptions): Promise<Mo
       await rename(tmp, out);
     }
     return manifest;
+  } catch (err) {
+    // Messages must name the directory the user asked for, not the staging directory.
+    if (err instanceof AnalyticsError && err.message.includes(tmp)) {
+      throw new AnalyticsError(err.code, err.message.split(tmp).join(out), { cause: err, context: { ...err.context } });
+    }
+    throw err;
   } finally {
     await rm(tmp, { recursive: true, force: true });
   }

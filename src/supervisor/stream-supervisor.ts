@@ -79,8 +79,9 @@ export class StreamSupervisor {
   vetApiUrl(url: string): void {
     const spec = parseSourceUrl(url);
     if (spec.kind !== 'file') return;
-    const real = existsSync(spec.path) ? realpathSync(spec.path) : spec.path;
-    if (!isUnderRoots(real, this.deps.config.files.roots)) {
+    // Compare real paths on both sides: a symlink must not lead out of (or be refused from) a root.
+    const real = (p: string): string => (existsSync(p) ? realpathSync(p) : p);
+    if (!isUnderRoots(real(spec.path), this.deps.config.files.roots.map(real))) {
       throw new SourceError(ErrorCodes.SOURCE_FORBIDDEN, `file sources must lie under the configured file roots (${this.deps.config.files.roots.join(', ')})`, {
         context: { path: spec.path },
       });

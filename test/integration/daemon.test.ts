@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -131,6 +131,9 @@ describe('daemon over real HTTP and WebSocket', () => {
     expect((outside.json.error as { message: string }).message).toMatch(/file roots/);
     const escape = await api('POST', '/v1/streams', { id: 'esc', url: `file://${tmp}/../../etc/hostname` });
     expect(escape.status).toBe(403);
+    // A symlink inside a root that points outside it is refused too.
+    symlinkSync('/etc/hostname', path.join(tmp, 'link.mp4'));
+    expect((await api('POST', '/v1/streams', { id: 'link', url: path.join(tmp, 'link.mp4') })).status).toBe(403);
     expect((await api('GET', '/v1/streams/nope')).status).toBe(404);
   });
 

@@ -56,6 +56,7 @@ export async function importSeedCheckpoints(opts: ImportSeedOptions): Promise<Mo
   const weights = new Map<string, Map<string, Tensor>>();
   const importedFrom: { file: string; sha256: string }[] = [];
   const problems: WeightProblem[] = [];
+  const badFiles: string[] = [];
   let first: { name: string; file: string; dims: SeedDims } | undefined;
   try {
     for (const m of opts.members) {
@@ -76,10 +77,14 @@ export async function importSeedCheckpoints(opts: ImportSeedOptions): Promise<Mo
         }
       } catch (err) {
         if (!(err instanceof ModelWeightsError)) throw err;
-        problems.push(...err.problems.map((p) => ({ ...p, name: `${m.name}: ${p.name}` })));
+        // A checkpoint of the other kind misses and adds hundreds of keys; the kind says it all.
+        const kindProblems = err.problems.filter((p) => p.kind === 'model-kind');
+        const own = kindProblems.length > 0 ? kindProblems : err.problems;
+        problems.push(...own.map((p) => ({ ...p, name: `${m.name}: ${p.name}` })));
+        badFiles.push(m.file);
       }
     }
-    if (problems.length > 0) throw new ModelWeightsError(`importing into ${opts.outDir}`, problems);
+    if (problems.length > 0) throw new ModelWeightsError(`importing ${badFiles.join(', ')}`, problems);
     const final = parseManifest({ ...manifest, provenance: { ...manifest.provenance, importedFrom } });
     await saveModelDir(opts.outDir, final, weights);
     return final;
