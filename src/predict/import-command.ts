@@ -4,7 +4,7 @@
  * complete, so a failed import never damages an existing model directory.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, rename, rm, stat } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { AnalyticsError, ErrorCodes } from '../core/errors.js';
 import { AU_LABELS, AU_SELECTION_THRESHOLD, AU_THRESHOLDS, MANIFEST_FILE, RELEASED_SEQ_LEN, importSeedCheckpoints, type AuThresholdTable, type MemberRole, type ModelManifest } from '../models/seed/index.js';
@@ -102,6 +102,8 @@ export async function importSeedCommand(o: ImportSeedCommandOptions): Promise<Mo
       tool: 'daemon import-seed',
       ...(o.now !== undefined ? { now: o.now } : {}),
     });
+    // mkdtemp makes the staging directory private (0700); a model directory is ordinary data.
+    await chmod(tmp, 0o755);
     if (state === 'replace') {
       const old = `${tmp}.old`;
       await rename(out, old);

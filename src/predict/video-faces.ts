@@ -85,7 +85,11 @@ export async function readVideoFaces(
           }
           consumer.frame(
             rec.frame,
-            rec.faces.map((face, i) => ({ face, crop: crops[i] ?? { data: new Uint8Array(0), width: 0, height: 0 } })),
+            rec.faces.map((face, i) => {
+              const crop = crops[i];
+              if (crop === undefined) throw new Error(`unreachable: no crop for face ${i} of frame ${rec.frame.seq}`);
+              return { face, crop };
+            }),
           );
           const ended = rec.tracks.filter((c) => c.state === 'ended').map((c) => c.trackId);
           if (ended.length > 0) consumer.tracksEnded(ended);

@@ -1,0 +1,89 @@
+/**
+ * The built CLI as a user runs it: `import-seed` → `predict` on fixture faces (numbers equal
+ * PyTorch's), errors as one stderr line and exit 1, and `bench model` reporting a backend that
+ * cannot start on this machine as unavailable.
+ */
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { repoRoot } from '../helpers/media.js';
+import { spawnDaemon } from '../helpers/spawn-daemon.js';
+
+const fx = path.join(repoRoot, 'test/fixtures/seed');
+const expected = JSON.parse(readFileSync(path.join(fx, 'expected.json'), 'utf8')) as {
+  cnn: { ensemble: { '134': { au_prob: number[]; expr_prob: number[]; valence: number; arousal: number }[] } };
+};
+const dir = mkdtempSync(path.join(tmpdir(), 'predict-cli-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+async function cli(args: string[]): Promise<{ code: number | string; stdout: string; stderr: string }> {
+  const d = spawnDaemon(args);
+  const code = await d.exited;
+  // Let the last buffered chunks arrive.
+  await new Promise((r) => setTimeout(r, 20));
+  return { code, stdout: d.stdout.join('\n'), stderr: d.stderr.join('') };
+}
+
+describe('daemon import-seed / predict / bench model', () => {
+  const model = path.join(dir, 'cnn');
+  const faces = path.join(dir, 'faces');
+
+  it('imports the checkpoints and predicts on a directory of faces, matching PyTorch', async () => {
+    const files = ['cnn_member0.pth', 'cnn_member1_legacy.pth'].map((f) => path.join(fx, f));
+    const imp = await cli(['import-seed', '--kind', 'cnn', '--roles', 'student,student', '--training-data', 'none (random reference weights)', '--out', model, ...files]);
+    expect(imp.code, imp.stderr).toBe(0);
+    expect(imp.stderr).toMatch(/imported 2 cnn member\(s\) \(student_0:student, student_1:student\)/);
+    const manifest = JSON.parse(readFileSync(path.join(model, 'manifest.json'), 'utf8')) as { provenance: { tool: string; trainingData: string[]; importedFrom: { file: string }[] } };
+    expect(manifest.provenance.tool).toBe('daemon import-seed');
+    expect(manifest.provenance.trainingData).toEqual(['none (random reference weights)']);
+    expect(manifest.provenance.importedFrom.map((f) => f.file)).toEqual(['cnn_member0.pth', 'cnn_member1_legacy.pth']);
+
+    mkdirSync(faces);
+    for (let i = 0; i < 6; i++) copyFileSync(path.join(fx, `faces/face${i}_134.png`), path.join(faces, `frame_${i}.png`));
+    const out = path.join(dir, 'out.jsonl');
+    const p = await cli(['predict', '--model', model, '--input', faces, '--out', out, '--backend', 'wasm', '--batch', '4']);
+    expect(p.code, p.stderr).toBe(0);
+    expect(p.stdout).toBe('');
+    expect(p.stderr).toMatch(/done: 6 row\(s\) from 6 image\(s\)/);
+    const rows = readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { frame: number; source: string; au: { probs: number[] }; va: { valence: number } });
+    expect(rows.map((r) => [r.frame, r.source])).toEqual([0, 1, 2, 3, 4, 5].map((i) => [i, `frame_${i}.png`]));
+    rows.forEach((r, i) => {
+      const want = expected.cnn.ensemble['134'][i];
+      r.au.probs.forEach((v, j) => expect(Math.abs(v - (want?.au_prob[j] ?? NaN))).toBeLessThan(1e-4));
+      expect(Math.abs(r.va.valence - (want?.valence ?? NaN))).toBeLessThan(1e-4);
+    });
+  });
+
+  it('fails with one clear stderr line and exit 1', async () => {
+    const refuse = await cli(['import-seed', '--kind', 'cnn', '--out', model, path.join(fx, 'cnn_member0.pth')]);
+    expect(refuse.code).toBe(1);
+    expect(refuse.stderr).toMatch(/error \[VA_ERR_BAD_REQUEST\]: --out .*: the directory is not empty \(use --force/);
+    const kind = await cli(['import-seed', '--kind', 'cnn-rnn', '--out', path.join(dir, 'x'), path.join(fx, 'cnn_member0.pth')]);
+    expect(kind.code).toBe(1);
+    expect(kind.stderr).toMatch(/model kind: expected cnn-rnn, the weights are cnn/);
+    expect(existsSync(path.join(dir, 'x'))).toBe(false);
+
+    const missing = await cli(['predict', '--model', path.join(dir, 'nope'), '--input', faces, '--out', path.join(dir, 'o.csv'), '--backend', 'wasm']);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/error \[VA_ERR_MODEL_FILES\]: .*nope\/manifest\.json: cannot read the model manifest/);
+    writeFileSync(path.join(dir, 'not-a-video.mp4'), 'hello');
+    const bad = await cli(['predict', '--model', model, '--input', path.join(dir, 'not-a-video.mp4'), '--out', path.join(dir, 'o.csv'), '--backend', 'wasm']);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/error \[VA_ERR_SOURCE_OPEN\]: not a readable media file/);
+    expect(existsSync(path.join(dir, 'o.csv'))).toBe(false);
+  });
+
+  it('bench model reports frames/s per backend and names an unavailable one', async () => {
+    const b = await cli(['bench', 'model', '--arch', 'compact', '--batch', '2', '--seconds', '1', '--backend', 'wasm,tensorflow', '--json']);
+    expect(b.code, b.stderr).toBe(0);
+    const reports = JSON.parse(b.stdout) as { requested: string; available: boolean; framesPerSecond?: number; stageMs?: { backbone: number }; error?: string }[];
+    expect(reports.map((r) => [r.requested, r.available])).toEqual([
+      ['wasm', true],
+      ['tensorflow', false],
+    ]);
+    expect(reports[0]?.framesPerSecond).toBeGreaterThan(0);
+    expect(reports[0]?.stageMs?.backbone).toBeGreaterThan(0);
+    expect(reports[1]?.error).toMatch(/tfjs-node|no TF\.js backend/);
+  });
+});
