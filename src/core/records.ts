@@ -97,6 +97,21 @@ export interface TrackEvent {
   readonly ts: string;
 }
 
-export type AnalyticsEvent = StreamEvent | FacesEvent | TrackEvent;
+export interface AffectEvent {
+  readonly type: 'affect';
+  readonly streamId: string;
+  readonly trackId: number;
+  readonly frame: number;
+  readonly pts: number;
+  readonly ts: string;
+  readonly au?: { readonly probs: Readonly<Record<string, number>>; readonly active: Readonly<Record<string, boolean>> };
+  readonly expr?: { readonly probs: Readonly<Record<string, number>>; readonly label: string };
+  readonly va?: { readonly valence: number; readonly arousal: number };
+  readonly model: { readonly id: string; readonly version: string };
+  /** From the frame leaving the decoder to this event's publication. */
+  readonly latencyMs: number;
+}
+
+export type AnalyticsEvent = StreamEvent | FacesEvent | TrackEvent | AffectEvent;
 export type EventType = AnalyticsEvent['type'];
-export const EVENT_TYPES: readonly EventType[] = ['stream', 'faces', 'track'];
+export const EVENT_TYPES: readonly EventType[] = ['stream', 'faces', 'track', 'affect'];

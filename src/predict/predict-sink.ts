@@ -7,7 +7,7 @@
 import type { RgbFace } from '../models/seed/index.js';
 import type { RowWriter } from './row-writer.js';
 import { toRow, type RowContext } from './rows.js';
-import type { FrameCache, SeedRunner } from './seed-runner.js';
+import type { FrameCache, SeedRunner } from '../models/seed/seed-runner.js';
 
 interface PendingFace {
   readonly ctx: RowContext;

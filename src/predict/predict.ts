@@ -14,7 +14,7 @@ import { loadModelDir } from '../models/seed/index.js';
 import { listImages, readImage } from './image-dir.js';
 import { PredictSink } from './predict-sink.js';
 import { RowWriter, rowFormatOf } from './row-writer.js';
-import { SeedRunner } from './seed-runner.js';
+import { SeedRunner } from '../models/seed/seed-runner.js';
 import { readVideoFaces } from './video-faces.js';
 
 export interface PredictOptions {

@@ -9,7 +9,7 @@ import type { Subscription } from 'rxjs';
 import type { Config } from '../config/schema.js';
 import { asStreamId } from '../core/ids.js';
 import type { FrameRecord, TrackedFace } from '../core/records.js';
-import { cropAlignedFaces } from '../models/face-aligner/index.js';
+import { cropAlignedFacesUint8 } from '../models/face-aligner/index.js';
 import type { FaceDetector } from '../models/face-detector/index.js';
 import type { RgbFace } from '../models/seed/index.js';
 import { alignFaces } from '../pipeline/align-faces.js';
@@ -26,16 +26,6 @@ export interface VideoFacesConsumer {
   frame(frame: FrameRecord, faces: readonly { readonly face: TrackedFace; readonly crop: RgbFace }[]): void;
   /** Tracks that ended (including every live track when the video ends). */
   tracksEnded(trackIds: readonly number[]): void;
-}
-
-/** float32 [N, S, S, 3] 0–255 crops → N uint8 faces (rounded, clamped: what a saved crop holds). */
-function toUint8Faces(data: Float32Array, n: number, size: number): RgbFace[] {
-  const per = size * size * 3;
-  return Array.from({ length: n }, (_, i) => {
-    const out = new Uint8Array(per);
-    for (let k = 0; k < per; k++) out[k] = Math.min(255, Math.max(0, Math.round(data[i * per + k] ?? 0)));
-    return { data: out, width: size, height: size };
-  });
 }
 
 export async function readVideoFaces(
@@ -74,15 +64,8 @@ export async function readVideoFaces(
           }
           frames++;
           const image = rec.frame.image;
-          let crops: RgbFace[] = [];
-          if (rec.faces.length > 0) {
-            const t = cropAlignedFaces(image, rec.faces.map((f) => f.alignment), image.width / rec.frame.sourceWidth);
-            try {
-              crops = toUint8Faces(t.dataSync<'float32'>(), rec.faces.length, cfg.alignment.size);
-            } finally {
-              t.dispose();
-            }
-          }
+          // The same crop function as the live affect stage, so both feed the models identical bytes.
+          const crops: RgbFace[] = cropAlignedFacesUint8(image, rec.faces.map((f) => f.alignment), image.width / rec.frame.sourceWidth);
           consumer.frame(
             rec.frame,
             rec.faces.map((face, i) => {

@@ -93,3 +93,29 @@ export function cropAlignedFaces(
     return (crops.length === 1 ? crops[0]! : tf.concat(crops, 0)) as Tensor4D;
   });
 }
+
+/**
+ * The aligned crops as 8-bit RGB faces (rounded and clamped, as a saved crop would hold them):
+ * the affect models' input, cut the same way live and offline.
+ */
+export function cropAlignedFacesUint8(
+  image: { readonly data: Uint8Array; readonly width: number; readonly height: number },
+  alignments: readonly Alignment[],
+  imageScale = 1,
+): { data: Uint8Array; width: number; height: number }[] {
+  if (alignments.length === 0) return [];
+  const crops = cropAlignedFaces(image, alignments, imageScale);
+  let values: Float32Array;
+  try {
+    values = crops.dataSync<'float32'>();
+  } finally {
+    crops.dispose();
+  }
+  const size = alignments[0]!.size;
+  const per = size * size * 3;
+  return alignments.map((_, i) => {
+    const data = new Uint8Array(per);
+    for (let k = 0; k < per; k++) data[k] = Math.min(255, Math.max(0, Math.round(values[i * per + k]!)));
+    return { data, width: size, height: size };
+  });
+}

@@ -4,9 +4,7 @@
  * windows of those cached features. Everything here is synchronous (`dataSync`) so it can run
  * inside a pipeline callback and hold the pipeline's back-pressure while it works.
  */
-import { tf, type Tensor3D } from '../models/tf.js';
 import {
-  TASKS,
   TASK_OUTPUTS,
   combineMembers,
   decodeMemberFrame,
@@ -17,8 +15,9 @@ import {
   type PerTask,
   type RgbFace,
   type TaskName,
-} from '../models/seed/index.js';
-import { batchWindows, flattenWindowIds, planSeedWindows } from './seed-windows.js';
+} from './index.js';
+import { batchWindows, planSeedWindows } from '../../predict/seed-windows.js';
+import { runWindows } from '../affect/run-windows.js';
 
 /** One frame's cached CNN output for one member: per task the head feature and the logits. */
 export interface MemberFrameCache {
@@ -102,39 +101,20 @@ export class SeedRunner {
   decideSequence(frames: readonly FrameCache[], windowBatch: number): EnsembleFrame[] {
     if (this.kind !== 'cnn-rnn') throw new RangeError('decideSequence() needs a cnn-rnn model');
     if (frames.length === 0) return [];
-    const seqLen = this.seqLen;
-    const plan = planSeedWindows(frames.length, seqLen);
-    const rows = plan.windows.length * seqLen;
-    // Per member and task: GRU logits of every window row, in flat (window, position) order.
-    const logits: PerTask<Float32Array>[] = this.ensemble.members.map(() => perTask((t) => new Float32Array(rows * TASK_OUTPUTS[t])));
-    let row = 0;
+    const plan = planSeedWindows(frames.length, this.seqLen);
+    // Decisions of every window row in flat (window, position) order; the live pipeline runs the
+    // very same runWindows() on its windows.
+    const rows: EnsembleFrame[] = [];
     for (const batch of batchWindows(plan.windows, windowBatch)) {
-      // (B, N) order for both the ids and the outputs: the fix of the seed's batch-order bug.
-      const ids = flattenWindowIds(batch);
-      this.ensemble.members.forEach((member, mi) => {
-        const feats = perTask((t) => {
-          const buf = new Float32Array(ids.length * this.hidden);
-          ids.forEach((id, k) => {
-            const f = frames[id]?.[mi];
-            if (f === undefined) throw new RangeError(`frame ${id} has no cached features for member ${mi}`);
-            buf.set(f.features[t], k * this.hidden);
-          });
-          return buf;
-        });
-        const out = tf.tidy(() => {
-          const inputs = perTask((t) => tf.tensor3d(feats[t], [batch.length, seqLen, this.hidden]) as Tensor3D);
-          return member.model.gruHeads(inputs);
-        });
-        try {
-          for (const t of TASKS) logits[mi]?.[t].set(out[t].dataSync<'float32'>(), row * TASK_OUTPUTS[t]);
-        } finally {
-          tf.dispose(TASKS.map((t) => out[t]));
-        }
-      });
-      row += ids.length;
+      const windows = batch.map((w) =>
+        w.map((id) => {
+          const f = frames[id];
+          if (f === undefined) throw new RangeError(`frame ${id} has no cached features`);
+          return f;
+        }),
+      );
+      for (const decisions of runWindows(this, windows)) rows.push(...decisions);
     }
-    return Array.from(plan.source, (idx) =>
-      this.decide(logits.map((m) => perTask((t) => m[t].subarray(idx * TASK_OUTPUTS[t], (idx + 1) * TASK_OUTPUTS[t])))),
-    );
+    return Array.from(plan.source, (idx) => rows[idx]!);
   }
 }

@@ -1,0 +1,149 @@
+import type { OperatorFunction } from 'rxjs';
+import type { TrackId } from '../../core/ids.js';
+import type { AffectEvent } from '../../core/records.js';
+import type { AffectEngine, FrameCache } from '../../models/affect/affect-engine.js';
+import { cropAlignedFacesUint8 } from '../../models/face-aligner/index.js';
+import { boundedConcatMap } from '../bounded-concat-map.js';
+import type { CreditGate } from '../credit-gate.js';
+import type { TrackOutput } from '../track-faces.js';
+import { toAffectEvent, type AffectSmoothers, type FrameMeta } from './affect-events.js';
+import { InferenceDroppedError } from './inference-queue.js';
+import { createSmoother, type SmoothingKind } from './smoothing.js';
+import { TrackWindows, type WindowJob } from './track-windows.js';
+
+interface Held {
+  readonly cache: FrameCache;
+  readonly meta: FrameMeta;
+}
+
+export interface AnalyseAffectDeps {
+  readonly engine: AffectEngine;
+  readonly streamId: string;
+  /** Credits of an as-fast-as-possible source: returned once a frame's affect work is done. */
+  readonly gate?: CreditGate;
+  /** A frame (or window) whose affect results were given up under load. */
+  readonly onDropped?: (what: 'frame' | 'window', count: number) => void;
+}
+
+export interface AnalyseAffectOptions {
+  readonly stride: number;
+  readonly smoothing: SmoothingKind;
+  /** Frame records waiting for affect analysis; beyond it the oldest is dropped. */
+  readonly queueFrames: number;
+  readonly maxTracks: number;
+}
+
+/**
+ * Live affect for one stream: per face, the aligned 112×112 crop goes through the shared CNN
+ * queue once (per member); CNN-RNN models keep each track's per-frame features in a window ring
+ * and run the GRU heads every `stride` frames and at track end (seed §7.3 windows); results are
+ * smoothed per track and become one `affect` event per analysed frame and track.
+ */
+export function analyseAffect(deps: AnalyseAffectDeps, opts: AnalyseAffectOptions): OperatorFunction<TrackOutput, AffectEvent[]> {
+  const { engine, streamId } = deps;
+  const model = { id: engine.id, version: engine.version };
+  const smoothers: AffectSmoothers | undefined =
+    opts.smoothing === 'off'
+      ? undefined
+      : {
+          au: createSmoother(opts.smoothing, { constraint: 'unit' }),
+          expr: createSmoother(opts.smoothing, { constraint: 'simplex' }),
+          va: createSmoother(opts.smoothing, { constraint: 'signed-unit' }),
+        };
+  const ctx = { thresholds: engine.thresholds, model, ...(smoothers ? { smoothers } : {}) };
+  const windows =
+    engine.kind === 'cnn-rnn'
+      ? new TrackWindows<Held>({
+          seqLen: engine.seqLen,
+          stride: Math.min(opts.stride, engine.seqLen),
+          maxTracks: opts.maxTracks,
+          onDrop: () => deps.onDropped?.('frame', 1),
+        })
+      : undefined;
+
+  const forget = (trackId: TrackId): void => {
+    smoothers?.au.forget(trackId);
+    smoothers?.expr.forget(trackId);
+    smoothers?.va.forget(trackId);
+  };
+
+  const runJobs = async (jobs: readonly WindowJob<Held>[]): Promise<AffectEvent[]> => {
+    const results = await Promise.all(
+      jobs.map((job) =>
+        engine.window(
+          job.frames.map((f) => f.features.cache),
+          streamId,
+        ).catch((err: unknown) => {
+          if (err instanceof InferenceDroppedError) {
+            deps.onDropped?.('window', 1);
+            return undefined;
+          }
+          throw err;
+        }),
+      ),
+    );
+    const events: AffectEvent[] = [];
+    jobs.forEach((job, j) => {
+      const decisions = results[j];
+      if (!decisions) return;
+      for (const i of job.emit) events.push(toAffectEvent(job.frames[i]!.features.meta, decisions[i]!, ctx));
+      if (job.final) forget(job.trackId);
+    });
+    return events;
+  };
+
+  const ended = (trackIds: readonly TrackId[]): WindowJob<Held>[] =>
+    trackIds.flatMap((id) => {
+      if (!windows) {
+        forget(id);
+        return [];
+      }
+      return windows.end(id);
+    });
+
+  return boundedConcatMap(
+    async (record: TrackOutput): Promise<AffectEvent[]> => {
+      try {
+        if (record.kind === 'tracks-closed') return await runJobs(ended(record.tracks.map((t) => t.trackId)));
+        const { frame } = record;
+        const scale = frame.image.width / frame.sourceWidth;
+        const crops = cropAlignedFacesUint8(frame.image, record.faces.map((f) => f.alignment), scale);
+        const caches = await Promise.all(
+          crops.map((crop) =>
+            engine.cnn(crop, streamId).catch((err: unknown) => {
+              if (err instanceof InferenceDroppedError) {
+                deps.onDropped?.('frame', 1);
+                return undefined;
+              }
+              throw err;
+            }),
+          ),
+        );
+        const events: AffectEvent[] = [];
+        const jobs: WindowJob<Held>[] = [];
+        record.faces.forEach((face, i) => {
+          const cache = caches[i];
+          if (!cache) return;
+          const meta: FrameMeta = { streamId, trackId: face.trackId, frame: frame.seq, pts: frame.pts, wallTime: frame.wallTime, decodedAt: frame.decodedAt };
+          if (windows) jobs.push(...windows.push(face.trackId, { frame: frame.seq, pts: frame.pts, features: { cache, meta } }));
+          else events.push(toAffectEvent(meta, engine.decideCnn(cache), ctx));
+        });
+        jobs.push(...ended(record.tracks.filter((t) => t.state === 'ended').map((t) => t.trackId)));
+        events.push(...(await runJobs(jobs)));
+        return events;
+      } finally {
+        if (record.kind === 'faces') deps.gate?.release();
+      }
+    },
+    {
+      capacity: opts.queueFrames,
+      onDrop: (record) => {
+        if (record.kind !== 'faces') return;
+        deps.gate?.release();
+        deps.onDropped?.('frame', record.faces.length);
+        // The frame's faces are lost, but a track that ended in it must still let go of its window.
+        for (const t of record.tracks) if (t.state === 'ended') windows?.end(t.trackId);
+      },
+    },
+  );
+}
