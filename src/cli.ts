@@ -9,6 +9,19 @@ const port = (value: string): number => {
   return n;
 };
 
+const positiveInt =
+  (name: string) =>
+  (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${name} must be a positive integer`);
+    return n;
+  };
+const positiveNumber = (value: string): number => {
+  const n = Number(value);
+  if (!(n > 0) || !Number.isFinite(n)) throw new InvalidArgumentError('expected a positive number');
+  return n;
+};
+
 export function buildCli(): Command {
   const program = new Command('daemon').description('Real-time facial-affect analytics daemon').showHelpAfterError();
 
@@ -21,7 +34,23 @@ export function buildCli(): Command {
     .option('--file-root <dir>', 'directory API-added file sources may read (repeatable)', collect, [] as string[])
     .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']))
     .addOption(new Option('--backend <name>', 'TF.js backend').choices(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']))
-    .action(async (o: { config?: string; host?: string; port?: number; fileRoot: string[]; logLevel?: string; backend?: string }) => {
+    .option('--model <dir>', 'affect model directory (daemon import-seed makes one); enables affect events')
+    .option('--stride <n>', 'new analysed frames between CNN-RNN windows per track (default 8)', positiveInt('--stride'))
+    .addOption(new Option('--smoothing <kind>', 'per-track smoothing of affect outputs (default off)').choices(['off', 'ema', 'one-euro']))
+    .option('--analysis-fps <n>', 'frames analysed per second of stream time (default: every frame)', positiveNumber)
+    .action(
+      async (o: {
+        config?: string;
+        host?: string;
+        port?: number;
+        fileRoot: string[];
+        logLevel?: string;
+        backend?: string;
+        model?: string;
+        stride?: number;
+        smoothing?: string;
+        analysisFps?: number;
+      }) => {
       process.exitCode = await runDaemon({
         ...(o.config !== undefined ? { config: o.config } : {}),
         ...(o.host !== undefined ? { host: o.host } : {}),
@@ -29,8 +58,13 @@ export function buildCli(): Command {
         ...(o.fileRoot.length > 0 ? { fileRoots: o.fileRoot } : {}),
         ...(o.logLevel !== undefined ? { logLevel: o.logLevel } : {}),
         ...(o.backend !== undefined ? { backend: o.backend } : {}),
+        ...(o.model !== undefined ? { model: o.model } : {}),
+        ...(o.stride !== undefined ? { stride: o.stride } : {}),
+        ...(o.smoothing !== undefined ? { smoothing: o.smoothing } : {}),
+        ...(o.analysisFps !== undefined ? { analysisFps: o.analysisFps } : {}),
       });
-    });
+      },
+    );
 
   const bench = program.command('bench').description('benchmarks that print figures');
   bench
@@ -43,13 +77,6 @@ export function buildCli(): Command {
       await benchFaces({ backend: o.backend, json: o.json === true });
     });
 
-  const positiveInt =
-    (name: string) =>
-    (value: string): number => {
-      const n = Number(value);
-      if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${name} must be a positive integer`);
-      return n;
-    };
   const backendChoices = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];
 
   program

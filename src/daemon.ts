@@ -4,6 +4,7 @@ import type { Registry } from 'prom-client';
 import type { Config } from './config/schema.js';
 import { ErrorCodes, ModelLoadError } from './core/errors.js';
 import type { AnalyticsEvent } from './core/records.js';
+import { AffectEngine } from './models/affect/affect-engine.js';
 import { selectBackend } from './models/backend.js';
 import { FaceDetector } from './models/face-detector/index.js';
 import { tf } from './models/tf.js';
@@ -28,6 +29,7 @@ export function buildDaemon(config: Config, deps: { readonly logger: Logger; rea
   const metrics = createMetrics(deps.registry, { tensorCount: () => tf.memory().numTensors });
   const events = new Subject<AnalyticsEvent>();
   let detector: FaceDetector | undefined;
+  let engine: AffectEngine | undefined;
   let supervisor: StreamSupervisor | undefined;
   let publisher: WsPublisher | undefined;
   let http: HttpServer | undefined;
@@ -57,7 +59,25 @@ export function buildDaemon(config: Config, deps: { readonly logger: Logger; rea
         throw new ModelLoadError(ErrorCodes.MODEL_LOAD, `face models failed to load: ${(err as Error).message}`, { cause: err });
       }
       log.info('face models loaded (BlazeFace + FaceMesh from @vladmandic/human)');
-      supervisor = new StreamSupervisor({ config, detector, metrics, logger: deps.logger, events, backend });
+      if (config.model.dir !== null) {
+        engine = await AffectEngine.load(config.model.dir, config.model, {
+          onBatch: (stage, size, seconds) => {
+            const l = { model: engine?.id ?? '', backend, stage };
+            metrics.inferenceBatchSize.observe(l, size);
+            metrics.inferenceDuration.observe(l, seconds);
+          },
+          onQueueDepth: (stage, depth) => metrics.inferenceQueueDepth.set({ stage }, depth),
+        });
+        engine.warmUp();
+        const p = engine.runner.ensemble.manifest.provenance;
+        log.info(
+          { model: engine.id, modelVersion: engine.version, kind: engine.kind, seqLen: engine.seqLen, members: engine.runner.ensemble.members.length, provenance: p },
+          'affect model loaded',
+        );
+      } else {
+        log.info('no affect model configured (model.dir / --model): publishing faces only');
+      }
+      supervisor = new StreamSupervisor({ config, detector, metrics, logger: deps.logger, events, backend, ...(engine ? { engine } : {}) });
       publisher = new WsPublisher(events, { metrics, logger: deps.logger }, {
         maxClients: config.server.maxWsClients,
         maxBufferedBytes: config.server.wsQueueMessages * 1024,
@@ -77,7 +97,13 @@ export function buildDaemon(config: Config, deps: { readonly logger: Logger; rea
             return {
               ready: checks.models && checks.server && !closing,
               checks,
-              details: { backend, affectModel: 'none loaded (face analysis only)', streams: sup.list().length },
+              details: {
+                backend,
+                affectModel: engine
+                  ? { id: engine.id, version: engine.version, kind: engine.kind, seqLen: engine.seqLen, stride: config.model.stride, smoothing: config.model.smoothing }
+                  : 'none loaded (faces only; start with --model DIR for affect events)',
+                streams: sup.list().length,
+              },
             };
           },
         },
@@ -96,6 +122,7 @@ export function buildDaemon(config: Config, deps: { readonly logger: Logger; rea
         await publisher?.close();
         await http?.close();
         events.complete();
+        engine?.close();
         detector?.close();
         log.info('daemon stopped');
       })();

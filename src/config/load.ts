@@ -12,6 +12,10 @@ export interface ConfigOverrides {
   readonly fileRoots?: readonly string[];
   readonly logLevel?: string;
   readonly backend?: string;
+  readonly model?: string;
+  readonly stride?: number;
+  readonly smoothing?: string;
+  readonly analysisFps?: number;
 }
 
 /** The only environment variables the daemon reads (explicit whitelist). */
@@ -84,6 +88,10 @@ export function loadConfig(opts: { file?: string; overrides?: ConfigOverrides; e
   if (o.fileRoots !== undefined && o.fileRoots.length > 0) setPath(raw, 'files.roots', [...o.fileRoots]);
   if (o.logLevel !== undefined) setPath(raw, 'log.level', o.logLevel);
   if (o.backend !== undefined) setPath(raw, 'backend', o.backend);
+  if (o.model !== undefined) setPath(raw, 'model.dir', o.model);
+  if (o.stride !== undefined) setPath(raw, 'model.stride', o.stride);
+  if (o.smoothing !== undefined) setPath(raw, 'model.smoothing', o.smoothing);
+  if (o.analysisFps !== undefined) setPath(raw, 'analysis.analysisFps', o.analysisFps);
 
   const result = configSchema.safeParse(raw);
   if (!result.success) problems.push(...describe(result.error.issues));
@@ -97,5 +105,6 @@ export function loadConfig(opts: { file?: string; overrides?: ConfigOverrides; e
   });
   if (problems.length > 0) throw new ConfigError(problems);
   cfg.files.roots = cfg.files.roots.map((r) => path.resolve(cwd, r));
+  if (cfg.model.dir !== null) cfg.model.dir = path.resolve(cwd, cfg.model.dir);
   return deepFreeze(cfg);
 }

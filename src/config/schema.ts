@@ -7,6 +7,8 @@ export const streamSchema = z.strictObject({
   /** Pace file sources at their frame rate, as a camera would; false = as fast as analysis allows. */
   realtime: z.boolean().default(true),
   loop: z.boolean().default(false),
+  /** Frames analysed per second of stream time for this stream (overrides analysis.analysisFps). */
+  analysisFps: z.number().positive().max(240).optional(),
 });
 
 export const configSchema = z.strictObject({
@@ -39,6 +41,25 @@ export const configSchema = z.strictObject({
       maxWidth: z.number().int().min(64).max(4096).default(640),
       /** Frames waiting for detection per stream; a real-time source drops the oldest beyond it. */
       queueFrames: z.number().int().min(1).max(256).default(4),
+      /** Frames analysed per second of stream time (null = every frame); windows count analysed frames. */
+      analysisFps: z.number().positive().max(240).nullable().default(null),
+    })
+    .prefault({}),
+  model: z
+    .strictObject({
+      /** A model directory (manifest.json + weights); null = faces only, no affect events. */
+      dir: z.string().min(1).nullable().default(null),
+      /** New analysed frames between CNN-RNN windows per track (≤ the model's seqLen). */
+      stride: z.number().int().min(1).max(256).default(8),
+      smoothing: z.enum(['off', 'ema', 'one-euro']).default('off'),
+      maxBatch: z.number().int().min(1).max(256).default(16),
+      maxWaitMs: z.number().int().min(0).max(1000).default(15),
+      /** Requests waiting per inference queue; beyond it the oldest is dropped (counted per stream). */
+      maxQueue: z.number().int().min(1).max(100_000).default(256),
+      /** Frames waiting for affect analysis per stream; beyond it the oldest is dropped. */
+      queueFrames: z.number().int().min(1).max(1024).default(32),
+      /** Tracks with an open window per stream. */
+      maxTracks: z.number().int().min(1).max(256).default(16),
     })
     .prefault({}),
   detector: z

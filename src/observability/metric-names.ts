@@ -15,4 +15,12 @@ export const MetricNames = {
   wsMessagesSent: 'va_ws_messages_sent_total',
   wsMessagesDropped: 'va_ws_messages_dropped_total',
   tensorsAlive: 'va_tensors_alive',
+  inferenceDuration: 'va_inference_duration_seconds',
+  inferenceBatchSize: 'va_inference_batch_size',
+  inferenceQueueDepth: 'va_inference_queue_depth',
+  windowsDropped: 'va_windows_dropped_total',
+  affectFramesDropped: 'va_affect_frames_dropped_total',
+  endToEndLatency: 'va_end_to_end_latency_seconds',
+  affectEvents: 'va_affect_events_total',
+  framesSkipped: 'va_frames_skipped_total',
 } as const;

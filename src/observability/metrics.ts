@@ -57,6 +57,47 @@ export function createMetrics(registry: Registry = new Registry(), probes: { rea
       help: 'WebSocket messages dropped because a client fell behind',
       registers: [registry],
     }),
+    inferenceDuration: new Histogram({
+      name: N.inferenceDuration,
+      help: 'Affect model time per batch (cnn: backbone + heads of every member; gru: GRU heads)',
+      labelNames: ['model', 'backend', 'stage'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers: [registry],
+    }),
+    inferenceBatchSize: new Histogram({
+      name: N.inferenceBatchSize,
+      help: 'Requests per affect inference batch',
+      labelNames: ['model', 'backend', 'stage'],
+      buckets: [1, 2, 4, 8, 16, 32, 64],
+      registers: [registry],
+    }),
+    inferenceQueueDepth: new Gauge({ name: N.inferenceQueueDepth, help: 'Requests waiting for affect inference', labelNames: ['stage'], registers: [registry] }),
+    windowsDropped: new Counter({
+      name: N.windowsDropped,
+      help: 'CNN-RNN windows dropped because the inference queue was full',
+      labelNames: streamLabel,
+      registers: [registry],
+    }),
+    affectFramesDropped: new Counter({
+      name: N.affectFramesDropped,
+      help: 'Face frames whose affect analysis was dropped under load',
+      labelNames: streamLabel,
+      registers: [registry],
+    }),
+    endToEndLatency: new Histogram({
+      name: N.endToEndLatency,
+      help: 'From a frame leaving the decoder to its affect event being published',
+      labelNames: streamLabel,
+      buckets: [0.05, 0.1, 0.25, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10],
+      registers: [registry],
+    }),
+    affectEvents: new Counter({ name: N.affectEvents, help: 'Affect events published', labelNames: streamLabel, registers: [registry] }),
+    framesSkipped: new Counter({
+      name: N.framesSkipped,
+      help: 'Frames not analysed because of the per-stream analysis rate',
+      labelNames: streamLabel,
+      registers: [registry],
+    }),
     tensorsAlive: new Gauge({
       name: N.tensorsAlive,
       help: 'TF.js tensors allocated',
@@ -76,7 +117,20 @@ export function setStreamState(m: Metrics, stream: string, state: StreamState): 
 
 /** Removes a deleted stream's series so /metrics does not keep dead labels forever. */
 export function forgetStream(m: Metrics, stream: string): void {
-  for (const metric of [m.framesDecoded, m.framesAnalysed, m.framesDropped, m.decodeDuration, m.facesPerFrame, m.activeTracks, m.tracksStarted]) {
+  for (const metric of [
+    m.framesDecoded,
+    m.framesAnalysed,
+    m.framesDropped,
+    m.framesSkipped,
+    m.decodeDuration,
+    m.facesPerFrame,
+    m.activeTracks,
+    m.tracksStarted,
+    m.windowsDropped,
+    m.affectFramesDropped,
+    m.endToEndLatency,
+    m.affectEvents,
+  ]) {
     metric.remove({ stream });
   }
   for (const s of STREAM_STATES) m.streamState.remove({ stream, state: s });

@@ -4,6 +4,7 @@ import type { Config, StreamConfig } from '../config/schema.js';
 import { AnalyticsError, ErrorCodes, SourceError, asAnalyticsError } from '../core/errors.js';
 import { asStreamId, type StreamId } from '../core/ids.js';
 import type { AnalyticsEvent, StreamState } from '../core/records.js';
+import type { AffectEngine } from '../models/affect/affect-engine.js';
 import type { FaceDetector } from '../models/face-detector/index.js';
 import type { Logger } from '../observability/logger.js';
 import { forgetStream, setStreamState, type Metrics } from '../observability/metrics.js';
@@ -47,6 +48,8 @@ export interface SupervisorDeps {
   readonly logger: Logger;
   readonly events: Subject<AnalyticsEvent>;
   readonly backend: string;
+  /** Present when a model is loaded: streams then publish affect events. */
+  readonly engine?: AffectEngine;
 }
 
 /** Owns every stream: starts, stops and reports them; one stream's failure stays in that stream. */
@@ -124,7 +127,8 @@ export class StreamSupervisor {
   }
 
   private start(handle: StreamHandle, spec: SourceSpec, cfg: StreamConfig): void {
-    const { config, metrics, detector, events } = this.deps;
+    const { config, metrics, detector, events, engine } = this.deps;
+    const analysisFps = cfg.analysisFps ?? config.analysis.analysisFps ?? undefined;
     const id = handle.info.id as StreamId;
     const labels = { stream: id };
     const log = this.deps.logger.child({ component: 'stream', streamId: id });
@@ -174,10 +178,28 @@ export class StreamSupervisor {
           handle.info.activeTracks = n;
           metrics.activeTracks.set(labels, n);
         },
+        ...(analysisFps !== undefined ? { analysisFps, onSkipped: () => metrics.framesSkipped.inc(labels) } : {}),
+        ...(engine
+          ? {
+              affect: {
+                deps: {
+                  engine,
+                  streamId: id,
+                  onDropped: (what: 'frame' | 'window', count: number) =>
+                    (what === 'window' ? metrics.windowsDropped : metrics.affectFramesDropped).inc(labels, count),
+                },
+                options: { stride: config.model.stride, smoothing: config.model.smoothing, queueFrames: config.model.queueFrames, maxTracks: config.model.maxTracks },
+              },
+            }
+          : {}),
       },
     ).subscribe({
       next: (event) => {
         if (event.type === 'track' && event.state === 'started') metrics.tracksStarted.inc(labels);
+        if (event.type === 'affect') {
+          metrics.affectEvents.inc(labels);
+          metrics.endToEndLatency.observe(labels, event.latencyMs / 1000);
+        }
         events.next(event);
       },
       error: (err: unknown) => this.fail(handle, err),

@@ -1,0 +1,134 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { tf } from '../../src/models/tf.js';
+import { predict } from '../../src/predict/predict.js';
+import type { PredictionRow } from '../../src/predict/rows.js';
+import { EventClient, parseMetrics, startDaemon, waitUntil, type RunningDaemon } from '../helpers/daemon.js';
+import { media, mediaDir } from '../helpers/media.js';
+import { importTestModel } from '../helpers/test-models.js';
+
+interface Affect {
+  type: 'affect';
+  streamId: string;
+  trackId: number;
+  frame: number;
+  pts: number;
+  ts: string;
+  au: { probs: Record<string, number>; active: Record<string, boolean> };
+  expr: { probs: Record<string, number>; label: string };
+  va: { valence: number; arousal: number };
+  model: { id: string; version: string };
+  latencyMs: number;
+}
+
+let rnnModel: string;
+let cnnModel: string;
+
+beforeAll(async () => {
+  rnnModel = await importTestModel('cnn-rnn');
+  cnnModel = await importTestModel('cnn');
+}, 60_000);
+
+async function runOnce(model: string, extra: { stride?: number; smoothing?: 'off' | 'ema' | 'one-euro'; analysisFps?: number } = {}) {
+  const d = await startDaemon({
+    files: { roots: [mediaDir] },
+    model: { dir: model, stride: extra.stride ?? 6, smoothing: extra.smoothing ?? 'off' },
+    ...(extra.analysisFps !== undefined ? { analysis: { analysisFps: extra.analysisFps } } : {}),
+  });
+  const client = await EventClient.connect(`${d.ws}?types=faces,affect,stream`);
+  const res = await fetch(`${d.base}/v1/streams`, {
+    method: 'POST',
+    body: JSON.stringify({ id: 'talk', url: media('utterance_1.mp4'), realtime: false }),
+  });
+  expect(res.status).toBe(201);
+  await client.waitFor((m) => m.type === 'stream' && m.state === 'ended', 120_000);
+  return { d, client };
+}
+
+describe('live affect in the daemon', () => {
+  let run: Awaited<ReturnType<typeof runOnce>> | undefined;
+  afterEach(async () => {
+    run?.client.close();
+    await run?.d.close();
+    run = undefined;
+  });
+
+  it('publishes one valid affect event per analysed frame and track (CNN-RNN, stride 2, EMA)', async () => {
+    run = await runOnce(rnnModel, { stride: 2, smoothing: 'ema' });
+    const { d, client } = run;
+    const ready = (await (await fetch(`${d.base}/readyz`)).json()) as { details: { affectModel: { kind: string; seqLen: number } } };
+    expect(ready.details.affectModel).toMatchObject({ kind: 'cnn-rnn', seqLen: 6 });
+    const faceKeys = new Set(
+      client.messages
+        .filter((m) => m.type === 'faces')
+        .flatMap((m) => (m.faces as { trackId: number }[]).map((f) => `${m.frame as number}/${f.trackId}`)),
+    );
+    const affect = client.messages.filter((m) => m.type === 'affect') as unknown as Affect[];
+    const keys = affect.map((a) => `${a.frame}/${a.trackId}`);
+    expect(new Set(keys).size).toBe(keys.length);
+    expect(new Set(keys)).toEqual(faceKeys);
+    expect(faceKeys.size).toBeGreaterThan(290);
+    for (const a of affect) {
+      expect(a.streamId).toBe('talk');
+      expect(Object.keys(a.au.probs)).toEqual(['AU1', 'AU2', 'AU4', 'AU6', 'AU12', 'AU15', 'AU20', 'AU25']);
+      for (const p of Object.values(a.au.probs)) expect(p).toBeGreaterThanOrEqual(0), expect(p).toBeLessThanOrEqual(1);
+      const exprSum = Object.values(a.expr.probs).reduce((s, p) => s + p, 0);
+      expect(exprSum).toBeCloseTo(1, 3);
+      expect(Object.keys(a.expr.probs)).toContain(a.expr.label);
+      expect(a.expr.probs[a.expr.label]).toBe(Math.max(...Object.values(a.expr.probs)));
+      expect(Math.abs(a.va.valence)).toBeLessThanOrEqual(1);
+      expect(Math.abs(a.va.arousal)).toBeLessThanOrEqual(1);
+      expect(a.model.id).toBe('seed-cnn-rnn');
+      expect(a.latencyMs).toBeGreaterThanOrEqual(0);
+    }
+    // Per track, frames come in increasing order.
+    const byTrack = new Map<number, number[]>();
+    for (const a of affect) byTrack.set(a.trackId, [...(byTrack.get(a.trackId) ?? []), a.frame]);
+    for (const frames of byTrack.values()) expect(frames).toEqual([...frames].sort((x, y) => x - y));
+    const m = parseMetrics(await (await fetch(`${d.base}/metrics`)).text());
+    expect(m.get('va_affect_events_total{stream="talk"}')).toBe(affect.length);
+    expect(m.get('va_end_to_end_latency_seconds_count{stream="talk"}')).toBe(affect.length);
+    expect(m.get('va_inference_batch_size_count{model="seed-cnn-rnn",backend="wasm",stage="cnn"}')).toBeGreaterThan(0);
+    expect(m.get('va_inference_duration_seconds_count{model="seed-cnn-rnn",backend="wasm",stage="gru"}')).toBeGreaterThan(0);
+    expect(m.get('va_windows_dropped_total{stream="talk"}') ?? 0).toBe(0);
+  }, 180_000);
+
+  it('equals daemon predict on the same file with smoothing off and stride = seqLen', async () => {
+    run = await runOnce(rnnModel, { stride: 6, smoothing: 'off' });
+    const live = run.client.messages.filter((m) => m.type === 'affect') as unknown as Affect[];
+    const out = path.join(mkdtempSync(path.join(tmpdir(), 'va-predict-')), 'rows.jsonl');
+    await predict({ model: rnnModel, input: media('utterance_1.mp4'), out, backend: 'wasm' });
+    const rows = readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as PredictionRow);
+    const offline = new Map(rows.map((r) => [`${r.frame}/${r.trackId}`, r]));
+    expect(live.length).toBe(rows.length);
+    for (const a of live) {
+      const r = offline.get(`${a.frame}/${a.trackId}`);
+      expect(r, `${a.frame}/${a.trackId}`).toBeDefined();
+      Object.values(a.au.probs).forEach((p, j) => expect(p).toBeCloseTo(r!.au.probs[j]!, 4));
+      Object.values(a.expr.probs).forEach((p, j) => expect(p).toBeCloseTo(r!.expr.probs[j]!, 4));
+      expect(a.expr.label).toBe(r!.expr.label);
+      expect(a.va.valence).toBeCloseTo(r!.va.valence, 4);
+      expect(a.va.arousal).toBeCloseTo(r!.va.arousal, 4);
+    }
+  }, 240_000);
+
+  it('runs CNN models per frame, honours analysisFps, and leaks no tensors', async () => {
+    const before = tf.memory().numTensors;
+    run = await runOnce(cnnModel, { analysisFps: 10 });
+    const faces = run.client.messages.filter((m) => m.type === 'faces');
+    // 10.3 s at 10 analysed frames per second of stream time.
+    expect(faces.length).toBeGreaterThanOrEqual(100);
+    expect(faces.length).toBeLessThanOrEqual(106);
+    const affect = run.client.messages.filter((m) => m.type === 'affect') as unknown as Affect[];
+    expect(affect.length).toBeGreaterThan(95);
+    expect(affect[0]!.model.id).toBe('seed-cnn');
+    const m = parseMetrics(await (await fetch(`${run.d.base}/metrics`)).text());
+    expect(m.get('va_frames_skipped_total{stream="talk"}')).toBeGreaterThan(190);
+    run.client.close();
+    await run.d.close();
+    run = undefined;
+    await waitUntil(() => tf.memory().numTensors === before, 5000, 'tensors to be released');
+  }, 180_000);
+});
