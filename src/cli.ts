@@ -79,6 +79,33 @@ export function buildCli(): Command {
 
   const backendChoices = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];
 
+  bench
+    .command('pipeline')
+    .description('real-time streams through the whole daemon with a random-weight model: face-frames/s, latency, drops')
+    .option('--seconds <s>', 'measured seconds per run (after 8 s of warm-up)', positiveInt('--seconds'), 30)
+    .option('--arch <list>', 'compact,resnet50', 'compact,resnet50')
+    .option('--streams <list>', 'concurrent stream counts', '1,4')
+    .option('--analysis-fps <list>', "analysis rates to try ('all' = every frame)", 'all,10')
+    .option('--members <n>', 'ensemble members', positiveInt('--members'), 1)
+    .option('--backend <name>', 'TF.js backend', 'auto')
+    .option('--json', 'print JSON only')
+    .action(async (o: { seconds: number; arch: string; streams: string; analysisFps: string; members: number; backend: string; json?: boolean }) => {
+      const { benchPipeline } = await import('./bench/pipeline.js');
+      const list = (v: string): string[] => v.split(',').map((x) => x.trim()).filter(Boolean);
+      await benchPipeline({
+        seconds: o.seconds,
+        archs: list(o.arch).map((a) => {
+          if (a !== 'compact' && a !== 'resnet50') throw new InvalidArgumentError(`--arch: unknown ${a}`);
+          return a;
+        }),
+        streams: list(o.streams).map(Number),
+        analysisFps: list(o.analysisFps).map((v) => (v === 'all' ? null : Number(v))),
+        members: o.members,
+        backend: o.backend,
+        json: o.json === true,
+      });
+    });
+
   program
     .command('import-seed')
     .description("import the seed's PyTorch checkpoints (one file per ensemble member) into a model directory")

@@ -1,0 +1,120 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Writable } from 'node:stream';
+import { Registry } from 'prom-client';
+import { configSchema } from '../config/schema.js';
+import { buildDaemon } from '../daemon.js';
+import { writeRandomModelDir } from '../models/seed/random-model-dir.js';
+import { createLogger } from '../observability/logger.js';
+import { packageRoot } from '../paths.js';
+
+export interface PipelineBenchRun {
+  readonly arch: 'compact' | 'resnet50';
+  readonly members: number;
+  readonly streams: number;
+  readonly analysisFps: number | null;
+  readonly seconds: number;
+  /** Affect events (one per face and analysed frame) per second, all streams together. */
+  readonly faceFramesPerSecond: number;
+  readonly latencyP50Ms: number;
+  readonly latencyP95Ms: number;
+  /** Share of decoded frames whose analysis was skipped under load (detection or affect queues). */
+  readonly dropRate: number;
+}
+
+function quantile(sorted: readonly number[], q: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+}
+
+const sumMetric = async (registry: Registry, name: string): Promise<number> => {
+  const m = (await registry.getMetricsAsJSON()).find((x) => x.name === name);
+  return (m?.values ?? []).reduce((s, v) => s + (v.value ?? 0), 0);
+};
+
+async function runOnce(model: string, o: Omit<PipelineBenchRun, 'faceFramesPerSecond' | 'latencyP50Ms' | 'latencyP95Ms' | 'dropRate'>, backend: string): Promise<PipelineBenchRun> {
+  const media = path.resolve(packageRoot, '..', 'shared', 'media');
+  const clips = ['utterance_1.mp4', 'single_face.mp4', 'face_noface.mov', 'utterance_1.mp4'];
+  const config = configSchema.parse({
+    backend,
+    server: { port: 0 },
+    log: { level: 'warn' },
+    files: { roots: [media] },
+    analysis: { analysisFps: o.analysisFps },
+    model: { dir: model, stride: 8 },
+    streams: Array.from({ length: o.streams }, (_, i) => ({ id: `s${i}`, url: path.join(media, clips[i % clips.length]!), realtime: true, loop: true })),
+  });
+  const registry = new Registry();
+  const sink = new Writable({ write: (_c, _e, cb) => cb() });
+  const daemon = buildDaemon(config, { logger: createLogger('warn', sink), registry });
+  const latencies: number[] = [];
+  let counting = false;
+  const sub = daemon.events.subscribe((e) => {
+    if (counting && e.type === 'affect') latencies.push(e.latencyMs);
+  });
+  try {
+    await daemon.start();
+    await sleep(8000); // warm-up: kernels compiled, first windows filled
+    const decoded0 = await sumMetric(registry, 'va_frames_decoded_total');
+    const dropped0 = (await sumMetric(registry, 'va_frames_dropped_total')) + (await sumMetric(registry, 'va_affect_frames_dropped_total'));
+    counting = true;
+    await sleep(o.seconds * 1000);
+    counting = false;
+    const decoded = (await sumMetric(registry, 'va_frames_decoded_total')) - decoded0;
+    const dropped = (await sumMetric(registry, 'va_frames_dropped_total')) + (await sumMetric(registry, 'va_affect_frames_dropped_total')) - dropped0;
+    const sorted = [...latencies].sort((a, b) => a - b);
+    return {
+      ...o,
+      faceFramesPerSecond: Math.round((latencies.length / o.seconds) * 10) / 10,
+      latencyP50Ms: Math.round(quantile(sorted, 0.5)),
+      latencyP95Ms: Math.round(quantile(sorted, 0.95)),
+      dropRate: decoded > 0 ? Math.round((dropped / decoded) * 1000) / 1000 : 0,
+    };
+  } finally {
+    sub.unsubscribe();
+    await daemon.close();
+  }
+}
+
+export interface PipelineBenchOptions {
+  readonly seconds: number;
+  readonly archs: readonly ('compact' | 'resnet50')[];
+  readonly streams: readonly number[];
+  readonly analysisFps: readonly (number | null)[];
+  readonly members: number;
+  readonly backend: string;
+  readonly json: boolean;
+}
+
+/**
+ * Real-time streams of the shared media, looped, through the whole daemon with a full-width
+ * CNN-RNN model of RANDOM weights (speed only: the outputs mean nothing and are not shown).
+ */
+export async function benchPipeline(o: PipelineBenchOptions): Promise<PipelineBenchRun[]> {
+  const tmp = mkdtempSync(path.join(tmpdir(), 'va-bench-pipeline-'));
+  const runs: PipelineBenchRun[] = [];
+  try {
+    for (const arch of o.archs) {
+      const dir = path.join(tmp, arch);
+      await writeRandomModelDir(dir, { arch: arch === 'compact' ? 'compact' : 'resnet50-caffe', members: o.members, seqLen: 32 });
+      for (const streams of o.streams) {
+        for (const fps of o.analysisFps) {
+          const r = await runOnce(dir, { arch, members: o.members, streams, analysisFps: fps, seconds: o.seconds }, o.backend);
+          runs.push(r);
+          if (!o.json) {
+            console.log(
+              `${arch.padEnd(9)} members=${r.members} streams=${r.streams} analysisFps=${String(r.analysisFps ?? 'all').padEnd(4)} ` +
+                `${r.faceFramesPerSecond.toFixed(1).padStart(6)} face-frames/s  latency p50 ${r.latencyP50Ms} ms p95 ${r.latencyP95Ms} ms  drop rate ${(r.dropRate * 100).toFixed(1)}%`,
+            );
+          }
+        }
+      }
+    }
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+  if (o.json) console.log(JSON.stringify(runs, null, 2));
+  return runs;
+}

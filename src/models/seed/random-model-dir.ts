@@ -1,0 +1,40 @@
+import { AU_THRESHOLDS } from './constants.js';
+import { initSeedWeights } from './init.js';
+import { MANIFEST_FORMAT_VERSION, seedInputSpec, seedTaskSpec, type ModelManifest } from './manifest.js';
+import { saveModelDir } from './model-dir.js';
+import type { SeedArchitecture } from './architecture.js';
+import type { WeightMap } from './types.js';
+import { disposeWeights } from './weights.js';
+
+/**
+ * A full-width CNN-RNN model directory with RANDOM weights, for speed benchmarks only: its outputs
+ * mean nothing and must never be published. The manifest's provenance says so.
+ */
+export async function writeRandomModelDir(dir: string, opts: { readonly arch: SeedArchitecture; readonly members: number; readonly seqLen: number }): Promise<ModelManifest> {
+  const names = Array.from({ length: opts.members }, (_, i) => `student_${i}`);
+  const manifest: ModelManifest = {
+    formatVersion: MANIFEST_FORMAT_VERSION,
+    id: `random-${opts.arch}`,
+    version: 'bench',
+    architecture: opts.arch,
+    kind: 'cnn-rnn',
+    input: seedInputSpec(),
+    tasks: seedTaskSpec(AU_THRESHOLDS.cnnRnnSeq32),
+    seqLen: opts.seqLen,
+    members: names.map((name) => ({ name, role: 'student' as const, weights: `${name}.json` })),
+    provenance: {
+      source: 'random initialisation for speed benchmarks; not trained, outputs are meaningless',
+      trainingData: [],
+      createdAt: new Date().toISOString(),
+      tool: 'affect-daemon bench',
+    },
+  };
+  const members = new Map<string, WeightMap>();
+  try {
+    names.forEach((name, i) => members.set(name, initSeedWeights({ arch: opts.arch, kind: 'cnn-rnn', seed: 1 + i * 1000 }).weights));
+    await saveModelDir(dir, manifest, members);
+  } finally {
+    for (const w of members.values()) disposeWeights(w);
+  }
+  return manifest;
+}
