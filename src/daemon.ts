@@ -60,7 +60,7 @@ export function buildDaemon(config: Config, deps: { readonly logger: Logger; rea
       }
       log.info('face models loaded (BlazeFace + FaceMesh from @vladmandic/human)');
       if (config.model.dir !== null) {
-        engine = await AffectEngine.load(config.model.dir, config.model, {
+        engine = await AffectEngine.load(config.model.dir, { ...config.model, backend: config.backend }, {
           onBatch: (stage, size, seconds) => {
             const l = { model: engine?.id ?? '', backend, stage };
             metrics.inferenceBatchSize.observe(l, size);
@@ -68,10 +68,10 @@ export function buildDaemon(config: Config, deps: { readonly logger: Logger; rea
           },
           onQueueDepth: (stage, depth) => metrics.inferenceQueueDepth.set({ stage }, depth),
         });
-        engine.warmUp();
-        const p = engine.runner.ensemble.manifest.provenance;
+        await engine.warmUp();
+        const p = engine.manifest.provenance;
         log.info(
-          { model: engine.id, modelVersion: engine.version, kind: engine.kind, seqLen: engine.seqLen, members: engine.runner.ensemble.members.length, provenance: p },
+          { model: engine.id, modelVersion: engine.version, kind: engine.kind, seqLen: engine.seqLen, members: engine.manifest.members.length, worker: config.model.worker, provenance: p },
           'affect model loaded',
         );
       } else {
@@ -122,7 +122,7 @@ export function buildDaemon(config: Config, deps: { readonly logger: Logger; rea
         await publisher?.close();
         await http?.close();
         events.complete();
-        engine?.close();
+        await engine?.close();
         detector?.close();
         log.info('daemon stopped');
       })();

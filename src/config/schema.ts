@@ -60,6 +60,8 @@ export const configSchema = z.strictObject({
       queueFrames: z.number().int().min(1).max(1024).default(32),
       /** Tracks with an open window per stream. */
       maxTracks: z.number().int().min(1).max(256).default(16),
+      /** Run the affect models in a worker thread, on their own core (false: on the daemon's thread). */
+      worker: z.boolean().default(true),
     })
     .prefault({}),
   detector: z

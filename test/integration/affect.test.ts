@@ -31,10 +31,10 @@ beforeAll(async () => {
   cnnModel = await importTestModel('cnn');
 }, 60_000);
 
-async function runOnce(model: string, extra: { stride?: number; smoothing?: 'off' | 'ema' | 'one-euro'; analysisFps?: number } = {}) {
+async function runOnce(model: string, extra: { stride?: number; smoothing?: 'off' | 'ema' | 'one-euro'; analysisFps?: number; worker?: boolean } = {}) {
   const d = await startDaemon({
     files: { roots: [mediaDir] },
-    model: { dir: model, stride: extra.stride ?? 6, smoothing: extra.smoothing ?? 'off' },
+    model: { dir: model, stride: extra.stride ?? 6, smoothing: extra.smoothing ?? 'off', worker: extra.worker ?? true },
     ...(extra.analysisFps !== undefined ? { analysis: { analysisFps: extra.analysisFps } } : {}),
   });
   const client = await EventClient.connect(`${d.ws}?types=faces,affect,stream`);
@@ -114,9 +114,9 @@ describe('live affect in the daemon', () => {
     }
   }, 240_000);
 
-  it('runs CNN models per frame, honours analysisFps, and leaks no tensors', async () => {
+  it('runs CNN models per frame on the daemon thread, honours analysisFps, and leaks no tensors', async () => {
     const before = tf.memory().numTensors;
-    run = await runOnce(cnnModel, { analysisFps: 10 });
+    run = await runOnce(cnnModel, { analysisFps: 10, worker: false });
     const faces = run.client.messages.filter((m) => m.type === 'faces');
     // 10.3 s at 10 analysed frames per second of stream time.
     expect(faces.length).toBeGreaterThanOrEqual(100);

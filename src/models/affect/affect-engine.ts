@@ -1,8 +1,9 @@
 import { ErrorCodes, ModelLoadError } from '../../core/errors.js';
-import { SeedRunner, type FrameCache } from '../seed/seed-runner.js';
 import { InferenceQueue, type InferenceQueueOptions } from '../../pipeline/affect/inference-queue.js';
-import { loadModelDir, type EnsembleFrame, type LoadedEnsemble, type RgbFace } from '../seed/index.js';
-import { runWindows } from './run-windows.js';
+import type { BackendPreference } from '../backend.js';
+import { combineMembers, decodeMemberFrame, type EnsembleFrame, type ModelManifest, type RgbFace } from '../seed/index.js';
+import type { FrameCache } from '../seed/seed-runner.js';
+import { inProcessOps, workerOps, type AffectOps } from './affect-ops.js';
 
 export type { FrameCache } from '../seed/seed-runner.js';
 
@@ -10,6 +11,9 @@ export interface AffectEngineOptions {
   readonly maxBatch: number;
   readonly maxWaitMs: number;
   readonly maxQueue: number;
+  /** Run the models in a worker thread (their own core) instead of the daemon's thread. */
+  readonly worker: boolean;
+  readonly backend: BackendPreference;
 }
 
 export interface AffectEngineHooks {
@@ -20,67 +24,72 @@ export interface AffectEngineHooks {
 
 /**
  * A loaded affect model behind two shared, bounded inference queues: per-frame CNN passes
- * (one per face and member) and GRU windows. Every stream and track feeds the same queues, so
- * requests batch across them.
+ * (one per face, all members) and GRU windows. Every stream and track feeds the same queues, so
+ * requests batch across them; one batch runs at a time.
  */
 export class AffectEngine {
   private readonly cnnQueue: InferenceQueue<RgbFace, FrameCache>;
   private readonly gruQueue: InferenceQueue<readonly FrameCache[], EnsembleFrame[]>;
-  private closed = false;
+  private closed: Promise<void> | undefined;
 
   private constructor(
-    readonly runner: SeedRunner,
+    readonly ops: AffectOps,
     opts: AffectEngineOptions,
     hooks: AffectEngineHooks,
   ) {
     const queue = (stage: 'cnn' | 'gru'): InferenceQueueOptions => ({
-      ...opts,
+      maxBatch: opts.maxBatch,
+      maxWaitMs: opts.maxWaitMs,
+      maxQueue: opts.maxQueue,
       onDrop: (streamId, reason) => {
         if (reason === 'overflow') hooks.onDrop?.(streamId, stage);
       },
       onBatch: (size, seconds) => hooks.onBatch?.(stage, size, seconds),
       onQueueDepth: (depth) => hooks.onQueueDepth?.(stage, depth),
     });
-    this.cnnQueue = new InferenceQueue((faces) => runner.runCnn(faces), queue('cnn'));
-    this.gruQueue = new InferenceQueue((windows) => runWindows(runner, windows), queue('gru'));
+    this.cnnQueue = new InferenceQueue((faces) => ops.runCnn(faces), queue('cnn'));
+    this.gruQueue = new InferenceQueue((windows) => ops.runWindows(windows), queue('gru'));
   }
 
   static async load(dir: string, opts: AffectEngineOptions, hooks: AffectEngineHooks = {}): Promise<AffectEngine> {
-    let ensemble: LoadedEnsemble;
     try {
-      ensemble = await loadModelDir(dir);
+      const ops = opts.worker ? await workerOps(dir, opts.backend) : await inProcessOps(dir);
+      return new AffectEngine(ops, opts, hooks);
     } catch (err) {
       if (err instanceof ModelLoadError) throw err;
       throw new ModelLoadError(ErrorCodes.MODEL_LOAD, `cannot load the model directory ${dir}: ${(err as Error).message}`, { cause: err });
     }
-    return new AffectEngine(new SeedRunner(ensemble, { includeMembers: false }), opts, hooks);
+  }
+
+  get manifest(): ModelManifest {
+    return this.ops.manifest;
   }
 
   get id(): string {
-    return this.runner.ensemble.manifest.id;
+    return this.manifest.id;
   }
 
   get version(): string {
-    return this.runner.ensemble.manifest.version;
+    return this.manifest.version;
   }
 
   get kind(): 'cnn' | 'cnn-rnn' {
-    return this.runner.kind;
+    return this.manifest.kind;
   }
 
   get seqLen(): number {
-    return this.runner.seqLen;
+    return this.manifest.seqLen ?? 1;
   }
 
   get thresholds(): readonly number[] {
-    return this.runner.thresholds;
+    return this.manifest.tasks.AU.thresholds;
   }
 
-  /** Runs one frame through the first member so kernels are compiled before live traffic. */
-  warmUp(): void {
+  /** Runs one frame (and one window) so kernels are compiled before live traffic. */
+  async warmUp(): Promise<void> {
     const face: RgbFace = { data: new Uint8Array(112 * 112 * 3), width: 112, height: 112 };
-    const [cache] = this.runner.runCnn([face]);
-    if (cache && this.kind === 'cnn-rnn') runWindows(this.runner, [Array.from({ length: this.seqLen }, () => cache)]);
+    const [cache] = await this.ops.runCnn([face]);
+    if (cache && this.kind === 'cnn-rnn') await this.ops.runWindows([Array.from({ length: this.seqLen }, () => cache)]);
   }
 
   cnn(face: RgbFace, streamId: string): Promise<FrameCache> {
@@ -91,16 +100,20 @@ export class AffectEngine {
     return this.gruQueue.submit(frames, streamId);
   }
 
-  /** Per-frame decision of a CNN (not CNN-RNN) model. */
+  /** Per-frame decision of a CNN (not CNN-RNN) model: the seed's ensemble rule on the CNN heads. */
   decideCnn(cache: FrameCache): EnsembleFrame {
-    return this.runner.decide(cache.map((m) => m.logits));
+    return combineMembers(
+      cache.map((m) => decodeMemberFrame(m.logits)),
+      { thresholds: this.thresholds },
+    );
   }
 
-  close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.cnnQueue.close();
-    this.gruQueue.close();
-    this.runner.ensemble.dispose();
+  close(): Promise<void> {
+    this.closed ??= (async () => {
+      this.cnnQueue.close();
+      this.gruQueue.close();
+      await this.ops.close();
+    })();
+    return this.closed;
   }
 }
