@@ -52,12 +52,15 @@ export const configSchema = z.strictObject({
       /** New analysed frames between CNN-RNN windows per track (≤ the model's seqLen). */
       stride: z.number().int().min(1).max(256).default(8),
       smoothing: z.enum(['off', 'ema', 'one-euro']).default('off'),
-      maxBatch: z.number().int().min(1).max(256).default(16),
+      maxBatch: z.number().int().min(1).max(256).default(8),
       maxWaitMs: z.number().int().min(0).max(1000).default(15),
-      /** Requests waiting per inference queue; beyond it the oldest is dropped (counted per stream). */
-      maxQueue: z.number().int().min(1).max(100_000).default(256),
-      /** Frames waiting for affect analysis per stream; beyond it the oldest is dropped. */
-      queueFrames: z.number().int().min(1).max(1024).default(32),
+      /**
+       * Requests (faces, windows) waiting per inference queue; beyond it the oldest is dropped
+       * before any work is spent on it (counted per stream). This bounds latency under overload.
+       */
+      maxQueue: z.number().int().min(1).max(100_000).default(16),
+      /** Frames whose affect results are being assembled per stream; beyond it the oldest is dropped. */
+      queueFrames: z.number().int().min(1).max(1024).default(64),
       /** Tracks with an open window per stream. */
       maxTracks: z.number().int().min(1).max(256).default(16),
       /** Run the affect models in a worker thread, on their own core (false: on the daemon's thread). */

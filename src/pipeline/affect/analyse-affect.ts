@@ -1,4 +1,4 @@
-import type { OperatorFunction } from 'rxjs';
+import { concatMap, map, type OperatorFunction } from 'rxjs';
 import type { TrackId } from '../../core/ids.js';
 import type { AffectEvent } from '../../core/records.js';
 import type { AffectEngine, FrameCache } from '../../models/affect/affect-engine.js';
@@ -101,49 +101,68 @@ export function analyseAffect(deps: AnalyseAffectDeps, opts: AnalyseAffectOption
       return windows.end(id);
     });
 
-  return boundedConcatMap(
-    async (record: TrackOutput): Promise<AffectEvent[]> => {
-      try {
-        if (record.kind === 'tracks-closed') return await runJobs(ended(record.tracks.map((t) => t.trackId)));
-        const { frame } = record;
-        const scale = frame.image.width / frame.sourceWidth;
-        const crops = cropAlignedFacesUint8(frame.image, record.faces.map((f) => f.alignment), scale);
-        const caches = await Promise.all(
-          crops.map((crop) =>
-            engine.cnn(crop, streamId).catch((err: unknown) => {
-              if (err instanceof InferenceDroppedError) {
-                deps.onDropped?.('frame', 1);
-                return undefined;
-              }
-              throw err;
-            }),
-          ),
-        );
-        const events: AffectEvent[] = [];
-        const jobs: WindowJob<Held>[] = [];
-        record.faces.forEach((face, i) => {
-          const cache = caches[i];
-          if (!cache) return;
-          const meta: FrameMeta = { streamId, trackId: face.trackId, frame: frame.seq, pts: frame.pts, wallTime: frame.wallTime, decodedAt: frame.decodedAt };
-          if (windows) jobs.push(...windows.push(face.trackId, { frame: frame.seq, pts: frame.pts, features: { cache, meta } }));
-          else events.push(toAffectEvent(meta, engine.decideCnn(cache), ctx));
-        });
-        jobs.push(...ended(record.tracks.filter((t) => t.state === 'ended').map((t) => t.trackId)));
-        events.push(...(await runJobs(jobs)));
-        return events;
-      } finally {
-        if (record.kind === 'faces') deps.gate?.release();
-      }
-    },
-    {
-      capacity: opts.queueFrames,
-      onDrop: (record) => {
-        if (record.kind !== 'faces') return;
-        deps.gate?.release();
-        deps.onDropped?.('frame', record.faces.length);
-        // The frame's faces are lost, but a track that ended in it must still let go of its window.
-        for (const t of record.tracks) if (t.state === 'ended') windows?.end(t.trackId);
-      },
-    },
-  );
+  const cnnFor = (record: TrackOutput): Promise<(FrameCache | undefined)[]> => {
+    if (record.kind === 'tracks-closed' || record.faces.length === 0) return Promise.resolve([]);
+    const { frame } = record;
+    const crops = cropAlignedFacesUint8(frame.image, record.faces.map((f) => f.alignment), frame.image.width / frame.sourceWidth);
+    const all = Promise.all(
+      crops.map((crop) =>
+        engine.cnn(crop, streamId).catch((err: unknown) => {
+          if (err instanceof InferenceDroppedError) {
+            deps.onDropped?.('frame', 1);
+            return undefined;
+          }
+          throw err;
+        }),
+      ),
+    );
+    // Marked as handled: a record discarded at teardown must not leave an unhandled rejection;
+    // a record still in the pipeline awaits `all` and sees the error.
+    all.catch(() => undefined);
+    return all;
+  };
+
+  // Three steps keep the model busy: CNN requests go out as soon as a frame arrives (so the shared
+  // queue can batch faces of several frames and streams), features enter the windows strictly in
+  // frame order, and window results are awaited in order without holding up the next frame.
+  return (source) =>
+    source.pipe(
+      map((record) => ({ record, caches: cnnFor(record) })),
+      boundedConcatMap(
+        async ({ record, caches: pending }): Promise<{ readonly now: AffectEvent[]; readonly later: Promise<AffectEvent[]> }> => {
+          try {
+            if (record.kind === 'tracks-closed') return { now: [], later: runJobs(ended(record.tracks.map((t) => t.trackId))) };
+            const caches = await pending;
+            const { frame } = record;
+            const now: AffectEvent[] = [];
+            const jobs: WindowJob<Held>[] = [];
+            record.faces.forEach((face, i) => {
+              const cache = caches[i];
+              if (!cache) return;
+              const meta: FrameMeta = { streamId, trackId: face.trackId, frame: frame.seq, pts: frame.pts, wallTime: frame.wallTime, decodedAt: frame.decodedAt };
+              if (windows) jobs.push(...windows.push(face.trackId, { frame: frame.seq, pts: frame.pts, features: { cache, meta } }));
+              else now.push(toAffectEvent(meta, engine.decideCnn(cache), ctx));
+            });
+            jobs.push(...ended(record.tracks.filter((t) => t.state === 'ended').map((t) => t.trackId)));
+            return { now, later: jobs.length > 0 ? runJobs(jobs) : Promise.resolve([]) };
+          } finally {
+            if (record.kind === 'faces') deps.gate?.release();
+          }
+        },
+        {
+          capacity: opts.queueFrames,
+          onDrop: ({ record, caches }) => {
+            // Its CNN requests may still be queued; their results are simply not used.
+            void caches.catch(() => undefined);
+            if (record.kind !== 'faces') return;
+            deps.gate?.release();
+            deps.onDropped?.('frame', record.faces.length);
+            // The frame's faces are lost, but a track that ended in it must still let go of its window.
+            for (const t of record.tracks) if (t.state === 'ended') windows?.end(t.trackId);
+          },
+        },
+      ),
+      // Bounded in effect: every item waits only on a window already in the (bounded) GRU queue.
+      concatMap(async ({ now, later }) => [...now, ...(await later)]),
+    );
 }
