@@ -36,12 +36,9 @@ export async function readImage(file: string): Promise<RgbFace> {
     if (next.done === true) throw new SourceError(ErrorCodes.DECODE, `${file}: no image could be decoded`);
     const f = next.value;
     if (f.width !== f.sourceWidth || f.height !== f.sourceHeight) {
-      // The analysis scaler keeps heights even (h=-2); an odd height would be resampled and the
-      // prediction would silently differ from the seed's. Refuse instead.
-      throw new SourceError(
-        ErrorCodes.DECODE,
-        `${file}: ${f.sourceWidth}×${f.sourceHeight} image would be resampled to ${f.width}×${f.height} by the decoder (odd heights are not supported); crop or pad it to an even height`,
-      );
+      // The decoder must hand over the image as stored: a resampled image would silently give
+      // predictions that differ from the seed's. (The scaler leaves images under maxWidth alone.)
+      throw new SourceError(ErrorCodes.DECODE, `${file}: ${f.sourceWidth}×${f.sourceHeight} image would be resampled to ${f.width}×${f.height} by the decoder`);
     }
     return { data: f.data, width: f.width, height: f.height };
   } catch (err) {

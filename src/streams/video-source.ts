@@ -1,6 +1,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { Decoder, Demuxer, FilterAPI } from 'node-av/api';
-import { avGetCodecName } from 'node-av/lib';
+import { AVERROR_EAGAIN, AVERROR_EOF, AVERROR_EXIT, AVMEDIA_TYPE_VIDEO } from 'node-av/constants';
+import { Dictionary, FFmpegError, FormatContext, Packet, avGetCodecName } from 'node-av/lib';
 import type { Frame, Stream } from 'node-av/lib';
 import { DecodeError, ErrorCodes, SourceError } from '../core/errors.js';
 import { Pacer } from './pacer.js';
@@ -26,29 +27,122 @@ export interface VideoSourceOptions {
   readonly signal?: AbortSignal;
   readonly rtspTransport?: 'tcp' | 'udp';
   /**
-   * RTSP socket I/O timeout (connect, each reply, each read); default 10 000. It is also the only
-   * bound on a blocked *open*: node-av wires `signal` to reads, not to avformat_open_input.
+   * RTSP socket I/O timeout in ms (connect, each reply, each read); default 10 000. `signal`
+   * interrupts opens and reads at once; this bounds them when nobody aborts.
    */
   readonly rtspTimeoutMs?: number;
 }
 
 /** FFmpeg does the scaling and RGB conversion; JS only copies the finished plane out. */
 export function analysisFilter(maxWidth: number): string {
-  return `scale=w='min(iw,${maxWidth})':h=-2:flags=bilinear,format=rgb24`;
+  // Only frames wider than maxWidth are scaled (to an even height); smaller ones keep their exact
+  // size, so a still of odd height is not resampled.
+  return `scale=w='min(iw,${maxWidth})':h='if(gt(iw,${maxWidth}),-2,ih)':flags=bilinear,format=rgb24`;
 }
 
-async function openDemuxer(spec: SourceSpec & { kind: 'file' | 'rtsp' }, opts: VideoSourceOptions): Promise<Demuxer> {
+/** What readVideo needs from an input: node-av's Demuxer for files, RtspInput for RTSP. */
+interface VideoInput {
+  video(): Stream | undefined;
+  packets(index: number): AsyncGenerator<Packet | null>;
+  close(): Promise<void>;
+}
+
+/**
+ * An RTSP input whose blocking calls an abort really interrupts. node-av 6.1.1's Demuxer.open(url)
+ * lets avformat_open_input allocate the context, so node-av's interrupt callback is never
+ * installed: FormatContext.interrupt() is a no-op, a silent camera blocks the open until the socket
+ * timeout, and a stalled read blocks until data arrives (RTCP keeps the socket timeout from firing).
+ * Demuxer.close() then frees the context under the still-blocked read after a 2 s grace: a
+ * use-after-free that kills the process (seen here as SIGSEGV). allocContext() before openInput
+ * installs the callback; this class also never frees the context while a read is in flight.
+ */
+class RtspInput implements VideoInput {
+  private reading: Promise<number> | undefined;
+  private closed = false;
+
+  private constructor(
+    private readonly fc: FormatContext,
+    private readonly detach: () => void,
+  ) {}
+
+  static async open(url: string, options: Record<string, string>, signal?: AbortSignal): Promise<RtspInput> {
+    signal?.throwIfAborted();
+    const fc = new FormatContext();
+    fc.allocContext();
+    const onAbort = (): void => fc.interrupt();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    const detach = (): void => signal?.removeEventListener('abort', onAbort);
+    const dict = Dictionary.fromObject(options);
+    try {
+      FFmpegError.throwIfError(await fc.openInput(url, null, dict), 'Failed to open input');
+      FFmpegError.throwIfError(await fc.findStreamInfo(null), 'Failed to find stream info');
+      signal?.throwIfAborted();
+      return new RtspInput(fc, detach);
+    } catch (err) {
+      detach();
+      await fc.closeInput();
+      throw err;
+    } finally {
+      dict.free();
+    }
+  }
+
+  video(): Stream | undefined {
+    return this.fc.streams.find((s) => s.codecpar.codecType === AVMEDIA_TYPE_VIDEO);
+  }
+
+  /** Packets of one stream (the consumer frees each), then null at end of stream, like Demuxer.packets. */
+  async *packets(index: number): AsyncGenerator<Packet | null> {
+    const pkt = new Packet();
+    pkt.alloc();
+    const timeBase = this.fc.streams[index]?.timeBase;
+    try {
+      while (!this.closed) {
+        this.reading = this.fc.readFrame(pkt);
+        const ret = await this.reading;
+        this.reading = undefined;
+        if (ret === AVERROR_EAGAIN) {
+          await new Promise((r) => setTimeout(r, 10));
+          continue;
+        }
+        if (ret === AVERROR_EOF || ret === AVERROR_EXIT) break;
+        FFmpegError.throwIfError(ret, 'Failed to read RTSP packet');
+        if (pkt.streamIndex !== index) {
+          pkt.unref();
+          continue;
+        }
+        const out = pkt.clone();
+        pkt.unref();
+        if (!out) continue;
+        if (timeBase) out.timeBase = timeBase;
+        yield out;
+      }
+      yield null;
+    } finally {
+      pkt.free();
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.detach();
+    // Never free the context under a read: interrupt it and wait until it has returned.
+    this.fc.interrupt();
+    await this.reading?.catch(() => undefined);
+    await this.fc.closeInput();
+  }
+}
+
+async function openInput(spec: SourceSpec & { kind: 'file' | 'rtsp' }, opts: VideoSourceOptions): Promise<VideoInput> {
   if (spec.kind === 'file') {
     if (!existsSync(spec.path)) throw new SourceError(ErrorCodes.SOURCE_NOT_FOUND, `file not found: ${spec.path}`);
     if (!statSync(spec.path).isFile()) throw new SourceError(ErrorCodes.SOURCE_OPEN, `not a regular file: ${spec.path}`);
   }
-  const target = spec.kind === 'file' ? spec.path : spec.url;
   try {
-    const options: Record<string, string> =
-      spec.kind === 'rtsp'
-        ? { rtsp_transport: opts.rtspTransport ?? 'tcp', timeout: String(Math.round((opts.rtspTimeoutMs ?? 10_000) * 1000)) }
-        : {};
-    return await Demuxer.open(target, { options, ...(opts.signal ? { signal: opts.signal } : {}) });
+    if (spec.kind === 'file') return await Demuxer.open(spec.path, { ...(opts.signal ? { signal: opts.signal } : {}) });
+    const options = { rtsp_transport: opts.rtspTransport ?? 'tcp', timeout: String(Math.round((opts.rtspTimeoutMs ?? 10_000) * 1000)) };
+    return await RtspInput.open(spec.url, options, opts.signal);
   } catch (err) {
     const what = spec.kind === 'file' ? 'not a readable media file' : 'cannot connect';
     throw new SourceError(ErrorCodes.SOURCE_OPEN, `${what}: ${(err as Error).message}`, { cause: err });
@@ -72,7 +166,7 @@ export async function* readVideo(spec: SourceSpec & { kind: 'file' | 'rtsp' }, o
   const pacer = opts.realtime ? new Pacer() : undefined;
   let loopOffset = 0;
   for (let pass = 0; ; pass++) {
-    const input = await openDemuxer(spec, opts);
+    const input = await openInput(spec, opts);
     let decoder: Decoder | undefined;
     let filter: FilterAPI | undefined;
     let lastPts = 0;
