@@ -5,9 +5,9 @@ import type { Config } from './config/schema.js';
 import { ErrorCodes, ModelLoadError } from './core/errors.js';
 import type { AnalyticsEvent } from './core/records.js';
 import { AffectEngine } from './models/affect/affect-engine.js';
-import { selectBackend } from './models/backend.js';
+import { selectBackend, tensorCount } from './models/backend.js';
 import { FaceDetector } from './models/face-detector/index.js';
-import { tf } from './models/tf.js';
+
 import type { Logger } from './observability/logger.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
 import { routeFfmpegLogs } from './streams/open-source.js';
@@ -26,7 +26,7 @@ export interface Daemon {
 /** The composition root: everything the daemon runs is built and torn down here. */
 export function buildDaemon(config: Config, deps: { readonly logger: Logger; readonly registry?: Registry }): Daemon {
   const log = deps.logger.child({ component: 'daemon' });
-  const metrics = createMetrics(deps.registry, { tensorCount: () => tf.memory().numTensors });
+  const metrics = createMetrics(deps.registry, { tensorCount });
   const events = new Subject<AnalyticsEvent>();
   let detector: FaceDetector | undefined;
   let engine: AffectEngine | undefined;

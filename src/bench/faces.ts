@@ -4,10 +4,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { asStreamId } from '../core/ids.js';
 import type { AlignedFace } from '../core/records.js';
-import { selectBackend, type BackendPreference } from '../models/backend.js';
+import { selectBackend, tensorCount, type BackendPreference } from '../models/backend.js';
 import { computeAlignment, cropAlignedFaces } from '../models/face-aligner/index.js';
 import { DEFAULT_DETECTOR_OPTIONS, FaceDetector } from '../models/face-detector/index.js';
-import { tf } from '../models/tf.js';
+
 import { buildPipeline } from '../pipeline/build-pipeline.js';
 import { CreditGate } from '../pipeline/credit-gate.js';
 import { FaceTracker } from '../pipeline/face-tracker.js';
@@ -128,7 +128,7 @@ export async function benchFaces(opts: { backend: string; json: boolean; input?:
     detector.close();
     rmSync(tmp, { recursive: true, force: true });
   }
-  const summary = { backend: backend.name, tensors: tf.memory().numTensors, streamId: asStreamId('bench'), results };
+  const summary = { backend: backend.name, tensors: tensorCount(), streamId: asStreamId('bench'), results };
   if (opts.json) console.log(JSON.stringify(summary, null, 2));
   else console.log(`backend ${backend.name}`);
 }

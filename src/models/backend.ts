@@ -68,3 +68,8 @@ export async function selectBackend(requested: BackendPreference = 'auto'): Prom
     throw err;
   }
 }
+
+/** Tensors alive in this thread's TF.js engine (for metrics and leak checks outside src/models). */
+export function tensorCount(): number {
+  return tf.memory().numTensors;
+}
