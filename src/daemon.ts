@@ -81,7 +81,7 @@ export function buildDaemon(config: Config, deps: { readonly logger: Logger; rea
       publisher = new WsPublisher(events, { metrics, logger: deps.logger }, {
         maxClients: config.server.maxWsClients,
         maxBufferedBytes: config.server.wsQueueMessages * 1024,
-        maxBehindMs: 10_000,
+        maxBehindMs: config.server.wsMaxBehindMs,
       });
       const sup = supervisor;
       const pub = publisher;

@@ -20,6 +20,8 @@ export const configSchema = z.strictObject({
       maxWsClients: z.number().int().min(1).max(100_000).default(256),
       /** Messages queued per WebSocket client before the oldest are dropped. */
       wsQueueMessages: z.number().int().min(16).max(1_000_000).default(2048),
+      /** A client whose backlog stays over the limit this long is closed with 1008 (policy violation). */
+      wsMaxBehindMs: z.number().int().min(100).max(600_000).default(10_000),
       shutdownTimeoutMs: z.number().int().min(100).max(60_000).default(4000),
     })
     .prefault({}),

@@ -5,6 +5,7 @@ import { WebSocketServer, WebSocket } from 'ws';
 import { EVENT_TYPES, type AnalyticsEvent, type EventType } from '../core/records.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
+import { SlowClientPolicy } from './slow-client-policy.js';
 
 export interface EventFilter {
   readonly streams?: ReadonlySet<string>;
@@ -30,7 +31,7 @@ export function parseEventFilter(url: URL): EventFilter | string {
 interface Client {
   readonly ws: WebSocket;
   readonly filter: EventFilter;
-  behindSince: number;
+  readonly policy: SlowClientPolicy;
 }
 
 export interface WsPublisherOptions {
@@ -68,7 +69,7 @@ export class WsPublisher {
       return;
     }
     this.wss.handleUpgrade(req, socket, head, (ws) => {
-      const client: Client = { ws, filter, behindSince: 0 };
+      const client: Client = { ws, filter, policy: new SlowClientPolicy(ws, this.opts) };
       this.clients.add(client);
       this.deps.metrics.wsClients.set(this.clients.size);
       ws.on('close', () => {
@@ -88,18 +89,11 @@ export class WsPublisher {
       if (c.ws.readyState !== WebSocket.OPEN) continue;
       if (c.filter.types && !c.filter.types.has(event.type)) continue;
       if (c.filter.streams && !c.filter.streams.has(event.streamId)) continue;
-      if (c.ws.bufferedAmount > this.opts.maxBufferedBytes) {
-        this.deps.metrics.wsMessagesDropped.inc();
-        if (c.behindSince === 0) c.behindSince = now;
-        else if (now - c.behindSince > this.opts.maxBehindMs) {
-          this.log.warn('closing a WebSocket client that stayed behind');
-          c.ws.close(1008, 'client too slow');
-        }
-        continue;
-      }
-      c.behindSince = 0;
       text ??= JSON.stringify(event);
-      c.ws.send(text);
+      const outcome = c.policy.deliver(text, now);
+      if (outcome === 'dropped') this.deps.metrics.wsMessagesDropped.inc();
+      if (outcome === 'closed') this.log.warn('closed a WebSocket client that stayed behind (1008)');
+      if (outcome !== 'sent') continue;
       this.deps.metrics.wsMessagesSent.inc({ type: event.type });
     }
   }
