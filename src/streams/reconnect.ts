@@ -15,9 +15,10 @@ export interface ReconnectPolicy {
   readonly stallTimeoutMs: number;
   /**
    * How long a reconnect waits for the previous connection's cleanup (its generator's `finally`)
-   * before opening the next one anyway. node-av cannot interrupt a blocked RTSP *open* (only reads),
-   * so cleanup can take up to the source's socket timeout; waiting keeps one native session per
-   * stream instead of piling blocked opens onto libuv's small thread pool.
+   * before opening the next one anyway; default 15 000. Waiting keeps one native session per
+   * stream: every blocked FFmpeg call holds one of libuv's 4 pool threads, so piling up abandoned
+   * opens would stall all streams (and fs). readVideo's RTSP input is interrupted within ~100 ms;
+   * the bound only guards against a source whose cleanup hangs.
    */
   readonly cleanupTimeoutMs?: number;
 }
@@ -96,7 +97,6 @@ export async function* reconnecting(
   const random = env.random ?? Math.random;
   const outer = env.signal;
   let failures = 0;
-  let connections = 0;
   let ptsOffset = 0;
   let lastPts = Number.NEGATIVE_INFINITY;
   let lastStep = 1 / 25;
@@ -106,9 +106,15 @@ export async function* reconnecting(
     const inner = new AbortController();
     const forwardAbort = (): void => inner.abort(outer?.reason);
     outer?.addEventListener('abort', forwardAbort, { once: true });
-    // Resolves when this connection must be abandoned while a `next()` is pending.
-    let interrupt!: (reason: 'stalled' | 'aborted') => void;
-    const interrupted = new Promise<'stalled' | 'aborted'>((r) => (interrupt = r));
+    // Why this connection must be abandoned, and the waker of the `next()` being awaited. A fresh
+    // promise per frame, not Promise.race against one long-lived promise: every race() leaves a
+    // reaction on the unsettled promise that pins its result, i.e. every frame of the connection.
+    let interruptedBy: 'stalled' | 'aborted' | undefined;
+    let wake: ((reason: 'stalled' | 'aborted') => void) | undefined;
+    const interrupt = (reason: 'stalled' | 'aborted'): void => {
+      interruptedBy ??= reason;
+      wake?.(reason);
+    };
     const onOuterAbort = (): void => interrupt('aborted');
     outer?.addEventListener('abort', onOuterAbort, { once: true });
     let stall: StallError | undefined;
@@ -122,7 +128,6 @@ export async function* reconnecting(
       },
       timers,
     );
-    connections++;
     let gen: AsyncGenerator<RawFrame> | undefined;
     let frames = 0;
     let error: AnalyticsError | undefined;
@@ -130,10 +135,16 @@ export async function* reconnecting(
       watchdog.arm();
       gen = open(inner.signal);
       for (;;) {
+        if (interruptedBy === 'aborted' || outer?.aborted) return;
+        if (interruptedBy === 'stalled') throw stall;
         const pending = gen.next();
-        // A `next()` abandoned by the race still settles later; its rejection is expected.
-        pending.catch(() => undefined);
-        const r = await Promise.race([pending, interrupted]);
+        // An abandoned `next()` settles later into an already-settled promise: a no-op, and its
+        // rejection is handled.
+        const r = await new Promise<IteratorResult<RawFrame, unknown> | 'stalled' | 'aborted'>((resolve, reject) => {
+          wake = resolve;
+          pending.then(resolve, reject);
+        });
+        wake = undefined;
         if (r === 'aborted' || outer?.aborted) return;
         if (r === 'stalled') throw stall;
         if (r.done) {
@@ -143,7 +154,7 @@ export async function* reconnecting(
         watchdog.disarm();
         const raw = r.value;
         if (frames === 0) {
-          if (connections > 1) {
+          if (Number.isFinite(lastPts)) {
             // Re-base the new connection's clock right after the last frame we emitted, or later
             // by the outage's wall time.
             const gapSec = Math.max(lastStep, (timers.now() - lastFrameAt) / 1000);
@@ -174,7 +185,9 @@ export async function* reconnecting(
       outer?.removeEventListener('abort', forwardAbort);
       outer?.removeEventListener('abort', onOuterAbort);
       inner.abort();
-      if (gen) await closeConnection(gen, outer?.aborted ? 0 : (policy.cleanupTimeoutMs ?? 15_000), timers);
+      // Also on a stop: whoever awaits our return() (the supervisor's removal) relies on native
+      // resources being free by then. The inner signal is aborted, so this is quick.
+      if (gen) await closeConnection(gen, policy.cleanupTimeoutMs ?? 15_000, timers);
     }
     if (outer?.aborted) return;
     failures++;
@@ -189,14 +202,13 @@ export async function* reconnecting(
 /**
  * Runs the connection generator's `finally` (native cleanup). `return()` on a generator with a
  * pending `next()` is queued behind it, so it completes only once that read gives up; wait for it
- * at most `waitMs` (0 on a stop: the caller must not hang, and the cleanup still runs later).
+ * at most `waitMs` (the cleanup still runs whenever the read returns).
  */
 async function closeConnection(gen: AsyncGenerator<RawFrame>, waitMs: number, timers: Timers): Promise<void> {
   const closing = gen.return(undefined).then(
     () => undefined,
     () => undefined,
   );
-  if (waitMs <= 0) return;
   let cancel: (() => void) | undefined;
   const timeout = new Promise<void>((resolve) => (cancel = timers.schedule(resolve, waitMs)));
   await Promise.race([closing, timeout]);
