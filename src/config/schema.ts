@@ -9,6 +9,8 @@ export const streamSchema = z.strictObject({
   loop: z.boolean().default(false),
   /** Frames analysed per second of stream time for this stream (overrides analysis.analysisFps). */
   analysisFps: z.number().positive().max(240).optional(),
+  /** RTSP transport for this stream (overrides rtsp.transport). */
+  transport: z.enum(['tcp', 'udp']).optional(),
 });
 
 export const configSchema = z.strictObject({
@@ -84,6 +86,24 @@ export const configSchema = z.strictObject({
       iouThreshold: z.number().min(0).max(1).default(0.2),
       /** Frames a track may go unseen before it ends. */
       maxGapFrames: z.number().int().min(0).max(1000).default(10),
+    })
+    .prefault({}),
+  rtsp: z
+    .strictObject({
+      transport: z.enum(['tcp', 'udp']).default('tcp'),
+      /** Connect and reply timeout of FFmpeg's RTSP client. */
+      timeoutMs: z.number().int().min(500).max(120_000).default(10_000),
+      /** No frame for this long ⇒ reconnect (0 = off). */
+      stallTimeoutMs: z.number().int().min(0).max(600_000).default(15_000),
+      reconnect: z
+        .strictObject({
+          initialDelayMs: z.number().int().min(10).max(600_000).default(500),
+          maxDelayMs: z.number().int().min(10).max(3_600_000).default(30_000),
+          multiplier: z.number().min(1).max(10).default(2),
+          /** Consecutive failed attempts before the stream is failed (0 = keep trying forever). */
+          maxAttempts: z.number().int().min(0).max(1_000_000).default(0),
+        })
+        .prefault({}),
     })
     .prefault({}),
   alignment: z

@@ -23,4 +23,5 @@ export const MetricNames = {
   endToEndLatency: 'va_end_to_end_latency_seconds',
   affectEvents: 'va_affect_events_total',
   framesSkipped: 'va_frames_skipped_total',
+  streamReconnects: 'va_stream_reconnects_total',
 } as const;

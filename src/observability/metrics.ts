@@ -92,6 +92,12 @@ export function createMetrics(registry: Registry = new Registry(), probes: { rea
       registers: [registry],
     }),
     affectEvents: new Counter({ name: N.affectEvents, help: 'Affect events published', labelNames: streamLabel, registers: [registry] }),
+    streamReconnects: new Counter({
+      name: N.streamReconnects,
+      help: 'Reconnect attempts of live sources (after a failure, an end or a stall)',
+      labelNames: streamLabel,
+      registers: [registry],
+    }),
     framesSkipped: new Counter({
       name: N.framesSkipped,
       help: 'Frames not analysed because of the per-stream analysis rate',
@@ -122,6 +128,7 @@ export function forgetStream(m: Metrics, stream: string): void {
     m.framesAnalysed,
     m.framesDropped,
     m.framesSkipped,
+    m.streamReconnects,
     m.decodeDuration,
     m.facesPerFrame,
     m.activeTracks,

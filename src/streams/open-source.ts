@@ -3,7 +3,7 @@ import type { SourceSpec } from './source-url.js';
 import { readVideo, type RawFrame, type VideoSourceOptions } from './video-source.js';
 
 export type { RawFrame, VideoSourceOptions } from './video-source.js';
-export { parseSourceUrl, redactUrl, isUnderRoots, SUPPORTED_SCHEMES, type SourceSpec } from './source-url.js';
+export { parseSourceUrl, redactUrl, scrubCredentials, isUnderRoots, SUPPORTED_SCHEMES, type SourceSpec } from './source-url.js';
 
 /** The one entry point from the rest of the daemon into node-av. */
 export function openSource(spec: SourceSpec, opts: VideoSourceOptions): AsyncGenerator<RawFrame> {
@@ -11,3 +11,4 @@ export function openSource(spec: SourceSpec, opts: VideoSourceOptions): AsyncGen
 }
 export { writeDemoClip, type ClipOptions } from './write-clip.js';
 export { quietFfmpeg, routeFfmpegLogs } from './ffmpeg-log.js';
+export { reconnecting, DEFAULT_RECONNECT_POLICY, type ReconnectPolicy, type ReconnectHooks } from './reconnect.js';

@@ -42,6 +42,11 @@ export function redactUrl(url: string): string {
   return url.replace(/^([A-Za-z][A-Za-z0-9+.-]*:\/\/)[^/@\s]*@/, '$1***@');
 }
 
+/** Hides credentials of every URL inside a free text (error messages from FFmpeg and friends). */
+export function scrubCredentials(text: string): string {
+  return text.replace(/([A-Za-z][A-Za-z0-9+.-]*:\/\/)[^/@\s'"]*@/g, '$1***@');
+}
+
 /** True when `file` lies inside one of `roots` (after resolving `..` and symlink-free paths). */
 export function isUnderRoots(file: string, roots: readonly string[]): boolean {
   const abs = path.resolve(file);

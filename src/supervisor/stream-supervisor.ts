@@ -11,7 +11,7 @@ import { forgetStream, setStreamState, type Metrics } from '../observability/met
 import { buildPipeline } from '../pipeline/build-pipeline.js';
 import { CreditGate } from '../pipeline/credit-gate.js';
 import { fromSource } from '../pipeline/from-source.js';
-import { isUnderRoots, openSource, parseSourceUrl, redactUrl, type SourceSpec } from '../streams/open-source.js';
+import { isUnderRoots, openSource, parseSourceUrl, reconnecting, redactUrl, scrubCredentials, type SourceSpec } from '../streams/open-source.js';
 
 export interface StreamInfo {
   readonly id: string;
@@ -27,6 +27,7 @@ export interface StreamInfo {
   readonly framesAnalysed: number;
   readonly framesDropped: number;
   readonly activeTracks: number;
+  readonly reconnects: number;
   readonly width?: number;
   readonly height?: number;
 }
@@ -109,6 +110,7 @@ export class StreamSupervisor {
         framesAnalysed: 0,
         framesDropped: 0,
         activeTracks: 0,
+        reconnects: 0,
       },
       released: Promise.resolve(),
     };
@@ -137,7 +139,39 @@ export class StreamSupervisor {
     const session = detector.createSession(config.detector);
     let released!: () => void;
     handle.released = new Promise((r) => (released = r));
-    const frames = fromSource((signal) => openSource(spec, { realtime: cfg.realtime, loop: cfg.loop, maxWidth: config.analysis.maxWidth, signal }), {
+    const sourceOpts = {
+      realtime: cfg.realtime,
+      loop: cfg.loop,
+      maxWidth: config.analysis.maxWidth,
+      rtspTransport: cfg.transport ?? config.rtsp.transport,
+      rtspTimeoutMs: config.rtsp.timeoutMs,
+    };
+    // Cameras come and go: a live source reconnects with backoff; files fail (or end) for good.
+    const open =
+      spec.kind === 'rtsp'
+        ? (signal: AbortSignal) =>
+            reconnecting(
+              (s) => openSource(spec, { ...sourceOpts, signal: s }),
+              { ...config.rtsp.reconnect, stallTimeoutMs: config.rtsp.stallTimeoutMs },
+              {
+                onReconnecting: ({ attempt, delayMs, error }) => {
+                  metrics.streamReconnects.inc(labels);
+                  handle.info.reconnects++;
+                  const message = scrubCredentials(error.message);
+                  handle.info.error = { code: error.code, message };
+                  log.warn({ attempt, delayMs, code: error.code, error: message }, 'source lost, reconnecting');
+                  if (handle.info.state !== 'reconnecting') this.setState(handle, 'reconnecting');
+                },
+                onRecovered: ({ attempts }) => {
+                  log.info({ attempts }, 'source recovered');
+                  delete handle.info.error;
+                  this.setState(handle, 'running');
+                },
+              },
+              { signal },
+            )
+        : (signal: AbortSignal) => openSource(spec, { ...sourceOpts, signal });
+    const frames = fromSource(open, {
       streamId: id,
       ...(gate ? { gate } : {}),
       onReleased: () => released(),
@@ -212,9 +246,11 @@ export class StreamSupervisor {
 
   private fail(handle: StreamHandle, err: unknown): void {
     const e = asAnalyticsError(err, ErrorCodes.DECODE);
-    handle.info.error = { code: e.code, message: e.message };
+    // Source errors can quote the URL: never let credentials into the API, events or logs.
+    const message = scrubCredentials(e.message);
+    handle.info.error = { code: e.code, message };
     this.deps.metrics.streamErrors.inc({ stream: handle.info.id, code: e.code });
-    this.deps.logger.child({ component: 'stream', streamId: handle.info.id }).error({ code: e.code, err: e }, 'stream failed');
+    this.deps.logger.child({ component: 'stream', streamId: handle.info.id }).error({ code: e.code, error: message }, 'stream failed');
     this.setState(handle, 'failed');
   }
 
