@@ -38,6 +38,7 @@ export function buildCli(): Command {
     .option('--stride <n>', 'new analysed frames between CNN-RNN windows per track (default 8)', positiveInt('--stride'))
     .addOption(new Option('--smoothing <kind>', 'per-track smoothing of affect outputs (default off)').choices(['off', 'ema', 'one-euro']))
     .option('--analysis-fps <n>', 'frames analysed per second of stream time (default: every frame)', positiveNumber)
+    .option('--token <token>', 'bearer token required by the HTTP API and WebSocket (or env DAEMON_TOKEN)')
     .action(
       async (o: {
         config?: string;
@@ -50,6 +51,7 @@ export function buildCli(): Command {
         stride?: number;
         smoothing?: string;
         analysisFps?: number;
+        token?: string;
       }) => {
       process.exitCode = await runDaemon({
         ...(o.config !== undefined ? { config: o.config } : {}),
@@ -62,6 +64,7 @@ export function buildCli(): Command {
         ...(o.stride !== undefined ? { stride: o.stride } : {}),
         ...(o.smoothing !== undefined ? { smoothing: o.smoothing } : {}),
         ...(o.analysisFps !== undefined ? { analysisFps: o.analysisFps } : {}),
+        ...(o.token !== undefined ? { token: o.token } : {}),
       });
       },
     );

@@ -11,9 +11,14 @@ import { FaceDetector } from './models/face-detector/index.js';
 import type { Logger } from './observability/logger.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
 import { routeFfmpegLogs } from './streams/open-source.js';
+import { StreamStore } from './supervisor/stream-store.js';
 import { StreamSupervisor } from './supervisor/stream-supervisor.js';
 import { HttpServer } from './transport/http-server.js';
 import { WsPublisher } from './transport/ws-publisher.js';
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host.startsWith('127.');
+}
 
 export interface Daemon {
   readonly metrics: Metrics;
@@ -77,7 +82,10 @@ export function buildDaemon(config: Config, deps: { readonly logger: Logger; rea
       } else {
         log.info('no affect model configured (model.dir / --model): publishing faces only');
       }
-      supervisor = new StreamSupervisor({ config, detector, metrics, logger: deps.logger, events, backend, ...(engine ? { engine } : {}) });
+      const store = config.persistence.file !== null ? new StreamStore(config.persistence.file) : undefined;
+      // Read before anything starts: a broken state file is a configuration error.
+      const persisted = store?.load() ?? [];
+      supervisor = new StreamSupervisor({ config, detector, metrics, logger: deps.logger, events, backend, ...(engine ? { engine } : {}), ...(store ? { store } : {}) });
       publisher = new WsPublisher(events, { metrics, logger: deps.logger }, {
         maxClients: config.server.maxWsClients,
         maxBufferedBytes: config.server.wsQueueMessages * 1024,
@@ -91,6 +99,7 @@ export function buildDaemon(config: Config, deps: { readonly logger: Logger; rea
         metrics,
         logger: deps.logger,
         maxBodyBytes: config.server.maxBodyBytes,
+        auth: config.auth,
         readiness: {
           ready: () => {
             const checks = { models: detector !== undefined, server: http?.listening === true, shuttingDown: closing };
@@ -109,8 +118,16 @@ export function buildDaemon(config: Config, deps: { readonly logger: Logger; rea
         },
       });
       const address = await http.listen(config.server.port, config.server.host);
-      log.info({ host: address.address, port: address.port }, 'listening');
+      log.info({ host: address.address, port: address.port, auth: config.auth.token !== null }, 'listening');
+      if (config.auth.token === null && !isLoopback(config.server.host)) {
+        log.warn({ host: config.server.host }, 'listening beyond loopback without auth: anyone who can reach this port controls the streams (set auth.token / --token / DAEMON_TOKEN)');
+      }
       for (const s of config.streams) sup.add(s, 'config');
+      for (const s of persisted) {
+        if (sup.has(s.id)) log.warn({ streamId: s.id }, 'persisted stream shadowed by a config stream of the same id');
+        else sup.add(s, 'api');
+      }
+      if (persisted.length > 0) log.info({ streams: persisted.length }, 'persisted streams restored');
       return address;
     },
 

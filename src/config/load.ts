@@ -16,6 +16,7 @@ export interface ConfigOverrides {
   readonly stride?: number;
   readonly smoothing?: string;
   readonly analysisFps?: number;
+  readonly token?: string;
 }
 
 /** The only environment variables the daemon reads (explicit whitelist). */
@@ -24,6 +25,7 @@ export const ENV_VARS = {
   DAEMON_PORT: 'server.port',
   DAEMON_LOG_LEVEL: 'log.level',
   DAEMON_BACKEND: 'backend',
+  DAEMON_TOKEN: 'auth.token',
 } as const;
 
 type Json = Record<string, unknown>;
@@ -92,6 +94,7 @@ export function loadConfig(opts: { file?: string; overrides?: ConfigOverrides; e
   if (o.stride !== undefined) setPath(raw, 'model.stride', o.stride);
   if (o.smoothing !== undefined) setPath(raw, 'model.smoothing', o.smoothing);
   if (o.analysisFps !== undefined) setPath(raw, 'analysis.analysisFps', o.analysisFps);
+  if (o.token !== undefined) setPath(raw, 'auth.token', o.token);
 
   const result = configSchema.safeParse(raw);
   if (!result.success) problems.push(...describe(result.error.issues));
@@ -106,5 +109,6 @@ export function loadConfig(opts: { file?: string; overrides?: ConfigOverrides; e
   if (problems.length > 0) throw new ConfigError(problems);
   cfg.files.roots = cfg.files.roots.map((r) => path.resolve(cwd, r));
   if (cfg.model.dir !== null) cfg.model.dir = path.resolve(cwd, cfg.model.dir);
+  if (cfg.persistence.file !== null) cfg.persistence.file = path.resolve(cwd, cfg.persistence.file);
   return deepFreeze(cfg);
 }

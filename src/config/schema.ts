@@ -25,6 +25,23 @@ export const configSchema = z.strictObject({
       /** A client whose backlog stays over the limit this long is closed with 1008 (policy violation). */
       wsMaxBehindMs: z.number().int().min(100).max(600_000).default(10_000),
       shutdownTimeoutMs: z.number().int().min(100).max(60_000).default(4000),
+      maxStreams: z.number().int().min(1).max(10_000).default(64),
+    })
+    .prefault({}),
+  auth: z
+    .strictObject({
+      /** Bearer token for the HTTP API and the WebSocket (null = no auth). */
+      token: z.string().min(16, 'use at least 16 characters').max(4096).nullable().default(null),
+      /** Also require the token for /healthz and /readyz. */
+      protectProbes: z.boolean().default(false),
+      /** Also require the token for /metrics. */
+      protectMetrics: z.boolean().default(false),
+    })
+    .prefault({}),
+  persistence: z
+    .strictObject({
+      /** A JSON file where API-added streams are kept (written atomically, mode 0600); null = off. */
+      file: z.string().min(1).nullable().default(null),
     })
     .prefault({}),
   files: z

@@ -5,6 +5,7 @@ import { AnalyticsError, ErrorCodes, SourceError, asAnalyticsError } from '../co
 import { asStreamId, type StreamId } from '../core/ids.js';
 import type { AnalyticsEvent, StreamState } from '../core/records.js';
 import type { AffectEngine } from '../models/affect/affect-engine.js';
+import type { StreamStore } from './stream-store.js';
 import type { FaceDetector } from '../models/face-detector/index.js';
 import type { Logger } from '../observability/logger.js';
 import { forgetStream, setStreamState, type Metrics } from '../observability/metrics.js';
@@ -33,6 +34,7 @@ export interface StreamInfo {
 }
 
 interface StreamHandle {
+  readonly cfg: StreamConfig;
   info: { -readonly [K in keyof StreamInfo]: StreamInfo[K] };
   subscription?: Subscription;
   /** Resolves once the source has released its native resources. */
@@ -51,6 +53,8 @@ export interface SupervisorDeps {
   readonly backend: string;
   /** Present when a model is loaded: streams then publish affect events. */
   readonly engine?: AffectEngine;
+  /** Present when API-added streams are persisted. */
+  readonly store?: StreamStore;
 }
 
 /** Owns every stream: starts, stops and reports them; one stream's failure stays in that stream. */
@@ -95,8 +99,11 @@ export class StreamSupervisor {
   add(cfg: StreamConfig, origin: 'config' | 'api'): StreamInfo {
     if (this.closed) throw new AnalyticsError(ErrorCodes.INTERNAL, 'the daemon is shutting down');
     if (this.streams.has(cfg.id)) throw new AnalyticsError(ErrorCodes.CONFLICT, `stream ${cfg.id} already exists`);
+    const max = this.deps.config.server.maxStreams;
+    if (this.streams.size >= max) throw new AnalyticsError(ErrorCodes.LIMIT, `the daemon already runs its maximum of ${max} streams (server.maxStreams)`);
     const id = asStreamId(cfg.id);
     const handle: StreamHandle = {
+      cfg,
       info: {
         id,
         url: redactUrl(cfg.url),
@@ -115,17 +122,45 @@ export class StreamSupervisor {
       released: Promise.resolve(),
     };
     this.streams.set(id, handle);
+    if (origin === 'api') this.persist();
+    this.launch(handle);
+    return { ...handle.info };
+  }
+
+  private launch(handle: StreamHandle): void {
     this.setState(handle, 'starting');
     let spec: SourceSpec;
     try {
-      spec = parseSourceUrl(cfg.url);
+      spec = parseSourceUrl(handle.cfg.url);
     } catch (err) {
       this.fail(handle, err);
-      return { ...handle.info };
+      return;
     }
     handle.info.kind = spec.kind;
-    this.start(handle, spec, cfg);
-    return { ...handle.info };
+    this.start(handle, spec, handle.cfg);
+  }
+
+  /** Stops a stream's source and pipeline and starts them afresh, keeping its id and settings. */
+  async restart(id: string): Promise<StreamInfo | undefined> {
+    const h = this.streams.get(id);
+    if (!h) return undefined;
+    await this.stop(h);
+    if (this.streams.get(id) !== h) return undefined;
+    Object.assign(h.info, { framesDecoded: 0, framesAnalysed: 0, framesDropped: 0, activeTracks: 0, reconnects: 0 });
+    delete h.info.error;
+    this.log.info({ streamId: id }, 'stream restarting');
+    this.launch(h);
+    return { ...h.info };
+  }
+
+  private persist(): void {
+    const store = this.deps.store;
+    if (!store) return;
+    try {
+      store.save([...this.streams.values()].filter((h) => h.info.origin === 'api').map((h) => h.cfg));
+    } catch (err) {
+      this.log.error({ err, file: store.file }, 'could not save the stream state file');
+    }
   }
 
   private start(handle: StreamHandle, spec: SourceSpec, cfg: StreamConfig): void {
@@ -271,8 +306,17 @@ export class StreamSupervisor {
     const h = this.streams.get(id);
     if (!h) return false;
     this.streams.delete(id);
-    h.subscription?.unsubscribe();
+    if (h.info.origin === 'api' && !this.closed) this.persist();
+    await this.stop(h);
     forgetStream(this.deps.metrics, id);
+    this.log.info({ streamId: id }, 'stream removed');
+    return true;
+  }
+
+  /** Unsubscribes the pipeline and waits (bounded) until the source freed its native resources. */
+  private async stop(h: StreamHandle): Promise<void> {
+    const id = h.info.id;
+    h.subscription?.unsubscribe();
     let timer: NodeJS.Timeout | undefined;
     const timedOut = await Promise.race([
       h.released.then(() => false),
@@ -280,8 +324,6 @@ export class StreamSupervisor {
     ]);
     clearTimeout(timer);
     if (timedOut) this.log.warn({ streamId: id }, 'source still releasing after removal');
-    this.log.info({ streamId: id }, 'stream removed');
-    return true;
   }
 
   async close(): Promise<void> {

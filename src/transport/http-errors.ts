@@ -18,4 +18,6 @@ export const STATUS_FOR_CODE: Partial<Record<ErrorCode, number>> = {
   [ErrorCodes.NOT_FOUND]: 404,
   [ErrorCodes.CONFLICT]: 409,
   [ErrorCodes.PAYLOAD_TOO_LARGE]: 413,
+  [ErrorCodes.UNAUTHORIZED]: 401,
+  [ErrorCodes.LIMIT]: 429,
 };

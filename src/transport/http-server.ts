@@ -5,6 +5,7 @@ import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { StreamSupervisor } from '../supervisor/stream-supervisor.js';
 import { STATUS_FOR_CODE, sendError, sendJson } from './http-errors.js';
+import { requestToken, tokenMatches } from './auth.js';
 import { readJsonBody } from './read-json-body.js';
 import { createStreamPayload, firstProblem } from './stream-payload.js';
 import { parseEventFilter, type WsPublisher } from './ws-publisher.js';
@@ -20,9 +21,12 @@ export interface HttpServerDeps {
   readonly logger: Logger;
   readonly readiness: Readiness;
   readonly maxBodyBytes: number;
+  readonly auth: { readonly token: string | null; readonly protectProbes: boolean; readonly protectMetrics: boolean };
 }
 
 const STREAM_PATH = /^\/v1\/streams\/([^/]+)$/;
+const RESTART_PATH = /^\/v1\/streams\/([^/]+)\/restart$/;
+const UNAUTHORIZED_BODY = JSON.stringify({ error: { code: ErrorCodes.UNAUTHORIZED, message: 'missing or wrong bearer token' } });
 
 /** One port: health, readiness, metrics, the stream API and the event WebSocket. */
 export class HttpServer {
@@ -38,6 +42,12 @@ export class HttpServer {
       const url = new URL(req.url ?? '/', 'http://localhost');
       if (url.pathname !== '/v1/events') {
         socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+        return;
+      }
+      if (!this.authorised(req, url, url.pathname)) {
+        socket.end(
+          `HTTP/1.1 401 Unauthorized\r\nConnection: close\r\nWWW-Authenticate: Bearer\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(UNAUTHORIZED_BODY)}\r\n\r\n${UNAUTHORIZED_BODY}`,
+        );
         return;
       }
       const filter = parseEventFilter(url);
@@ -81,11 +91,25 @@ export class HttpServer {
     else res.destroy();
   }
 
+  /** Probes and metrics are open unless configured otherwise; everything else needs the token. */
+  private authorised(req: IncomingMessage, url: URL, path: string): boolean {
+    const { token, protectProbes, protectMetrics } = this.deps.auth;
+    if (token === null) return true;
+    if ((path === '/healthz' || path === '/readyz') && !protectProbes) return true;
+    if (path === '/metrics' && !protectMetrics) return true;
+    return tokenMatches(token, requestToken(req, url));
+  }
+
   private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const path = url.pathname;
     const method = req.method ?? 'GET';
     const { supervisor, metrics } = this.deps;
+    if (!this.authorised(req, url, path)) {
+      res.writeHead(401, { 'www-authenticate': 'Bearer', 'content-type': 'application/json; charset=utf-8' });
+      res.end(UNAUTHORIZED_BODY);
+      return;
+    }
 
     if (path === '/healthz' && method === 'GET') return sendJson(res, 200, { status: 'ok' });
     if (path === '/readyz' && method === 'GET') {
@@ -102,6 +126,13 @@ export class HttpServer {
       if (method === 'GET') return sendJson(res, 200, { streams: supervisor.list() });
       if (method === 'POST') return this.createStream(req, res);
       return sendError(res, 405, ErrorCodes.BAD_REQUEST, `${method} is not allowed on ${path}`);
+    }
+    const r = RESTART_PATH.exec(path);
+    if (r) {
+      if (method !== 'POST') return sendError(res, 405, ErrorCodes.BAD_REQUEST, `${method} is not allowed on ${path}`);
+      const id = decodeURIComponent(r[1]!);
+      const info = await supervisor.restart(id);
+      return info ? sendJson(res, 200, info) : sendError(res, 404, ErrorCodes.NOT_FOUND, `no stream with id ${JSON.stringify(id)}`);
     }
     const m = STREAM_PATH.exec(path);
     if (m) {
@@ -143,6 +174,7 @@ export class HttpServer {
       sendJson(res, 201, info, { location: `/v1/streams/${encodeURIComponent(cfg.id)}` });
     } catch (err) {
       if (err instanceof AnalyticsError && err.code === ErrorCodes.CONFLICT) return sendError(res, 409, err.code, err.message, 'id');
+      if (err instanceof AnalyticsError && err.code === ErrorCodes.LIMIT) return sendError(res, 429, err.code, err.message);
       throw err;
     }
   }
