@@ -83,6 +83,17 @@ export function buildCli(): Command {
   const backendChoices = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];
 
   bench
+    .command('soak')
+    .description('4 looped streams (files and RTSP) with a camera reboot every minute: memory, tensors, handles, event rate')
+    .option('--minutes <n>', 'minutes to run', positiveInt('--minutes'), 10)
+    .option('--backend <name>', 'TF.js backend', 'auto')
+    .option('--json', 'print JSON only')
+    .action(async (o: { minutes: number; backend: string; json?: boolean }) => {
+      const { benchSoak } = await import('./bench/soak.js');
+      await benchSoak({ minutes: o.minutes, backend: o.backend, json: o.json === true });
+    });
+
+  bench
     .command('pipeline')
     .description('real-time streams through the whole daemon with a random-weight model: face-frames/s, latency, drops')
     .option('--seconds <s>', 'measured seconds per run (after 8 s of warm-up)', positiveInt('--seconds'), 30)
