@@ -97,7 +97,7 @@ export function buildCli(): Command {
     .command('pipeline')
     .description('real-time streams through the whole daemon with a random-weight model: face-frames/s, latency, drops')
     .option('--seconds <s>', 'measured seconds per run (after 8 s of warm-up)', positiveInt('--seconds'), 30)
-    .option('--arch <list>', 'compact,resnet50', 'compact,resnet50')
+    .option('--arch <list>', 'compact, compact-half, resnet50', 'compact,resnet50')
     .option('--streams <list>', 'concurrent stream counts', '1,4')
     .option('--analysis-fps <list>', "analysis rates to try ('all' = every frame)", 'all,10')
     .option('--members <n>', 'ensemble members', positiveInt('--members'), 1)
@@ -109,7 +109,7 @@ export function buildCli(): Command {
       await benchPipeline({
         seconds: o.seconds,
         archs: list(o.arch).map((a) => {
-          if (a !== 'compact' && a !== 'resnet50') throw new InvalidArgumentError(`--arch: unknown ${a}`);
+          if (a !== 'compact' && a !== 'compact-half' && a !== 'resnet50') throw new InvalidArgumentError(`--arch: unknown ${a}`);
           return a;
         }),
         streams: list(o.streams).map(Number),

@@ -11,7 +11,7 @@ export function createMetrics(registry: Registry = new Registry(), probes: { rea
   const streamLabel = ['stream'] as const;
   return {
     registry,
-    framesDecoded: new Counter({ name: N.framesDecoded, help: 'Frames decoded per stream', labelNames: streamLabel, registers: [registry] }),
+    framesDecoded: new Counter({ name: N.framesDecoded, help: 'Frames decoded and converted for analysis per stream (analysisFps skips count in va_frames_skipped_total)', labelNames: streamLabel, registers: [registry] }),
     framesAnalysed: new Counter({ name: N.framesAnalysed, help: 'Frames that went through face analysis', labelNames: streamLabel, registers: [registry] }),
     framesDropped: new Counter({
       name: N.framesDropped,
@@ -100,7 +100,7 @@ export function createMetrics(registry: Registry = new Registry(), probes: { rea
     }),
     framesSkipped: new Counter({
       name: N.framesSkipped,
-      help: 'Frames not analysed because of the per-stream analysis rate',
+      help: 'Frames decoded but not analysed because of the per-stream analysis rate (dropped before any conversion)',
       labelNames: streamLabel,
       registers: [registry],
     }),

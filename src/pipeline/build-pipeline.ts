@@ -3,7 +3,6 @@ import type { AnalyticsEvent, FrameRecord } from '../core/records.js';
 import { alignFaces } from './align-faces.js';
 import { analyseAffect, type AnalyseAffectDeps, type AnalyseAffectOptions } from './affect/analyse-affect.js';
 import { detectFaces, type DetectFacesDeps } from './detect-faces.js';
-import { sampleByPts } from './sample-by-pts.js';
 import { toEvents } from './to-events.js';
 import { trackFaces } from './track-faces.js';
 
@@ -12,31 +11,19 @@ export interface PipelineOptions {
   readonly alignSize: number;
   readonly tracker: { readonly iouThreshold: number; readonly maxGapFrames: number };
   readonly onActiveTracks?: (n: number) => void;
-  /** Analysed frames per second of stream time; absent = every frame. */
-  readonly analysisFps?: number;
-  readonly onSkipped?: (frame: FrameRecord) => void;
   /** With a model: affect events from the live CNN / CNN-RNN stage. */
   readonly affect?: { readonly deps: Omit<AnalyseAffectDeps, 'gate'>; readonly options: AnalyseAffectOptions };
 }
 
 /**
- * sample → detect → align → track → events for one stream, and with a model the affect branch
+ * detect → align → track → events for one stream (sources already sample to analysisFps), and with a model the affect branch
  * beside the face events. A gated (as-fast-as-possible) source gets its credit back from the last
  * stage a frame passes through, so no stage in between can pile frames up.
  */
 export function buildPipeline(frames: Observable<FrameRecord>, deps: DetectFacesDeps, opts: PipelineOptions): Observable<AnalyticsEvent> {
   const { gate, ...detectDeps } = deps;
   const affect = opts.affect;
-  const sampled =
-    opts.analysisFps === undefined
-      ? frames
-      : frames.pipe(
-          sampleByPts(opts.analysisFps, (f) => {
-            gate?.release();
-            opts.onSkipped?.(f);
-          }),
-        );
-  const tracked = sampled.pipe(
+  const tracked = frames.pipe(
     detectFaces({ ...detectDeps, ...(gate && !affect ? { gate } : {}) }, { queueFrames: opts.queueFrames }),
     alignFaces({ size: opts.alignSize }),
     trackFaces({ ...opts.tracker, ...(opts.onActiveTracks ? { onActiveTracks: opts.onActiveTracks } : {}) }),

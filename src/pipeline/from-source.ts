@@ -22,7 +22,6 @@ export function fromSource(
   return new Observable<FrameRecord>((subscriber) => {
     const abort = new AbortController();
     const frames = open(abort.signal);
-    let seq = 0;
     void (async () => {
       try {
         for (;;) {
@@ -38,7 +37,7 @@ export function fromSource(
           subscriber.next({
             kind: 'frame',
             streamId: opts.streamId,
-            seq: seq++,
+            seq: raw.index,
             pts: raw.pts,
             decodedAt: performance.now(),
             wallTime: Date.now(),

@@ -3,8 +3,9 @@ import { Decoder, Demuxer, FilterAPI } from 'node-av/api';
 import type { Frame } from 'node-av/lib';
 import { packageDir } from '../models/io/package-dir.js';
 import { ErrorCodes, SourceError } from '../core/errors.js';
+import { PtsSampler } from '../core/pts-sampler.js';
 import { Pacer } from './pacer.js';
-import { analysisFilter, type RawFrame, type VideoSourceOptions } from './video-source.js';
+import { analysisFilter, takeRgbFrame, type RawFrame, type VideoSourceOptions } from './video-source.js';
 
 export const DEMO_FPS = 25;
 /** Frames each photo is shown for: one full pan/zoom cycle, so every photo loops seamlessly. */
@@ -53,6 +54,7 @@ async function decodeStill(file: string): Promise<Frame> {
 
 export async function* readDemo(opts: VideoSourceOptions): AsyncGenerator<RawFrame> {
   const pacer = opts.realtime ? new Pacer() : undefined;
+  const sampler = opts.sampleFps !== undefined ? new PtsSampler(opts.sampleFps) : undefined;
   const photos = demoPhotos();
   let n = 0;
   do {
@@ -65,6 +67,12 @@ export async function* readDemo(opts: VideoSourceOptions): AsyncGenerator<RawFra
         let t0 = performance.now();
         let anim: Frame | null;
         while ((anim = (await animate.receive()) ?? null)) {
+          if (sampler && !sampler.keep(n / DEMO_FPS)) {
+            anim.free();
+            n++;
+            opts.onSkipped?.();
+            continue;
+          }
           let out: Frame | null = null;
           try {
             await toRgb.process(anim);
@@ -73,20 +81,7 @@ export async function* readDemo(opts: VideoSourceOptions): AsyncGenerator<RawFra
             anim.free();
           }
           if (!out) continue;
-          let rgb: RawFrame;
-          try {
-            rgb = {
-              pts: n / DEMO_FPS,
-              sourceWidth: 1280,
-              sourceHeight: 720,
-              data: new Uint8Array(out.toBuffer()),
-              width: out.width,
-              height: out.height,
-              decodeSeconds: (performance.now() - t0) / 1000,
-            };
-          } finally {
-            out.free();
-          }
+          const rgb = takeRgbFrame(out, { pts: n / DEMO_FPS, index: n, sourceWidth: 1280, sourceHeight: 720, startedAt: t0 });
           n++;
           if (pacer) await pacer.wait(rgb.pts, opts.signal);
           if (opts.signal?.aborted) return;

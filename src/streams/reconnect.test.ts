@@ -49,8 +49,9 @@ async function flush(): Promise<void> {
   for (let i = 0; i < 3; i++) await new Promise<void>((r) => setImmediate(r));
 }
 
+let frameIndex = 0;
 function frame(pts: number): RawFrame {
-  return { pts, sourceWidth: 4, sourceHeight: 2, data: new Uint8Array(24), width: 4, height: 2, decodeSeconds: 0 };
+  return { pts, index: frameIndex++, sourceWidth: 4, sourceHeight: 2, data: new Uint8Array(24), width: 4, height: 2, decodeSeconds: 0 };
 }
 
 type Step = { frames: number[]; then: 'throw' | 'end' | 'hang'; error?: AnalyticsError };

@@ -98,6 +98,9 @@ export async function* reconnecting(
   const outer = env.signal;
   let failures = 0;
   let ptsOffset = 0;
+  // Frame numbers continue across connections too (each connection counts from 0).
+  let indexOffset = 0;
+  let lastIndex = -1;
   let lastPts = Number.NEGATIVE_INFINITY;
   let lastStep = 1 / 25;
   let lastFrameAt = 0;
@@ -160,6 +163,7 @@ export async function* reconnecting(
             const gapSec = Math.max(lastStep, (timers.now() - lastFrameAt) / 1000);
             ptsOffset = lastPts + gapSec - raw.pts;
           }
+          indexOffset = lastIndex + 1 - raw.index;
           if (failures > 0) hooks.onRecovered?.({ attempts: failures });
           failures = 0;
         }
@@ -175,7 +179,9 @@ export async function* reconnecting(
         }
         lastPts = pts;
         lastFrameAt = timers.now();
-        yield pts === raw.pts ? raw : { ...raw, pts };
+        const index = raw.index + indexOffset;
+        lastIndex = index;
+        yield pts === raw.pts && index === raw.index ? raw : { ...raw, pts, index };
         watchdog.arm();
       }
     } catch (err) {

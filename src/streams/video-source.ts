@@ -4,6 +4,7 @@ import { AVERROR_EAGAIN, AVERROR_EOF, AVERROR_EXIT, AVMEDIA_TYPE_VIDEO } from 'n
 import { Dictionary, FFmpegError, FormatContext, Packet, avGetCodecName } from 'node-av/lib';
 import type { Frame, Stream } from 'node-av/lib';
 import { DecodeError, ErrorCodes, SourceError } from '../core/errors.js';
+import { PtsSampler } from '../core/pts-sampler.js';
 import { Pacer } from './pacer.js';
 import type { SourceSpec } from './source-url.js';
 
@@ -17,6 +18,8 @@ export interface RawFrame {
   readonly height: number;
   /** Seconds spent in demux + decode + scale for this frame. */
   readonly decodeSeconds: number;
+  /** Decoded-frame number from 0, counting frames skipped by `sampleFps` (monotonic across loops). */
+  readonly index: number;
 }
 
 export interface VideoSourceOptions {
@@ -31,6 +34,34 @@ export interface VideoSourceOptions {
    * interrupts opens and reads at once; this bounds them when nobody aborts.
    */
   readonly rtspTimeoutMs?: number;
+  /**
+   * Frames handed on per second of stream time (analysisFps). The others are dropped right after
+   * decoding, before any scaling or copying: with several cameras at a low analysis rate, that
+   * conversion would otherwise cost more than the analysis.
+   */
+  readonly sampleFps?: number;
+  readonly onSkipped?: () => void;
+}
+
+/**
+ * Copies a filtered RGB frame into an owned RawFrame and frees the AVFrame, on every path: the
+ * consumer owns the result, node-av's object never leaves this module.
+ */
+export function takeRgbFrame(out: Frame, meta: { pts: number; index: number; sourceWidth: number; sourceHeight: number; startedAt: number }): RawFrame {
+  try {
+    return {
+      index: meta.index,
+      pts: meta.pts,
+      sourceWidth: meta.sourceWidth,
+      sourceHeight: meta.sourceHeight,
+      data: new Uint8Array(out.toBuffer()),
+      width: out.width,
+      height: out.height,
+      decodeSeconds: (performance.now() - meta.startedAt) / 1000,
+    };
+  } finally {
+    out.free();
+  }
 }
 
 /** FFmpeg does the scaling and RGB conversion; JS only copies the finished plane out. */
@@ -164,7 +195,9 @@ async function openDecoder(stream: Stream): Promise<Decoder> {
  */
 export async function* readVideo(spec: SourceSpec & { kind: 'file' | 'rtsp' }, opts: VideoSourceOptions): AsyncGenerator<RawFrame> {
   const pacer = opts.realtime ? new Pacer() : undefined;
+  const sampler = opts.sampleFps !== undefined ? new PtsSampler(opts.sampleFps) : undefined;
   let loopOffset = 0;
+  let index = 0;
   for (let pass = 0; ; pass++) {
     const input = await openInput(spec, opts);
     let decoder: Decoder | undefined;
@@ -185,35 +218,33 @@ export async function* readVideo(spec: SourceSpec & { kind: 'file' | 'rtsp' }, o
         for await (const frame of decoder.frames(packets)) {
           if (opts.signal?.aborted) return;
           if (!frame) break;
-          let ptsSec: number;
+          let pts: number;
           try {
             const raw = frame.pts;
             // Missing timestamps (AV_NOPTS_VALUE) fall back to the nominal frame rate.
-            ptsSec = raw < -(2n ** 62n) ? frames / fps : (Number(raw) * tb.num) / tb.den;
+            const ptsSec = raw < -(2n ** 62n) ? frames / fps : (Number(raw) * tb.num) / tb.den;
+            firstPts ??= ptsSec;
+            pts = loopOffset + (ptsSec - firstPts);
+            frames++;
+            lastPts = pts;
+            if (sampler && !sampler.keep(pts)) {
+              index++;
+              opts.onSkipped?.();
+              continue;
+            }
             await filter.process(frame);
           } finally {
             frame.free();
           }
           let out: Frame | null;
           while ((out = (await filter.receive()) ?? null)) {
-            let rgb: RawFrame;
-            try {
-              firstPts ??= ptsSec;
-              const pts = loopOffset + (ptsSec - firstPts);
-              rgb = {
-                pts,
-                sourceWidth: stream.codecpar.width,
-                sourceHeight: stream.codecpar.height,
-                data: new Uint8Array(out.toBuffer()),
-                width: out.width,
-                height: out.height,
-                decodeSeconds: (performance.now() - t0) / 1000,
-              };
-            } finally {
-              out.free();
-            }
-            lastPts = rgb.pts;
-            frames++;
+            const rgb = takeRgbFrame(out, {
+              pts,
+              index: index++,
+              sourceWidth: stream.codecpar.width,
+              sourceHeight: stream.codecpar.height,
+              startedAt: t0,
+            });
             if (pacer) await pacer.wait(rgb.pts, opts.signal);
             yield rgb;
             t0 = performance.now();

@@ -180,6 +180,7 @@ export class StreamSupervisor {
       maxWidth: config.analysis.maxWidth,
       rtspTransport: cfg.transport ?? config.rtsp.transport,
       rtspTimeoutMs: config.rtsp.timeoutMs,
+      ...(analysisFps !== undefined ? { sampleFps: analysisFps, onSkipped: () => metrics.framesSkipped.inc(labels) } : {}),
     };
     // Cameras come and go: a live source reconnects with backoff; files fail (or end) for good.
     const open =
@@ -247,7 +248,6 @@ export class StreamSupervisor {
           handle.info.activeTracks = n;
           metrics.activeTracks.set(labels, n);
         },
-        ...(analysisFps !== undefined ? { analysisFps, onSkipped: () => metrics.framesSkipped.inc(labels) } : {}),
         ...(engine
           ? {
               affect: {

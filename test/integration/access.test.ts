@@ -46,6 +46,14 @@ describe('access control', () => {
     expect(d.logs.join('\n')).not.toContain(TOKEN);
   });
 
+  it('limits WebSocket clients (503 beyond server.maxWsClients)', async () => {
+    d = await startDaemon({ server: { maxWsClients: 1 } });
+    const first = await EventClient.connect(d.ws);
+    expect(await upgradeStatus(d.ws)).toBe(503);
+    first.close();
+    await waitUntil(async () => (await upgradeStatus(d!.ws)) === 101, 5000, 'a free slot');
+  });
+
   it('can protect probes and metrics too', async () => {
     d = await startDaemon({ auth: { token: TOKEN, protectProbes: true, protectMetrics: true } });
     for (const p of ['/healthz', '/readyz', '/metrics']) {
