@@ -7,6 +7,7 @@ import type { AnalyticsEvent } from './core/records.js';
 import { AffectEngine } from './models/affect/affect-engine.js';
 import { selectBackend, tensorCount } from './models/backend.js';
 import { FaceDetector } from './models/face-detector/index.js';
+import { WorkerFaceDetector, type FaceDetectorHost } from './models/face-detector/worker-detector.js';
 
 import type { Logger } from './observability/logger.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
@@ -31,10 +32,12 @@ export interface Daemon {
 /** The composition root: everything the daemon runs is built and torn down here. */
 export function buildDaemon(config: Config, deps: { readonly logger: Logger; readonly registry?: Registry }): Daemon {
   const log = deps.logger.child({ component: 'daemon' });
-  const metrics = createMetrics(deps.registry, { tensorCount });
-  const events = new Subject<AnalyticsEvent>();
-  let detector: FaceDetector | undefined;
+  let detector: FaceDetectorHost | undefined;
   let engine: AffectEngine | undefined;
+  const metrics = createMetrics(deps.registry, {
+    tensorCount: async () => tensorCount() + ((await detector?.tensors?.().catch(() => 0)) ?? 0) + ((await engine?.tensors().catch(() => 0)) ?? 0),
+  });
+  const events = new Subject<AnalyticsEvent>();
   let supervisor: StreamSupervisor | undefined;
   let publisher: WsPublisher | undefined;
   let http: HttpServer | undefined;
@@ -58,12 +61,17 @@ export function buildDaemon(config: Config, deps: { readonly logger: Logger; rea
       for (const t of info.tried) log.warn({ backend: t.name, reason: t.error }, 'TF.js backend unavailable, trying the next');
       log.info({ backend }, 'TF.js backend selected');
       try {
-        detector = await FaceDetector.load();
-        await detector.warmUp();
+        if (config.detector.worker) detector = await WorkerFaceDetector.start(config.backend);
+        else {
+          const inThread = await FaceDetector.load();
+          detector = inThread;
+          await inThread.warmUp();
+        }
       } catch (err) {
+        if (err instanceof ModelLoadError) throw err;
         throw new ModelLoadError(ErrorCodes.MODEL_LOAD, `face models failed to load: ${(err as Error).message}`, { cause: err });
       }
-      log.info('face models loaded (BlazeFace + FaceMesh from @vladmandic/human)');
+      log.info({ worker: config.detector.worker }, 'face models loaded (BlazeFace + FaceMesh from @vladmandic/human)');
       if (config.model.dir !== null) {
         engine = await AffectEngine.load(config.model.dir, { ...config.model, backend: config.backend }, {
           onBatch: (stage, size, seconds) => {
@@ -140,7 +148,7 @@ export function buildDaemon(config: Config, deps: { readonly logger: Logger; rea
         await http?.close();
         events.complete();
         await engine?.close();
-        detector?.close();
+        await detector?.close();
         log.info('daemon stopped');
       })();
       return closed;

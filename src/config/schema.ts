@@ -96,6 +96,8 @@ export const configSchema = z.strictObject({
       maxFaces: z.number().int().min(1).max(100).default(10),
       detectEveryFrames: z.number().int().min(1).max(60).default(3),
       minFaceSize: z.number().int().min(1).max(4096).default(16),
+      /** Run the face models in a worker thread, on their own core (false: on the daemon's thread). */
+      worker: z.boolean().default(true),
     })
     .prefault({}),
   tracker: z

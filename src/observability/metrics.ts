@@ -5,7 +5,7 @@ import { MetricNames as N } from './metric-names.js';
 export const STREAM_STATES: readonly StreamState[] = ['starting', 'running', 'reconnecting', 'ended', 'failed'];
 
 /** All metric definitions, on an injected registry (never the global one). */
-export function createMetrics(registry: Registry = new Registry(), probes: { readonly tensorCount?: () => number } = {}) {
+export function createMetrics(registry: Registry = new Registry(), probes: { readonly tensorCount?: () => number | Promise<number> } = {}) {
   // Includes nodejs_eventloop_lag_seconds and process memory.
   collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 20 });
   const streamLabel = ['stream'] as const;
@@ -106,10 +106,10 @@ export function createMetrics(registry: Registry = new Registry(), probes: { rea
     }),
     tensorsAlive: new Gauge({
       name: N.tensorsAlive,
-      help: 'TF.js tensors allocated',
+      help: 'TF.js tensors allocated (daemon thread plus model worker threads)',
       registers: [registry],
-      collect() {
-        if (probes.tensorCount) this.set(probes.tensorCount());
+      async collect() {
+        if (probes.tensorCount) this.set(await probes.tensorCount());
       },
     }),
   };

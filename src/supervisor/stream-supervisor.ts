@@ -6,7 +6,7 @@ import { asStreamId, type StreamId } from '../core/ids.js';
 import type { AnalyticsEvent, StreamState } from '../core/records.js';
 import type { AffectEngine } from '../models/affect/affect-engine.js';
 import type { StreamStore } from './stream-store.js';
-import type { FaceDetector } from '../models/face-detector/index.js';
+import type { FaceDetectorHost } from '../models/face-detector/worker-detector.js';
 import type { Logger } from '../observability/logger.js';
 import { forgetStream, setStreamState, type Metrics } from '../observability/metrics.js';
 import { buildPipeline } from '../pipeline/build-pipeline.js';
@@ -39,6 +39,7 @@ interface StreamHandle {
   subscription?: Subscription;
   /** Resolves once the source has released its native resources. */
   released: Promise<void>;
+  closeSession?: () => void;
 }
 
 /** How long remove() waits for a source to let go (a camera read blocked in the kernel may not). */
@@ -46,7 +47,7 @@ const RELEASE_WAIT_MS = 3000;
 
 export interface SupervisorDeps {
   readonly config: Config;
-  readonly detector: FaceDetector;
+  readonly detector: FaceDetectorHost;
   readonly metrics: Metrics;
   readonly logger: Logger;
   readonly events: Subject<AnalyticsEvent>;
@@ -173,7 +174,9 @@ export class StreamSupervisor {
     const gate = cfg.realtime || spec.kind !== 'file' ? undefined : new CreditGate(config.analysis.queueFrames + 1);
     const session = detector.createSession(config.detector);
     let released!: () => void;
-    handle.released = new Promise((r) => (released = r));
+    handle.released = new Promise<void>((r) => (released = r));
+    // The detector session outlives the source: frames still queued for detection need it.
+    handle.closeSession = () => session.close?.();
     const sourceOpts = {
       realtime: cfg.realtime,
       loop: cfg.loop,
@@ -271,8 +274,12 @@ export class StreamSupervisor {
         }
         events.next(event);
       },
-      error: (err: unknown) => this.fail(handle, err),
+      error: (err: unknown) => {
+        handle.closeSession?.();
+        this.fail(handle, err);
+      },
       complete: () => {
+        handle.closeSession?.();
         this.setState(handle, 'ended');
         log.info({ frames: handle.info.framesDecoded }, 'stream ended');
       },
@@ -317,6 +324,7 @@ export class StreamSupervisor {
   private async stop(h: StreamHandle): Promise<void> {
     const id = h.info.id;
     h.subscription?.unsubscribe();
+    h.closeSession?.();
     let timer: NodeJS.Timeout | undefined;
     const timedOut = await Promise.race([
       h.released.then(() => false),

@@ -108,6 +108,11 @@ export class AffectEngine {
     );
   }
 
+  /** Tensors of a worker-hosted model (0 in-process: those are in the daemon's own count). */
+  async tensors(): Promise<number> {
+    return (await this.ops.tensors?.()) ?? 0;
+  }
+
   close(): Promise<void> {
     this.closed ??= (async () => {
       this.cnnQueue.close();

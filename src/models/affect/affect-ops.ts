@@ -16,6 +16,8 @@ export interface AffectOps {
   readonly hidden: number;
   runCnn(faces: readonly RgbFace[]): Promise<FrameCache[]>;
   runWindows(windows: readonly (readonly FrameCache[])[]): Promise<EnsembleFrame[][]>;
+  /** Tensors alive in a worker's own engine (absent in-process: the daemon's count has them). */
+  tensors?(): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -33,7 +35,7 @@ export async function inProcessOps(dir: string): Promise<AffectOps> {
 /** The compiled worker (dist/): tests run the main thread from src/ but the worker from dist/. */
 export const AFFECT_WORKER_SCRIPT = path.join(packageRoot, 'dist', 'models', 'affect', 'affect-worker.js');
 
-export async function workerOps(dir: string, backend: BackendPreference): Promise<AffectOps & { tensors(): Promise<number> }> {
+export async function workerOps(dir: string, backend: BackendPreference): Promise<AffectOps> {
   const worker = new Worker(AFFECT_WORKER_SCRIPT, { workerData: { dir, backend } });
   const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: unknown) => void }>();
   let nextId = 1;
