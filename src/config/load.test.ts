@@ -24,6 +24,13 @@ describe('loadConfig', () => {
     expect(Object.isFrozen(cfg.server)).toBe(true);
   });
 
+  it('accepts the documented example with every section', () => {
+    const cfg = loadConfig({ file: path.join(path.dirname(defaultConfigPath), 'streams.example.yaml'), env: {} });
+    expect(cfg.streams.map((st) => st.id)).toEqual(['lobby', 'clip']);
+    expect(cfg.rtsp.reconnect.maxAttempts).toBe(0);
+    expect(cfg.model.smoothing).toBe('off');
+  });
+
   it('reports every problem together', () => {
     const file = yamlFile(
       ['server:', '  port: 99999', '  bogus: 1', 'backend: tpu', 'streams:', '  - id: "bad id!"', '    url: ""', 'detector:', '  minScore: 2'].join('\n'),
