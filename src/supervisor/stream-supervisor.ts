@@ -138,7 +138,7 @@ export class StreamSupervisor {
       return;
     }
     handle.info.kind = spec.kind;
-    this.start(handle, spec, handle.cfg);
+    this.start(handle, spec);
   }
 
   /** Stops a stream's source and pipeline and starts them afresh, keeping its id and settings. */
@@ -164,8 +164,9 @@ export class StreamSupervisor {
     }
   }
 
-  private start(handle: StreamHandle, spec: SourceSpec, cfg: StreamConfig): void {
+  private start(handle: StreamHandle, spec: SourceSpec): void {
     const { config, metrics, detector, events, engine } = this.deps;
+    const cfg = handle.cfg;
     const analysisFps = cfg.analysisFps ?? config.analysis.analysisFps ?? undefined;
     const id = handle.info.id as StreamId;
     const labels = { stream: id };
