@@ -15,6 +15,7 @@ import { routeFfmpegLogs } from './streams/open-source.js';
 import { StreamStore } from './supervisor/stream-store.js';
 import { StreamSupervisor } from './supervisor/stream-supervisor.js';
 import { HttpServer } from './transport/http-server.js';
+import { accessPolicy } from './transport/request-guard.js';
 import { WsPublisher } from './transport/ws-publisher.js';
 
 function isLoopback(host: string): boolean {
@@ -108,6 +109,7 @@ export function buildDaemon(config: Config, deps: { readonly logger: Logger; rea
         logger: deps.logger,
         maxBodyBytes: config.server.maxBodyBytes,
         auth: config.auth,
+        access: accessPolicy(config.server),
         readiness: {
           ready: () => {
             const checks = { models: detector !== undefined, server: http?.listening === true, shuttingDown: closing };
@@ -129,6 +131,9 @@ export function buildDaemon(config: Config, deps: { readonly logger: Logger; rea
       log.info({ host: address.address, port: address.port, auth: config.auth.token !== null }, 'listening');
       if (config.auth.token === null && !isLoopback(config.server.host)) {
         log.warn({ host: config.server.host }, 'listening beyond loopback without auth: anyone who can reach this port controls the streams (set auth.token / --token / DAEMON_TOKEN)');
+      }
+      if (['0.0.0.0', '::'].includes(config.server.host) && config.server.allowedHosts.length === 0) {
+        log.warn({ host: config.server.host }, 'bound to a wildcard address: only loopback Host names are answered; list the names clients use in server.allowedHosts');
       }
       for (const s of config.streams) sup.add(s, 'config');
       for (const s of persisted) {

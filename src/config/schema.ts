@@ -1,6 +1,16 @@
 import { z } from 'zod';
 import { STREAM_ID_PATTERN } from '../core/ids.js';
 
+function isOrigin(v: string): boolean {
+  if (v === '*') return true;
+  try {
+    const u = new URL(v);
+    return (u.protocol === 'http:' || u.protocol === 'https:') && u.origin === v.replace(/\/$/, '');
+  } catch {
+    return false;
+  }
+}
+
 export const streamSchema = z.strictObject({
   id: z.string().regex(STREAM_ID_PATTERN, 'must match [A-Za-z0-9][A-Za-z0-9_.-]{0,63}'),
   url: z.string().min(1).max(4096),
@@ -26,6 +36,17 @@ export const configSchema = z.strictObject({
       wsMaxBehindMs: z.number().int().min(100).max(600_000).default(10_000),
       shutdownTimeoutMs: z.number().int().min(100).max(60_000).default(4000),
       maxStreams: z.number().int().min(1).max(10_000).default(64),
+      /**
+       * Host names (any port) the daemon answers for besides localhost, 127.0.0.1, [::1] and a
+       * non-wildcard bind host; '*' = any (turns off the DNS-rebinding defence).
+       */
+      allowedHosts: z
+        .array(z.string().regex(/^(\*|\[[0-9A-Fa-f:.]+\]|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*|[A-Za-z0-9._-]+)$/, "a host name or IP address without port, or '*'"))
+        .default([]),
+      /** Origins (scheme://host[:port]) allowed to open the WebSocket and change state besides same-origin pages; '*' = any. */
+      allowedOrigins: z
+        .array(z.string().refine(isOrigin, "an origin like https://dash.example.com (scheme, host, optional port; no path), or '*'"))
+        .default([]),
     })
     .prefault({}),
   auth: z

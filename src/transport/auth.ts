@@ -9,12 +9,16 @@ export function tokenMatches(expected: string, given: string | undefined): boole
   return timingSafeEqual(a, b);
 }
 
-/** The token of a request: `Authorization: Bearer …`, or `?token=` (browsers cannot set headers on WebSockets). */
-export function requestToken(req: IncomingMessage, url: URL): string | undefined {
+/**
+ * The token of a request: `Authorization: Bearer …`, or on the WebSocket only `?token=`
+ * (browsers cannot set headers on WebSockets; on HTTP routes a query token would end up in
+ * URLs, histories and proxy logs, so it is not accepted there).
+ */
+export function requestToken(req: IncomingMessage, url: URL, opts: { readonly allowQuery: boolean }): string | undefined {
   const header = req.headers.authorization;
   if (header !== undefined) {
     const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
     return m?.[1];
   }
-  return url.searchParams.get('token') ?? undefined;
+  return opts.allowQuery ? (url.searchParams.get('token') ?? undefined) : undefined;
 }

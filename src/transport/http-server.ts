@@ -1,12 +1,15 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { AnalyticsError, ErrorCodes, asAnalyticsError } from '../core/errors.js';
+import type { AddressInfo, Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { AnalyticsError, ErrorCodes, asAnalyticsError, type ErrorCode } from '../core/errors.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { StreamSupervisor } from '../supervisor/stream-supervisor.js';
-import { STATUS_FOR_CODE, sendError, sendJson } from './http-errors.js';
+import { STATUS_FOR_CODE, endRaw, sendError, sendJson } from './http-errors.js';
 import { requestToken, tokenMatches } from './auth.js';
 import { readJsonBody } from './read-json-body.js';
+import { isJsonContentType, isStateChanging, type AccessPolicy } from './request-guard.js';
+import { decodeSegment, parseRequestTarget } from './request-target.js';
 import { createStreamPayload, firstProblem } from './stream-payload.js';
 import { parseEventFilter, type WsPublisher } from './ws-publisher.js';
 
@@ -14,19 +17,41 @@ export interface Readiness {
   ready(): { ready: boolean; checks: Record<string, boolean>; details: Record<string, unknown> };
 }
 
+/** What the API needs of the supervisor (a seam unit tests can fill). */
+export type StreamApi = Pick<StreamSupervisor, 'list' | 'get' | 'has' | 'add' | 'remove' | 'restart' | 'vetApiUrl'>;
+
 export interface HttpServerDeps {
-  readonly supervisor: StreamSupervisor;
+  readonly supervisor: StreamApi;
   readonly publisher: WsPublisher;
   readonly metrics: Metrics;
   readonly logger: Logger;
   readonly readiness: Readiness;
   readonly maxBodyBytes: number;
   readonly auth: { readonly token: string | null; readonly protectProbes: boolean; readonly protectMetrics: boolean };
+  readonly access: AccessPolicy;
 }
 
+const EVENTS_PATH = '/v1/events';
 const STREAM_PATH = /^\/v1\/streams\/([^/]+)$/;
 const RESTART_PATH = /^\/v1\/streams\/([^/]+)\/restart$/;
-const UNAUTHORIZED_BODY = JSON.stringify({ error: { code: ErrorCodes.UNAUTHORIZED, message: 'missing or wrong bearer token' } });
+const PROBE = ['GET', 'HEAD'] as const;
+
+/** Methods each route answers (for 405 + Allow); undefined = no such route. */
+function routeMethods(path: string): readonly string[] | undefined {
+  if (path === '/healthz' || path === '/readyz' || path === '/metrics') return PROBE;
+  if (path === '/v1/streams') return ['GET', 'HEAD', 'POST'];
+  if (path === EVENTS_PATH) return ['GET'];
+  if (STREAM_PATH.test(path)) return ['GET', 'HEAD', 'DELETE'];
+  if (RESTART_PATH.test(path)) return ['POST'];
+  return undefined;
+}
+
+interface Refusal {
+  readonly status: number;
+  readonly code: ErrorCode;
+  readonly message: string;
+  readonly headers?: Record<string, string>;
+}
 
 /** One port: health, readiness, metrics, the stream API and the event WebSocket. */
 export class HttpServer {
@@ -36,27 +61,25 @@ export class HttpServer {
   constructor(private readonly deps: HttpServerDeps) {
     this.log = deps.logger.child({ component: 'http' });
     this.server = createServer((req, res) => {
-      this.route(req, res).catch((err: unknown) => this.fail(res, err));
+      // Last-resort guard: whatever a request does, it ends at most its own connection.
+      this.route(req, res).catch((err: unknown) => this.fail(req, res, err));
     });
-    this.server.on('upgrade', (req, socket, head) => {
-      const url = new URL(req.url ?? '/', 'http://localhost');
-      if (url.pathname !== '/v1/events') {
-        socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
-        return;
+    this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      socket.on('error', (err) => this.log.debug({ code: (err as NodeJS.ErrnoException).code }, 'upgrade socket error'));
+      try {
+        this.upgrade(req, socket, head);
+      } catch (err) {
+        this.log.error({ err }, 'WebSocket upgrade failed; connection dropped');
+        socket.destroy();
       }
-      if (!this.authorised(req, url, url.pathname)) {
-        socket.end(
-          `HTTP/1.1 401 Unauthorized\r\nConnection: close\r\nWWW-Authenticate: Bearer\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(UNAUTHORIZED_BODY)}\r\n\r\n${UNAUTHORIZED_BODY}`,
-        );
-        return;
-      }
-      const filter = parseEventFilter(url);
-      if (typeof filter === 'string') {
-        const body = JSON.stringify({ error: { code: ErrorCodes.BAD_REQUEST, message: filter, field: 'types' } });
-        socket.end(`HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
-        return;
-      }
-      deps.publisher.handleUpgrade(req, socket, head, filter);
+    });
+    // Replaces Node's default so parser errors are logged (at debug: they are the client's) and
+    // answered with a JSON body like every other error.
+    this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+      this.log.debug({ code: err.code }, 'unparsable request');
+      if (err.code === 'ECONNRESET' || !socket.writable) return void socket.destroy();
+      const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+      endRaw(socket, status, ErrorCodes.BAD_REQUEST, status === 431 ? 'request headers too large' : status === 408 ? 'request timed out' : 'malformed HTTP request');
     });
   }
 
@@ -83,75 +106,107 @@ export class HttpServer {
     });
   }
 
-  private fail(res: ServerResponse, err: unknown): void {
-    const e = asAnalyticsError(err);
-    const status = STATUS_FOR_CODE[e.code] ?? 500;
-    if (status >= 500) this.log.error({ err: e, code: e.code }, 'request failed');
-    if (!res.headersSent) sendError(res, status, e.code, e.message);
-    else res.destroy();
+  private fail(req: IncomingMessage, res: ServerResponse, err: unknown): void {
+    try {
+      const e = asAnalyticsError(err);
+      if (e.context.aborted === true) {
+        this.log.debug({ method: req.method }, 'request body aborted by the client');
+        res.destroy();
+        return;
+      }
+      const status = STATUS_FOR_CODE[e.code] ?? 500;
+      if (status >= 500) this.log.error({ err: e, code: e.code }, 'request failed');
+      if (!res.headersSent) sendError(res, status, e.code, e.message);
+      else res.destroy();
+    } catch (guardErr) {
+      this.log.error({ err: guardErr }, 'error handler failed; connection dropped');
+      res.destroy();
+    }
   }
 
   /** Probes and metrics are open unless configured otherwise; everything else needs the token. */
-  private authorised(req: IncomingMessage, url: URL, path: string): boolean {
+  private authorised(req: IncomingMessage, url: URL, opts: { readonly allowQuery: boolean }): boolean {
     const { token, protectProbes, protectMetrics } = this.deps.auth;
+    const path = url.pathname;
     if (token === null) return true;
     if ((path === '/healthz' || path === '/readyz') && !protectProbes) return true;
     if (path === '/metrics' && !protectMetrics) return true;
-    return tokenMatches(token, requestToken(req, url));
+    return tokenMatches(token, requestToken(req, url, opts));
+  }
+
+  /** Checks shared by requests and upgrades, in order: target, Host, token, Origin. */
+  private admit(req: IncomingMessage, upgrade: boolean): URL | Refusal {
+    const url = parseRequestTarget(req.url);
+    if (typeof url === 'string') return { status: 400, code: ErrorCodes.BAD_REQUEST, message: url };
+    const { access } = this.deps;
+    if (!access.hostAllowed(req.headers.host)) {
+      return { status: 403, code: ErrorCodes.HOST_FORBIDDEN, message: 'Host header not allowed (server.allowedHosts)' };
+    }
+    if (!this.authorised(req, url, { allowQuery: upgrade })) {
+      const hint = !upgrade && url.searchParams.has('token') ? ' (?token= is accepted on the WebSocket only; send Authorization: Bearer)' : '';
+      return { status: 401, code: ErrorCodes.UNAUTHORIZED, message: `missing or wrong bearer token${hint}`, headers: { 'WWW-Authenticate': 'Bearer' } };
+    }
+    if ((upgrade || isStateChanging(req.method ?? 'GET')) && !access.originAllowed(req.headers.origin, req.headers.host)) {
+      return { status: 403, code: ErrorCodes.ORIGIN_FORBIDDEN, message: 'cross-origin request refused (server.allowedOrigins)' };
+    }
+    return url;
+  }
+
+  private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const url = this.admit(req, true);
+    if (!(url instanceof URL)) return endRaw(socket, url.status, url.code, url.message, url.headers);
+    if (url.pathname !== EVENTS_PATH) return endRaw(socket, 404, ErrorCodes.NOT_FOUND, `no WebSocket at ${url.pathname}`);
+    const filter = parseEventFilter(url);
+    if (typeof filter === 'string') return endRaw(socket, 400, ErrorCodes.BAD_REQUEST, filter);
+    this.deps.publisher.handleUpgrade(req, socket, head, filter);
   }
 
   private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://localhost');
+    const url = this.admit(req, false);
+    if (!(url instanceof URL)) return sendError(res, url.status, url.code, url.message, undefined, url.headers);
     const path = url.pathname;
     const method = req.method ?? 'GET';
-    const { supervisor, metrics } = this.deps;
-    if (!this.authorised(req, url, path)) {
-      res.writeHead(401, { 'www-authenticate': 'Bearer', 'content-type': 'application/json; charset=utf-8' });
-      res.end(UNAUTHORIZED_BODY);
-      return;
+    const methods = routeMethods(path);
+    if (methods === undefined) return sendError(res, 404, ErrorCodes.NOT_FOUND, `no route for ${method} ${path}`);
+    if (!methods.includes(method)) {
+      return sendError(res, 405, ErrorCodes.METHOD_NOT_ALLOWED, `${method} is not allowed on ${path}`, undefined, { allow: methods.join(', ') });
     }
+    const { supervisor, metrics } = this.deps;
+    // HEAD runs the GET handler; Node sends the headers and drops the body.
+    const read = method === 'GET' || method === 'HEAD';
 
-    if (path === '/healthz' && method === 'GET') return sendJson(res, 200, { status: 'ok' });
-    if (path === '/readyz' && method === 'GET') {
+    if (path === '/healthz') return sendJson(res, 200, { status: 'ok' });
+    if (path === '/readyz') {
       const r = this.deps.readiness.ready();
       return sendJson(res, r.ready ? 200 : 503, r);
     }
-    if (path === '/metrics' && method === 'GET') {
+    if (path === '/metrics') {
       const text = await metrics.registry.metrics();
       res.writeHead(200, { 'content-type': metrics.registry.contentType });
       res.end(text);
       return;
     }
-    if (path === '/v1/streams') {
-      if (method === 'GET') return sendJson(res, 200, { streams: supervisor.list() });
-      if (method === 'POST') return this.createStream(req, res);
-      return sendError(res, 405, ErrorCodes.BAD_REQUEST, `${method} is not allowed on ${path}`);
-    }
-    const r = RESTART_PATH.exec(path);
-    if (r) {
-      if (method !== 'POST') return sendError(res, 405, ErrorCodes.BAD_REQUEST, `${method} is not allowed on ${path}`);
-      const id = decodeURIComponent(r[1]!);
+    if (path === EVENTS_PATH) return sendError(res, 426, ErrorCodes.BAD_REQUEST, 'this endpoint is a WebSocket', undefined, { upgrade: 'websocket' });
+    if (path === '/v1/streams') return read ? sendJson(res, 200, { streams: supervisor.list() }) : this.createStream(req, res);
+    const m = RESTART_PATH.exec(path) ?? STREAM_PATH.exec(path);
+    const id = decodeSegment(m?.[1] ?? '');
+    if (id === undefined) return sendError(res, 400, ErrorCodes.BAD_REQUEST, 'malformed stream id');
+    const missing = (): void => sendError(res, 404, ErrorCodes.NOT_FOUND, `no stream with id ${JSON.stringify(id)}`);
+    if (path.endsWith('/restart')) {
       const info = await supervisor.restart(id);
-      return info ? sendJson(res, 200, info) : sendError(res, 404, ErrorCodes.NOT_FOUND, `no stream with id ${JSON.stringify(id)}`);
+      return info ? sendJson(res, 200, info) : missing();
     }
-    const m = STREAM_PATH.exec(path);
-    if (m) {
-      const id = decodeURIComponent(m[1]!);
-      if (method === 'GET') {
-        const info = supervisor.get(id);
-        return info ? sendJson(res, 200, info) : sendError(res, 404, ErrorCodes.NOT_FOUND, `no stream with id ${JSON.stringify(id)}`);
-      }
-      if (method === 'DELETE') {
-        return (await supervisor.remove(id))
-          ? void res.writeHead(204).end()
-          : sendError(res, 404, ErrorCodes.NOT_FOUND, `no stream with id ${JSON.stringify(id)}`);
-      }
-      return sendError(res, 405, ErrorCodes.BAD_REQUEST, `${method} is not allowed on ${path}`);
+    if (read) {
+      const info = supervisor.get(id);
+      return info ? sendJson(res, 200, info) : missing();
     }
-    sendError(res, 404, ErrorCodes.NOT_FOUND, `no route for ${method} ${path}`);
+    return (await supervisor.remove(id)) ? void res.writeHead(204).end() : missing();
   }
 
   private async createStream(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (!isJsonContentType(req.headers['content-type'])) {
+      return sendError(res, 415, ErrorCodes.UNSUPPORTED_MEDIA_TYPE, 'request body must be application/json (charset utf-8 if given)', '(content-type)');
+    }
     const body = await readJsonBody(req, this.deps.maxBodyBytes);
     if (typeof body !== 'object' || body === null || Array.isArray(body)) {
       return sendError(res, 400, ErrorCodes.BAD_REQUEST, 'request body must be a JSON object', '(body)');

@@ -12,7 +12,10 @@ export interface EventFilter {
   readonly types?: ReadonlySet<EventType>;
 }
 
-/** Parses `?streams=a,b&types=faces,stream`; returns an error message for unknown types. */
+/**
+ * Parses `?streams=a,b&types=faces,stream`; returns an error message for unknown types and for
+ * an empty list (which would silently subscribe to nothing).
+ */
 export function parseEventFilter(url: URL): EventFilter | string {
   const list = (name: string): string[] | undefined => {
     const v = url.searchParams.get(name);
@@ -20,6 +23,9 @@ export function parseEventFilter(url: URL): EventFilter | string {
   };
   const streams = list('streams');
   const types = list('types');
+  for (const [name, l] of [['streams', streams], ['types', types]] as const) {
+    if (l?.length === 0) return `${name}= is empty: leave it out to receive every ${name === 'types' ? 'type' : 'stream'}`;
+  }
   const unknown = types?.filter((t) => !(EVENT_TYPES as readonly string[]).includes(t)) ?? [];
   if (unknown.length > 0) return `unknown event type(s) ${unknown.join(', ')} (known: ${EVENT_TYPES.join(', ')})`;
   return {

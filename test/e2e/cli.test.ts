@@ -51,7 +51,7 @@ describe('the daemon command', () => {
     expect(info.state).toBe('ended');
     expect(info.framesAnalysed).toBe(309);
     // --file-root replaced the default root: the shared media folder is now outside it.
-    const res = await fetch(`${base}/v1/streams`, { method: 'POST', body: JSON.stringify({ id: 'x', url: media('single_face.mp4') }) });
+    const res = await fetch(`${base}/v1/streams`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id: 'x', url: media('single_face.mp4') }) });
     expect(res.status).toBe(403);
     running.child.kill('SIGINT');
     expect(await running.exited).toBe(0);

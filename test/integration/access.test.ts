@@ -35,7 +35,7 @@ describe('access control', () => {
     expect(wrong.headers.get('www-authenticate')).toBe('Bearer');
     expect(((await wrong.json()) as { error: { code: string } }).error.code).toBe('VA_ERR_UNAUTHORIZED');
     expect((await get('/v1/streams', { authorization: `Bearer ${TOKEN}` })).status).toBe(200);
-    expect((await fetch(d.base + '/v1/streams', { method: 'POST', body: '{}' })).status).toBe(401);
+    expect((await fetch(d.base + '/v1/streams', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })).status).toBe(401);
     expect((await get('/healthz')).status).toBe(200);
     expect((await get('/readyz')).status).toBe(200);
     expect((await get('/metrics')).status).toBe(200);
@@ -87,7 +87,7 @@ describe('runtime stream control', () => {
     expect(client.messages.slice(mark).filter((m) => m.streamId === 'b')).toEqual([]);
     await waitUntil(async () => ((await (await fetch(`${d!.base}/v1/streams/b`)).json()) as { framesDecoded: number }).framesDecoded > bBefore, 10_000, 'b');
     expect((await fetch(`${d.base}/v1/streams/zzz/restart`, { method: 'POST' })).status).toBe(404);
-    const third = await fetch(`${d.base}/v1/streams`, { method: 'POST', body: JSON.stringify({ id: 'c', url: media('no_face.mp4') }) });
+    const third = await fetch(`${d.base}/v1/streams`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id: 'c', url: media('no_face.mp4') }) });
     expect(third.status).toBe(429);
     expect(((await third.json()) as { error: { code: string } }).error.code).toBe('VA_ERR_LIMIT');
     client.close();
@@ -99,7 +99,7 @@ describe('runtime stream control', () => {
     const cfg = { files: { roots: [mediaDir] }, persistence: { file }, streams: [{ id: 'fromconfig', url: media('no_face.mp4') }] };
     d = await startDaemon(cfg);
     for (const id of ['p1', 'p2']) {
-      const r = await fetch(`${d.base}/v1/streams`, { method: 'POST', body: JSON.stringify({ id, url: media('single_face.mp4'), realtime: false }) });
+      const r = await fetch(`${d.base}/v1/streams`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id, url: media('single_face.mp4'), realtime: false }) });
       expect(r.status).toBe(201);
     }
     expect((await fetch(`${d.base}/v1/streams/p2`, { method: 'DELETE' })).status).toBe(204);

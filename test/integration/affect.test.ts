@@ -40,6 +40,7 @@ async function runOnce(model: string, extra: { stride?: number; smoothing?: 'off
   const client = await EventClient.connect(`${d.ws}?types=faces,affect,stream`);
   const res = await fetch(`${d.base}/v1/streams`, {
     method: 'POST',
+    headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ id: 'talk', url: media('utterance_1.mp4'), realtime: false }),
   });
   expect(res.status).toBe(201);

@@ -1,0 +1,274 @@
+/**
+ * Hostile HTTP and WebSocket clients against a real daemon on loopback. Every case is followed by
+ * `check()`: the daemon still answers, the witness stream still runs, nothing leaked.
+ */
+import net from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { media } from '../helpers/media.js';
+import { startHarness, type Harness, type RawResponse } from './harness.js';
+
+const UPGRADE = 'Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n';
+
+function errorCode(r: RawResponse): string | undefined {
+  try {
+    return (JSON.parse(r.body) as { error?: { code?: string } }).error?.code;
+  } catch {
+    return undefined;
+  }
+}
+
+function upgradeStatus(url: string, headers: Record<string, string> = {}): Promise<number> {
+  return new Promise((resolve) => {
+    const ws = new WebSocket(url, { headers });
+    ws.on('unexpected-response', (req, res) => {
+      resolve(res.statusCode ?? 0);
+      req.destroy();
+    });
+    ws.on('open', () => {
+      ws.close();
+      resolve(101);
+    });
+    ws.on('error', () => resolve(-1));
+  });
+}
+
+describe('adversarial HTTP (no token)', () => {
+  let h: Harness;
+  let host: string;
+  beforeAll(async () => {
+    h = await startHarness();
+    host = `127.0.0.1:${h.port}`;
+  });
+  afterAll(async () => h.close());
+
+  it('survives request-line garbage', async () => {
+    for (const junk of [
+      'GARBAGE\r\n\r\n',
+      'GET\r\n\r\n',
+      'GET / HTTP/9.9\r\n\r\n',
+      '\x00\x01\x02\xff\xfe\r\n\r\n',
+      'GET /\x00 HTTP/1.1\r\nHost: x\r\n\r\n',
+      'GET / HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n',
+      'GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n',
+      'GET / HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n',
+    ]) {
+      const r = await h.raw(junk);
+      expect([400, undefined], JSON.stringify(junk)).toContain(r.status);
+    }
+    await h.check('request-line garbage');
+  });
+
+  it('answers unparsable request targets with 400', async () => {
+    for (const target of ['//[', '//[/v1/streams', 'http://[', '*', '/v1/streams/%E0%A4%A', '/%', '/v1/streams/%/restart', '/%zz/healthz']) {
+      for (const method of ['GET', 'DELETE', 'POST']) {
+        const r = await h.raw(`${method} ${target} HTTP/1.1\r\nHost: ${host}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`);
+        expect(r.status, `${method} ${target}`).toBe(400);
+        expect(errorCode(r), `${method} ${target}`).toBe('VA_ERR_BAD_REQUEST');
+      }
+    }
+    await h.check('bad targets');
+  });
+
+  it('survives WebSocket upgrades with unparsable targets (the crash of defect 1)', async () => {
+    for (const target of ['//[', '//[/v1/events', 'http://[', '/v1/events%', '/%E0%A4%A']) {
+      const r = await h.raw(`GET ${target} HTTP/1.1\r\nHost: ${host}\r\n${UPGRADE}\r\n`);
+      expect(r.status, target).toBe(400);
+    }
+    await h.check('upgrade targets');
+  });
+
+  it('refuses hostile WebSocket upgrades', async () => {
+    const cases: [string, number][] = [
+      [`GET /v1/events HTTP/1.1\r\nHost: evil.example\r\n${UPGRADE}\r\n`, 403],
+      [`GET /v1/events HTTP/1.1\r\nHost: ${host}\r\nOrigin: http://evil.example\r\n${UPGRADE}\r\n`, 403],
+      [`GET /v1/events HTTP/1.1\r\nHost: ${host}\r\nOrigin: null\r\n${UPGRADE}\r\n`, 403],
+      [`GET /v1/events?types= HTTP/1.1\r\nHost: ${host}\r\n${UPGRADE}\r\n`, 400],
+      [`GET /v1/events?types=nope HTTP/1.1\r\nHost: ${host}\r\n${UPGRADE}\r\n`, 400],
+      [`GET /v1/events HTTP/1.1\r\nHost: ${host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: short\r\n\r\n`, 400],
+      [`GET /v1/events HTTP/1.1\r\nHost: ${host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 99\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`, 400],
+      [`POST /v1/events HTTP/1.1\r\nHost: ${host}\r\n${UPGRADE}\r\n`, 405],
+      [`GET /v1/streams HTTP/1.1\r\nHost: ${host}\r\n${UPGRADE}\r\n`, 404],
+      [`GET /v1/events HTTP/1.1\r\nHost: ${host}\r\nUpgrade: h2c\r\nConnection: Upgrade\r\n\r\n`, 400],
+    ];
+    for (const [req, status] of cases) {
+      const r = await h.raw(req);
+      expect(r.status, req.split('\r\n').slice(0, 3).join(' | ')).toBe(status);
+    }
+    // Same-origin and origin-less upgrades still work.
+    expect(await upgradeStatus(`ws://${host}/v1/events`)).toBe(101);
+    expect(await upgradeStatus(`ws://${host}/v1/events`, { origin: `http://${host}` })).toBe(101);
+    expect(await upgradeStatus(`ws://localhost:${h.port}/v1/events`, { origin: `http://localhost:${h.port}` })).toBe(101);
+    await h.check('upgrade attacks');
+  });
+
+  it('survives upgrades that are cut off or never finish', async () => {
+    for (let i = 0; i < 20; i++) {
+      await new Promise<void>((resolve) => {
+        const s = net.connect(h.port, '127.0.0.1', () => {
+          s.write(`GET /v1/events HTTP/1.1\r\nHost: ${host}\r\n${UPGRADE}\r\n`);
+          // Reset before (or while) the 101 arrives.
+          setImmediate(() => s.resetAndDestroy());
+        });
+        s.on('error', () => undefined);
+        s.on('close', () => resolve());
+      });
+    }
+    const half = await h.raw(`GET /v1/events HTTP/1.1\r\nHost: ${host}\r\nUpgrade: websocket\r\n`, { timeoutMs: 300 });
+    expect(half.status).toBeUndefined();
+    await h.check('cut-off upgrades');
+  });
+
+  it('refuses hostile Host headers (DNS rebinding)', async () => {
+    for (const bad of ['evil.example', 'localhost.evil.example', '127.0.0.1.nip.io', 'evil.example:80', '[::2]']) {
+      const r = await h.raw(`GET /v1/streams HTTP/1.1\r\nHost: ${bad}\r\nConnection: close\r\n\r\n`);
+      expect(r.status, bad).toBe(403);
+      expect(errorCode(r), bad).toBe('VA_ERR_HOST_FORBIDDEN');
+    }
+    for (const good of [host, `localhost:${h.port}`, 'LOCALHOST', `[::1]:${h.port}`, '127.0.0.1']) {
+      const r = await h.raw(`GET /v1/streams HTTP/1.1\r\nHost: ${good}\r\nConnection: close\r\n\r\n`);
+      expect(r.status, good).toBe(200);
+    }
+    // HTTP/1.0 without Host (no browser sends that) is allowed.
+    expect((await h.raw('GET /healthz HTTP/1.0\r\n\r\n')).status).toBe(200);
+    await h.check('hostile Host');
+  });
+
+  it('refuses cross-site state changes (Origin) and non-JSON bodies', async () => {
+    const body = JSON.stringify({ id: 'xsite', url: media('single_face.mp4') });
+    const post = (headers: string, b = body): Promise<RawResponse> =>
+      h.raw(`POST /v1/streams HTTP/1.1\r\nHost: ${host}\r\n${headers}Content-Length: ${Buffer.byteLength(b)}\r\nConnection: close\r\n\r\n${b}`);
+    // The "simple" cross-site POST a web page can send without a preflight.
+    let r = await post('Content-Type: text/plain\r\n');
+    expect(r.status).toBe(415);
+    expect(errorCode(r)).toBe('VA_ERR_UNSUPPORTED_MEDIA_TYPE');
+    for (const ct of ['', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/jsonx', 'application/json; charset=latin1']) {
+      r = await post(ct ? `Content-Type: ${ct}\r\n` : '');
+      expect(r.status, ct).toBe(415);
+    }
+    r = await post('Content-Type: application/json\r\nOrigin: http://evil.example\r\n');
+    expect(r.status).toBe(403);
+    expect(errorCode(r)).toBe('VA_ERR_ORIGIN_FORBIDDEN');
+    r = await post('Content-Type: application/json\r\nOrigin: null\r\n');
+    expect(r.status).toBe(403);
+    for (const path of [`/v1/streams/witness`, `/v1/streams/witness/restart`]) {
+      const method = path.endsWith('restart') ? 'POST' : 'DELETE';
+      r = await h.raw(`${method} ${path} HTTP/1.1\r\nHost: ${host}\r\nOrigin: https://evil.example\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`);
+      expect(r.status, `${method} ${path}`).toBe(403);
+    }
+    expect((await h.api('GET', '/v1/streams')).status).toBe(200);
+    // Same origin (a page served by the daemon itself) and no Origin (curl) are fine.
+    r = await post(`Content-Type: application/json; charset=UTF-8\r\nOrigin: http://${host}\r\n`, '{"id": "bad id!"}');
+    expect(r.status).toBe(400);
+    r = await post('Content-Type: application/json\r\n', '{"id": "bad id!"}');
+    expect(r.status).toBe(400);
+    await h.check('cross-site');
+  });
+
+  it('answers bad JSON and bad payloads with 400/413', async () => {
+    const bodies: [string, number][] = [
+      ['{', 400],
+      ['', 400],
+      ['null', 400],
+      ['[]', 400],
+      ['"x"', 400],
+      ['{"id": 1}', 400],
+      ['{"id": "a", "url": "x", "__proto__": {"polluted": true}}', 400],
+      ['['.repeat(30_000), 400],
+      [`{"id": "a", "url": "${'x'.repeat(70_000)}"}`, 413],
+      ['\xff\xfe{}', 400],
+    ];
+    for (const [b, status] of bodies) {
+      const r = await h.raw(`POST /v1/streams HTTP/1.1\r\nHost: ${host}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(b)}\r\nConnection: close\r\n\r\n${b}`);
+      expect(r.status, b.slice(0, 40)).toBe(status);
+    }
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    await h.check('bad JSON');
+  });
+
+  it('answers huge and numerous headers without harm', async () => {
+    let r = await h.raw(`GET /healthz HTTP/1.1\r\nHost: ${host}\r\nX-Big: ${'a'.repeat(100_000)}\r\n\r\n`);
+    expect(r.status).toBe(431);
+    const many = Array.from({ length: 3000 }, (_, i) => `X-H${i}: v`).join('\r\n');
+    r = await h.raw(`GET /healthz HTTP/1.1\r\nHost: ${host}\r\n${many}\r\n\r\n`);
+    expect([200, 431]).toContain(r.status);
+    await h.check('huge headers');
+  });
+
+  it('answers HEAD on GET routes, and 405 with Allow', async () => {
+    for (const p of ['/healthz', '/readyz', '/metrics', '/v1/streams', '/v1/streams/witness']) {
+      const r = await h.raw(`HEAD ${p} HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`);
+      expect(r.status, p).toBe(200);
+      expect(r.body, p).toBe('');
+    }
+    const cases: [string, string, string][] = [
+      ['PUT', '/v1/streams', 'GET, HEAD, POST'],
+      ['PATCH', '/v1/streams/witness', 'GET, HEAD, DELETE'],
+      ['GET', '/v1/streams/witness/restart', 'POST'],
+      ['POST', '/healthz', 'GET, HEAD'],
+      ['DELETE', '/metrics', 'GET, HEAD'],
+    ];
+    for (const [m, p, allow] of cases) {
+      const r = await h.raw(`${m} ${p} HTTP/1.1\r\nHost: ${host}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`);
+      expect(r.status, `${m} ${p}`).toBe(405);
+      expect(r.headers.allow, `${m} ${p}`).toBe(allow);
+      expect(errorCode(r)).toBe('VA_ERR_METHOD_NOT_ALLOWED');
+    }
+    await h.check('HEAD and 405');
+  });
+
+  it('logs an aborted request body at debug, without a stack', async () => {
+    const mark = h.daemon.logs.length;
+    for (let i = 0; i < 5; i++) {
+      await new Promise<void>((resolve) => {
+        const s = net.connect(h.port, '127.0.0.1', () => {
+          s.write(`POST /v1/streams HTTP/1.1\r\nHost: ${host}\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"id": "a`);
+          setTimeout(() => s.destroy(), 50);
+        });
+        s.on('error', () => undefined);
+        s.on('close', () => resolve());
+      });
+    }
+    await new Promise((r) => setTimeout(r, 200));
+    const lines = h.daemon.logs.slice(mark).map((l) => JSON.parse(l) as { level: number; msg: string; err?: { stack?: string } });
+    expect(lines.filter((l) => l.level >= 40)).toEqual([]);
+    expect(lines.some((l) => l.level === 20 && /aborted/.test(l.msg))).toBe(true);
+    expect(lines.filter((l) => l.err?.stack !== undefined)).toEqual([]);
+    await h.check('aborted body');
+  });
+
+  it('survives many connections opened and dropped at once', async () => {
+    await Promise.all(
+      Array.from({ length: 100 }, (_, i) =>
+        h.raw(i % 2 ? `GET /v1/events HTTP/1.1\r\nHost: ${host}\r\n${UPGRADE}\r\n` : `GET /healthz HTTP/1.1\r\nHost: ${host}\r\n\r\n`, { timeoutMs: 200 }),
+      ),
+    );
+    await h.check('connection burst');
+  });
+});
+
+describe('adversarial HTTP (with a token)', () => {
+  const TOKEN = 'adversarial-token-0123456789';
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({ config: { auth: { token: TOKEN } } });
+  });
+  afterAll(async () => h.close());
+
+  it('accepts ?token= on the WebSocket only, never on HTTP routes', async () => {
+    const host = `127.0.0.1:${h.port}`;
+    for (const p of [`/v1/streams?token=${TOKEN}`, `/v1/streams/witness?token=${TOKEN}`]) {
+      const r = await h.raw(`GET ${p} HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`);
+      expect(r.status, p).toBe(401);
+      expect(errorCode(r)).toBe('VA_ERR_UNAUTHORIZED');
+    }
+    const del = await h.raw(`DELETE /v1/streams/witness?token=${TOKEN} HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`);
+    expect(del.status).toBe(401);
+    expect(await upgradeStatus(`ws://${host}/v1/events?token=${TOKEN}`)).toBe(101);
+    expect(await upgradeStatus(`ws://${host}/v1/events?token=wrong`)).toBe(401);
+    // Host and Origin are checked before anything else, even with the right token.
+    expect(await upgradeStatus(`ws://${host}/v1/events?token=${TOKEN}`, { origin: 'http://evil.example' })).toBe(403);
+    expect(h.daemon.logs.join('\n')).not.toContain(TOKEN);
+    await h.check('token in query');
+  });
+});
