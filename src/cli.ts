@@ -23,7 +23,12 @@ const positiveNumber = (value: string): number => {
 };
 
 export function buildCli(): Command {
-  const program = new Command('daemon').description('Real-time facial-affect analytics daemon').showHelpAfterError();
+  const program = new Command('daemon')
+    .description('Real-time facial-affect analytics daemon')
+    .showHelpAfterError()
+    // Usage errors (bad flag values, unknown options) exit 2, like invalid configuration; the
+    // message is already on stderr. Subcommands inherit this.
+    .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2));
 
   program
     .command('run')

@@ -50,6 +50,13 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
   try {
     await daemon.start();
   } catch (err) {
+    if (err instanceof ConfigError) {
+      // Found only at start (for example a broken persistence file): still a configuration error.
+      await daemon.close().catch(() => undefined);
+      logger.flush();
+      process.stderr.write(`daemon: ${err.message}\n`);
+      return 2;
+    }
     logger.fatal({ err, code: (err as { code?: string }).code }, 'daemon failed to start');
     await daemon.close().catch(() => undefined);
     logger.flush();

@@ -67,4 +67,38 @@ describe('loadConfig', () => {
     expect(cfg.files.roots).toEqual(['/srv/video']);
     expect(() => loadConfig({ file, env: { DAEMON_PORT: 'eighty' } })).toThrow(/DAEMON_PORT/);
   });
+
+  it('reports duplicate stream ids together with every other problem', () => {
+    const file = yamlFile('server: {port: -1}\nstreams:\n  - {id: a, url: "demo:"}\n  - {id: a, url: "demo:"}\n  - {id: b}\n');
+    let err: unknown;
+    try {
+      loadConfig({ file, env: {} });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    const problems = (err as ConfigError).problems.join('\n');
+    expect(problems).toContain('server.port');
+    expect(problems).toContain('streams.2.url');
+    expect(problems).toMatch(/streams\.1\.id: duplicate stream id "a"/);
+  });
+
+  it('refuses environment values that are not what they claim, naming the variable', () => {
+    for (const port of ['1e3', '0x50', ' 80', '80.0', '8080abc', '-1', '99999']) {
+      expect(() => loadConfig({ env: { DAEMON_PORT: port } }), port).toThrow(/DAEMON_PORT/);
+    }
+    expect(loadConfig({ env: { DAEMON_PORT: '8081' } }).server.port).toBe(8081);
+    expect(() => loadConfig({ env: { DAEMON_LOG_LEVEL: 'loud' } })).toThrow(/log\.level: .*\(from DAEMON_LOG_LEVEL\)/);
+    expect(() => loadConfig({ env: { DAEMON_BACKEND: 'tpu' } })).toThrow(/\(from DAEMON_BACKEND\)/);
+    expect(() => loadConfig({ env: { DAEMON_TOKEN: 'short' } })).toThrow(/auth\.token: .*\(from DAEMON_TOKEN\)/);
+    expect(() => loadConfig({ env: { DAEMON_HOST: 'a b;rm' } })).toThrow(/server\.host: .*\(from DAEMON_HOST\)/);
+  });
+
+  it('validates the allowed hosts and origins', () => {
+    const ok = loadConfig({ file: yamlFile('server:\n  allowedHosts: ["cam.example.com", "10.0.0.5", "[fd00::1]", "*"]\n  allowedOrigins: ["https://dash.example.com", "http://127.0.0.1:3000", "*"]\n'), env: {} });
+    expect(ok.server.allowedHosts).toHaveLength(4);
+    for (const bad of ['allowedHosts: ["cam.example.com:8080"]', 'allowedHosts: ["a/b"]', 'allowedOrigins: ["dash.example.com"]', 'allowedOrigins: ["https://x.example/path"]', 'allowedOrigins: ["null"]']) {
+      expect(() => loadConfig({ file: yamlFile(`server:\n  ${bad}\n`), env: {} }), bad).toThrow(/server\.allowed/);
+    }
+  });
 });

@@ -53,6 +53,20 @@ function describe(issues: readonly z.core.$ZodIssue[]): string[] {
   return issues.map((i) => `${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`);
 }
 
+/** Duplicate ids among the raw stream entries, checked beside the schema so all problems come together. */
+function duplicateIds(streams: unknown): string[] {
+  if (!Array.isArray(streams)) return [];
+  const seen = new Set<string>();
+  const out: string[] = [];
+  streams.forEach((s: unknown, i) => {
+    const id = typeof s === 'object' && s !== null ? (s as { id?: unknown }).id : undefined;
+    if (typeof id !== 'string') return;
+    if (seen.has(id)) out.push(`streams.${i}.id: duplicate stream id ${JSON.stringify(id)}`);
+    seen.add(id);
+  });
+  return out;
+}
+
 /**
  * YAML file + env whitelist + CLI flags (in rising precedence), validated once; every problem is
  * reported together in one ConfigError, and the result is frozen.
@@ -72,14 +86,17 @@ export function loadConfig(opts: { file?: string; overrides?: ConfigOverrides; e
     }
   }
   const env = opts.env ?? process.env;
+  // Which variable set a key, so a schema problem can name it.
+  const setBy = new Map<string, string>();
   for (const [name, key] of Object.entries(ENV_VARS)) {
     const value = env[name];
     if (value === undefined || value === '') continue;
     if (key === 'server.port') {
-      const n = Number(value);
-      if (!Number.isInteger(n)) problems.push(`${name}: expected an integer port, got ${JSON.stringify(value)}`);
-      else setPath(raw, key, n);
+      // Plain decimal digits only: Number() would also take '1e3', '0x50', ' 80' and '8080.0'.
+      if (!/^\d{1,5}$/.test(value)) problems.push(`${name}: expected an integer port 0..65535, got ${JSON.stringify(value)}`);
+      else setPath(raw, key, Number(value));
     } else setPath(raw, key, value);
+    setBy.set(key, name);
   }
   const o = opts.overrides ?? {};
   if (o.host !== undefined) setPath(raw, 'server.host', o.host);
@@ -97,16 +114,18 @@ export function loadConfig(opts: { file?: string; overrides?: ConfigOverrides; e
   if (o.token !== undefined) setPath(raw, 'auth.token', o.token);
 
   const result = configSchema.safeParse(raw);
-  if (!result.success) problems.push(...describe(result.error.issues));
+  if (!result.success) {
+    problems.push(
+      ...describe(result.error.issues).map((p, i) => {
+        const by = setBy.get(result.error.issues[i]!.path.join('.'));
+        return by !== undefined ? `${p} (from ${by})` : p;
+      }),
+    );
+  }
+  problems.push(...duplicateIds(raw.streams));
   if (problems.length > 0 || !result.success) throw new ConfigError(problems);
 
   const cfg = result.data;
-  const ids = new Set<string>();
-  cfg.streams.forEach((s, i) => {
-    if (ids.has(s.id)) problems.push(`streams.${i}.id: duplicate stream id ${JSON.stringify(s.id)}`);
-    ids.add(s.id);
-  });
-  if (problems.length > 0) throw new ConfigError(problems);
   cfg.files.roots = cfg.files.roots.map((r) => path.resolve(cwd, r));
   if (cfg.model.dir !== null) cfg.model.dir = path.resolve(cwd, cfg.model.dir);
   if (cfg.persistence.file !== null) cfg.persistence.file = path.resolve(cwd, cfg.persistence.file);

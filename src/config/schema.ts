@@ -26,7 +26,10 @@ export const streamSchema = z.strictObject({
 export const configSchema = z.strictObject({
   server: z
     .strictObject({
-      host: z.string().min(1).default('127.0.0.1'),
+      host: z
+        .string()
+        .regex(/^[A-Za-z0-9._:-]{1,253}$/, 'expected a host name or IP address (IPv6 without brackets)')
+        .default('127.0.0.1'),
       port: z.number().int().min(0).max(65535).default(8080),
       maxBodyBytes: z.number().int().min(256).max(16 * 1024 * 1024).default(64 * 1024),
       maxWsClients: z.number().int().min(1).max(100_000).default(256),

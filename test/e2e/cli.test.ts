@@ -67,9 +67,37 @@ describe('the daemon command', () => {
     for (const field of ['server.port', 'backend', 'analysis.maxWidth', 'streams.0.url']) expect(err).toContain(field);
   });
 
-  it('rejects a bad flag value before starting', async () => {
-    running = spawnDaemon(['run', '--port', 'eighty']);
-    expect(await running.exited).not.toBe(0);
-    expect(running.stderr.join('')).toMatch(/port/);
+  it('rejects a bad flag value before starting, with exit 2', async () => {
+    for (const args of [['--port', 'eighty'], ['--port', '70000'], ['--stride', '0'], ['--no-such-flag']]) {
+      running = spawnDaemon(['run', ...args]);
+      expect(await running.exited, args.join(' ')).toBe(2);
+      expect(running.stderr.join(''), args.join(' ')).toMatch(/port|stride|unknown option/);
+      expect(running.stdout, args.join(' ')).toEqual([]);
+    }
+  });
+
+  it('exits 2 listing every problem on stderr: environment, duplicate ids, broken state file', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'va-e2e-'));
+    running = spawnDaemon(['run', '--port', '0'], { DAEMON_PORT: '1e3' });
+    expect(await running.exited).toBe(2);
+    expect(running.stderr.join('')).toMatch(/DAEMON_PORT/);
+    expect(running.stdout).toEqual([]);
+
+    const cfg = path.join(dir, 'dup.yaml');
+    writeFileSync(cfg, 'server: {maxStreams: 0}\nstreams:\n  - {id: a, url: "demo:"}\n  - {id: a, url: "demo:"}\n');
+    running = spawnDaemon(['run', '--config', cfg], { DAEMON_LOG_LEVEL: 'loud' });
+    expect(await running.exited).toBe(2);
+    const err = running.stderr.join('');
+    for (const p of ['server.maxStreams', 'duplicate stream id "a"', 'log.level', 'DAEMON_LOG_LEVEL']) expect(err).toContain(p);
+    expect(running.stdout).toEqual([]);
+
+    // A state file found broken only at start is a configuration error too (not a JSON log and exit 1).
+    const state = path.join(dir, 'streams.json');
+    writeFileSync(state, '{"version": 1, "streams": [{"id": "x"}]}');
+    const withState = path.join(dir, 'state.yaml');
+    writeFileSync(withState, `persistence: {file: "${state}"}\nstreams: []\n`);
+    running = spawnDaemon(['run', '--config', withState, '--port', '0', '--backend', 'wasm']);
+    expect(await running.exited).toBe(2);
+    expect(running.stderr.join('')).toMatch(/persistence\.file .*streams\.0\.url/);
   });
 });
