@@ -2,12 +2,18 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { StreamState } from '../core/records.js';
 import { MetricNames as N } from './metric-names.js';
 
+/** prom-client defaults that are gauges despite their _total suffix. */
+const NON_COUNTER_TOTALS = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'] as const;
+
 export const STREAM_STATES: readonly StreamState[] = ['starting', 'running', 'reconnecting', 'ended', 'failed'];
 
 /** All metric definitions, on an injected registry (never the global one). */
 export function createMetrics(registry: Registry = new Registry(), probes: { readonly tensorCount?: () => number | Promise<number> } = {}) {
   // Includes nodejs_eventloop_lag_seconds and process memory.
   collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 20 });
+  // Gauges named *_total break the exposition conventions (promtool check metrics fails);
+  // nodejs_active_handles / _requests / _resources (by type) carry the same figures.
+  for (const name of NON_COUNTER_TOTALS) registry.removeSingleMetric(name);
   const streamLabel = ['stream'] as const;
   return {
     registry,
