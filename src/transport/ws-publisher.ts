@@ -97,7 +97,7 @@ export class WsPublisher {
       if (c.filter.streams && !c.filter.streams.has(event.streamId)) continue;
       text ??= JSON.stringify(event);
       const outcome = c.policy.deliver(text, now);
-      if (outcome === 'dropped') this.deps.metrics.wsMessagesDropped.inc();
+      if (outcome !== 'sent') this.deps.metrics.wsMessagesDropped.inc();
       if (outcome === 'closed') this.log.warn('closed a WebSocket client that stayed behind (1008)');
       if (outcome !== 'sent') continue;
       this.deps.metrics.wsMessagesSent.inc({ type: event.type });
