@@ -1,0 +1,230 @@
+import net from 'node:net';
+import { Writable } from 'node:stream';
+import { Registry } from 'prom-client';
+import { Subject } from 'rxjs';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import WebSocket from 'ws';
+import type { StreamConfig } from '../config/schema.js';
+import { AnalyticsError, ErrorCodes } from '../core/errors.js';
+import type { AnalyticsEvent } from '../core/records.js';
+import { createLogger } from '../observability/logger.js';
+import { createMetrics } from '../observability/metrics.js';
+import type { StreamInfo } from '../supervisor/stream-supervisor.js';
+import { HttpServer, type StreamApi } from './http-server.js';
+import { accessPolicy } from './request-guard.js';
+import { WsPublisher } from './ws-publisher.js';
+
+const TOKEN = 'unit-test-token-0123456789';
+
+/** The supervisor seam: an in-memory registry (the real one is covered by integration tests). */
+class FakeStreams implements StreamApi {
+  readonly streams = new Map<string, StreamInfo>();
+  restartImpl: (id: string) => Promise<StreamInfo | undefined> = async (id) => this.streams.get(id);
+  has(id: string): boolean {
+    return this.streams.has(id);
+  }
+  list(): StreamInfo[] {
+    return [...this.streams.values()];
+  }
+  get(id: string): StreamInfo | undefined {
+    return this.streams.get(id);
+  }
+  vetApiUrl(url: string): void {
+    if (url.startsWith('/etc')) throw new AnalyticsError(ErrorCodes.SOURCE_FORBIDDEN, 'outside the roots');
+  }
+  add(cfg: StreamConfig): StreamInfo {
+    const info: StreamInfo = { id: cfg.id, url: cfg.url, kind: 'file', realtime: cfg.realtime, loop: cfg.loop, origin: 'api', state: 'starting', createdAt: '', framesDecoded: 0, framesAnalysed: 0, framesDropped: 0, activeTracks: 0, reconnects: 0 };
+    this.streams.set(cfg.id, info);
+    return info;
+  }
+  async remove(id: string): Promise<boolean> {
+    return this.streams.delete(id);
+  }
+  restart(id: string): Promise<StreamInfo | undefined> {
+    return this.restartImpl(id);
+  }
+}
+
+interface Rig {
+  readonly base: string;
+  readonly port: number;
+  readonly streams: FakeStreams;
+  readonly publisher: WsPublisher;
+  readonly logs: { level: number; msg: string; err?: { stack?: string } }[];
+  close(): Promise<void>;
+}
+
+let rig: Rig | undefined;
+afterEach(async () => {
+  await rig?.close();
+  rig = undefined;
+});
+
+async function start(opts: { token?: string; allowedHosts?: string[]; allowedOrigins?: string[] } = {}): Promise<Rig> {
+  const logs: Rig['logs'] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      for (const l of chunk.toString('utf8').split('\n').filter(Boolean)) logs.push(JSON.parse(l) as Rig['logs'][number]);
+      cb();
+    },
+  });
+  const logger = createLogger('debug', sink);
+  const metrics = createMetrics(new Registry());
+  const publisher = new WsPublisher(new Subject<AnalyticsEvent>(), { metrics, logger }, { maxClients: 4, maxBufferedBytes: 1 << 20, maxBehindMs: 10_000 });
+  const streams = new FakeStreams();
+  const server = new HttpServer({
+    supervisor: streams,
+    publisher,
+    metrics,
+    logger,
+    maxBodyBytes: 1024,
+    auth: { token: opts.token ?? null, protectProbes: false, protectMetrics: false },
+    access: accessPolicy({ host: '127.0.0.1', allowedHosts: opts.allowedHosts ?? [], allowedOrigins: opts.allowedOrigins ?? [] }),
+    readiness: { ready: () => ({ ready: true, checks: {}, details: {} }) },
+  });
+  const address = await server.listen(0, '127.0.0.1');
+  rig = {
+    base: `http://127.0.0.1:${address.port}`,
+    port: address.port,
+    streams,
+    publisher,
+    logs,
+    async close() {
+      await publisher.close();
+      await server.close();
+    },
+  };
+  return rig;
+}
+
+function raw(port: number, text: string): Promise<{ status: number | undefined; text: string }> {
+  return new Promise((resolve) => {
+    let out = '';
+    const s = net.connect(port, '127.0.0.1', () => s.write(text));
+    s.on('error', () => undefined);
+    const done = (): void => {
+      s.destroy();
+      const m = /^HTTP\/1\.1 (\d{3})/.exec(out);
+      resolve({ status: m ? Number(m[1]) : undefined, text: out });
+    };
+    s.on('data', (b: Buffer) => {
+      out += b.toString('latin1');
+      // A 101 keeps the connection open: the head is all there is to see.
+      if (out.startsWith('HTTP/1.1 101') && out.includes('\r\n\r\n')) done();
+    });
+    s.on('close', done);
+    setTimeout(done, 2000);
+  });
+}
+
+const UPGRADE = 'Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n';
+const json = { 'content-type': 'application/json' };
+
+describe('HttpServer routes', () => {
+  it('serves probes, metrics and the stream API, HEAD included', async () => {
+    const r = await start();
+    expect(await (await fetch(`${r.base}/healthz`)).json()).toEqual({ status: 'ok' });
+    expect((await fetch(`${r.base}/readyz`)).status).toBe(200);
+    expect(await (await fetch(`${r.base}/metrics`)).text()).toContain('va_ws_clients');
+    const head = await fetch(`${r.base}/v1/streams`, { method: 'HEAD' });
+    expect(head.status).toBe(200);
+    expect(await head.text()).toBe('');
+    const created = await fetch(`${r.base}/v1/streams`, { method: 'POST', headers: json, body: JSON.stringify({ id: 'a', url: '/media/a.mp4' }) });
+    expect(created.status).toBe(201);
+    expect(created.headers.get('location')).toBe('/v1/streams/a');
+    expect((await fetch(`${r.base}/v1/streams/a`)).status).toBe(200);
+    expect((await fetch(`${r.base}/v1/streams/a%2Eb`)).status).toBe(404);
+    expect((await fetch(`${r.base}/v1/streams/a/restart`, { method: 'POST' })).status).toBe(200);
+    expect((await fetch(`${r.base}/v1/streams/a`, { method: 'DELETE' })).status).toBe(204);
+    expect((await fetch(`${r.base}/v1/streams/a`, { method: 'DELETE' })).status).toBe(404);
+    expect((await fetch(`${r.base}/nope`)).status).toBe(404);
+  });
+
+  it('answers 405 with Allow, 426 for a plain GET of the WebSocket, 415 for non-JSON bodies', async () => {
+    const r = await start();
+    const put = await fetch(`${r.base}/v1/streams`, { method: 'PUT' });
+    expect(put.status).toBe(405);
+    expect(put.headers.get('allow')).toBe('GET, HEAD, POST');
+    expect(((await put.json()) as { error: { code: string } }).error.code).toBe('VA_ERR_METHOD_NOT_ALLOWED');
+    expect((await fetch(`${r.base}/v1/events`)).status).toBe(426);
+    const plain = await fetch(`${r.base}/v1/streams`, { method: 'POST', body: JSON.stringify({ id: 'a', url: '/m.mp4' }) });
+    expect(plain.status).toBe(415);
+    expect(r.streams.has('a')).toBe(false);
+    const forbidden = await fetch(`${r.base}/v1/streams`, { method: 'POST', headers: json, body: JSON.stringify({ id: 'a', url: '/etc/passwd' }) });
+    expect(forbidden.status).toBe(403);
+  });
+
+  it('maps errors: client mistakes are 4xx and not logged as errors, a failing handler is a 500 with its stack logged', async () => {
+    const r = await start();
+    expect((await raw(r.port, 'GET /v1/streams/%E0%A4%A HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n')).status).toBe(400);
+    expect((await raw(r.port, 'GET //[ HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n')).status).toBe(400);
+    const junk = await raw(r.port, 'GET / HTTP/1.1\r\nBad Header\r\n\r\n');
+    expect(junk.status).toBe(400);
+    expect(junk.text).toContain('VA_ERR_BAD_REQUEST');
+    expect(r.logs.filter((l) => l.level >= 40)).toEqual([]);
+    r.streams.streams.set('x', r.streams.add({ id: 'x', url: '/m.mp4', realtime: true, loop: false }));
+    r.streams.restartImpl = async () => {
+      throw new Error('disk on fire');
+    };
+    const res = await fetch(`${r.base}/v1/streams/x/restart`, { method: 'POST' });
+    expect(res.status).toBe(500);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('VA_ERR_INTERNAL');
+    expect(r.logs.filter((l) => l.level === 50).map((l) => l.msg)).toEqual(['request failed']);
+    expect((await fetch(`${r.base}/healthz`)).status).toBe(200);
+  });
+});
+
+describe('HttpServer access checks', () => {
+  it('checks Host first, then the token (header only on HTTP), then Origin on state changes', async () => {
+    const r = await start({ token: TOKEN });
+    const bearer = { authorization: `Bearer ${TOKEN}` };
+    expect((await raw(r.port, `GET /healthz HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n`)).status).toBe(403);
+    expect((await fetch(`${r.base}/v1/streams`)).status).toBe(401);
+    expect((await fetch(`${r.base}/v1/streams?token=${TOKEN}`)).status).toBe(401);
+    expect((await fetch(`${r.base}/v1/streams`, { headers: bearer })).status).toBe(200);
+    expect((await fetch(`${r.base}/healthz`)).status).toBe(200);
+    const cross = await fetch(`${r.base}/v1/streams`, { method: 'POST', headers: { ...bearer, ...json, origin: 'http://evil.example' }, body: '{}' });
+    expect(cross.status).toBe(403);
+    expect(((await cross.json()) as { error: { code: string } }).error.code).toBe('VA_ERR_ORIGIN_FORBIDDEN');
+    // A cross-origin GET is harmless (the browser will not let the page read it) and allowed.
+    expect((await fetch(`${r.base}/v1/streams`, { headers: { ...bearer, origin: 'http://evil.example' } })).status).toBe(200);
+  });
+
+  it('applies configured hosts and origins', async () => {
+    const r = await start({ allowedHosts: ['cam.example.com'], allowedOrigins: ['https://dash.example.com'] });
+    expect((await raw(r.port, `GET /healthz HTTP/1.1\r\nHost: cam.example.com:8080\r\nConnection: close\r\n\r\n`)).status).toBe(200);
+    const body = '{"id": "a", "url": "/m.mp4"}';
+    const post = (origin: string) =>
+      raw(r.port, `POST /v1/streams HTTP/1.1\r\nHost: cam.example.com\r\nOrigin: ${origin}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`);
+    expect((await post('https://dash.example.com')).status).toBe(201);
+    expect((await post('https://other.example.com')).status).toBe(403);
+  });
+
+  it('guards the WebSocket upgrade: target, Host, token (query allowed), Origin, filter', async () => {
+    const r = await start({ token: TOKEN });
+    const up = (target: string, extra = '', host = `127.0.0.1:${r.port}`) => raw(r.port, `GET ${target} HTTP/1.1\r\nHost: ${host}\r\n${extra}${UPGRADE}\r\n`);
+    expect((await up('//[')).status).toBe(400);
+    expect((await up(`/v1/events?token=${TOKEN}`, '', 'evil.example')).status).toBe(403);
+    expect((await up('/v1/events')).status).toBe(401);
+    expect((await up(`/v1/events?token=${TOKEN}`, 'Origin: http://evil.example\r\n')).status).toBe(403);
+    expect((await up(`/v1/events?token=${TOKEN}&types=`)).status).toBe(400);
+    expect((await up(`/other?token=${TOKEN}`)).status).toBe(404);
+    const ok = await up(`/v1/events?token=${TOKEN}`, `Origin: http://127.0.0.1:${r.port}\r\n`);
+    expect(ok.status).toBe(101);
+  });
+
+  it('drops the connection, logs, and keeps serving if the upgrade path throws', async () => {
+    const r = await start();
+    vi.spyOn(r.publisher, 'handleUpgrade').mockImplementation(() => {
+      throw new Error('bug in the upgrade path');
+    });
+    const res = await new Promise<string>((resolve) => {
+      const ws = new WebSocket(`ws://127.0.0.1:${r.port}/v1/events`);
+      ws.on('error', (e) => resolve(e.message));
+      ws.on('open', () => resolve('open'));
+    });
+    expect(res).toMatch(/socket hang up|ECONNRESET/);
+    expect(r.logs.some((l) => l.level === 50 && /upgrade failed/.test(l.msg))).toBe(true);
+    expect((await fetch(`${r.base}/healthz`)).status).toBe(200);
+  });
+});
