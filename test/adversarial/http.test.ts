@@ -5,6 +5,8 @@
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { asStreamId } from '../../src/core/ids.js';
+import type { FacesEvent } from '../../src/core/records.js';
 import { media } from '../helpers/media.js';
 import { startHarness, type Harness, type RawResponse } from './harness.js';
 
@@ -270,5 +272,81 @@ describe('adversarial HTTP (with a token)', () => {
     expect(await upgradeStatus(`ws://${host}/v1/events?token=${TOKEN}`, { origin: 'http://evil.example' })).toBe(403);
     expect(h.daemon.logs.join('\n')).not.toContain(TOKEN);
     await h.check('token in query');
+  });
+});
+
+describe('adversarial WebSocket reader (never reads)', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({ config: { server: { wsQueueMessages: 16, wsMaxBehindMs: 200 } } });
+  });
+  afterAll(async () => h.close());
+
+  it('loses its own messages, is closed with 1008, and costs the daemon nothing', async () => {
+    const host = `127.0.0.1:${h.port}`;
+    const reader = new WebSocket(`ws://${host}/v1/events?streams=flood`);
+    const got: unknown[] = [];
+    reader.on('message', (m) => got.push(m));
+    await new Promise((r) => reader.once('open', r));
+    const stalled = net.connect(h.port, '127.0.0.1');
+    stalled.on('error', () => undefined);
+    await new Promise<void>((resolve) => {
+      let head = '';
+      stalled.once('connect', () => stalled.write(`GET /v1/events HTTP/1.1\r\nHost: ${host}\r\n${UPGRADE}\r\n`));
+      const onData = (b: Buffer): void => {
+        head += b.toString('latin1');
+        if (!head.includes('\r\n\r\n')) return;
+        stalled.off('data', onData);
+        stalled.pause();
+        resolve();
+      };
+      stalled.on('data', onData);
+    });
+    // A flood of large events (as a busy multi-camera daemon would publish) straight into the
+    // daemon's event bus, until the daemon gives up on the stalled client.
+    const { daemon } = h.daemon;
+    const face = { trackId: 1, box: [1, 2, 3, 4] as const, score: 0.9, landmarks: Array.from({ length: 5 }, () => [1.2345, 6.789] as const) };
+    let published = 0;
+    const closedLog = (): boolean => h.daemon.logs.some((l) => l.includes('stayed behind (1008)'));
+    const deadline = Date.now() + 20_000;
+    while (!closedLog() && Date.now() < deadline) {
+      for (let i = 0; i < 40; i++) {
+        const event: FacesEvent = { type: 'faces', streamId: asStreamId('flood'), frame: published++, pts: 0, ts: new Date().toISOString(), width: 640, height: 360, faces: Array.from({ length: 10 }, () => face) };
+        daemon.events.next(event);
+      }
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    expect(closedLog()).toBe(true);
+    const metrics = await (await h.api('GET', '/metrics')).text();
+    expect(Number(/^va_ws_messages_dropped_total (\d+)/m.exec(metrics)?.[1])).toBeGreaterThan(0);
+    // The reading client got every flood event.
+    const end = Date.now() + 10_000;
+    while (got.length < published && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+    expect(got.length).toBe(published);
+    // The stalled client finally reads: the close frame with 1008 is there, after what it was sent.
+    const chunks: Buffer[] = [];
+    stalled.on('data', (b: Buffer) => chunks.push(b));
+    stalled.resume();
+    const closeCode = (): number | undefined => {
+      // Walk the server's (unmasked) frames to a complete close frame.
+      const all = Buffer.concat(chunks);
+      for (let i = 0; i + 2 <= all.length; ) {
+        let len = all[i + 1]! & 0x7f;
+        let at = i + 2;
+        if (len === 126) [len, at] = at + 2 <= all.length ? [all.readUInt16BE(at), at + 2] : [Infinity, at];
+        else if (len === 127) [len, at] = at + 8 <= all.length ? [Number(all.readBigUInt64BE(at)), at + 8] : [Infinity, at];
+        if (at + len > all.length) return undefined;
+        if ((all[i]! & 0x0f) === 0x8) return all.readUInt16BE(at);
+        i = at + len;
+      }
+      return undefined;
+    };
+    const stop = Date.now() + 10_000;
+    while (closeCode() === undefined && Date.now() < stop) await new Promise((r) => setTimeout(r, 20));
+    expect(closeCode()).toBe(1008);
+    stalled.destroy();
+    reader.close();
+    await new Promise((r) => reader.once('close', r));
+    await h.check('stalled reader', { allowErrorLogs: false });
   });
 });
