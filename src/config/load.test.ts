@@ -95,9 +95,9 @@ describe('loadConfig', () => {
   });
 
   it('validates the allowed hosts and origins', () => {
-    const ok = loadConfig({ file: yamlFile('server:\n  allowedHosts: ["cam.example.com", "10.0.0.5", "[fd00::1]", "*"]\n  allowedOrigins: ["https://dash.example.com", "http://127.0.0.1:3000", "*"]\n'), env: {} });
+    const ok = loadConfig({ file: yamlFile('server:\n  allowedHosts: ["cam.example.com", "10.0.0.5", "[fd00::1]", "*"]\n  allowedOrigins: ["https://dash.example.com", "HTTPS://Dash.Example.com/", "http://127.0.0.1:3000", "*"]\n'), env: {} });
     expect(ok.server.allowedHosts).toHaveLength(4);
-    for (const bad of ['allowedHosts: ["cam.example.com:8080"]', 'allowedHosts: ["a/b"]', 'allowedOrigins: ["dash.example.com"]', 'allowedOrigins: ["https://x.example/path"]', 'allowedOrigins: ["null"]']) {
+    for (const bad of ['allowedHosts: ["cam.example.com:8080"]', 'allowedHosts: ["a/b"]', 'allowedHosts: ["ab:80"]', 'allowedOrigins: ["dash.example.com"]', 'allowedOrigins: ["https://x.example/path"]', 'allowedOrigins: ["null"]']) {
       expect(() => loadConfig({ file: yamlFile(`server:\n  ${bad}\n`), env: {} }), bad).toThrow(/server\.allowed/);
     }
   });

@@ -5,7 +5,7 @@ function isOrigin(v: string): boolean {
   if (v === '*') return true;
   try {
     const u = new URL(v);
-    return (u.protocol === 'http:' || u.protocol === 'https:') && u.origin === v.replace(/\/$/, '');
+    return (u.protocol === 'http:' || u.protocol === 'https:') && u.origin === v.replace(/\/$/, '').toLowerCase();
   } catch {
     return false;
   }
@@ -44,7 +44,7 @@ export const configSchema = z.strictObject({
        * non-wildcard bind host; '*' = any (turns off the DNS-rebinding defence).
        */
       allowedHosts: z
-        .array(z.string().regex(/^(\*|\[[0-9A-Fa-f:.]+\]|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*|[A-Za-z0-9._-]+)$/, "a host name or IP address without port, or '*'"))
+        .array(z.string().regex(/^(\*|\[[0-9A-Fa-f:.]+\]|[0-9A-Fa-f.]*:[0-9A-Fa-f.]*:[0-9A-Fa-f:.]*|[A-Za-z0-9._-]+)$/, "a host name or IP address without port, or '*'"))
         .default([]),
       /** Origins (scheme://host[:port]) allowed to open the WebSocket and change state besides same-origin pages; '*' = any. */
       allowedOrigins: z
