@@ -60,7 +60,7 @@ afterEach(async () => {
   rig = undefined;
 });
 
-async function start(opts: { token?: string; allowedHosts?: string[]; allowedOrigins?: string[] } = {}): Promise<Rig> {
+async function start(opts: { token?: string; allowedHosts?: string[]; allowedOrigins?: string[]; timeouts?: { headersMs: number; requestMs: number; checkIntervalMs: number } } = {}): Promise<Rig> {
   const logs: Rig['logs'] = [];
   const sink = new Writable({
     write(chunk: Buffer, _enc, cb) {
@@ -81,6 +81,7 @@ async function start(opts: { token?: string; allowedHosts?: string[]; allowedOri
     auth: { token: opts.token ?? null, protectProbes: false, protectMetrics: false },
     access: accessPolicy({ host: '127.0.0.1', allowedHosts: opts.allowedHosts ?? [], allowedOrigins: opts.allowedOrigins ?? [] }),
     readiness: { ready: () => ({ ready: true, checks: {}, details: {} }) },
+    ...(opts.timeouts ? { timeouts: opts.timeouts } : {}),
   });
   const address = await server.listen(0, '127.0.0.1');
   rig = {
@@ -226,5 +227,34 @@ describe('HttpServer access checks', () => {
     expect(res).toMatch(/socket hang up|ECONNRESET/);
     expect(r.logs.some((l) => l.level === 50 && /upgrade failed/.test(l.msg))).toBe(true);
     expect((await fetch(`${r.base}/healthz`)).status).toBe(200);
+  });
+});
+
+describe('HttpServer slow clients', () => {
+  it('answers 408 and closes a connection whose headers or body trickle in (slowloris), keeping WebSockets open', async () => {
+    const r = await start({ timeouts: { headersMs: 400, requestMs: 800, checkIntervalMs: 100 } });
+    const ws = new WebSocket(`ws://127.0.0.1:${r.port}/v1/events`);
+    await new Promise((res) => ws.once('open', res));
+    const trickle = (head: string): Promise<{ status: number | undefined; ms: number }> =>
+      new Promise((resolve) => {
+        const t0 = Date.now();
+        let out = '';
+        const s = net.connect(r.port, '127.0.0.1');
+        let i = 0;
+        const timer = setInterval(() => s.writable && i < head.length && s.write(head[i++]!), 50);
+        s.on('data', (b: Buffer) => (out += b.toString('latin1')));
+        s.on('error', () => undefined);
+        s.on('close', () => {
+          clearInterval(timer);
+          resolve({ status: Number(/^HTTP\/1\.1 (\d{3})/.exec(out)?.[1]) || undefined, ms: Date.now() - t0 });
+        });
+      });
+    const headers = await trickle(`GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Pad: ${'a'.repeat(200)}\r\n\r\n`);
+    expect(headers.status).toBe(408);
+    expect(headers.ms).toBeLessThan(3000);
+    const body = await trickle(`POST /v1/streams HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 400\r\n\r\n${' '.repeat(400)}`);
+    expect(body.ms).toBeLessThan(5000);
+    expect(ws.readyState).toBe(WebSocket.OPEN);
+    ws.close();
   });
 });

@@ -29,7 +29,14 @@ export interface HttpServerDeps {
   readonly maxBodyBytes: number;
   readonly auth: { readonly token: string | null; readonly protectProbes: boolean; readonly protectMetrics: boolean };
   readonly access: AccessPolicy;
+  /**
+   * Bounds on slow clients (slowloris): the whole header block within `headersMs`, the whole
+   * request within `requestMs`, checked every `checkIntervalMs`. WebSockets are not affected.
+   */
+  readonly timeouts?: { readonly headersMs: number; readonly requestMs: number; readonly checkIntervalMs: number };
 }
+
+const DEFAULT_TIMEOUTS = { headersMs: 10_000, requestMs: 30_000, checkIntervalMs: 1000 };
 
 const EVENTS_PATH = '/v1/events';
 const STREAM_PATH = /^\/v1\/streams\/([^/]+)$/;
@@ -60,7 +67,9 @@ export class HttpServer {
 
   constructor(private readonly deps: HttpServerDeps) {
     this.log = deps.logger.child({ component: 'http' });
-    this.server = createServer((req, res) => {
+    const t = deps.timeouts ?? DEFAULT_TIMEOUTS;
+    const options = { headersTimeout: t.headersMs, requestTimeout: t.requestMs, connectionsCheckingInterval: t.checkIntervalMs };
+    this.server = createServer(options, (req, res) => {
       // Last-resort guard: whatever a request does, it ends at most its own connection.
       this.route(req, res).catch((err: unknown) => this.fail(req, res, err));
     });
