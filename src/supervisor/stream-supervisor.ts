@@ -8,7 +8,7 @@ import type { AffectEngine } from '../models/affect/affect-engine.js';
 import type { StreamStore } from './stream-store.js';
 import type { FaceDetectorHost } from '../models/face-detector/worker-detector.js';
 import type { Logger } from '../observability/logger.js';
-import { forgetStream, setStreamState, type Metrics } from '../observability/metrics.js';
+import { forgetStream, initStreamSeries, setStreamState, type Metrics } from '../observability/metrics.js';
 import { buildPipeline } from '../pipeline/build-pipeline.js';
 import { CreditGate } from '../pipeline/credit-gate.js';
 import { fromSource } from '../pipeline/from-source.js';
@@ -170,6 +170,7 @@ export class StreamSupervisor {
     const analysisFps = cfg.analysisFps ?? config.analysis.analysisFps ?? undefined;
     const id = handle.info.id as StreamId;
     const labels = { stream: id };
+    initStreamSeries(metrics, id);
     const log = this.deps.logger.child({ component: 'stream', streamId: id });
     // A camera or a paced file cannot wait for us: drop the oldest. A fast file can: back-pressure.
     const gate = cfg.realtime || spec.kind !== 'file' ? undefined : new CreditGate(config.analysis.queueFrames + 1);
