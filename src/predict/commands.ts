@@ -68,7 +68,9 @@ export async function importSeedCli(files: string[], o: ImportSeedCliOptions): P
 export interface PredictCliOptions {
   model: string;
   input: string;
-  out: string;
+  out?: string;
+  render?: string;
+  renderOnly?: boolean;
   members?: boolean;
   backend: BackendPreference;
   batch: number;
@@ -80,14 +82,16 @@ export async function predictCli(o: PredictCliOptions): Promise<number> {
     const s = await predict({
       model: o.model,
       input: o.input,
-      out: o.out,
+      ...(o.out !== undefined ? { out: o.out } : {}),
+      ...(o.render !== undefined ? { render: o.render } : {}),
+      renderOnly: o.renderOnly === true,
       members: o.members === true,
       backend: o.backend,
       batch: o.batch,
       ...(o.config !== undefined ? { config: o.config } : {}),
       progress: stderr,
     });
-    stderr(`done: ${s.rows} row(s) from ${s.frames} ${s.input === 'video' ? 'frame(s)' : 'image(s)'} in ${s.seconds.toFixed(1)} s on ${s.backend}`);
+    stderr(`done: ${s.rows} row(s)${s.rendered ? `, ${s.rendered.frames} frame(s) rendered` : ''} from ${s.frames} ${s.input === 'video' ? 'frame(s)' : 'image(s)'} in ${s.seconds.toFixed(1)} s on ${s.backend}`);
     return 0;
   } catch (err) {
     return report(err);
