@@ -15,6 +15,7 @@ import { routeFfmpegLogs } from './streams/open-source.js';
 import { StreamStore } from './supervisor/stream-store.js';
 import { StreamSupervisor } from './supervisor/stream-supervisor.js';
 import { HttpServer } from './transport/http-server.js';
+import { SnapshotRegistry } from './transport/snapshots.js';
 import { WsPublisher } from './transport/ws-publisher.js';
 
 function isLoopback(host: string): boolean {
@@ -41,6 +42,7 @@ export function buildDaemon(config: Config, deps: { readonly logger: Logger; rea
   let supervisor: StreamSupervisor | undefined;
   let publisher: WsPublisher | undefined;
   let http: HttpServer | undefined;
+  let snapshots: SnapshotRegistry | undefined;
   let backend = 'none';
   let closing = false;
   let closed: Promise<void> | undefined;
@@ -93,7 +95,8 @@ export function buildDaemon(config: Config, deps: { readonly logger: Logger; rea
       const store = config.persistence.file !== null ? new StreamStore(config.persistence.file) : undefined;
       // Read before anything starts: a broken state file is a configuration error.
       const persisted = store?.load() ?? [];
-      supervisor = new StreamSupervisor({ config, detector, metrics, logger: deps.logger, events, backend, ...(engine ? { engine } : {}), ...(store ? { store } : {}) });
+      snapshots = new SnapshotRegistry(events, config.server.snapshotMaxFps);
+      supervisor = new StreamSupervisor({ config, detector, metrics, logger: deps.logger, events, backend, snapshots, ...(engine ? { engine } : {}), ...(store ? { store } : {}) });
       publisher = new WsPublisher(events, { metrics, logger: deps.logger }, {
         maxClients: config.server.maxWsClients,
         maxBufferedBytes: config.server.wsQueueMessages * 1024,
@@ -104,6 +107,7 @@ export function buildDaemon(config: Config, deps: { readonly logger: Logger; rea
       http = new HttpServer({
         supervisor: sup,
         publisher: pub,
+        snapshots,
         metrics,
         logger: deps.logger,
         maxBodyBytes: config.server.maxBodyBytes,
@@ -146,6 +150,7 @@ export function buildDaemon(config: Config, deps: { readonly logger: Logger; rea
         await supervisor?.close();
         await publisher?.close();
         await http?.close();
+        snapshots?.close();
         events.complete();
         await engine?.close();
         await detector?.close();

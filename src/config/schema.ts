@@ -26,6 +26,8 @@ export const configSchema = z.strictObject({
       wsMaxBehindMs: z.number().int().min(100).max(600_000).default(10_000),
       shutdownTimeoutMs: z.number().int().min(100).max(60_000).default(4000),
       maxStreams: z.number().int().min(1).max(10_000).default(64),
+      /** Most frames per second a stream's snapshot (GET /v1/streams/{id}/snapshot.jpg, the live page) is refreshed and encoded. */
+      snapshotMaxFps: z.number().positive().max(30).default(2),
     })
     .prefault({}),
   auth: z

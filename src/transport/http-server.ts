@@ -9,6 +9,8 @@ import { requestToken, tokenMatches } from './auth.js';
 import { readJsonBody } from './read-json-body.js';
 import { createStreamPayload, firstProblem } from './stream-payload.js';
 import { parseEventFilter, type WsPublisher } from './ws-publisher.js';
+import { serveSnapshot, SNAPSHOT_PATH } from './snapshot-route.js';
+import type { SnapshotRegistry } from './snapshots.js';
 
 export interface Readiness {
   ready(): { ready: boolean; checks: Record<string, boolean>; details: Record<string, unknown> };
@@ -17,6 +19,7 @@ export interface Readiness {
 export interface HttpServerDeps {
   readonly supervisor: StreamSupervisor;
   readonly publisher: WsPublisher;
+  readonly snapshots?: SnapshotRegistry;
   readonly metrics: Metrics;
   readonly logger: Logger;
   readonly readiness: Readiness;
@@ -127,6 +130,8 @@ export class HttpServer {
       if (method === 'POST') return this.createStream(req, res);
       return sendError(res, 405, ErrorCodes.BAD_REQUEST, `${method} is not allowed on ${path}`);
     }
+    const snap = SNAPSHOT_PATH.exec(path);
+    if (snap) return serveSnapshot(req, res, url, decodeURIComponent(snap[1]!), { supervisor, snapshots: this.deps.snapshots });
     const r = RESTART_PATH.exec(path);
     if (r) {
       if (method !== 'POST') return sendError(res, 405, ErrorCodes.BAD_REQUEST, `${method} is not allowed on ${path}`);
