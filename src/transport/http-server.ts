@@ -11,6 +11,7 @@ import { createStreamPayload, firstProblem } from './stream-payload.js';
 import { parseEventFilter, type WsPublisher } from './ws-publisher.js';
 import { serveSnapshot, SNAPSHOT_PATH } from './snapshot-route.js';
 import type { SnapshotRegistry } from './snapshots.js';
+import { serveStatic } from './static-route.js';
 
 export interface Readiness {
   ready(): { ready: boolean; checks: Record<string, boolean>; details: Record<string, unknown> };
@@ -35,6 +36,7 @@ const UNAUTHORIZED_BODY = JSON.stringify({ error: { code: ErrorCodes.UNAUTHORIZE
 export class HttpServer {
   private readonly server: Server;
   private readonly log: Logger;
+  private readonly staticFiles = new Map<string, Buffer>();
 
   constructor(private readonly deps: HttpServerDeps) {
     this.log = deps.logger.child({ component: 'http' });
@@ -108,6 +110,8 @@ export class HttpServer {
     const path = url.pathname;
     const method = req.method ?? 'GET';
     const { supervisor, metrics } = this.deps;
+    // The live page itself holds no data: it asks for the token and sends it with every API call.
+    if (serveStatic(req, res, path, this.staticFiles)) return;
     if (!this.authorised(req, url, path)) {
       res.writeHead(401, { 'www-authenticate': 'Bearer', 'content-type': 'application/json; charset=utf-8' });
       res.end(UNAUTHORIZED_BODY);
