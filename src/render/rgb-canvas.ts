@@ -24,7 +24,7 @@ export class RgbCanvas {
     const y0 = Math.max(0, Math.round(y));
     const x1 = Math.min(this.width, Math.round(x + w));
     const y1 = Math.min(this.height, Math.round(y + h));
-    if (x1 <= x0 || y1 <= y0) return;
+    if (!(x1 > x0) || !(y1 > y0)) return;
     const d = this.data;
     // Fill the first row pixel by pixel, then copy it: far fewer JS operations for wide rectangles.
     const rowStart = (y0 * this.width + x0) * 3;
@@ -45,6 +45,28 @@ export class RgbCanvas {
 
   /** A line of thickness `t` (square pen), by stepping along its longer axis. */
   line(x0: number, y0: number, x1: number, y1: number, c: Rgb, t = 2): void {
+    if (![x0, y0, x1, y1].every(Number.isFinite)) return;
+    // Clip to the canvas (Liang–Barsky) so the steps below never exceed its size.
+    const dx = x1 - x0;
+    const dy = y1 - y0;
+    let u0 = 0;
+    let u1 = 1;
+    for (const [p, q] of [
+      [-dx, x0 + t],
+      [dx, this.width + t - x0],
+      [-dy, y0 + t],
+      [dy, this.height + t - y0],
+    ] as const) {
+      if (p === 0) {
+        if (q < 0) return;
+        continue;
+      }
+      const u = q / p;
+      if (p < 0) u0 = Math.max(u0, u);
+      else u1 = Math.min(u1, u);
+      if (u0 > u1) return;
+    }
+    [x0, y0, x1, y1] = [x0 + u0 * dx, y0 + u0 * dy, x0 + u1 * dx, y0 + u1 * dy];
     const n = Math.max(1, Math.ceil(Math.max(Math.abs(x1 - x0), Math.abs(y1 - y0))));
     const h = t / 2;
     for (let i = 0; i <= n; i++) {
@@ -56,6 +78,8 @@ export class RgbCanvas {
 
   /** Copies an RGB image with its top-left corner at (x, y). */
   blit(img: { readonly data: Uint8Array; readonly width: number; readonly height: number }, x: number, y: number): void {
+    x = Math.round(x);
+    y = Math.round(y);
     const x0 = Math.max(0, x);
     const x1 = Math.min(this.width, x + img.width);
     if (x1 <= x0) return;

@@ -5,11 +5,13 @@
  * has libx264, else MPEG-4) at the input's timestamps, and the audio packets are copied unchanged.
  */
 import { existsSync, renameSync, rmSync } from 'node:fs';
+import path from 'node:path';
 import { Decoder, Demuxer, Encoder, FilterAPI, Muxer } from 'node-av/api';
 import { AV_PIX_FMT_RGB24, FF_ENCODER_LIBX264, FF_ENCODER_MPEG4 } from 'node-av/constants';
-import { Codec, Frame, Rational, type Packet, type Stream } from 'node-av/lib';
-import { DecodeError, ErrorCodes, SourceError } from '../core/errors.js';
+import { Codec, Frame, Rational, avGetCodecName, type Packet, type Stream } from 'node-av/lib';
+import { AnalyticsError, DecodeError, ErrorCodes, SourceError } from '../core/errors.js';
 import type { RgbImage } from './encode-jpeg.js';
+import { FileOutput, containerOf } from './file-output.js';
 
 export interface RenderGeometry {
   /** The output video (even numbers). */
@@ -42,13 +44,15 @@ const even = (n: number): number => Math.max(2, Math.round(n / 2) * 2);
 
 export async function renderVideo(o: RenderVideoOptions): Promise<RenderSummary> {
   if (!existsSync(o.input)) throw new SourceError(ErrorCodes.SOURCE_NOT_FOUND, `file not found: ${o.input}`);
+  if (path.resolve(o.output) === path.resolve(o.input)) throw new AnalyticsError(ErrorCodes.BAD_REQUEST, 'the annotated video must not overwrite its input');
   let input: Demuxer;
   try {
     input = await Demuxer.open(o.input);
   } catch (err) {
     throw new SourceError(ErrorCodes.SOURCE_OPEN, `not a readable media file: ${(err as Error).message}`, { cause: err });
   }
-  const partial = `${o.output}.partial${o.output.slice(o.output.lastIndexOf('.'))}`;
+  const partial = `${o.output}.partial`;
+  let file: FileOutput | undefined;
   let decoder: Decoder | undefined;
   let scaler: FilterAPI | undefined;
   let toYuv: FilterAPI | undefined;
@@ -59,7 +63,13 @@ export async function renderVideo(o: RenderVideoOptions): Promise<RenderSummary>
     const video = input.video();
     if (!video) throw new SourceError(ErrorCodes.SOURCE_NO_VIDEO, 'the source has no video stream');
     const audio: Stream | undefined = input.audio();
-    decoder = await Decoder.create(video);
+    try {
+      decoder = await Decoder.create(video);
+    } catch (err) {
+      const codec = avGetCodecName(video.codecpar.codecId) ?? `codec id ${String(video.codecpar.codecId)}`;
+      throw new SourceError(ErrorCodes.UNSUPPORTED_CODEC, `no decoder for video codec ${codec}: ${(err as Error).message}`, { cause: err });
+    }
+    const dec = decoder;
     const g = o.geometry({ width: video.codecpar.width, height: video.codecpar.height });
     const width = even(g.width);
     const height = even(g.height);
@@ -72,7 +82,8 @@ export async function renderVideo(o: RenderVideoOptions): Promise<RenderSummary>
       codec === 'libx264'
         ? await Encoder.create(FF_ENCODER_LIBX264, { context: { timeBase: tb, framerate: rate }, options: { preset: 'veryfast', crf: 23 } })
         : await Encoder.create(FF_ENCODER_MPEG4, { context: { timeBase: tb, framerate: rate, bitRate: '6M' } });
-    output = await Muxer.open(partial);
+    file = new FileOutput(partial);
+    output = await Muxer.open(file.callbacks, { format: containerOf(o.output) });
     const vIndex = output.addStream(encoder, { inputStream: video });
     const aIndex = audio ? output.addStream(audio) : -1;
     // As ffmpeg does for a stream copy: the input container's codec tag may be invalid in the
@@ -131,11 +142,30 @@ export async function renderVideo(o: RenderVideoOptions): Promise<RenderSummary>
         rgb.free();
       }
     };
+    const decode = async (packet: Packet | null): Promise<Frame[]> => {
+      try {
+        if (packet) return await dec.decodeAll(packet);
+        const rest: Frame[] = [];
+        for await (const f of dec.flushFrames()) rest.push(f);
+        return rest;
+      } catch (err) {
+        throw new DecodeError(ErrorCodes.DECODE, `decoding failed after ${index} frames: ${(err as Error).message}`, { cause: err });
+      }
+    };
+    /** Paints each frame in order; frames not reached (after a failure) are freed too. */
+    const paintAll = async (frames: Frame[]): Promise<void> => {
+      let i = 0;
+      try {
+        for (; i < frames.length; i++) await paintAndEncode(frames[i]!);
+      } finally {
+        for (i++; i < frames.length; i++) frames[i]!.free();
+      }
+    };
     for await (const packet of input.packets()) {
       if (!packet) break;
       try {
         if (packet.streamIndex === video.index) {
-          for (const f of await decoder.decodeAll(packet)) await paintAndEncode(f);
+          await paintAll(await decode(packet));
         } else if (audio && packet.streamIndex === audio.index) {
           await out.writePacket(packet, aIndex);
         }
@@ -143,10 +173,11 @@ export async function renderVideo(o: RenderVideoOptions): Promise<RenderSummary>
         packet.free();
       }
     }
-    for await (const f of decoder.flushFrames()) await paintAndEncode(f);
+    await paintAll(await decode(null));
     if (index === 0) throw new DecodeError(ErrorCodes.DECODE, 'no video frame could be decoded (truncated or corrupt file?)');
     await writeAll(await enc.encodeAll(null));
     await out.close();
+    file.close();
     renameSync(partial, o.output);
     ok = true;
     return { frames: index, codec, width, height, audio: audio !== undefined };
@@ -157,6 +188,7 @@ export async function renderVideo(o: RenderVideoOptions): Promise<RenderSummary>
     if (!ok) await output?.close().catch(() => undefined);
     encoder?.close();
     await input.close();
+    file?.close();
     if (!ok) rmSync(partial, { force: true });
   }
 }

@@ -135,7 +135,7 @@ export class HttpServer {
       return sendError(res, 405, ErrorCodes.BAD_REQUEST, `${method} is not allowed on ${path}`);
     }
     const snap = SNAPSHOT_PATH.exec(path);
-    if (snap) return serveSnapshot(req, res, url, decodeURIComponent(snap[1]!), { supervisor, snapshots: this.deps.snapshots });
+    if (snap) return serveSnapshot(req, res, url, snap[1]!, { supervisor, snapshots: this.deps.snapshots });
     const r = RESTART_PATH.exec(path);
     if (r) {
       if (method !== 'POST') return sendError(res, 405, ErrorCodes.BAD_REQUEST, `${method} is not allowed on ${path}`);

@@ -11,10 +11,16 @@ export async function serveSnapshot(
   req: IncomingMessage,
   res: ServerResponse,
   url: URL,
-  id: string,
+  rawId: string,
   deps: { readonly supervisor: StreamSupervisor; readonly snapshots: SnapshotRegistry | undefined },
 ): Promise<void> {
   const method = req.method ?? 'GET';
+  let id: string;
+  try {
+    id = decodeURIComponent(rawId);
+  } catch {
+    return sendError(res, 400, ErrorCodes.BAD_REQUEST, 'the stream id in the path is not valid percent-encoding', 'id');
+  }
   if (method !== 'GET' && method !== 'HEAD') return sendError(res, 405, ErrorCodes.BAD_REQUEST, `${method} is not allowed on ${url.pathname}`);
   const annotated = url.searchParams.get('annotated');
   if (annotated !== null && annotated !== '0' && annotated !== '1') return sendError(res, 400, ErrorCodes.BAD_REQUEST, 'annotated must be 0 or 1', 'annotated');

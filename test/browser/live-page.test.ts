@@ -14,6 +14,16 @@ import { media, mediaDir, repoRoot } from '../helpers/media.js';
 import { importTestModel } from '../helpers/test-models.js';
 
 const TOKEN = 'live-page-test-token-0123456789';
+
+// The few DOM shapes the page-side callbacks touch (the project compiles without the DOM library).
+interface Canvas2D {
+  readonly width: number;
+  readonly height: number;
+  getContext(kind: '2d'): { getImageData(x: number, y: number, w: number, h: number): { readonly data: Uint8ClampedArray } } | null;
+}
+interface WithDataset {
+  readonly dataset: Record<string, string | undefined>;
+}
 const shots = process.env.VA_SCREENSHOTS === '1' ? path.join(repoRoot, 'dashboards', 'screenshots') : undefined;
 
 describe('live page in chromium', () => {
@@ -80,7 +90,8 @@ describe('live page in chromium', () => {
     await expect.poll(async () => Number(await canvas.getAttribute('data-faces')), { timeout: 15_000 }).toBe(1);
     await expect.poll(async () => Number(await canvas.getAttribute('data-seq')), { timeout: 15_000 }).toBeGreaterThan(0);
     // The box is drawn in the track palette over the (dark) frame.
-    const boxPixels = await canvas.evaluate((c: HTMLCanvasElement) => {
+    const boxPixels = await canvas.evaluate((el) => {
+      const c = el as unknown as Canvas2D;
       const palette = [[80, 200, 120], [90, 160, 250], [250, 170, 60], [230, 90, 200], [240, 230, 80], [90, 220, 220]];
       const img = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
       let n = 0;
@@ -92,15 +103,16 @@ describe('live page in chromium', () => {
     const card = page.locator('.track').first();
     await expect.poll(() => card.locator('.expr .bar').count(), { timeout: 20_000 }).toBe(7);
     expect(await card.locator('.au .bar').count()).toBe(8);
-    expect(await card.locator('.au .bar').evaluateAll((bars) => bars.map((b) => (b as HTMLElement).dataset.label))).toEqual(['AU1', 'AU2', 'AU4', 'AU6', 'AU12', 'AU15', 'AU20', 'AU25']);
+    expect(await card.locator('.au .bar').evaluateAll((bars) => bars.map((b) => (b as unknown as WithDataset).dataset.label))).toEqual(['AU1', 'AU2', 'AU4', 'AU6', 'AU12', 'AU15', 'AU20', 'AU25']);
     expect(await card.locator('.va .absent').isVisible()).toBe(false);
-    const read = (): Promise<string[]> => card.locator('.bar').evaluateAll((bars) => bars.map((b) => (b as HTMLElement).dataset.p ?? ''));
+    const read = (): Promise<string[]> => card.locator('.bar').evaluateAll((bars) => bars.map((b) => (b as unknown as WithDataset).dataset.p ?? ''));
     const first = await read();
     await expect.poll(async () => (await read()).join(), { timeout: 10_000 }).not.toBe(first.join());
     // The circumplex and the timeline have something drawn on them.
     const drawn = await card.locator('canvas').evaluateAll((cs) =>
-      cs.map((c) => {
-        const d = (c as HTMLCanvasElement).getContext('2d')!.getImageData(0, 0, (c as HTMLCanvasElement).width, (c as HTMLCanvasElement).height).data;
+      cs.map((el) => {
+        const c = el as unknown as Canvas2D;
+        const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
         let n = 0;
         for (let i = 3; i < d.length; i += 4) if (d[i]! > 0) n++;
         return n;

@@ -66,7 +66,7 @@ describe('predict --render', () => {
     const sa = src.find((x) => x.codec_type === 'audio')!;
     const oa = got.find((x) => x.codec_type === 'audio')!;
     expect(oa).toMatchObject({ codec_name: sa.codec_name, nb_frames: sa.nb_frames });
-    expect(existsSync(`${video}.partial.mp4`)).toBe(false);
+    expect(existsSync(`${video}.partial`)).toBe(false);
 
     // The overlay: compare output frame 30 with the same input frame scaled into the layout.
     const n = 30;
