@@ -35,6 +35,7 @@ let stopOverviewSocket = () => {};
 async function refresh() {
   try {
     overview.update((await api('GET', '/v1/streams')).streams);
+    if (view.id !== null && !overview.streams.has(view.id)) view.setState('removed');
     // An action's error stays readable for a few seconds before a good poll clears it.
     if (Date.now() - errorAt > 5000) showError(null);
   } catch (err) {

@@ -9,6 +9,8 @@ const HISTORY_MS = 60_000;
 const TRAIL_MS = 8_000;
 const SNAPSHOT_MS = 500;
 const KEEP_ENDED_MS = 5_000;
+// A track neither seen nor ended for this long is gone too (a restarted stream ends no tracks).
+const UNSEEN_MS = 10_000;
 
 export class StreamView {
   constructor(root, { onError, onConn }) {
@@ -96,6 +98,7 @@ export class StreamView {
       if (e.state === 'ended') t.endedAt = now;
     } else if (e.type === 'affect') {
       const t = this.track(e.trackId);
+      t.seenAt = now;
       t.latest = e;
       t.dirty = true;
       t.history.push({ t: now, v: e.va?.valence, a: e.va?.arousal, p: e.expr ? e.expr.probs[e.expr.label] : undefined });
@@ -107,7 +110,7 @@ export class StreamView {
   track(id) {
     let t = this.tracks.get(id);
     if (!t) {
-      t = { id, latest: null, history: [], dirty: true, endedAt: undefined, el: null };
+      t = { id, latest: null, history: [], dirty: true, endedAt: undefined, seenAt: performance.now(), el: null };
       this.tracks.set(id, t);
     }
     return t;
@@ -129,6 +132,7 @@ export class StreamView {
       this.canvas.dataset.seq = String(this.seq);
     }
     for (const t of [...this.tracks.values()].sort((a, b) => a.id - b.id)) {
+      if (t.endedAt === undefined && now - t.seenAt > UNSEEN_MS) t.endedAt = now;
       if (t.endedAt !== undefined && now - t.endedAt > KEEP_ENDED_MS) {
         t.el?.remove();
         this.tracks.delete(t.id);

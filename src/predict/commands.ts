@@ -7,6 +7,7 @@ import { AnalyticsError } from '../core/errors.js';
 import type { BackendPreference } from '../models/backend.js';
 import { benchModelCommand, formatBenchReport } from './bench-command.js';
 import { importSeedCommand } from './import-command.js';
+import { quietFfmpeg } from '../streams/open-source.js';
 import { predict } from './predict.js';
 
 const stderr = (line: string): void => void process.stderr.write(line + '\n');
@@ -78,6 +79,8 @@ export interface PredictCliOptions {
 }
 
 export async function predictCli(o: PredictCliOptions): Promise<number> {
+  // The encoder's banner and statistics would bury the progress lines on stderr.
+  if (o.render !== undefined) quietFfmpeg();
   try {
     const s = await predict({
       model: o.model,

@@ -38,12 +38,15 @@ function frameAt(file: string, n: number, size?: { w: number; h: number }): Buff
 }
 
 describe('predict --render', () => {
-  const input = media('single_face.mp4');
+  let input: string;
   let dir: string;
   let model: string;
 
   beforeAll(async () => {
     dir = mkdtempSync(path.join(tmpdir(), 'va-render-'));
+    // The first 1.2 s of a real clip (stream copy: its own H.264 and MP3 packets), to keep the test short.
+    input = path.join(dir, 'short.mp4');
+    execFileSync('ffmpeg', ['-v', 'error', '-i', media('single_face.mp4'), '-t', '1.2', '-c', 'copy', input]);
     model = await importTestModel('cnn');
   }, 60_000);
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -52,7 +55,7 @@ describe('predict --render', () => {
     const out = path.join(dir, 'rows.jsonl');
     const video = path.join(dir, 'annotated.mp4');
     const s = await predict({ model, input, out, render: video, backend: 'wasm' });
-    expect(s.rows).toBeGreaterThan(50);
+    expect(s.rows).toBeGreaterThan(25);
     expect(readFileSync(out, 'utf8').trim().split('\n')).toHaveLength(s.rows);
     const src = probe(input);
     const got = probe(video);
@@ -69,7 +72,7 @@ describe('predict --render', () => {
     expect(existsSync(`${video}.partial`)).toBe(false);
 
     // The overlay: compare output frame 30 with the same input frame scaled into the layout.
-    const n = 30;
+    const n = 25;
     const L = affectLayout({ width: 640, height: 360 }, { au: true, expr: true, va: true });
     const outRgb = frameAt(video, n);
     const plain = frameAt(input, n, { w: L.frameWidth, h: L.frameHeight });
@@ -112,7 +115,9 @@ describe('predict --render', () => {
   it('--render-only writes only the video; bad arguments are clear errors', async () => {
     const video = path.join(dir, 'only.mkv');
     const s = await predict({ model, input, render: video, renderOnly: true, backend: 'wasm' });
-    expect(s.rendered?.frames).toBe(72);
+    const frames = Number(probe(input).find((x) => x.codec_type === 'video')!.nb_frames);
+    expect(frames).toBeGreaterThan(30);
+    expect(s.rendered?.frames).toBe(frames);
     expect(probe(video).map((x) => x.codec_type).sort()).toEqual(['audio', 'video']);
     await expect(predict({ model, input, renderOnly: true })).rejects.toThrow(/--render-only needs --render/);
     await expect(predict({ model, input })).rejects.toThrow(/--out <file> is required/);
