@@ -4,7 +4,7 @@
  * the overview, the stream view's canvas with boxes and live bars, remove. With VA_SCREENSHOTS=1 the
  * screenshots for the README are written to dashboards/screenshots/.
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, realpathSync } from 'node:fs';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -123,6 +123,24 @@ describe('live page in chromium', () => {
       await page.waitForTimeout(3000);
       await page.screenshot({ path: path.join(shots, 'stream-view.png'), fullPage: true });
     }
+  });
+
+  it('shows hostile text from the daemon as text (a stream URL carrying markup)', async () => {
+    await page.goto(`${d.base}/#/`);
+    await page.fill('#add-form [name=id]', 'evil');
+    // The real path: the file roots are compared after resolving symlinks.
+    await page.fill('#add-form [name=url]', path.join(realpathSync(mediaDir), '<img src=x onerror="window.pwned=1">.mp4'));
+    await page.click('#add-form button');
+    const cell = page.locator('tr[data-stream="evil"] [data-k="error"]');
+    await expect.poll(() => cell.textContent(), { timeout: 10_000 }).toContain('<img src=x onerror="window.pwned=1">');
+    expect(await page.locator('tr[data-stream="evil"] img').count()).toBe(0);
+    expect(await page.evaluate(() => (globalThis as { pwned?: number }).pwned)).toBeUndefined();
+    // An API refusal shows as an error on the page.
+    await page.fill('#add-form [name=id]', 'evil');
+    await page.fill('#add-form [name=url]', 'gopher://nowhere');
+    await page.click('#add-form button');
+    await expect.poll(() => page.locator('#error').textContent(), { timeout: 5000 }).toMatch(/VA_ERR_/);
+    expect((await fetch(`${d.base}/v1/streams/evil`, { method: 'DELETE', headers: { authorization: `Bearer ${TOKEN}` } })).status).toBe(204);
   });
 
   it('removes a stream and the overview follows', async () => {
