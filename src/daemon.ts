@@ -16,6 +16,7 @@ import { StreamStore } from './supervisor/stream-store.js';
 import { StreamSupervisor } from './supervisor/stream-supervisor.js';
 import { HttpServer } from './transport/http-server.js';
 import { accessPolicy } from './transport/request-guard.js';
+import { SnapshotRegistry } from './transport/snapshots.js';
 import { WsPublisher } from './transport/ws-publisher.js';
 
 function isLoopback(host: string): boolean {
@@ -42,6 +43,7 @@ export function buildDaemon(config: Config, deps: { readonly logger: Logger; rea
   let supervisor: StreamSupervisor | undefined;
   let publisher: WsPublisher | undefined;
   let http: HttpServer | undefined;
+  let snapshots: SnapshotRegistry | undefined;
   let backend = 'none';
   let closing = false;
   let closed: Promise<void> | undefined;
@@ -94,7 +96,8 @@ export function buildDaemon(config: Config, deps: { readonly logger: Logger; rea
       const store = config.persistence.file !== null ? new StreamStore(config.persistence.file) : undefined;
       // Read before anything starts: a broken state file is a configuration error.
       const persisted = store?.load() ?? [];
-      supervisor = new StreamSupervisor({ config, detector, metrics, logger: deps.logger, events, backend, ...(engine ? { engine } : {}), ...(store ? { store } : {}) });
+      snapshots = new SnapshotRegistry(events, config.server.snapshotMaxFps);
+      supervisor = new StreamSupervisor({ config, detector, metrics, logger: deps.logger, events, backend, snapshots, ...(engine ? { engine } : {}), ...(store ? { store } : {}) });
       publisher = new WsPublisher(events, { metrics, logger: deps.logger }, {
         maxClients: config.server.maxWsClients,
         maxBufferedBytes: config.server.wsQueueMessages * 1024,
@@ -105,6 +108,7 @@ export function buildDaemon(config: Config, deps: { readonly logger: Logger; rea
       http = new HttpServer({
         supervisor: sup,
         publisher: pub,
+        snapshots,
         metrics,
         logger: deps.logger,
         maxBodyBytes: config.server.maxBodyBytes,
@@ -151,6 +155,7 @@ export function buildDaemon(config: Config, deps: { readonly logger: Logger; rea
         await supervisor?.close();
         await publisher?.close();
         await http?.close();
+        snapshots?.close();
         events.complete();
         await engine?.close();
         await detector?.close();

@@ -1,20 +1,13 @@
 /**
- * The daemon's Grafana dashboard, written as code. `npm run dashboards` writes
- * dashboards/daemon-overview.json; a test checks every metric it queries exists.
+ * The daemon's stream and face dashboard, written as code. `npm run dashboards` writes
+ * dashboards/daemon-overview.json; tests check every metric it queries exists and returns data.
  */
 import { MetricNames as N } from '../../src/observability/metric-names.js';
+import { quantile, rate, type DashboardSpec, type Panel } from './panel.js';
 
-interface Panel {
-  readonly title: string;
-  readonly type: 'timeseries' | 'stat' | 'state-timeline';
-  readonly unit: string;
-  readonly exprs: readonly { readonly expr: string; readonly legend: string }[];
-}
+const p95 = (m: string, by = 'stream'): string => quantile(0.95, m, by);
 
-const rate = (m: string): string => `sum by (stream) (rate(${m}[1m]))`;
-const p95 = (m: string, by = 'stream'): string => `histogram_quantile(0.95, sum by (le, ${by}) (rate(${m}_bucket[5m])))`;
-
-export const panels: readonly Panel[] = [
+const panels: readonly Panel[] = [
   { title: 'Frames decoded / analysed / dropped per second', type: 'timeseries', unit: 'fps', exprs: [
     { expr: rate(N.framesDecoded), legend: 'decoded {{stream}}' },
     { expr: rate(N.framesAnalysed), legend: 'analysed {{stream}}' },
@@ -40,22 +33,4 @@ export const panels: readonly Panel[] = [
   { title: 'Backend', type: 'stat', unit: 'short', exprs: [{ expr: N.backendInfo, legend: '{{backend}}' }] },
 ];
 
-export function dashboard(): Record<string, unknown> {
-  return {
-    title: 'Affect daemon: streams and faces',
-    uid: 'affect-daemon-overview',
-    schemaVersion: 39,
-    time: { from: 'now-1h', to: 'now' },
-    refresh: '10s',
-    templating: { list: [{ name: 'datasource', type: 'datasource', query: 'prometheus' }] },
-    panels: panels.map((p, i) => ({
-      id: i + 1,
-      title: p.title,
-      type: p.type,
-      datasource: { type: 'prometheus', uid: '${datasource}' },
-      gridPos: { h: 8, w: 12, x: (i % 2) * 12, y: Math.floor(i / 2) * 8 },
-      fieldConfig: { defaults: { unit: p.unit }, overrides: [] },
-      targets: p.exprs.map((e, k) => ({ refId: String.fromCharCode(65 + k), expr: e.expr, legendFormat: e.legend })),
-    })),
-  };
-}
+export const overviewDashboard: DashboardSpec = { uid: 'affect-daemon-overview', title: 'Affect daemon: streams and faces', panels };

@@ -1,8 +1,11 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { dashboard } from './daemon-overview.js';
+import { dashboards } from './index.js';
+import { toGrafana } from './panel.js';
 
 // Run from the package root by `npm run dashboards`.
-const out = path.resolve('dashboards', 'daemon-overview.json');
-writeFileSync(out, JSON.stringify(dashboard(), null, 2) + '\n');
-console.log(`wrote ${out}`);
+for (const d of dashboards) {
+  const out = path.resolve('dashboards', d.file);
+  writeFileSync(out, JSON.stringify(toGrafana(d.spec), null, 2) + '\n');
+  console.log(`wrote ${out}`);
+}

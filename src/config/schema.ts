@@ -50,6 +50,8 @@ export const configSchema = z.strictObject({
       allowedOrigins: z
         .array(z.string().refine(isOrigin, "an origin like https://dash.example.com (scheme, host, optional port; no path), or '*'"))
         .default([]),
+      /** Most frames per second a stream's snapshot (GET /v1/streams/{id}/snapshot.jpg, the live page) is refreshed and encoded. */
+      snapshotMaxFps: z.number().positive().max(30).default(2),
     })
     .prefault({}),
   auth: z

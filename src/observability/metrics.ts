@@ -127,6 +127,17 @@ export function setStreamState(m: Metrics, stream: string, state: StreamState): 
   for (const s of STREAM_STATES) m.streamState.set({ stream, state: s }, s === state ? 1 : 0);
 }
 
+/**
+ * Exports a new stream's counters at 0 right away: a counter that appears only on its first
+ * increment has no earlier sample, so rate() and increase() miss that increment and dashboards show
+ * "no data" instead of 0 for streams that never drop or shed.
+ */
+export function initStreamSeries(m: Metrics, stream: string): void {
+  for (const c of [m.framesDecoded, m.framesAnalysed, m.framesDropped, m.framesSkipped, m.streamReconnects, m.tracksStarted, m.windowsDropped, m.affectFramesDropped, m.affectEvents]) {
+    c.inc({ stream }, 0);
+  }
+}
+
 /** Removes a deleted stream's series so /metrics does not keep dead labels forever. */
 export function forgetStream(m: Metrics, stream: string): void {
   for (const metric of [

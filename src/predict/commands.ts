@@ -7,6 +7,7 @@ import { AnalyticsError } from '../core/errors.js';
 import type { BackendPreference } from '../models/backend.js';
 import { benchModelCommand, formatBenchReport } from './bench-command.js';
 import { importSeedCommand } from './import-command.js';
+import { quietFfmpeg } from '../streams/open-source.js';
 import { predict } from './predict.js';
 
 const stderr = (line: string): void => void process.stderr.write(line + '\n');
@@ -68,7 +69,9 @@ export async function importSeedCli(files: string[], o: ImportSeedCliOptions): P
 export interface PredictCliOptions {
   model: string;
   input: string;
-  out: string;
+  out?: string;
+  render?: string;
+  renderOnly?: boolean;
   members?: boolean;
   backend: BackendPreference;
   batch: number;
@@ -76,18 +79,22 @@ export interface PredictCliOptions {
 }
 
 export async function predictCli(o: PredictCliOptions): Promise<number> {
+  // The encoder's banner and statistics would bury the progress lines on stderr.
+  if (o.render !== undefined) quietFfmpeg();
   try {
     const s = await predict({
       model: o.model,
       input: o.input,
-      out: o.out,
+      ...(o.out !== undefined ? { out: o.out } : {}),
+      ...(o.render !== undefined ? { render: o.render } : {}),
+      renderOnly: o.renderOnly === true,
       members: o.members === true,
       backend: o.backend,
       batch: o.batch,
       ...(o.config !== undefined ? { config: o.config } : {}),
       progress: stderr,
     });
-    stderr(`done: ${s.rows} row(s) from ${s.frames} ${s.input === 'video' ? 'frame(s)' : 'image(s)'} in ${s.seconds.toFixed(1)} s on ${s.backend}`);
+    stderr(`done: ${s.rows} row(s)${s.rendered ? `, ${s.rendered.frames} frame(s) rendered` : ''} from ${s.frames} ${s.input === 'video' ? 'frame(s)' : 'image(s)'} in ${s.seconds.toFixed(1)} s on ${s.backend}`);
     return 0;
   } catch (err) {
     return report(err);

@@ -5,8 +5,7 @@
  * until the sequence ends, then run the GRU heads over the seed's windows.
  */
 import type { RgbFace } from '../models/seed/index.js';
-import type { RowWriter } from './row-writer.js';
-import { toRow, type RowContext } from './rows.js';
+import { toRow, type PredictionRow, type RowContext } from './rows.js';
 import type { FrameCache, SeedRunner } from '../models/seed/seed-runner.js';
 
 interface PendingFace {
@@ -28,7 +27,7 @@ export class PredictSink {
 
   constructor(
     private readonly runner: SeedRunner,
-    private readonly writer: RowWriter,
+    private readonly writer: { write(row: PredictionRow): void },
     private readonly batch: number,
   ) {}
 

@@ -16,11 +16,22 @@ import { PredictSink } from './predict-sink.js';
 import { RowWriter, rowFormatOf } from './row-writer.js';
 import { SeedRunner } from '../models/seed/seed-runner.js';
 import { readVideoFaces } from './video-faces.js';
+import { RenderCollector, renderAnnotated } from './render-annotated.js';
+
+/** The annotated video's container follows its extension. */
+function renderFormatOf(file: string): void {
+  if (!/\.(mp4|mkv|mov)$/i.test(file)) throw new AnalyticsError(ErrorCodes.BAD_REQUEST, `--render ${file}: the file name must end in .mp4, .mkv or .mov`);
+}
 
 export interface PredictOptions {
   readonly model: string;
   readonly input: string;
-  readonly out: string;
+  /** Rows file (.jsonl or .csv); may be omitted with `renderOnly`. */
+  readonly out?: string;
+  /** A video file (.mp4, .mkv, .mov) of the input annotated in the seed's demo layout. */
+  readonly render?: string;
+  /** Only the annotated video: no rows file. */
+  readonly renderOnly?: boolean;
   /** Add per-member outputs to every row. */
   readonly members?: boolean;
   readonly backend?: BackendPreference;
@@ -41,6 +52,7 @@ export interface PredictSummary {
   readonly faces: number;
   readonly rows: number;
   readonly seconds: number;
+  readonly rendered?: { readonly file: string; readonly frames: number; readonly codec: string; readonly audio: boolean };
 }
 
 async function inputKind(input: string): Promise<'images' | 'video'> {
@@ -55,8 +67,13 @@ export async function predict(o: PredictOptions): Promise<PredictSummary> {
   const t0 = performance.now();
   const batch = o.batch ?? 8;
   if (!Number.isInteger(batch) || batch < 1) throw new AnalyticsError(ErrorCodes.BAD_REQUEST, `--batch must be a positive integer, got ${batch}`);
-  rowFormatOf(o.out);
+  if (o.renderOnly === true && o.render === undefined) throw new AnalyticsError(ErrorCodes.BAD_REQUEST, '--render-only needs --render <file>');
+  const out = o.renderOnly === true ? undefined : o.out;
+  if (out === undefined && o.renderOnly !== true) throw new AnalyticsError(ErrorCodes.BAD_REQUEST, '--out <file> is required (unless --render-only)');
+  if (out !== undefined) rowFormatOf(out);
+  if (o.render !== undefined) renderFormatOf(o.render);
   const input = await inputKind(o.input);
+  if (o.render !== undefined && input !== 'video') throw new AnalyticsError(ErrorCodes.BAD_REQUEST, '--render needs a video --input (not a directory of images)');
   const progress = o.progress ?? (() => undefined);
   // A video uses the daemon's own analysis settings (defaults, or --config), never the environment.
   const cfg: Config = loadConfig({ ...(o.config !== undefined ? { file: o.config } : {}), env: {} });
@@ -69,8 +86,22 @@ export async function predict(o: PredictOptions): Promise<PredictSummary> {
     const m = ensemble.manifest;
     progress(`model ${m.id} ${m.version}: ${m.architecture} ${m.kind}${m.seqLen !== undefined ? ` seq_len ${m.seqLen}` : ''}, ${ensemble.members.length} member(s)`);
     const runner = new SeedRunner(ensemble, { includeMembers: o.members === true });
-    writer = RowWriter.open(o.out, { video: input === 'video', members: o.members === true ? ensemble.members.map((x) => x.name) : [] });
-    const sink = new PredictSink(runner, writer, batch);
+    writer = out !== undefined ? RowWriter.open(out, { video: input === 'video', members: o.members === true ? ensemble.members.map((x) => x.name) : [] }) : undefined;
+    const tasks = m.tasks as Partial<Record<'AU' | 'EXPR' | 'VA', unknown>>;
+    const collector = o.render !== undefined ? new RenderCollector({ au: tasks.AU !== undefined, expr: tasks.EXPR !== undefined, va: tasks.VA !== undefined }) : undefined;
+    const rowsOut = writer;
+    let rows = 0;
+    const sink = new PredictSink(
+      runner,
+      {
+        write: (row) => {
+          rows++;
+          rowsOut?.write(row);
+          collector?.row(row);
+        },
+      },
+      batch,
+    );
     let frames = 0;
     if (input === 'images') {
       const names = await listImages(o.input);
@@ -88,6 +119,7 @@ export async function predict(o: PredictOptions): Promise<PredictSummary> {
       const seen = new Set<number>();
       const r = await readVideoFaces(o.input, detector, cfg, {
         frame: (frame, faces) => {
+          collector?.frame(frame.seq, faces.map(({ face }) => ({ trackId: face.trackId, box: face.box })));
           for (const { face, crop } of faces) {
             if (!seen.has(face.trackId)) {
               seen.add(face.trackId);
@@ -104,9 +136,25 @@ export async function predict(o: PredictOptions): Promise<PredictSummary> {
       progress(`${frames} frame(s), ${sink.faces} face(s), ${tracks} track(s)`);
       if (sink.faces === 0) throw new InferenceError(ErrorCodes.INFERENCE, `${o.input}: no faces found in ${frames} frame(s)`);
     }
-    writer.close();
-    progress(`${writer.rows} row(s) → ${o.out}`);
-    return { input, kind: ensemble.kind, backend: backend.name, frames, faces: sink.faces, rows: writer.rows, seconds: (performance.now() - t0) / 1000 };
+    writer?.close();
+    if (out !== undefined) progress(`${rows} row(s) → ${out}`);
+    let rendered: PredictSummary['rendered'];
+    if (o.render !== undefined && collector) {
+      progress(`rendering ${o.render}`);
+      const r = await renderAnnotated(o.input, o.render, collector);
+      rendered = { file: o.render, frames: r.frames, codec: r.codec, audio: r.audio };
+      progress(`${r.frames} frame(s) ${r.width}×${r.height} ${r.codec}${r.audio ? ' + audio (copied)' : ''} → ${o.render}`);
+    }
+    return {
+      input,
+      kind: ensemble.kind,
+      backend: backend.name,
+      frames,
+      faces: sink.faces,
+      rows,
+      seconds: (performance.now() - t0) / 1000,
+      ...(rendered ? { rendered } : {}),
+    };
   } catch (err) {
     writer?.abort();
     throw err;

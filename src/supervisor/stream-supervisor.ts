@@ -8,10 +8,11 @@ import type { AffectEngine } from '../models/affect/affect-engine.js';
 import type { StreamStore } from './stream-store.js';
 import type { FaceDetectorHost } from '../models/face-detector/worker-detector.js';
 import type { Logger } from '../observability/logger.js';
-import { forgetStream, setStreamState, type Metrics } from '../observability/metrics.js';
+import { forgetStream, initStreamSeries, setStreamState, type Metrics } from '../observability/metrics.js';
 import { buildPipeline } from '../pipeline/build-pipeline.js';
 import { CreditGate } from '../pipeline/credit-gate.js';
 import { fromSource } from '../pipeline/from-source.js';
+import type { SnapshotSink } from '../pipeline/snapshot-tap.js';
 import { isUnderRoots, openSource, parseSourceUrl, reconnecting, redactUrl, scrubCredentials, type SourceSpec } from '../streams/open-source.js';
 
 export interface StreamInfo {
@@ -56,6 +57,8 @@ export interface SupervisorDeps {
   readonly engine?: AffectEngine;
   /** Present when API-added streams are persisted. */
   readonly store?: StreamStore;
+  /** Latest-frame snapshots per stream (GET /v1/streams/{id}/snapshot.jpg). */
+  readonly snapshots?: { open(streamId: string): SnapshotSink; forget(streamId: string): void };
 }
 
 /** Owns every stream: starts, stops and reports them; one stream's failure stays in that stream. */
@@ -170,6 +173,7 @@ export class StreamSupervisor {
     const analysisFps = cfg.analysisFps ?? config.analysis.analysisFps ?? undefined;
     const id = handle.info.id as StreamId;
     const labels = { stream: id };
+    initStreamSeries(metrics, id);
     const log = this.deps.logger.child({ component: 'stream', streamId: id });
     // A camera or a paced file cannot wait for us: drop the oldest. A fast file can: back-pressure.
     const gate = cfg.realtime || spec.kind !== 'file' ? undefined : new CreditGate(config.analysis.queueFrames + 1);
@@ -248,6 +252,7 @@ export class StreamSupervisor {
         queueFrames: config.analysis.queueFrames,
         alignSize: config.alignment.size,
         tracker: config.tracker,
+        ...(this.deps.snapshots ? { snapshot: this.deps.snapshots.open(id) } : {}),
         onActiveTracks: (n) => {
           handle.info.activeTracks = n;
           metrics.activeTracks.set(labels, n);
@@ -317,6 +322,7 @@ export class StreamSupervisor {
     if (h.info.origin === 'api' && !this.closed) this.persist();
     await this.stop(h);
     forgetStream(this.deps.metrics, id);
+    this.deps.snapshots?.forget(id);
     this.log.info({ streamId: id }, 'stream removed');
     return true;
   }

@@ -12,6 +12,9 @@ import { isJsonContentType, isStateChanging, type AccessPolicy } from './request
 import { decodeSegment, parseRequestTarget } from './request-target.js';
 import { createStreamPayload, firstProblem } from './stream-payload.js';
 import { parseEventFilter, type WsPublisher } from './ws-publisher.js';
+import { serveSnapshot, SNAPSHOT_PATH } from './snapshot-route.js';
+import type { SnapshotRegistry } from './snapshots.js';
+import { isStaticPath, serveStatic } from './static-route.js';
 
 export interface Readiness {
   ready(): { ready: boolean; checks: Record<string, boolean>; details: Record<string, unknown> };
@@ -23,6 +26,7 @@ export type StreamApi = Pick<StreamSupervisor, 'list' | 'get' | 'has' | 'add' | 
 export interface HttpServerDeps {
   readonly supervisor: StreamApi;
   readonly publisher: WsPublisher;
+  readonly snapshots?: SnapshotRegistry;
   readonly metrics: Metrics;
   readonly logger: Logger;
   readonly readiness: Readiness;
@@ -50,6 +54,7 @@ function routeMethods(path: string): readonly string[] | undefined {
   if (path === EVENTS_PATH) return ['GET'];
   if (STREAM_PATH.test(path)) return ['GET', 'HEAD', 'DELETE'];
   if (RESTART_PATH.test(path)) return ['POST'];
+  if (SNAPSHOT_PATH.test(path) || isStaticPath(path)) return ['GET', 'HEAD'];
   return undefined;
 }
 
@@ -64,6 +69,7 @@ interface Refusal {
 export class HttpServer {
   private readonly server: Server;
   private readonly log: Logger;
+  private readonly staticFiles = new Map<string, Buffer>();
 
   constructor(private readonly deps: HttpServerDeps) {
     this.log = deps.logger.child({ component: 'http' });
@@ -151,7 +157,9 @@ export class HttpServer {
     if (!access.hostAllowed(req.headers.host)) {
       return { status: 403, code: ErrorCodes.HOST_FORBIDDEN, message: 'Host header not allowed (server.allowedHosts)' };
     }
-    if (!this.authorised(req, url, { allowQuery: upgrade })) {
+    // The live page itself holds no data: it asks for the token and sends it with every API call.
+    const page = !upgrade && isStaticPath(url.pathname) && (req.method === 'GET' || req.method === 'HEAD');
+    if (!page && !this.authorised(req, url, { allowQuery: upgrade })) {
       const hint = !upgrade && url.searchParams.has('token') ? ' (?token= is accepted on the WebSocket only; send Authorization: Bearer)' : '';
       return { status: 401, code: ErrorCodes.UNAUTHORIZED, message: `missing or wrong bearer token${hint}`, headers: { 'WWW-Authenticate': 'Bearer' } };
     }
@@ -175,6 +183,7 @@ export class HttpServer {
     if (!(url instanceof URL)) return sendError(res, url.status, url.code, url.message, undefined, url.headers);
     const path = url.pathname;
     const method = req.method ?? 'GET';
+    if (serveStatic(req, res, path, this.staticFiles)) return;
     const methods = routeMethods(path);
     if (methods === undefined) return sendError(res, 404, ErrorCodes.NOT_FOUND, `no route for ${method} ${path}`);
     if (!methods.includes(method)) {
@@ -197,6 +206,8 @@ export class HttpServer {
     }
     if (path === EVENTS_PATH) return sendError(res, 426, ErrorCodes.BAD_REQUEST, 'this endpoint is a WebSocket', undefined, { upgrade: 'websocket' });
     if (path === '/v1/streams') return read ? sendJson(res, 200, { streams: supervisor.list() }) : this.createStream(req, res);
+    const snap = SNAPSHOT_PATH.exec(path);
+    if (snap) return serveSnapshot(req, res, url, snap[1]!, { supervisor, snapshots: this.deps.snapshots });
     const m = RESTART_PATH.exec(path) ?? STREAM_PATH.exec(path);
     const id = decodeSegment(m?.[1] ?? '');
     if (id === undefined) return sendError(res, 400, ErrorCodes.BAD_REQUEST, 'malformed stream id');

@@ -72,6 +72,12 @@ describe('daemon import-seed / predict / bench model', () => {
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/error \[VA_ERR_SOURCE_OPEN\]: not a readable media file/);
     expect(existsSync(path.join(dir, 'o.csv'))).toBe(false);
+    const noOut = await cli(['predict', '--model', model, '--input', faces]);
+    expect(noOut.code).toBe(1);
+    expect(noOut.stderr).toMatch(/error \[VA_ERR_BAD_REQUEST\]: --out <file> is required \(unless --render-only\)/);
+    const onlyNoRender = await cli(['predict', '--model', model, '--input', faces, '--render-only']);
+    expect(onlyNoRender.code).toBe(1);
+    expect(onlyNoRender.stderr).toMatch(/--render-only needs --render <file>/);
   });
 
   it('bench model reports frames/s per backend and names an unavailable one', async () => {

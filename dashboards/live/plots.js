@@ -1,0 +1,93 @@
+// Canvas drawing for the stream view: the frame with face boxes, the valence/arousal circumplex
+// with its trail, and the last minute's timelines. Colours follow the daemon's track palette.
+const PALETTE = ['#50c878', '#5aa0fa', '#faaa3c', '#e65ac8', '#f0e650', '#5adcdc'];
+export const trackColour = (id) => PALETTE[((id % PALETTE.length) + PALETTE.length) % PALETTE.length];
+
+export function drawFrame(ctx, bitmap, faces, sourceWidth, labels) {
+  const { width: w, height: h } = ctx.canvas;
+  ctx.fillStyle = '#000';
+  ctx.fillRect(0, 0, w, h);
+  if (bitmap) ctx.drawImage(bitmap, 0, 0, w, h);
+  const k = w / (sourceWidth || w);
+  ctx.lineWidth = 2;
+  ctx.font = '13px system-ui, sans-serif';
+  ctx.textBaseline = 'top';
+  for (const f of faces) {
+    const c = trackColour(f.trackId);
+    const [x, y, bw, bh] = f.box.map((v) => v * k);
+    ctx.strokeStyle = c;
+    ctx.strokeRect(x, y, bw, bh);
+    const label = `#${f.trackId}${labels.get(f.trackId) ? ` ${labels.get(f.trackId)}` : ''}`;
+    const tw = ctx.measureText(label).width + 8;
+    const ly = y >= 18 ? y - 18 : y + bh;
+    ctx.fillStyle = c;
+    ctx.fillRect(x, ly, tw, 18);
+    ctx.fillStyle = '#000';
+    ctx.fillText(label, x + 4, ly + 2);
+  }
+}
+
+export function drawCircumplex(ctx, trail, colour) {
+  const { width: w, height: h } = ctx.canvas;
+  const r = Math.min(w, h) / 2 - 14;
+  const cx = w / 2;
+  const cy = h / 2;
+  ctx.clearRect(0, 0, w, h);
+  ctx.strokeStyle = '#46464f';
+  ctx.lineWidth = 1;
+  ctx.beginPath();
+  ctx.arc(cx, cy, r, 0, 2 * Math.PI);
+  ctx.moveTo(cx - r, cy);
+  ctx.lineTo(cx + r, cy);
+  ctx.moveTo(cx, cy - r);
+  ctx.lineTo(cx, cy + r);
+  ctx.stroke();
+  ctx.fillStyle = '#8c8c96';
+  ctx.font = '10px system-ui, sans-serif';
+  ctx.fillText('valence +', cx + r - 44, cy - 12);
+  ctx.fillText('arousal +', cx + 4, cy - r + 2);
+  const n = trail.length;
+  trail.forEach((p, i) => {
+    ctx.globalAlpha = 0.15 + (0.85 * (i + 1)) / n;
+    ctx.fillStyle = colour;
+    const last = i === n - 1;
+    ctx.beginPath();
+    ctx.arc(cx + p.v * r, cy - p.a * r, last ? 5 : 2, 0, 2 * Math.PI);
+    ctx.fill();
+  });
+  ctx.globalAlpha = 1;
+}
+
+/** Series over the last `windowMs`: each `{ points: [{t, y}], colour, dash }`, y in [lo, hi]. */
+export function drawTimeline(ctx, series, now, windowMs, lo, hi) {
+  const { width: w, height: h } = ctx.canvas;
+  ctx.clearRect(0, 0, w, h);
+  ctx.strokeStyle = '#46464f';
+  ctx.lineWidth = 1;
+  ctx.beginPath();
+  const y0 = h - ((0 - lo) / (hi - lo)) * h;
+  ctx.moveTo(0, y0);
+  ctx.lineTo(w, y0);
+  for (let s = 0; s <= windowMs; s += 10_000) {
+    const x = w - (s / windowMs) * w;
+    ctx.moveTo(x, 0);
+    ctx.lineTo(x, h);
+  }
+  ctx.stroke();
+  for (const s of series) {
+    ctx.strokeStyle = s.colour;
+    ctx.setLineDash(s.dash ? [4, 3] : []);
+    ctx.lineWidth = 1.5;
+    ctx.beginPath();
+    let started = false;
+    for (const p of s.points) {
+      const x = w - ((now - p.t) / windowMs) * w;
+      const y = h - ((p.y - lo) / (hi - lo)) * h;
+      if (started) ctx.lineTo(x, y);
+      else ctx.moveTo(x, y);
+      started = true;
+    }
+    ctx.stroke();
+  }
+  ctx.setLineDash([]);
+}
