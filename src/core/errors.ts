@@ -27,6 +27,7 @@ export const ErrorCodes = {
   UNAUTHORIZED: 'VA_ERR_UNAUTHORIZED',
   LIMIT: 'VA_ERR_LIMIT',
   INTERNAL: 'VA_ERR_INTERNAL',
+  DATA_FORMAT: 'VA_ERR_DATA_FORMAT',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
