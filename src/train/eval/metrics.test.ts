@@ -96,3 +96,19 @@ describe('ensembling per-member outputs (test.py)', () => {
     close(vaExpectation(new Array<number>(40).fill(3))[0]!, 0);
   });
 });
+
+describe('validation scores (per-epoch model selection)', () => {
+  it('S from per-task member logits equals the metrics on the ensembled decisions', async () => {
+    const { evaluateValidation } = await import('./validation.js');
+    const c = fixture.cases[0]!;
+    const n = c.expr.gt.length;
+    // Logits whose argmax / sigmoid reproduce the fixture's predictions.
+    const expr = c.expr.pred.flatMap((p) => Array.from({ length: 7 }, (_, k) => (k === p ? 4 : 0)));
+    const au = c.au.pred.flat().map((p) => (p === 1 ? 3 : -3));
+    const faces = Array.from({ length: n }, (_, i) => ({ image: `${i}`, expr: c.expr.gt[i]!, au: c.au.gt[i]!, va: c.va.gt[i] as [number, number] }));
+    const v = evaluateValidation({ EXPR: { faces, members: [{ expr }] }, AU: { faces, members: [{ au }, { au }] } });
+    close(v.expr!.score, c.expr.score);
+    close(v.au!.score, c.au.score);
+    expect(v.score).toBeUndefined();
+  });
+});
