@@ -13,3 +13,4 @@ export { writeSyntheticAffWild2, type SyntheticAffWild2, type SyntheticAffWild2O
 export { formatReport, DataFormatError } from './read-report.js';
 export { vaBin, VA_BIN_EDGES } from './va-bins.js';
 export { Rng, hashSeed } from './rng.js';
+export { sequenceWindows, videosOf, type SequenceWindow } from './sequence-windows.js';
