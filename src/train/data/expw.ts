@@ -1,7 +1,7 @@
 /**
  * ExpW (spec §5.5): `<root>/label/label.lst`, lines `image_name face_id top left right bottom
  * confidence expression`, images in `<root>/image/origin/`. Each face box is cropped (no alignment,
- * pixels outside the image black, as PIL's crop) and written once to `<cacheDir>/<stem>_<face_id>.jpg`
+ * pixels outside the image black, as PIL's crop) and written once to `<cacheDir>/<image>_<face_id>_<box>.jpg`
  * (JPEG 95) through FFmpeg; later runs reuse the crops. Unlike the seed, which saved every face of
  * an image under the image's own name (so faces overwrote each other while every label was kept),
  * each face gets its own file, so labels and crops match. Labels are remapped to the Aff-Wild2
@@ -86,7 +86,9 @@ export async function readExpw(src: ExpwSource, progress?: (done: number, total:
   let decoded: { name: string; img: Awaited<ReturnType<typeof readImageFile>> | undefined } | undefined;
   for (const [k, e] of entries.entries()) {
     progress?.(k, entries.length);
-    const out = path.join(src.cacheDir, `${path.basename(e.name, path.extname(e.name))}_${e.faceId}.jpg`);
+    // The name carries the image (with its extension), the face id and the box, so two faces, two
+    // images sharing a stem, or a corrected box never share a crop.
+    const out = path.join(src.cacheDir, `${e.name}_${e.faceId}_${e.box.top}_${e.box.left}_${e.box.right}_${e.box.bottom}.jpg`);
     if (e.box.right <= e.box.left || e.box.bottom <= e.box.top || (e.box.right - e.box.left) * (e.box.bottom - e.box.top) > 64e6) {
       report.skip('empty or oversized face box', `${file}:${e.line}`);
       continue;
