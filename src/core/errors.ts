@@ -31,6 +31,7 @@ export const ErrorCodes = {
   UNSUPPORTED_MEDIA_TYPE: 'VA_ERR_UNSUPPORTED_MEDIA_TYPE',
   METHOD_NOT_ALLOWED: 'VA_ERR_METHOD_NOT_ALLOWED',
   INTERNAL: 'VA_ERR_INTERNAL',
+  DATA_FORMAT: 'VA_ERR_DATA_FORMAT',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
