@@ -16,6 +16,8 @@ import { StreamStore } from './supervisor/stream-store.js';
 import { StreamSupervisor } from './supervisor/stream-supervisor.js';
 import { HttpServer } from './transport/http-server.js';
 import { WsPublisher } from './transport/ws-publisher.js';
+import { startSinks } from './transport/sinks/build-sinks.js';
+import type { EventSink } from './transport/sinks/event-sink.js';
 
 function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || host.startsWith('127.');
@@ -34,7 +36,9 @@ export function buildDaemon(config: Config, deps: { readonly logger: Logger; rea
   const log = deps.logger.child({ component: 'daemon' });
   let detector: FaceDetectorHost | undefined;
   let engine: AffectEngine | undefined;
+  let sinks: EventSink[] = [];
   const metrics = createMetrics(deps.registry, {
+    sinks: () => sinks.map((s) => s.status()),
     tensorCount: async () => tensorCount() + ((await detector?.tensors?.().catch(() => 0)) ?? 0) + ((await engine?.tensors().catch(() => 0)) ?? 0),
   });
   const events = new Subject<AnalyticsEvent>();
@@ -99,6 +103,8 @@ export function buildDaemon(config: Config, deps: { readonly logger: Logger; rea
         maxBufferedBytes: config.server.wsQueueMessages * 1024,
         maxBehindMs: config.server.wsMaxBehindMs,
       });
+      // Sinks subscribe before any stream starts, so brokers see every stream's first events.
+      sinks = startSinks(config.sinks, events, { metrics, logger: deps.logger });
       const sup = supervisor;
       const pub = publisher;
       http = new HttpServer({
@@ -120,6 +126,7 @@ export function buildDaemon(config: Config, deps: { readonly logger: Logger; rea
                   ? { id: engine.id, version: engine.version, kind: engine.kind, seqLen: engine.seqLen, stride: config.model.stride, smoothing: config.model.smoothing }
                   : 'none loaded (faces only; start with --model DIR for affect events)',
                 streams: sup.list().length,
+                ...(sinks.length > 0 ? { sinks: sinks.map((s) => s.status()) } : {}),
               },
             };
           },
@@ -144,6 +151,8 @@ export function buildDaemon(config: Config, deps: { readonly logger: Logger; rea
         closing = true;
         // Reverse start order: sources first (no new events), then clients, then the socket.
         await supervisor?.close();
+        // After the streams: their last events (ended, removed) still reach the brokers.
+        await Promise.all(sinks.map((s) => s.close()));
         await publisher?.close();
         await http?.close();
         events.complete();

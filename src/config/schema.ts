@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { STREAM_ID_PATTERN } from '../core/ids.js';
+import { sinksSchema } from './sink-schema.js';
 
 export const streamSchema = z.strictObject({
   id: z.string().regex(STREAM_ID_PATTERN, 'must match [A-Za-z0-9][A-Za-z0-9_.-]{0,63}'),
@@ -131,6 +132,8 @@ export const configSchema = z.strictObject({
     })
     .prefault({}),
   streams: z.array(streamSchema).default([]),
+  /** Brokers that receive the daemon's events (MQTT, NATS JetStream, Redis Streams). */
+  sinks: sinksSchema.default([]),
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -24,4 +24,9 @@ export const MetricNames = {
   affectEvents: 'va_affect_events_total',
   framesSkipped: 'va_frames_skipped_total',
   streamReconnects: 'va_stream_reconnects_total',
+  sinkMessages: 'va_sink_messages_total',
+  sinkDropped: 'va_sink_dropped_total',
+  sinkLag: 'va_sink_lag_seconds',
+  sinkConnected: 'va_sink_connected',
+  sinkBuffered: 'va_sink_buffered_messages',
 } as const;

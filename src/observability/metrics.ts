@@ -5,7 +5,19 @@ import { MetricNames as N } from './metric-names.js';
 export const STREAM_STATES: readonly StreamState[] = ['starting', 'running', 'reconnecting', 'ended', 'failed'];
 
 /** All metric definitions, on an injected registry (never the global one). */
-export function createMetrics(registry: Registry = new Registry(), probes: { readonly tensorCount?: () => number | Promise<number> } = {}) {
+/** A broker sink's state as the metrics read it at scrape time. */
+export interface SinkProbe {
+  readonly name: string;
+  readonly kind: string;
+  readonly connected: boolean;
+  readonly buffered: number;
+  readonly lagSeconds: number;
+}
+
+export function createMetrics(
+  registry: Registry = new Registry(),
+  probes: { readonly tensorCount?: () => number | Promise<number>; readonly sinks?: () => readonly SinkProbe[] } = {},
+) {
   // Includes nodejs_eventloop_lag_seconds and process memory.
   collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 20 });
   const streamLabel = ['stream'] as const;
@@ -103,6 +115,40 @@ export function createMetrics(registry: Registry = new Registry(), probes: { rea
       help: 'Frames decoded but not analysed because of the per-stream analysis rate (dropped before any conversion)',
       labelNames: streamLabel,
       registers: [registry],
+    }),
+    sinkMessages: new Counter({ name: N.sinkMessages, help: 'Events a broker acknowledged, per sink', labelNames: ['sink', 'kind'], registers: [registry] }),
+    sinkDropped: new Counter({
+      name: N.sinkDropped,
+      help: 'Events a sink dropped: its buffer overflowed while the broker was slow or away, or they were still buffered at shutdown',
+      labelNames: ['sink', 'kind', 'reason'],
+      registers: [registry],
+    }),
+    sinkLag: new Gauge({
+      name: N.sinkLag,
+      help: 'Age of the oldest event a sink holds that its broker has not acknowledged (0 when none)',
+      labelNames: ['sink', 'kind'],
+      registers: [registry],
+      collect() {
+        for (const s of probes.sinks?.() ?? []) this.set({ sink: s.name, kind: s.kind }, s.lagSeconds);
+      },
+    }),
+    sinkConnected: new Gauge({
+      name: N.sinkConnected,
+      help: '1 while a sink is connected to its broker, else 0',
+      labelNames: ['sink', 'kind'],
+      registers: [registry],
+      collect() {
+        for (const s of probes.sinks?.() ?? []) this.set({ sink: s.name, kind: s.kind }, s.connected ? 1 : 0);
+      },
+    }),
+    sinkBuffered: new Gauge({
+      name: N.sinkBuffered,
+      help: 'Events a sink holds (queued or awaiting acknowledgement)',
+      labelNames: ['sink', 'kind'],
+      registers: [registry],
+      collect() {
+        for (const s of probes.sinks?.() ?? []) this.set({ sink: s.name, kind: s.kind }, s.buffered);
+      },
     }),
     tensorsAlive: new Gauge({
       name: N.tensorsAlive,
