@@ -18,6 +18,7 @@ import { HttpServer } from './transport/http-server.js';
 import { WsPublisher } from './transport/ws-publisher.js';
 import { startSinks } from './transport/sinks/build-sinks.js';
 import type { EventSink } from './transport/sinks/event-sink.js';
+import { startControlListener, type ControlListener } from './transport/sinks/control-listener.js';
 
 function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || host.startsWith('127.');
@@ -37,6 +38,8 @@ export function buildDaemon(config: Config, deps: { readonly logger: Logger; rea
   let detector: FaceDetectorHost | undefined;
   let engine: AffectEngine | undefined;
   let sinks: EventSink[] = [];
+  let controls: Promise<ControlListener | undefined>[] = [];
+  const controlAbort = new AbortController();
   const metrics = createMetrics(deps.registry, {
     sinks: () => sinks.map((s) => s.status()),
     tensorCount: async () => tensorCount() + ((await detector?.tensors?.().catch(() => 0)) ?? 0) + ((await engine?.tensors().catch(() => 0)) ?? 0),
@@ -106,6 +109,13 @@ export function buildDaemon(config: Config, deps: { readonly logger: Logger; rea
       // Sinks subscribe before any stream starts, so brokers see every stream's first events.
       sinks = startSinks(config.sinks, events, { metrics, logger: deps.logger });
       const sup = supervisor;
+      // Control topics connect in the background: an absent broker must not hold up the start.
+      controls = config.sinks.map((s) =>
+        startControlListener(s, sup, { logger: deps.logger, maxBytes: config.server.maxBodyBytes, signal: controlAbort.signal }).catch((err: unknown) => {
+          log.warn({ sink: s.name, error: (err as Error).message }, 'stream control through the broker is unavailable');
+          return undefined;
+        }),
+      );
       const pub = publisher;
       http = new HttpServer({
         supervisor: sup,
@@ -150,6 +160,9 @@ export function buildDaemon(config: Config, deps: { readonly logger: Logger; rea
       closed ??= (async () => {
         closing = true;
         // Reverse start order: sources first (no new events), then clients, then the socket.
+        // No more commands from brokers while the streams stop.
+        controlAbort.abort();
+        await Promise.all(controls.map(async (c) => (await c)?.close().catch(() => undefined)));
         await supervisor?.close();
         // After the streams: their last events (ended, removed) still reach the brokers.
         await Promise.all(sinks.map((s) => s.close()));

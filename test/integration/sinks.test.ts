@@ -227,3 +227,64 @@ describe('event sinks on real brokers', () => {
     await until(async () => (await metricValue(daemon, 'va_sink_dropped_total', { sink: 'redisauth' })) > 0, 10_000, 'overflow drops');
   }, 90_000);
 });
+
+describe('stream control through a broker', () => {
+  it('adds, lists, restarts and removes streams over MQTT and NATS with the HTTP API checks and limits', async () => {
+    const [mq, nats] = await Promise.all([broker(startMosquitto), broker(startNats)]);
+    const { d: daemon } = await daemonWith({
+      server: { maxStreams: 2 },
+      files: { roots: [mediaDir] },
+      sinks: [
+        { kind: 'mqtt', name: 'mq', url: mq.url, types: ['stream'], control: { topic: 'affect/control' } },
+        { kind: 'nats', name: 'ns', url: nats.url, jetstream: null, types: ['stream'], control: { topic: 'affect.control' } },
+      ],
+    });
+    // MQTT: commands on affect/control, replies on affect/control/reply.
+    const replies: Record<string, unknown>[] = [];
+    const client = await mqtt.connectAsync(mq.url, { reconnectPeriod: 0 });
+    cleanups.push(() => client.endAsync(true));
+    client.on('message', (_t, p) => replies.push(JSON.parse(p.toString('utf8')) as Record<string, unknown>));
+    await client.subscribeAsync('affect/control/reply', { qos: 1 });
+    const mqttCommand = async (body: string): Promise<Record<string, unknown>> => {
+      const n = replies.length;
+      // The daemon's control client subscribes in the background: resend until it answers.
+      for (let i = 0; i < 100 && replies.length === n; i++) {
+        if (i % 20 === 0) await client.publishAsync('affect/control', body, { qos: 1 });
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(replies.length).toBeGreaterThan(n);
+      return replies[n]!;
+    };
+    const add = await mqttCommand(JSON.stringify({ op: 'add', requestId: 'r1', stream: { id: 'cam1', url: media('utterance_1.mp4'), loop: true } }));
+    expect(add).toMatchObject({ ok: true, status: 201, requestId: 'r1', stream: { id: 'cam1' } });
+    await until(async () => (await metricValue(daemon, 'va_frames_decoded_total', { stream: 'cam1' })) > 5, 20_000, 'cam1 frames');
+    expect(await mqttCommand('{not json')).toMatchObject({ ok: false, status: 400, error: { code: 'VA_ERR_BAD_REQUEST' } });
+    expect(await mqttCommand(JSON.stringify({ op: 'add', stream: { id: 'x', url: 'gopher://h/x' } }))).toMatchObject({ ok: false, status: 400 });
+    expect(await mqttCommand(JSON.stringify({ op: 'add', stream: { id: 'x', url: '/etc/passwd' } }))).toMatchObject({ ok: false, status: 403, error: { code: 'VA_ERR_SOURCE_FORBIDDEN' } });
+    expect(await mqttCommand(JSON.stringify({ op: 'add', stream: { id: 'cam1', url: media('utterance_1.mp4') } }))).toMatchObject({ ok: false, status: 409 });
+    expect(await mqttCommand(JSON.stringify({ op: 'drop-tables' }))).toMatchObject({ ok: false, status: 400 });
+
+    // NATS: request/reply on affect.control.
+    const nc = await natsConnect({ servers: nats.url });
+    cleanups.push(() => nc.close());
+    const request = async (body: unknown): Promise<Record<string, unknown>> => {
+      for (let i = 0; ; i++) {
+        try {
+          const m = await nc.request('affect.control', JSON.stringify(body), { timeout: 1000 });
+          return JSON.parse(m.string()) as Record<string, unknown>;
+        } catch (err) {
+          if (i > 10) throw err;
+        }
+      }
+    };
+    expect(await request({ op: 'add', stream: { id: 'cam2', url: media('single_face.mp4'), loop: true } })).toMatchObject({ ok: true, status: 201 });
+    expect(await request({ op: 'add', stream: { id: 'cam3', url: media('single_face.mp4') } })).toMatchObject({ ok: false, status: 429, error: { code: 'VA_ERR_LIMIT' } });
+    const list = await request({ op: 'list' });
+    expect((list.streams as { id: string }[]).map((s) => s.id).sort()).toEqual(['cam1', 'cam2']);
+    expect(await request({ op: 'restart', id: 'cam2' })).toMatchObject({ ok: true, status: 200, stream: { id: 'cam2' } });
+    expect(await request({ op: 'remove', id: 'cam1' })).toMatchObject({ ok: true, status: 204 });
+    expect(await request({ op: 'remove', id: 'cam1' })).toMatchObject({ ok: false, status: 404 });
+    const http = (await (await fetch(`${daemon.base}/v1/streams`)).json()) as { streams: { id: string }[] };
+    expect(http.streams.map((s) => s.id)).toEqual(['cam2']);
+  }, 90_000);
+});
