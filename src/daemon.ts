@@ -1,4 +1,7 @@
 import type { AddressInfo } from 'node:net';
+import { hostname } from 'node:os';
+import { ClusterCoordinator } from './cluster/coordinator.js';
+import { RedisLeaseStore } from './cluster/redis-lease-store.js';
 import { Subject } from 'rxjs';
 import type { Registry } from 'prom-client';
 import type { Config } from './config/schema.js';
@@ -38,10 +41,12 @@ export function buildDaemon(config: Config, deps: { readonly logger: Logger; rea
   let detector: FaceDetectorHost | undefined;
   let engine: AffectEngine | undefined;
   let sinks: EventSink[] = [];
+  let cluster: ClusterCoordinator | undefined;
   let controls: Promise<ControlListener | undefined>[] = [];
   const controlAbort = new AbortController();
   const metrics = createMetrics(deps.registry, {
     sinks: () => sinks.map((s) => s.status()),
+    cluster: () => (cluster ? { members: cluster.status().members.length, owned: cluster.ownedCount() } : undefined),
     tensorCount: async () => tensorCount() + ((await detector?.tensors?.().catch(() => 0)) ?? 0) + ((await engine?.tensors().catch(() => 0)) ?? 0),
   });
   const events = new Subject<AnalyticsEvent>();
@@ -124,11 +129,13 @@ export function buildDaemon(config: Config, deps: { readonly logger: Logger; rea
         logger: deps.logger,
         maxBodyBytes: config.server.maxBodyBytes,
         auth: config.auth,
+        cluster: () => cluster?.status(),
         readiness: {
           ready: () => {
-            const checks = { models: detector !== undefined, server: http?.listening === true, shuttingDown: closing };
+            const view = cluster?.status();
+            const checks = { models: detector !== undefined, server: http?.listening === true, shuttingDown: closing, ...(view ? { cluster: view.healthy } : {}) };
             return {
-              ready: checks.models && checks.server && !closing,
+              ready: checks.models && checks.server && !closing && (view?.healthy ?? true),
               checks,
               details: {
                 backend,
@@ -136,6 +143,7 @@ export function buildDaemon(config: Config, deps: { readonly logger: Logger; rea
                   ? { id: engine.id, version: engine.version, kind: engine.kind, seqLen: engine.seqLen, stride: config.model.stride, smoothing: config.model.smoothing }
                   : 'none loaded (faces only; start with --model DIR for affect events)',
                 streams: sup.list().length,
+                ...(view ? { cluster: { instance: view.instance, members: view.members.map((m) => m.id), owned: cluster?.ownedCount() ?? 0 } } : {}),
                 ...(sinks.length > 0 ? { sinks: sinks.map((s) => s.status()) } : {}),
               },
             };
@@ -147,7 +155,22 @@ export function buildDaemon(config: Config, deps: { readonly logger: Logger; rea
       if (config.auth.token === null && !isLoopback(config.server.host)) {
         log.warn({ host: config.server.host }, 'listening beyond loopback without auth: anyone who can reach this port controls the streams (set auth.token / --token / DAEMON_TOKEN)');
       }
-      for (const s of config.streams) sup.add(s, 'config');
+      if (config.cluster) {
+        const c = config.cluster;
+        const instance = c.instanceId ?? `${hostname()}:${address.port}`;
+        cluster = new ClusterCoordinator(
+          new RedisLeaseStore(c.redis, c.prefix),
+          // Leased streams are config streams: never persisted, started and stopped by their lease.
+          { start: (cfg) => void sup.add(cfg, 'config'), stop: async (id) => void (await sup.remove(id)) },
+          { member: { id: instance, api: c.advertiseUrl ?? `http://${address.address.includes(':') ? `[${address.address}]` : address.address}:${address.port}` }, streams: config.streams, leaseTtlMs: c.leaseTtlMs, tickMs: c.tickMs },
+          deps.logger,
+          { onLeaseChange: (reason) => metrics.clusterLeaseChanges.inc({ reason }) },
+        );
+        cluster.start();
+        log.info({ instance, streams: config.streams.length }, 'cluster member: streams run where their lease is held');
+      } else {
+        for (const s of config.streams) sup.add(s, 'config');
+      }
       for (const s of persisted) {
         if (sup.has(s.id)) log.warn({ streamId: s.id }, 'persisted stream shadowed by a config stream of the same id');
         else sup.add(s, 'api');
@@ -162,6 +185,8 @@ export function buildDaemon(config: Config, deps: { readonly logger: Logger; rea
         // Reverse start order: sources first (no new events), then clients, then the socket.
         // No more commands from brokers while the streams stop.
         controlAbort.abort();
+        // Leased streams stop and their leases go back before anything else closes.
+        await cluster?.close();
         await Promise.all(controls.map(async (c) => (await c)?.close().catch(() => undefined)));
         await supervisor?.close();
         // After the streams: their last events (ended, removed) still reach the brokers.

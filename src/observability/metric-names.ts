@@ -29,4 +29,7 @@ export const MetricNames = {
   sinkLag: 'va_sink_lag_seconds',
   sinkConnected: 'va_sink_connected',
   sinkBuffered: 'va_sink_buffered_messages',
+  clusterMembers: 'va_cluster_members',
+  clusterStreamsOwned: 'va_cluster_streams_owned',
+  clusterLeaseChanges: 'va_cluster_lease_changes_total',
 } as const;

@@ -16,7 +16,11 @@ export interface SinkProbe {
 
 export function createMetrics(
   registry: Registry = new Registry(),
-  probes: { readonly tensorCount?: () => number | Promise<number>; readonly sinks?: () => readonly SinkProbe[] } = {},
+  probes: {
+    readonly tensorCount?: () => number | Promise<number>;
+    readonly sinks?: () => readonly SinkProbe[];
+    readonly cluster?: () => { readonly members: number; readonly owned: number } | undefined;
+  } = {},
 ) {
   // Includes nodejs_eventloop_lag_seconds and process memory.
   collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 20 });
@@ -149,6 +153,30 @@ export function createMetrics(
       collect() {
         for (const s of probes.sinks?.() ?? []) this.set({ sink: s.name, kind: s.kind }, s.buffered);
       },
+    }),
+    clusterMembers: new Gauge({
+      name: N.clusterMembers,
+      help: 'Live daemons in this cluster as this instance sees them (absent outside a cluster)',
+      registers: [registry],
+      collect() {
+        const c = probes.cluster?.();
+        if (c) this.set(c.members);
+      },
+    }),
+    clusterStreamsOwned: new Gauge({
+      name: N.clusterStreamsOwned,
+      help: 'Cluster streams whose lease this instance holds',
+      registers: [registry],
+      collect() {
+        const c = probes.cluster?.();
+        if (c) this.set(c.owned);
+      },
+    }),
+    clusterLeaseChanges: new Counter({
+      name: N.clusterLeaseChanges,
+      help: 'Stream leases acquired, released (handed over), lost, or given up because the lease store was unreachable',
+      labelNames: ['reason'],
+      registers: [registry],
     }),
     tensorsAlive: new Gauge({
       name: N.tensorsAlive,

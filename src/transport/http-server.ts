@@ -20,6 +20,8 @@ export interface HttpServerDeps {
   readonly metrics: Metrics;
   readonly logger: Logger;
   readonly readiness: Readiness;
+  /** In a cluster: every member, and every cluster stream with its owner and fence. */
+  readonly cluster?: () => unknown;
   readonly maxBodyBytes: number;
   readonly auth: { readonly token: string | null; readonly protectProbes: boolean; readonly protectMetrics: boolean };
 }
@@ -121,6 +123,10 @@ export class HttpServer {
       res.writeHead(200, { 'content-type': metrics.registry.contentType });
       res.end(text);
       return;
+    }
+    if (path === '/v1/cluster' && method === 'GET') {
+      const view = this.deps.cluster?.();
+      return view === undefined ? sendError(res, 404, ErrorCodes.NOT_FOUND, 'this daemon is not part of a cluster (config cluster:)') : sendJson(res, 200, view);
     }
     if (path === '/v1/streams') {
       if (method === 'GET') return sendJson(res, 200, { streams: supervisor.list() });
