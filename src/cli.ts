@@ -125,6 +125,23 @@ export function buildCli(): Command {
       });
     });
 
+  bench
+    .command('sink')
+    .description('events/s each broker sink sustains (starts local mosquitto, nats-server, redis-server on loopback)')
+    .option('--events <n>', 'affect events per run', positiveInt('--events'), 20_000)
+    .option('--kinds <list>', 'mqtt, nats, redis', 'mqtt,nats,redis')
+    .option('--in-flight <list>', 'maxInFlight values to try', '1,64,256')
+    .option('--json', 'print JSON only')
+    .action(async (o: { events: number; kinds: string; inFlight: string; json?: boolean }) => {
+      const { benchSink } = await import('./bench/sink.js');
+      const list = (v: string): string[] => v.split(',').map((x) => x.trim()).filter(Boolean);
+      const kinds = list(o.kinds).map((k) => {
+        if (k !== 'mqtt' && k !== 'nats' && k !== 'redis') throw new InvalidArgumentError(`--kinds: unknown ${k}`);
+        return k;
+      });
+      await benchSink({ events: o.events, kinds, inFlight: list(o.inFlight).map(positiveInt('--in-flight')), json: o.json === true });
+    });
+
   program
     .command('import-seed')
     .description("import the seed's PyTorch checkpoints (one file per ensemble member) into a model directory")

@@ -1,4 +1,7 @@
 import type { AddressInfo } from 'node:net';
+import { hostname } from 'node:os';
+import { ClusterCoordinator } from './cluster/coordinator.js';
+import { RedisLeaseStore } from './cluster/redis-lease-store.js';
 import { Subject } from 'rxjs';
 import type { Registry } from 'prom-client';
 import type { Config } from './config/schema.js';
@@ -18,6 +21,9 @@ import { HttpServer } from './transport/http-server.js';
 import { accessPolicy } from './transport/request-guard.js';
 import { SnapshotRegistry } from './transport/snapshots.js';
 import { WsPublisher } from './transport/ws-publisher.js';
+import { startSinks } from './transport/sinks/build-sinks.js';
+import type { EventSink } from './transport/sinks/event-sink.js';
+import { startControlListener, type ControlListener } from './transport/sinks/control-listener.js';
 
 function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || host.startsWith('127.');
@@ -36,7 +42,13 @@ export function buildDaemon(config: Config, deps: { readonly logger: Logger; rea
   const log = deps.logger.child({ component: 'daemon' });
   let detector: FaceDetectorHost | undefined;
   let engine: AffectEngine | undefined;
+  let sinks: EventSink[] = [];
+  let cluster: ClusterCoordinator | undefined;
+  let controls: Promise<ControlListener | undefined>[] = [];
+  const controlAbort = new AbortController();
   const metrics = createMetrics(deps.registry, {
+    sinks: () => sinks.map((s) => s.status()),
+    cluster: () => (cluster ? { members: cluster.status().members.length, owned: cluster.ownedCount() } : undefined),
     tensorCount: async () => tensorCount() + ((await detector?.tensors?.().catch(() => 0)) ?? 0) + ((await engine?.tensors().catch(() => 0)) ?? 0),
   });
   const events = new Subject<AnalyticsEvent>();
@@ -103,7 +115,16 @@ export function buildDaemon(config: Config, deps: { readonly logger: Logger; rea
         maxBufferedBytes: config.server.wsQueueMessages * 1024,
         maxBehindMs: config.server.wsMaxBehindMs,
       });
+      // Sinks subscribe before any stream starts, so brokers see every stream's first events.
+      sinks = startSinks(config.sinks, events, { metrics, logger: deps.logger });
       const sup = supervisor;
+      // Control topics connect in the background: an absent broker must not hold up the start.
+      controls = config.sinks.map((s) =>
+        startControlListener(s, sup, { logger: deps.logger, maxBytes: config.server.maxBodyBytes, signal: controlAbort.signal }).catch((err: unknown) => {
+          log.warn({ sink: s.name, error: (err as Error).message }, 'stream control through the broker is unavailable');
+          return undefined;
+        }),
+      );
       const pub = publisher;
       http = new HttpServer({
         supervisor: sup,
@@ -114,11 +135,13 @@ export function buildDaemon(config: Config, deps: { readonly logger: Logger; rea
         maxBodyBytes: config.server.maxBodyBytes,
         auth: config.auth,
         access: accessPolicy(config.server),
+        cluster: () => cluster?.status(),
         readiness: {
           ready: () => {
-            const checks = { models: detector !== undefined, server: http?.listening === true, shuttingDown: closing };
+            const view = cluster?.status();
+            const checks = { models: detector !== undefined, server: http?.listening === true, shuttingDown: closing, ...(view ? { cluster: view.healthy } : {}) };
             return {
-              ready: checks.models && checks.server && !closing,
+              ready: checks.models && checks.server && !closing && (view?.healthy ?? true),
               checks,
               details: {
                 backend,
@@ -126,6 +149,8 @@ export function buildDaemon(config: Config, deps: { readonly logger: Logger; rea
                   ? { id: engine.id, version: engine.version, kind: engine.kind, seqLen: engine.seqLen, stride: config.model.stride, smoothing: config.model.smoothing }
                   : 'none loaded (faces only; start with --model DIR for affect events)',
                 streams: sup.list().length,
+                ...(view ? { cluster: { instance: view.instance, members: view.members.map((m) => m.id), owned: cluster?.ownedCount() ?? 0 } } : {}),
+                ...(sinks.length > 0 ? { sinks: sinks.map((s) => s.status()) } : {}),
               },
             };
           },
@@ -139,7 +164,22 @@ export function buildDaemon(config: Config, deps: { readonly logger: Logger; rea
       if (['0.0.0.0', '::'].includes(config.server.host) && config.server.allowedHosts.length === 0) {
         log.warn({ host: config.server.host }, 'bound to a wildcard address: only loopback Host names are answered; list the names clients use in server.allowedHosts');
       }
-      for (const s of config.streams) sup.add(s, 'config');
+      if (config.cluster) {
+        const c = config.cluster;
+        const instance = c.instanceId ?? `${hostname()}:${address.port}`;
+        cluster = new ClusterCoordinator(
+          new RedisLeaseStore(c.redis, c.prefix),
+          // Leased streams are config streams: never persisted, started and stopped by their lease.
+          { start: (cfg) => void sup.add(cfg, 'config'), stop: async (id) => void (await sup.remove(id)) },
+          { member: { id: instance, api: c.advertiseUrl ?? `http://${address.address.includes(':') ? `[${address.address}]` : address.address}:${address.port}` }, streams: config.streams, leaseTtlMs: c.leaseTtlMs, tickMs: c.tickMs },
+          deps.logger,
+          { onLeaseChange: (reason) => metrics.clusterLeaseChanges.inc({ reason }) },
+        );
+        cluster.start();
+        log.info({ instance, streams: config.streams.length }, 'cluster member: streams run where their lease is held');
+      } else {
+        for (const s of config.streams) sup.add(s, 'config');
+      }
       for (const s of persisted) {
         if (sup.has(s.id)) log.warn({ streamId: s.id }, 'persisted stream shadowed by a config stream of the same id');
         else sup.add(s, 'api');
@@ -152,7 +192,14 @@ export function buildDaemon(config: Config, deps: { readonly logger: Logger; rea
       closed ??= (async () => {
         closing = true;
         // Reverse start order: sources first (no new events), then clients, then the socket.
+        // No more commands from brokers while the streams stop.
+        controlAbort.abort();
+        // Leased streams stop and their leases go back before anything else closes.
+        await cluster?.close();
+        await Promise.all(controls.map(async (c) => (await c)?.close().catch(() => undefined)));
         await supervisor?.close();
+        // After the streams: their last events (ended, removed) still reach the brokers.
+        await Promise.all(sinks.map((s) => s.close()));
         await publisher?.close();
         await http?.close();
         snapshots?.close();

@@ -31,6 +31,12 @@ describe('loadConfig', () => {
     expect(cfg.model.smoothing).toBe('off');
   });
 
+  it('accepts the documented cluster example', () => {
+    const cfg = loadConfig({ file: path.join(path.dirname(defaultConfigPath), 'cluster.example.yaml'), env: {} });
+    expect(cfg.cluster).toMatchObject({ redis: 'redis://127.0.0.1:6379', leaseTtlMs: 10_000 });
+    expect(cfg.sinks.map((s) => s.kind)).toEqual(['mqtt', 'nats', 'redis']);
+  });
+
   it('reports every problem together', () => {
     const file = yamlFile(
       ['server:', '  port: 99999', '  bogus: 1', 'backend: tpu', 'streams:', '  - id: "bad id!"', '    url: ""', 'detector:', '  minScore: 2'].join('\n'),

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { STREAM_ID_PATTERN } from '../core/ids.js';
+import { sinksSchema } from './sink-schema.js';
 
 function isOrigin(v: string): boolean {
   if (v === '*') return true;
@@ -157,6 +158,29 @@ export const configSchema = z.strictObject({
     })
     .prefault({}),
   streams: z.array(streamSchema).default([]),
+  /**
+   * Many daemons sharing one set of cameras: `streams` are then the cluster's streams, each run by
+   * exactly one live instance chosen through leases in Redis. null = this daemon runs all its streams.
+   */
+  cluster: z
+    .strictObject({
+      /** Redis that holds the leases and the member list (redis:// or rediss://). */
+      redis: z.string().regex(/^rediss?:\/\//i, 'must be a redis:// or rediss:// URL'),
+      /** This instance's unique name in the cluster (default: host name and port). */
+      instanceId: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/).optional(),
+      /** Key prefix, so several clusters can share one Redis. */
+      prefix: z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/).default('affect'),
+      /** A dead instance's streams move after at most leaseTtlMs + tickMs. */
+      leaseTtlMs: z.number().int().min(1000).max(600_000).default(10_000),
+      tickMs: z.number().int().min(100).max(120_000).default(2_000),
+      /** The URL other instances and operators see for this instance's API. */
+      advertiseUrl: z.string().url().optional(),
+    })
+    .refine((c) => c.tickMs * 5 <= c.leaseTtlMs, { message: 'tickMs must be at most leaseTtlMs / 5 (a lease is renewed several times before it can lapse)', path: ['tickMs'] })
+    .nullable()
+    .default(null),
+  /** Brokers that receive the daemon's events (MQTT, NATS JetStream, Redis Streams). */
+  sinks: sinksSchema.default([]),
 });
 
 export type Config = z.infer<typeof configSchema>;

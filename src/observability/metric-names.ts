@@ -24,4 +24,12 @@ export const MetricNames = {
   affectEvents: 'va_affect_events_total',
   framesSkipped: 'va_frames_skipped_total',
   streamReconnects: 'va_stream_reconnects_total',
+  sinkMessages: 'va_sink_messages_total',
+  sinkDropped: 'va_sink_dropped_total',
+  sinkLag: 'va_sink_lag_seconds',
+  sinkConnected: 'va_sink_connected',
+  sinkBuffered: 'va_sink_buffered_messages',
+  clusterMembers: 'va_cluster_members',
+  clusterStreamsOwned: 'va_cluster_streams_owned',
+  clusterLeaseChanges: 'va_cluster_lease_changes_total',
 } as const;

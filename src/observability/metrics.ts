@@ -8,7 +8,23 @@ const NON_COUNTER_TOTALS = ['nodejs_active_handles_total', 'nodejs_active_reques
 export const STREAM_STATES: readonly StreamState[] = ['starting', 'running', 'reconnecting', 'ended', 'failed'];
 
 /** All metric definitions, on an injected registry (never the global one). */
-export function createMetrics(registry: Registry = new Registry(), probes: { readonly tensorCount?: () => number | Promise<number> } = {}) {
+/** A broker sink's state as the metrics read it at scrape time. */
+export interface SinkProbe {
+  readonly name: string;
+  readonly kind: string;
+  readonly connected: boolean;
+  readonly buffered: number;
+  readonly lagSeconds: number;
+}
+
+export function createMetrics(
+  registry: Registry = new Registry(),
+  probes: {
+    readonly tensorCount?: () => number | Promise<number>;
+    readonly sinks?: () => readonly SinkProbe[];
+    readonly cluster?: () => { readonly members: number; readonly owned: number } | undefined;
+  } = {},
+) {
   // Includes nodejs_eventloop_lag_seconds and process memory.
   collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 20 });
   // Gauges named *_total break the exposition conventions (promtool check metrics fails);
@@ -108,6 +124,64 @@ export function createMetrics(registry: Registry = new Registry(), probes: { rea
       name: N.framesSkipped,
       help: 'Frames decoded but not analysed because of the per-stream analysis rate (dropped before any conversion)',
       labelNames: streamLabel,
+      registers: [registry],
+    }),
+    sinkMessages: new Counter({ name: N.sinkMessages, help: 'Events a broker acknowledged, per sink', labelNames: ['sink', 'kind'], registers: [registry] }),
+    sinkDropped: new Counter({
+      name: N.sinkDropped,
+      help: 'Events a sink dropped: its buffer overflowed while the broker was slow or away, or they were still buffered at shutdown',
+      labelNames: ['sink', 'kind', 'reason'],
+      registers: [registry],
+    }),
+    sinkLag: new Gauge({
+      name: N.sinkLag,
+      help: 'Age of the oldest event a sink holds that its broker has not acknowledged (0 when none)',
+      labelNames: ['sink', 'kind'],
+      registers: [registry],
+      collect() {
+        for (const s of probes.sinks?.() ?? []) this.set({ sink: s.name, kind: s.kind }, s.lagSeconds);
+      },
+    }),
+    sinkConnected: new Gauge({
+      name: N.sinkConnected,
+      help: '1 while a sink is connected to its broker, else 0',
+      labelNames: ['sink', 'kind'],
+      registers: [registry],
+      collect() {
+        for (const s of probes.sinks?.() ?? []) this.set({ sink: s.name, kind: s.kind }, s.connected ? 1 : 0);
+      },
+    }),
+    sinkBuffered: new Gauge({
+      name: N.sinkBuffered,
+      help: 'Events a sink holds (queued or awaiting acknowledgement)',
+      labelNames: ['sink', 'kind'],
+      registers: [registry],
+      collect() {
+        for (const s of probes.sinks?.() ?? []) this.set({ sink: s.name, kind: s.kind }, s.buffered);
+      },
+    }),
+    clusterMembers: new Gauge({
+      name: N.clusterMembers,
+      help: 'Live daemons in this cluster as this instance sees them (absent outside a cluster)',
+      registers: [registry],
+      collect() {
+        const c = probes.cluster?.();
+        if (c) this.set(c.members);
+      },
+    }),
+    clusterStreamsOwned: new Gauge({
+      name: N.clusterStreamsOwned,
+      help: 'Cluster streams whose lease this instance holds',
+      registers: [registry],
+      collect() {
+        const c = probes.cluster?.();
+        if (c) this.set(c.owned);
+      },
+    }),
+    clusterLeaseChanges: new Counter({
+      name: N.clusterLeaseChanges,
+      help: 'Stream leases acquired, released (handed over), lost, or given up because the lease store was unreachable',
+      labelNames: ['reason'],
       registers: [registry],
     }),
     tensorsAlive: new Gauge({

@@ -30,6 +30,8 @@ export interface HttpServerDeps {
   readonly metrics: Metrics;
   readonly logger: Logger;
   readonly readiness: Readiness;
+  /** In a cluster: every member, and every cluster stream with its owner and fence. */
+  readonly cluster?: () => unknown;
   readonly maxBodyBytes: number;
   readonly auth: { readonly token: string | null; readonly protectProbes: boolean; readonly protectMetrics: boolean };
   readonly access: AccessPolicy;
@@ -48,9 +50,12 @@ const RESTART_PATH = /^\/v1\/streams\/([^/]+)\/restart$/;
 const PROBE = ['GET', 'HEAD'] as const;
 
 /** Methods each route answers (for 405 + Allow); undefined = no such route. */
+const CLUSTER_PATH = '/v1/cluster';
+
 function routeMethods(path: string): readonly string[] | undefined {
   if (path === '/healthz' || path === '/readyz' || path === '/metrics') return PROBE;
   if (path === '/v1/streams') return ['GET', 'HEAD', 'POST'];
+  if (path === CLUSTER_PATH) return ['GET', 'HEAD'];
   if (path === EVENTS_PATH) return ['GET'];
   if (STREAM_PATH.test(path)) return ['GET', 'HEAD', 'DELETE'];
   if (RESTART_PATH.test(path)) return ['POST'];
@@ -205,6 +210,10 @@ export class HttpServer {
       return;
     }
     if (path === EVENTS_PATH) return sendError(res, 426, ErrorCodes.BAD_REQUEST, 'this endpoint is a WebSocket', undefined, { upgrade: 'websocket' });
+    if (path === CLUSTER_PATH) {
+      const view = this.deps.cluster?.();
+      return view === undefined ? sendError(res, 404, ErrorCodes.NOT_FOUND, 'this daemon is not part of a cluster (config cluster:)') : sendJson(res, 200, view);
+    }
     if (path === '/v1/streams') return read ? sendJson(res, 200, { streams: supervisor.list() }) : this.createStream(req, res);
     const snap = SNAPSHOT_PATH.exec(path);
     if (snap) return serveSnapshot(req, res, url, snap[1]!, { supervisor, snapshots: this.deps.snapshots });

@@ -1,0 +1,195 @@
+import type { StreamConfig } from '../config/schema.js';
+import type { Logger } from '../observability/logger.js';
+import type { Lease, LeaseStore, Member } from './lease-store.js';
+import { rendezvousOwner } from './rendezvous.js';
+
+/** What the coordinator drives: the local supervisor. */
+export interface ClusterTarget {
+  start(cfg: StreamConfig, fence: number): void | Promise<void>;
+  stop(id: string): Promise<void>;
+}
+
+export interface CoordinatorOptions {
+  readonly member: Member;
+  readonly streams: readonly StreamConfig[];
+  readonly leaseTtlMs: number;
+  readonly tickMs: number;
+}
+
+export interface ClusterView {
+  readonly instance: string;
+  readonly members: readonly Member[];
+  readonly streams: readonly { readonly id: string; readonly owner: string | null; readonly fence: number | null }[];
+  readonly updatedAt: string | null;
+  readonly healthy: boolean;
+}
+
+export interface CoordinatorHooks {
+  onLeaseChange?(reason: 'acquired' | 'released' | 'lost' | 'unreachable'): void;
+}
+
+interface Held {
+  readonly lease: Lease;
+  /** Monotonic time the last successful renewal was *sent*: the lease lasts at least ttl from then. */
+  renewedAt: number;
+  /** Being handed over: the stream is stopping; the lease is kept (and renewed) until it has. */
+  releasing?: Promise<void>;
+}
+
+/**
+ * Spreads a shared set of streams over live daemons with leases kept in an existing engine. Each
+ * tick: heartbeat, read the live members, compute every stream's owner by rendezvous hashing, give
+ * up leases this instance should no longer hold (stopping the stream first), renew the rest, and
+ * acquire those that are ours and free. A stream is stopped before its lease is released, and an
+ * instance that cannot renew stops its streams before the lease can lapse on the server (at
+ * 0.8·ttl since the last renewal it sent), so two instances run one camera at most for the
+ * clock-rate difference between hosts. Leases carry fences that grow with every new holder.
+ */
+export class ClusterCoordinator {
+  private readonly held = new Map<string, Held>();
+  private view: ClusterView;
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private closed = false;
+  private readonly log: Logger;
+
+  constructor(
+    private readonly store: LeaseStore,
+    private readonly target: ClusterTarget,
+    private readonly opts: CoordinatorOptions,
+    logger: Logger,
+    private readonly hooks: CoordinatorHooks = {},
+    private readonly now: () => number = () => performance.now(),
+  ) {
+    this.log = logger.child({ component: 'cluster', instance: opts.member.id });
+    this.view = { instance: opts.member.id, members: [], streams: opts.streams.map((s) => ({ id: s.id, owner: null, fence: null })), updatedAt: null, healthy: false };
+  }
+
+  start(): void {
+    const loop = async (): Promise<void> => {
+      if (this.closed) return;
+      this.running = this.tick().catch((err: unknown) => this.log.error({ err }, 'cluster tick failed'));
+      await this.running;
+      if (!this.closed) this.timer = setTimeout(() => void loop(), this.opts.tickMs);
+    };
+    void loop();
+  }
+
+  status(): ClusterView {
+    return this.view;
+  }
+
+  ownedCount(): number {
+    let n = 0;
+    for (const h of this.held.values()) if (!h.releasing) n++;
+    return n;
+  }
+
+  /** One round of the protocol (exposed for tests). */
+  async tick(): Promise<void> {
+    const { member, leaseTtlMs, streams } = this.opts;
+    const sentAt = this.now();
+    let members: Member[];
+    try {
+      await this.store.heartbeat(member, leaseTtlMs);
+      members = await this.store.members();
+    } catch (err) {
+      await this.unreachable(err);
+      return;
+    }
+    const ids = members.map((m) => m.id);
+    const wanted = new Map(streams.map((s) => [s.id, rendezvousOwner(s.id, ids)]));
+    // Renew first: stopping a stream can take seconds, and no other lease may lapse meanwhile.
+    await Promise.all(
+      [...this.held].map(async ([id, h]) => {
+        let renewed: 'yes' | 'moved' | 'unknown';
+        try {
+          renewed = (await this.store.renew(h.lease, leaseTtlMs)) ? 'yes' : 'moved';
+        } catch {
+          renewed = 'unknown';
+        }
+        if (renewed === 'yes') h.renewedAt = sentAt;
+        else if (renewed === 'moved') {
+          this.hooks.onLeaseChange?.('lost');
+          this.log.warn({ streamId: id, fence: h.lease.fence }, 'lease lapsed or taken over: stream stopped');
+          // Stopping starts now (unsubscribing is synchronous); waiting for it would delay heartbeats.
+          void this.stopLocal(id);
+        } else if (this.now() - h.renewedAt > 0.8 * leaseTtlMs) {
+          this.hooks.onLeaseChange?.('unreachable');
+          this.log.warn({ streamId: id, fence: h.lease.fence }, 'lease could not be renewed in time: stream stopped');
+          void this.stopLocal(id);
+        }
+      }),
+    );
+    // Give up what is no longer ours (a returning member takes its share back): the stream stops
+    // first, in the background (a stop can take seconds, and heartbeats must go on), and only then
+    // is the lease released; until then it is renewed like any other.
+    for (const [id, h] of this.held) {
+      if (wanted.get(id) === member.id || h.releasing) continue;
+      h.releasing = (async () => {
+        await this.target.stop(id).catch((err: unknown) => this.log.error({ err, streamId: id }, 'could not stop a stream'));
+        await this.store.release(h.lease).catch(() => undefined);
+        if (this.held.get(id) === h) this.held.delete(id);
+        this.hooks.onLeaseChange?.('released');
+        this.log.info({ streamId: id, fence: h.lease.fence, to: wanted.get(id) ?? null }, 'stream handed over');
+      })();
+    }
+    for (const s of streams) {
+      if (this.closed) break;
+      if (wanted.get(s.id) !== member.id || this.held.has(s.id)) continue;
+      const lease = await this.store.acquire(s.id, member.id, leaseTtlMs).catch(() => undefined);
+      if (!lease) continue;
+      this.held.set(s.id, { lease, renewedAt: sentAt });
+      this.hooks.onLeaseChange?.('acquired');
+      this.log.info({ streamId: s.id, fence: lease.fence }, 'lease acquired: stream starting here');
+      try {
+        await this.target.start(s, lease.fence);
+      } catch (err) {
+        this.log.error({ err, streamId: s.id }, 'could not start a leased stream; releasing it');
+        this.held.delete(s.id);
+        await this.store.release(lease).catch(() => undefined);
+      }
+    }
+    const holders = await this.store.holders(streams.map((s) => s.id)).catch(() => new Map<string, Lease>());
+    this.view = {
+      instance: member.id,
+      members,
+      streams: streams.map((s) => {
+        const l = holders.get(s.id);
+        return { id: s.id, owner: l?.owner ?? null, fence: l?.fence ?? null };
+      }),
+      updatedAt: new Date().toISOString(),
+      healthy: true,
+    };
+  }
+
+  /** Stops every local stream, gives the leases back and leaves the member list. */
+  async close(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.timer);
+    await this.running;
+    await Promise.all([...this.held.values()].map((h) => h.releasing));
+    for (const [id, h] of [...this.held]) {
+      await this.stopLocal(id);
+      await this.store.release(h.lease).catch(() => undefined);
+    }
+    await this.store.leave(this.opts.member.id).catch(() => undefined);
+    await this.store.close();
+  }
+
+  private async unreachable(err: unknown): Promise<void> {
+    this.view = { ...this.view, healthy: false };
+    this.log.warn({ error: (err as Error).message }, 'lease store unreachable');
+    for (const [id, h] of [...this.held]) {
+      if (this.now() - h.renewedAt <= 0.8 * this.opts.leaseTtlMs) continue;
+      void this.stopLocal(id);
+      this.hooks.onLeaseChange?.('unreachable');
+      this.log.warn({ streamId: id, fence: h.lease.fence }, 'lease could not be renewed in time: stream stopped');
+    }
+  }
+
+  private async stopLocal(id: string): Promise<void> {
+    this.held.delete(id);
+    await this.target.stop(id).catch((err: unknown) => this.log.error({ err, streamId: id }, 'could not stop a stream'));
+  }
+}

@@ -1,0 +1,91 @@
+import mqtt from 'mqtt';
+import { connect as natsConnect } from 'nats';
+import type { SinkConfig } from '../../config/sink-schema.js';
+import type { Logger } from '../../observability/logger.js';
+import type { StreamSupervisor } from '../../supervisor/stream-supervisor.js';
+import { runStreamCommand } from '../stream-commands.js';
+import { redactBrokerUrl } from './redact.js';
+
+export interface ControlListener {
+  close(): Promise<void>;
+}
+
+/**
+ * Stream control through a broker: commands (`{op: add|remove|restart|list, …}`) arrive on the
+ * sink's control topic and are run with the HTTP API's checks and limits; each gets a reply (MQTT:
+ * on `<topic>/reply`; NATS: to the request's reply subject, else `<topic>.reply`). Commands run one
+ * at a time in arrival order. Whoever may publish on the topic controls the streams: protect it
+ * with the broker's own authentication and ACLs.
+ */
+export async function startControlListener(
+  sink: SinkConfig,
+  supervisor: StreamSupervisor,
+  deps: { readonly logger: Logger; readonly maxBytes: number; readonly signal: AbortSignal },
+): Promise<ControlListener | undefined> {
+  if (sink.kind === 'redis' || !sink.control) return undefined;
+  const log = deps.logger.child({ component: 'control', sink: sink.name, kind: sink.kind });
+  const topic = sink.control.topic;
+  let chain: Promise<void> = Promise.resolve();
+  const handle = (bytes: Uint8Array, reply: (text: string) => void): void => {
+    chain = chain.then(async () => {
+      const result = await runStreamCommand(supervisor, bytes, deps.maxBytes);
+      log.info({ status: result.status, requestId: result.requestId, code: result.error?.code }, 'control command');
+      try {
+        reply(JSON.stringify(result));
+      } catch (err) {
+        log.warn({ err }, 'could not reply to a control command');
+      }
+    });
+  };
+  if (sink.kind === 'mqtt') {
+    const client = mqtt.connect(sink.url, {
+      protocolVersion: sink.protocolVersion,
+      reconnectPeriod: 1000,
+      connectTimeout: sink.connectTimeoutMs,
+      ...(sink.username !== undefined ? { username: sink.username } : {}),
+      ...(sink.password !== undefined ? { password: sink.password } : {}),
+      ...(sink.clientId !== undefined ? { clientId: `${sink.clientId}-control` } : {}),
+    });
+    client.on('error', (err) => log.warn({ error: err.message, url: redactBrokerUrl(sink.url) }, 'control connection error'));
+    client.on('connect', () => void client.subscribeAsync(topic, { qos: 1 }).catch((err: Error) => log.warn({ error: err.message }, 'cannot subscribe to the control topic')));
+    client.on('message', (t, payload) => {
+      if (t !== topic) return;
+      handle(payload, (text) => client.publish(`${topic}/reply`, text, { qos: 1 }));
+    });
+    return { close: () => client.endAsync(true).then(() => chain) };
+  }
+  // nats.js reconnects once connected; the first connection is retried here, until aborted.
+  let nc: Awaited<ReturnType<typeof natsConnect>> | undefined;
+  for (let attempt = 0; !nc; attempt++) {
+    if (deps.signal.aborted) return undefined;
+    try {
+      nc = await natsConnect({
+        servers: sink.url.replace(/^nats:\/\/[^@/]*@/, 'nats://'),
+        reconnect: true,
+        maxReconnectAttempts: -1,
+        timeout: sink.connectTimeoutMs,
+        ...(sink.user !== undefined ? { user: sink.user } : {}),
+        ...(sink.pass !== undefined ? { pass: sink.pass } : {}),
+        ...(sink.token !== undefined ? { token: sink.token } : {}),
+      });
+    } catch (err) {
+      if (attempt === 0) log.warn({ error: (err as Error).message, url: redactBrokerUrl(sink.url) }, 'control connection failed; retrying');
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, Math.min(sink.reconnect.maxDelayMs, sink.reconnect.initialDelayMs * 2 ** Math.min(attempt, 10)));
+        deps.signal.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
+      });
+    }
+  }
+  if (deps.signal.aborted) {
+    await nc.close();
+    return undefined;
+  }
+  const conn = nc;
+  conn.subscribe(topic, {
+    callback: (err, msg) => {
+      if (err) return log.warn({ error: err.message }, 'control subscription error');
+      handle(msg.data, (text) => (msg.reply ? msg.respond(text) : conn.publish(`${topic}.reply`, text)));
+    },
+  });
+  return { close: () => conn.drain().then(() => chain) };
+}

@@ -1,0 +1,71 @@
+import { Redis } from 'ioredis';
+import { readFileSync } from 'node:fs';
+import { TransportError, ErrorCodes } from '../../core/errors.js';
+import type { BrokerConnection, BrokerConnector } from './broker-connection.js';
+import { redactBrokerUrl } from './redact.js';
+
+export interface RedisSinkSettings {
+  readonly url: string;
+  readonly username?: string;
+  readonly password?: string;
+  readonly connectTimeoutMs: number;
+  /** Approximate cap on each stream's length (XADD MAXLEN ~). */
+  readonly maxLen: number;
+  readonly tls?: { readonly ca?: string | undefined; readonly cert?: string | undefined; readonly key?: string | undefined; readonly rejectUnauthorized: boolean };
+}
+
+/**
+ * Redis Streams through ioredis: one XADD per event (field `event`), acknowledged by its reply.
+ * ioredis' own retries and offline queue are off; the sink retries.
+ */
+export function redisConnector(s: RedisSinkSettings): BrokerConnector {
+  return async (signal) => {
+    const redis = new Redis(s.url, {
+      lazyConnect: true,
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => null,
+      connectTimeout: s.connectTimeoutMs,
+      ...(s.username !== undefined ? { username: s.username } : {}),
+      ...(s.password !== undefined ? { password: s.password } : {}),
+      ...(s.tls
+        ? {
+            tls: {
+              rejectUnauthorized: s.tls.rejectUnauthorized,
+              ...(s.tls.ca !== undefined ? { ca: readFileSync(s.tls.ca) } : {}),
+              ...(s.tls.cert !== undefined ? { cert: readFileSync(s.tls.cert) } : {}),
+              ...(s.tls.key !== undefined ? { key: readFileSync(s.tls.key) } : {}),
+            },
+          }
+        : {}),
+    });
+    // Errors also arrive as events (an AUTH refusal only there, before "Connection is closed");
+    // without a listener ioredis prints them.
+    let lastError: Error | undefined;
+    redis.on('error', (err: Error) => (lastError = err));
+    try {
+      await redis.connect();
+      // AUTH problems surface on the first command, not at connect: fail here, clearly.
+      await redis.ping();
+    } catch (err) {
+      redis.disconnect();
+      const reason = lastError && lastError.message !== (err as Error).message ? `${lastError.message} (${(err as Error).message})` : (err as Error).message;
+      throw new TransportError(ErrorCodes.TRANSPORT, `Redis ${redactBrokerUrl(s.url)}: ${reason}`, { cause: err });
+    }
+    if (signal.aborted) {
+      redis.disconnect();
+      throw new Error('aborted');
+    }
+    const lost = new Promise<Error>((resolve) => redis.once('end', () => resolve(new Error('connection closed'))));
+    const conn: BrokerConnection = {
+      lost,
+      publish: async (key, payload) => {
+        await redis.xadd(key, 'MAXLEN', '~', String(s.maxLen), '*', 'event', payload);
+      },
+      close: async () => {
+        redis.disconnect();
+      },
+    };
+    return conn;
+  };
+}
