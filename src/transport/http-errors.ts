@@ -14,6 +14,7 @@ export function sendError(res: ServerResponse, status: number, code: ErrorCode, 
 export const STATUS_FOR_CODE: Partial<Record<ErrorCode, number>> = {
   [ErrorCodes.BAD_REQUEST]: 400,
   [ErrorCodes.SOURCE_SCHEME]: 400,
+  [ErrorCodes.SOURCE_URL]: 400,
   [ErrorCodes.SOURCE_FORBIDDEN]: 403,
   [ErrorCodes.NOT_FOUND]: 404,
   [ErrorCodes.CONFLICT]: 409,
