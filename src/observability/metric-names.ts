@@ -24,4 +24,5 @@ export const MetricNames = {
   affectEvents: 'va_affect_events_total',
   framesSkipped: 'va_frames_skipped_total',
   streamReconnects: 'va_stream_reconnects_total',
+  decodeErrors: 'va_decode_errors_total',
 } as const;

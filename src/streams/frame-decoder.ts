@@ -98,7 +98,10 @@ export class FrameDecoder {
 
   private async *drain(): AsyncGenerator<Frame> {
     for (;;) {
-      const ret = await this.ctx.receiveFrame(this.frame);
+      // Single-threaded, all decoding happens in sendPacket and receiving only hands the frame over:
+      // a synchronous call saves a thread-pool round trip per frame. With frame threads, receiving
+      // may wait for a worker, so it stays off the event loop.
+      const ret = this.o.threads === 1 ? this.ctx.receiveFrameSync(this.frame) : await this.ctx.receiveFrame(this.frame);
       if (ret === AVERROR_EAGAIN || ret === AVERROR_EOF) return;
       if (ret < 0) {
         this.skip(ret, 'frame');

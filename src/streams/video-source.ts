@@ -66,7 +66,7 @@ export interface VideoSourceOptions {
   readonly maxConsecutiveDecodeErrors?: number;
   /** Each packet skipped as undecodable (the supervisor counts them in va_decode_errors_total). */
   readonly onDecodeError?: (err: DecodeError) => void;
-  /** Decoder and filter threads: 0 = FFmpeg's choice (all cores), 1 = single-threaded. Default 0. */
+  /** Decoder and filter threads: 0 = FFmpeg's choice (all cores), 1 = single-threaded. Default 1. */
   readonly decodeThreads?: number;
 }
 
@@ -144,7 +144,7 @@ export async function* readVideo(spec: SourceSpec & { kind: 'file' | 'rtsp' }, o
   const pacer = opts.realtime ? new Pacer() : undefined;
   const sampler = opts.sampleFps !== undefined ? new PtsSampler(opts.sampleFps) : undefined;
   const maxPixels = opts.maxSourcePixels ?? DEFAULT_MAX_SOURCE_PIXELS;
-  const threads = opts.decodeThreads ?? 0;
+  const threads = opts.decodeThreads ?? 1;
   let loopOffset = 0;
   let index = 0;
   for (let pass = 0; ; pass++) {
@@ -188,7 +188,9 @@ export async function* readVideo(spec: SourceSpec & { kind: 'file' | 'rtsp' }, o
           }
           await filter.process(frame);
           let out: Frame | null;
-          while ((out = (await filter.receive()) ?? null)) {
+          // process() pushed the frame through the graph (scaling ran off the event loop); taking
+          // the result from the sink is a cheap synchronous call.
+          while ((out = filter.receiveSync() ?? null)) {
             const rgb = takeRgbFrame(out, {
               pts,
               index: index++,
