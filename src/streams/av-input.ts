@@ -35,6 +35,11 @@ export interface AvInputOptions {
   /** Called after the header is read and before find_stream_info decodes anything; may throw. */
   readonly beforeProbe?: (streams: readonly Stream[]) => void;
   readonly signal?: AbortSignal;
+  /**
+   * Read packets synchronously: for local files, where demuxing a packet costs less than the
+   * thread-pool round trip of an asynchronous read. Never for network inputs, whose reads block.
+   */
+  readonly syncReads?: boolean;
 }
 
 /**
@@ -54,6 +59,7 @@ export class AvInput {
   private constructor(
     private readonly fc: FormatContext,
     private readonly detach: () => void,
+    private readonly syncReads: boolean,
   ) {}
 
   static async open(url: string, o: AvInputOptions = {}): Promise<AvInput> {
@@ -74,7 +80,7 @@ export class AvInput {
       const info = probeDict ? await findStreamInfoSingle(fc, probeDict) : await fc.findStreamInfo(null);
       if (info < 0) throw new AvOpenError(info, 'Failed to find stream info');
       signal?.throwIfAborted();
-      return new AvInput(fc, detach);
+      return new AvInput(fc, detach, o.syncReads === true);
     } catch (err) {
       detach();
       await fc.closeInput();
@@ -104,9 +110,14 @@ export class AvInput {
     const timeBase = this.fc.streams[index]?.timeBase;
     try {
       while (!this.closed) {
-        this.reading = this.fc.readFrame(pkt);
-        const ret = await this.reading;
-        this.reading = undefined;
+        let ret: number;
+        if (this.syncReads) {
+          ret = this.fc.readFrameSync(pkt);
+        } else {
+          this.reading = this.fc.readFrame(pkt);
+          ret = await this.reading;
+          this.reading = undefined;
+        }
         if (ret === AVERROR_EAGAIN) {
           await new Promise((r) => setTimeout(r, 10));
           continue;

@@ -146,6 +146,7 @@ export async function openFileInput(file: string, o: FileInputOptions): Promise<
       format,
       options,
       probeDecoderOptions: { max_pixels: String(o.maxPixels) },
+      syncReads: true,
       ...(o.checkDeclared ? { beforeProbe: o.checkDeclared } : {}),
       ...(o.signal ? { signal: o.signal } : {}),
     });
