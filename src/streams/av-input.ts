@@ -29,7 +29,8 @@ export interface AvInputOptions {
   /**
    * Options for the decoder find_stream_info may open to learn a stream's size (max_pixels bounds
    * the frame it decodes). Applied to single-stream inputs only: node-av 6.1.1 passes one
-   * dictionary where FFmpeg reads one per stream, so with two streams FFmpeg would read past it.
+   * dictionary where FFmpeg reads one per stream, so with two streams FFmpeg would read past it;
+   * multi-stream inputs are probed without decoders instead.
    */
   readonly probeDecoderOptions?: Record<string, string>;
   /** Called after the header is read and before find_stream_info decodes anything; may throw. */
@@ -77,6 +78,10 @@ export class AvInput {
       if (ret < 0) throw new AvOpenError(ret, 'Failed to open input');
       o.beforeProbe?.(fc.streams);
       if (o.probeDecoderOptions && fc.nbStreams === 1) probeDict = Dictionary.fromObject(o.probeDecoderOptions);
+      // With more streams the probe's decoders cannot be bounded: let it open none (an empty codec
+      // whitelist). Their sizes come from the headers or parsers; the daemon's own decoder, not
+      // subject to this list, learns the rest under max_pixels.
+      else if (o.probeDecoderOptions && fc.nbStreams > 1) FFmpegError.throwIfError(fc.setOption('codec_whitelist', '-'), 'Failed to restrict probe decoders');
       const info = probeDict ? await findStreamInfoSingle(fc, probeDict) : await fc.findStreamInfo(null);
       if (info < 0) throw new AvOpenError(info, 'Failed to find stream info');
       signal?.throwIfAborted();

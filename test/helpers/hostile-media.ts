@@ -87,13 +87,15 @@ export function disguise(file: string, as: string): string {
 
 /**
  * An AVI whose headers declare a 200×200 picture while its one frame is a size×size PNG: a stream
- * that lies about its size, so only the decoder's own bound (max_pixels) can stop it.
+ * that lies about its size, so only the decoder's own bound (max_pixels) can stop it. With an
+ * audio track too, FFmpeg's stream probe sees two streams.
  */
-export function writeLyingAvi(dir: string, size: number): string {
+export function writeLyingAvi(dir: string, size: number, o: { withAudio?: boolean } = {}): string {
   const png = path.join(dir, `lying-${size}.png`);
   writePngBomb(png, size, size);
-  const avi = path.join(dir, `lying-${size}.avi`);
-  const r = spawnSync('ffmpeg', ['-v', 'error', '-y', '-i', png, '-c:v', 'copy', '-f', 'avi', avi]);
+  const avi = path.join(dir, `lying-${size}${o.withAudio ? '-audio' : ''}.avi`);
+  const audio = o.withAudio ? ['-f', 'lavfi', '-i', 'anullsrc=r=8000:cl=mono', '-t', '1', '-c:a', 'pcm_s16le'] : [];
+  const r = spawnSync('ffmpeg', ['-v', 'error', '-y', '-i', png, ...audio, '-c:v', 'copy', '-f', 'avi', avi]);
   if (r.status !== 0) throw new Error(`ffmpeg could not write the AVI: ${r.stderr.toString()}`);
   const bytes = readFileSync(avi);
   const real = Buffer.alloc(2);
@@ -109,4 +111,14 @@ export function writeLyingAvi(dir: string, size: number): string {
   if (patched < 4) throw new Error(`found only ${patched} size fields to patch`);
   writeFileSync(avi, bytes);
   return avi;
+}
+
+/** Peak RSS (bytes) of `fn`, from the kernel's high-water mark, reset first (Linux clear_refs 5). */
+export async function peakRssDuring(fn: () => Promise<void>): Promise<number> {
+  const status = (): string => readFileSync('/proc/self/status', 'utf8');
+  const kb = (field: string): number => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status())?.[1] ?? NaN) * 1024;
+  writeFileSync('/proc/self/clear_refs', '5');
+  const before = kb('VmRSS');
+  await fn();
+  return kb('VmHWM') - before;
 }

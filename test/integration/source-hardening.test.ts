@@ -5,7 +5,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AnalyticsError, type DecodeError } from '../../src/core/errors.js';
 import { openSource, quietFfmpeg, type RawFrame, type VideoSourceOptions } from '../../src/streams/open-source.js';
-import { corruptCopy, disguise, ffmpegFrameCount, writeHlsEscape, writeLyingAvi, writePngBomb } from '../helpers/hostile-media.js';
+import { corruptCopy, disguise, ffmpegFrameCount, peakRssDuring, writeHlsEscape, writeLyingAvi, writePngBomb } from '../helpers/hostile-media.js';
 import { media } from '../helpers/media.js';
 
 // Real files, real FFmpeg (node-av), real sockets; every case is an attack seen to work on main.
@@ -144,6 +144,18 @@ describe('media limits', () => {
     expect(r.error?.message).toMatch(/maxSourcePixels/);
     expect(grown).toBeLessThan(48 << 20); // the frame alone is 64 MB decoded, 192 MB as RGB
     // With a limit that admits it, the same file decodes: the refusal above was the limit.
+    expect((await drain(avi, { maxWidth: 320, maxSourcePixels: 8000 * 8000 })).frames).toHaveLength(1);
+  });
+
+  it('probes a lying multi-stream file without decoding its frame (no unbounded probe decoder)', async () => {
+    const avi = writeLyingAvi(dir, 8000, { withAudio: true });
+    let r: Awaited<ReturnType<typeof drain>> | undefined;
+    const peak = await peakRssDuring(async () => {
+      r = await drain(avi, { maxWidth: 1 << 16 });
+    });
+    expect(r?.frames).toHaveLength(0);
+    expect(r?.error?.code).toBe('VA_ERR_DECODE');
+    expect(peak).toBeLessThan(48 << 20); // one decoded frame is 64 MB (grey), 192 MB as RGB
     expect((await drain(avi, { maxWidth: 320, maxSourcePixels: 8000 * 8000 })).frames).toHaveLength(1);
   });
 
