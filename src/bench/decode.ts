@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { AnalyticsError } from '../core/errors.js';
 import { packageRoot } from '../paths.js';
 import { openSource, quietFfmpeg } from '../streams/open-source.js';
 
@@ -113,7 +114,16 @@ export async function runDecodeBench(o: { input?: string; width: number; runs: n
 }
 
 export async function benchDecode(o: { input?: string; width: number; runs: number; json: boolean }): Promise<void> {
-  const r = await runDecodeBench(o);
+  let r: DecodeBenchResult;
+  try {
+    r = await runDecodeBench(o);
+  } catch (err) {
+    // A bad input is the user's to fix: its code and message, not a stack.
+    const code = err instanceof AnalyticsError ? `${err.code}: ` : '';
+    console.error(`bench decode: ${code}${(err as Error).message}`);
+    process.exitCode = 1;
+    return;
+  }
   if (o.json) {
     console.log(JSON.stringify(r, null, 2));
     return;
