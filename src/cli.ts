@@ -88,6 +88,18 @@ export function buildCli(): Command {
   const backendChoices = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];
 
   bench
+    .command('decode')
+    .description("the daemon's decode path (decode + scale + RGB) against the ffmpeg command line on the same file: ms/frame and ratio")
+    .option('--input <file>', 'video file (default ../shared/media/utterance_1.mp4)')
+    .option('--width <w>', 'output width', positiveInt('--width'), 640)
+    .option('--runs <n>', 'runs per side and thread setting (medians are reported)', positiveInt('--runs'), 5)
+    .option('--json', 'print JSON only')
+    .action(async (o: { input?: string; width: number; runs: number; json?: boolean }) => {
+      const { benchDecode } = await import('./bench/decode.js');
+      await benchDecode({ ...(o.input !== undefined ? { input: o.input } : {}), width: o.width, runs: o.runs, json: o.json === true });
+    });
+
+  bench
     .command('soak')
     .description('4 looped streams (files and RTSP) with a camera reboot every minute: memory, tensors, handles, event rate')
     .option('--minutes <n>', 'minutes to run', positiveInt('--minutes'), 10)

@@ -32,4 +32,5 @@ export const MetricNames = {
   clusterMembers: 'va_cluster_members',
   clusterStreamsOwned: 'va_cluster_streams_owned',
   clusterLeaseChanges: 'va_cluster_lease_changes_total',
+  decodeErrors: 'va_decode_errors_total',
 } as const;

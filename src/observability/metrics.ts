@@ -120,6 +120,12 @@ export function createMetrics(
       labelNames: streamLabel,
       registers: [registry],
     }),
+    decodeErrors: new Counter({
+      name: N.decodeErrors,
+      help: 'Packets skipped because they could not be decoded (a source fails after analysis.maxConsecutiveDecodeErrors in a row)',
+      labelNames: streamLabel,
+      registers: [registry],
+    }),
     framesSkipped: new Counter({
       name: N.framesSkipped,
       help: 'Frames decoded but not analysed because of the per-stream analysis rate (dropped before any conversion)',
@@ -219,6 +225,7 @@ export function forgetStream(m: Metrics, stream: string): void {
     m.framesAnalysed,
     m.framesDropped,
     m.framesSkipped,
+    m.decodeErrors,
     m.streamReconnects,
     m.decodeDuration,
     m.facesPerFrame,

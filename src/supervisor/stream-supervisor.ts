@@ -188,6 +188,12 @@ export class StreamSupervisor {
       maxWidth: config.analysis.maxWidth,
       rtspTransport: cfg.transport ?? config.rtsp.transport,
       rtspTimeoutMs: config.rtsp.timeoutMs,
+      maxSourcePixels: config.analysis.maxSourcePixels,
+      maxConsecutiveDecodeErrors: config.analysis.maxConsecutiveDecodeErrors,
+      decodeThreads: config.analysis.decodeThreads,
+      allowNestedFormats: config.files.allowNestedFormats,
+      onDecodeError: () => metrics.decodeErrors.inc(labels),
+      ...(handle.info.origin === 'api' ? { fileRoots: config.files.roots } : {}),
       ...(analysisFps !== undefined ? { sampleFps: analysisFps, onSkipped: () => metrics.framesSkipped.inc(labels) } : {}),
     };
     // Cameras come and go: a live source reconnects with backoff; files fail (or end) for good.

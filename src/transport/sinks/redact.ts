@@ -1,8 +1,9 @@
-/** Hides the user-info part of a broker URL (`mqtt://user:pass@host` → `mqtt://***@host`), splitting at the last `@` of the authority. */
+import { redactUrl } from '../../streams/redact-url.js';
+
+/**
+ * Hides credentials in a broker URL exactly as camera URLs are hidden: the user-info up to the
+ * last `@` of the authority, and credential parameters in the query.
+ */
 export function redactBrokerUrl(url: string): string {
-  const m = /^([A-Za-z][A-Za-z0-9+.-]*:\/\/)([^/?#]*)(.*)$/s.exec(url);
-  if (!m) return url;
-  const authority = m[2] ?? '';
-  const at = authority.lastIndexOf('@');
-  return at < 0 ? url : `${m[1]}***@${authority.slice(at + 1)}${m[3] ?? ''}`;
+  return redactUrl(url);
 }
