@@ -13,7 +13,7 @@ import type { Logger } from './observability/logger.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
 import { routeFfmpegLogs } from './streams/open-source.js';
 import { StreamStore } from './supervisor/stream-store.js';
-import { StreamSupervisor } from './supervisor/stream-supervisor.js';
+import { StreamSupervisor, restorePlan } from './supervisor/stream-supervisor.js';
 import { HttpServer } from './transport/http-server.js';
 import { WsPublisher } from './transport/ws-publisher.js';
 
@@ -54,6 +54,11 @@ export function buildDaemon(config: Config, deps: { readonly logger: Logger; rea
     },
 
     async start() {
+      // Read and checked before anything starts: a state file that cannot be read or written
+      // back, or that lists more streams than may run, is a configuration error.
+      const store = config.persistence.file !== null ? new StreamStore(config.persistence.file) : undefined;
+      const persisted = store?.load() ?? [];
+      restorePlan(config, config.streams, persisted, store?.file);
       routeFfmpegLogs(deps.logger);
       const info = await selectBackend(config.backend);
       backend = info.name;
@@ -90,9 +95,6 @@ export function buildDaemon(config: Config, deps: { readonly logger: Logger; rea
       } else {
         log.info('no affect model configured (model.dir / --model): publishing faces only');
       }
-      const store = config.persistence.file !== null ? new StreamStore(config.persistence.file) : undefined;
-      // Read before anything starts: a broken state file is a configuration error.
-      const persisted = store?.load() ?? [];
       supervisor = new StreamSupervisor({ config, detector, metrics, logger: deps.logger, events, backend, ...(engine ? { engine } : {}), ...(store ? { store } : {}) });
       publisher = new WsPublisher(events, { metrics, logger: deps.logger }, {
         maxClients: config.server.maxWsClients,
@@ -130,12 +132,7 @@ export function buildDaemon(config: Config, deps: { readonly logger: Logger; rea
       if (config.auth.token === null && !isLoopback(config.server.host)) {
         log.warn({ host: config.server.host }, 'listening beyond loopback without auth: anyone who can reach this port controls the streams (set auth.token / --token / DAEMON_TOKEN)');
       }
-      for (const s of config.streams) sup.add(s, 'config');
-      for (const s of persisted) {
-        if (sup.has(s.id)) log.warn({ streamId: s.id }, 'persisted stream shadowed by a config stream of the same id');
-        else sup.add(s, 'api');
-      }
-      if (persisted.length > 0) log.info({ streams: persisted.length }, 'persisted streams restored');
+      await sup.restore(config.streams, persisted);
       return address;
     },
 

@@ -26,6 +26,8 @@ export const ErrorCodes = {
   PAYLOAD_TOO_LARGE: 'VA_ERR_PAYLOAD_TOO_LARGE',
   UNAUTHORIZED: 'VA_ERR_UNAUTHORIZED',
   LIMIT: 'VA_ERR_LIMIT',
+  /** A stream change could not be written to the state file (and was rolled back). */
+  PERSISTENCE: 'VA_ERR_PERSISTENCE',
   INTERNAL: 'VA_ERR_INTERNAL',
 } as const;
 
@@ -58,6 +60,7 @@ export class DecodeError extends AnalyticsError {}
 export class ModelLoadError extends AnalyticsError {}
 export class InferenceError extends AnalyticsError {}
 export class TransportError extends AnalyticsError {}
+export class PersistenceError extends AnalyticsError {}
 
 /** Normalises anything thrown into an AnalyticsError, keeping the original as `cause`. */
 export function asAnalyticsError(err: unknown, fallback: ErrorCode = ErrorCodes.INTERNAL): AnalyticsError {

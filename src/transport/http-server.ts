@@ -170,7 +170,7 @@ export class HttpServer {
       return sendError(res, STATUS_FOR_CODE[e.code] ?? 400, e.code, e.message, 'url');
     }
     try {
-      const info = this.deps.supervisor.add(cfg, 'api');
+      const info = await this.deps.supervisor.add(cfg, 'api');
       sendJson(res, 201, info, { location: `/v1/streams/${encodeURIComponent(cfg.id)}` });
     } catch (err) {
       if (err instanceof AnalyticsError && err.code === ErrorCodes.CONFLICT) return sendError(res, 409, err.code, err.message, 'id');
