@@ -1,3 +1,6 @@
+import { asStreamId } from '../../src/core/ids.js';
+import type { AlignedFace, FacesRecord, FrameRecord } from '../../src/core/records.js';
+import { computeAlignment } from '../../src/models/face-aligner/index.js';
 import type { DetectedFace } from '../../src/models/face-detector/index.js';
 import type { RawFrame } from '../../src/streams/open-source.js';
 
@@ -52,4 +55,18 @@ export function fakeDetector(opts: { faces?: (call: number) => DetectedFace[]; d
     },
   };
   return { detector, state };
+}
+
+/** A 640×360 frame record of stream `cam` (no pixels: for stages that only read metadata). */
+export function frameRecord(seq: number): FrameRecord {
+  return { kind: 'frame', streamId: asStreamId('cam'), seq, pts: seq / 25, decodedAt: 0, wallTime: 0, sourceWidth: 640, sourceHeight: 360, image: { data: new Uint8Array(0), width: 640, height: 360 } };
+}
+
+/** A detected-and-aligned frame with `n` faces side by side. */
+export function facesRecord(seq: number, n: number): FacesRecord<AlignedFace> {
+  const list = Array.from({ length: n }, (_, i) => {
+    const f = fakeFace(50 + i * 250, 60);
+    return { ...f, alignment: computeAlignment(f.landmarks, 112) };
+  });
+  return { kind: 'faces', frame: frameRecord(seq), faces: list, detectMs: 1 };
 }
