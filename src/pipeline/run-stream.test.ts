@@ -73,6 +73,16 @@ describe('runStream', () => {
     expect(det.state.closed).toBe(1);
   });
 
+  it('keeps the detector session until the frames queued when the source ended are analysed', async () => {
+    const src = fakeSource({ frames: 12 });
+    const det = fakeDetector({ delayMs: 5 });
+    const { records, done } = collect(runStream(FILE, settings(), { detector: det.detector, openSource: src.open }));
+    expect(await done).toBe('complete');
+    expect(count(records, 'analysed')).toBe(12);
+    await released(records);
+    expect(det.state.closed).toBe(1);
+  });
+
   it('on a source failure ends every open track, counts queued frames as dropped, then errors', async () => {
     // Real-time (no gate): frames pile up behind a slow detector, then the source fails.
     const src = fakeSource({ frames: 12, gapMs: 3, fail: new SourceError(ErrorCodes.SOURCE_OPEN, 'camera gone') });

@@ -85,7 +85,15 @@ export function runStream(spec: SourceSpec, settings: RunSettings, deps: RunDeps
       sessionClosed = true;
       session.close?.();
     };
-    const released = sourceDone.then(closeSession);
+    // The session outlives the source (frames still queued for detection need it): it closes
+    // when the pipeline is done (completed, failed or unsubscribed).
+    let finishPipeline!: () => void;
+    const pipelineDone = new Promise<void>((r) => (finishPipeline = r));
+    const pipelineFinished = (): void => {
+      closeSession();
+      finishPipeline();
+    };
+    const released = Promise.all([sourceDone, pipelineDone]).then(() => undefined);
     emit({ kind: 'started', released });
 
     const { streamId } = settings;
@@ -172,19 +180,19 @@ export function runStream(spec: SourceSpec, settings: RunSettings, deps: RunDeps
       },
       error: (err: unknown) => {
         endOpenTracks();
-        closeSession();
+        pipelineFinished();
         subscriber.error(err);
       },
       complete: () => {
         endOpenTracks();
-        closeSession();
+        pipelineFinished();
         subscriber.complete();
       },
     });
     return () => {
       sub.unsubscribe();
-      // Frames still queued for detection are gone with the pipeline: the session can go too.
-      closeSession();
+      // Frames still queued for detection are gone with the pipeline.
+      pipelineFinished();
       // A pump blocked on credit must wake to see the abort and close its source.
       gate?.releaseAll();
     };

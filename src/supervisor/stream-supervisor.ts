@@ -196,7 +196,7 @@ export class StreamSupervisor {
     const store = this.deps.store;
     if (!store) return;
     const api = [...this.streams.values()].filter((h) => h.info.origin === 'api').map((h) => h.cfg);
-    store.save([...api, ...this.unrestored.filter((u) => !this.streams.has(u.id))]);
+    store.save([...api, ...this.unrestored.filter((u) => !api.some((a) => a.id === u.id))]);
   }
 
   /** Subscribes a new run of the stream (the caller holds the id's turn). */

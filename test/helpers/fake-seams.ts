@@ -41,14 +41,18 @@ export function fakeDetector(opts: { faces?: (call: number) => DetectedFace[]; d
   const detector = {
     createSession: () => {
       state.sessions++;
+      let closed = false;
       return {
         detect: async () => {
+          // As the worker detector: a closed session cannot detect.
+          if (closed) throw new Error('no detector session');
           const call = state.calls++;
           if (opts.delayMs) await new Promise((r) => setTimeout(r, opts.delayMs));
           if (opts.failAt !== undefined && call >= opts.failAt) throw new Error('detector crashed');
           return { faces: opts.faces ? opts.faces(call) : [fakeFace()], ranDetector: true };
         },
         close: () => {
+          closed = true;
           state.closed++;
         },
       };
