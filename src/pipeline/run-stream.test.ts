@@ -174,4 +174,22 @@ describe('runStream', () => {
     expect(count(records, 'decoded')).toBeGreaterThanOrEqual(3);
     await released(records);
   });
+
+  it('hands the file roots and source extras to every open, and reports skipped packets as decode-error records', async () => {
+    const seen: Record<string, unknown>[] = [];
+    const open = (_spec: SourceSpec, o: Record<string, unknown>): AsyncGenerator<RawFrame> =>
+      (async function* () {
+        seen.push(o);
+        (o.onDecodeError as (e: Error) => void)(new Error('corrupt packet from rtsp://u:p@cam/1'));
+        yield rawFrame(0);
+      })();
+    const det = fakeDetector();
+    const extras = { maxSourcePixels: 4096 * 2160 } as unknown as RunSettings['source'];
+    const { records, done } = collect(
+      runStream(FILE, settings({ fileRoots: ['/media'], ...(extras ? { source: extras } : {}) }), { detector: det.detector, openSource: open as never }),
+    );
+    expect(await done).toBe('complete');
+    expect(seen[0]).toMatchObject({ fileRoots: ['/media'], maxSourcePixels: 4096 * 2160, realtime: false, loop: false, maxWidth: 640 });
+    expect(records.find((r) => r.kind === 'decode-error')).toEqual({ kind: 'decode-error', error: { code: 'VA_ERR_DECODE', message: 'corrupt packet from rtsp://***@cam/1' } });
+  });
 });

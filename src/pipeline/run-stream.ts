@@ -1,4 +1,5 @@
 import { Observable } from 'rxjs';
+import { AnalyticsError, ErrorCodes } from '../core/errors.js';
 import type { StreamId } from '../core/ids.js';
 import type { AffectEngine } from '../models/affect/affect-engine.js';
 import type { FaceDetectorHost } from '../models/face-detector/worker-detector.js';
@@ -42,12 +43,23 @@ export interface RunSettings {
   };
   /** File sources must stay under these directories, checked by the source at every open. */
   readonly fileRoots?: readonly string[];
+  /** Further source options (media limits and the like), handed to `openSource` as they are. */
+  readonly source?: SourceExtras;
   /** With `deps.engine`: the live affect stage's options. */
   readonly affect?: AnalyseAffectOptions;
 }
 
-/** The source options a run hands to `openSource` (fileRoots: enforced by sources that know it). */
-export type RunSourceOptions = VideoSourceOptions & { readonly fileRoots?: readonly string[] };
+/** The source options a run hands to `openSource` (fileRoots, onDecodeError: honoured by sources that know them). */
+export type RunSourceOptions = VideoSourceOptions & {
+  readonly fileRoots?: readonly string[];
+  /** A packet that could not be decoded was skipped. */
+  readonly onDecodeError?: (err: Error) => void;
+};
+
+/** The source options that are not the run's own business (set per daemon or per stream). */
+export type SourceExtras = Partial<
+  Omit<RunSourceOptions, 'realtime' | 'loop' | 'maxWidth' | 'signal' | 'rtspTransport' | 'rtspTimeoutMs' | 'sampleFps' | 'onSkipped' | 'fileRoots' | 'onDecodeError'>
+>;
 
 export interface RunDeps {
   readonly detector: Pick<FaceDetectorHost, 'createSession'>;
@@ -101,10 +113,12 @@ export function runStream(spec: SourceSpec, settings: RunSettings, deps: RunDeps
     // A camera or a paced file cannot wait for us: drop the oldest. A fast file can: back-pressure.
     const gate = settings.realtime || spec.kind !== 'file' ? undefined : new CreditGate(settings.queueFrames + 1);
     const sourceOpts: RunSourceOptions = {
+      ...settings.source,
       realtime: settings.realtime,
       loop: settings.loop,
       maxWidth: settings.maxWidth,
       ...(settings.fileRoots ? { fileRoots: settings.fileRoots } : {}),
+      onDecodeError: (err) => emit({ kind: 'decode-error', error: { code: errorCode(err), message: scrubCredentials(err.message) } }),
       ...(settings.rtsp ? { rtspTransport: settings.rtsp.transport, rtspTimeoutMs: settings.rtsp.timeoutMs } : {}),
       ...(settings.analysisFps !== undefined ? { sampleFps: settings.analysisFps, onSkipped: () => emit({ kind: 'skipped' }) } : {}),
     };
@@ -198,3 +212,5 @@ export function runStream(spec: SourceSpec, settings: RunSettings, deps: RunDeps
     };
   });
 }
+
+const errorCode = (err: Error): string => (err instanceof AnalyticsError ? err.code : ErrorCodes.DECODE);

@@ -12,6 +12,8 @@ export type StreamRecord =
   /** The first frame of this run arrived. */
   | { readonly kind: 'running'; readonly sourceKind: SourceSpec['kind']; readonly sourceWidth: number; readonly sourceHeight: number }
   | { readonly kind: 'decoded'; readonly frameSeq: number; readonly decodeSeconds: number }
+  /** A packet that could not be decoded was skipped (the source fails after too many in a row). */
+  | { readonly kind: 'decode-error'; readonly error: { readonly code: string; readonly message: string } }
   /** A frame decoded and left out by `analysisFps`. */
   | { readonly kind: 'skipped' }
   | { readonly kind: 'analysed'; readonly frameSeq: number; readonly faces: number; readonly detectMs: number }

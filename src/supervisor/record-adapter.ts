@@ -39,6 +39,9 @@ export function applyRecord(t: RecordTarget, record: StreamRecord): void {
       metrics.framesDecoded.inc(labels);
       metrics.decodeDuration.observe(labels, record.decodeSeconds);
       return;
+    case 'decode-error':
+      t.log.debug({ code: record.error.code, error: record.error.message }, 'undecodable packet skipped');
+      return;
     case 'skipped':
       metrics.framesSkipped.inc(labels);
       return;
