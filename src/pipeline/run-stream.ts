@@ -79,9 +79,10 @@ export interface RunDeps {
  *   once this subscription's source has freed its native resources and its detector session is
  *   closed, on every path (complete, error, unsubscribe).
  * - Unsubscribing is the only way to stop a run; it stops decoding at once.
- * - A fatal failure is the error channel (an AnalyticsError, credentials scrubbed); before it
- *   (and before completion) every open track gets its `ended` event, the active-track count goes
- *   back to 0, and frames still queued are reported as `dropped`.
+ * - A fatal failure is the error channel, as thrown (a source error may quote the URL: whoever
+ *   shows it scrubs it); before it (and before completion) every open track gets its `ended`
+ *   event, the active-track count goes back to 0, and frames given up are reported as `dropped`.
+ *   On unsubscribe nothing more is emitted: the consumer ends the tracks it was told about.
  */
 export function runStream(spec: SourceSpec, settings: RunSettings, deps: RunDeps): Observable<StreamRecord> {
   return new Observable<StreamRecord>((subscriber) => {
