@@ -109,7 +109,7 @@ describe('lifecycle races', () => {
     expect(after.x).toBeUndefined();
     expect(after.bystander).toBeGreaterThan(10);
     await checkHealthy(base);
-  });
+  }, 180_000);
 
   it('adds and deletes many ids at once without leaking or disturbing other streams', async () => {
     const base = await baseline();
@@ -126,7 +126,7 @@ describe('lifecycle races', () => {
     const after = await decodedDuring(1000, ids);
     expect(Object.values(after).filter((v) => v !== undefined)).toEqual([]);
     await checkHealthy(base);
-  });
+  }, 120_000);
 
   it('restarts and deletes an RTSP stream while it is reconnecting', async () => {
     const base = await baseline();
@@ -152,5 +152,5 @@ describe('lifecycle races', () => {
       await camera.stop();
     }
     await checkHealthy(base);
-  });
+  }, 120_000);
 });
