@@ -16,7 +16,7 @@ import type { Logger } from './observability/logger.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
 import { routeFfmpegLogs } from './streams/open-source.js';
 import { StreamStore } from './supervisor/stream-store.js';
-import { StreamSupervisor } from './supervisor/stream-supervisor.js';
+import { StreamSupervisor, restorePlan } from './supervisor/stream-supervisor.js';
 import { HttpServer } from './transport/http-server.js';
 import { accessPolicy } from './transport/request-guard.js';
 import { SnapshotRegistry } from './transport/snapshots.js';
@@ -69,6 +69,11 @@ export function buildDaemon(config: Config, deps: { readonly logger: Logger; rea
     },
 
     async start() {
+      // Read and checked before anything starts: a state file that cannot be read or written
+      // back, or that lists more streams than may run, is a configuration error.
+      const store = config.persistence.file !== null ? new StreamStore(config.persistence.file) : undefined;
+      const persisted = store?.load() ?? [];
+      restorePlan(config, config.streams, persisted, store?.file);
       routeFfmpegLogs(deps.logger);
       const info = await selectBackend(config.backend);
       backend = info.name;
@@ -105,9 +110,6 @@ export function buildDaemon(config: Config, deps: { readonly logger: Logger; rea
       } else {
         log.info('no affect model configured (model.dir / --model): publishing faces only');
       }
-      const store = config.persistence.file !== null ? new StreamStore(config.persistence.file) : undefined;
-      // Read before anything starts: a broken state file is a configuration error.
-      const persisted = store?.load() ?? [];
       snapshots = new SnapshotRegistry(events, config.server.snapshotMaxFps);
       supervisor = new StreamSupervisor({ config, detector, metrics, logger: deps.logger, events, backend, snapshots, ...(engine ? { engine } : {}), ...(store ? { store } : {}) });
       publisher = new WsPublisher(events, { metrics, logger: deps.logger }, {
@@ -167,10 +169,12 @@ export function buildDaemon(config: Config, deps: { readonly logger: Logger; rea
       if (config.cluster) {
         const c = config.cluster;
         const instance = c.instanceId ?? `${hostname()}:${address.port}`;
+        // This instance's own API streams come back here; the config's streams are the cluster's.
+        await sup.restore([], persisted);
         cluster = new ClusterCoordinator(
           new RedisLeaseStore(c.redis, c.prefix),
           // Leased streams are config streams: never persisted, started and stopped by their lease.
-          { start: (cfg) => void sup.add(cfg, 'config'), stop: async (id) => void (await sup.remove(id)) },
+          { start: async (cfg) => void (await sup.add(cfg, 'config')), stop: async (id) => void (await sup.remove(id)) },
           { member: { id: instance, api: c.advertiseUrl ?? `http://${address.address.includes(':') ? `[${address.address}]` : address.address}:${address.port}` }, streams: config.streams, leaseTtlMs: c.leaseTtlMs, tickMs: c.tickMs },
           deps.logger,
           { onLeaseChange: (reason) => metrics.clusterLeaseChanges.inc({ reason }) },
@@ -178,13 +182,8 @@ export function buildDaemon(config: Config, deps: { readonly logger: Logger; rea
         cluster.start();
         log.info({ instance, streams: config.streams.length }, 'cluster member: streams run where their lease is held');
       } else {
-        for (const s of config.streams) sup.add(s, 'config');
+        await sup.restore(config.streams, persisted);
       }
-      for (const s of persisted) {
-        if (sup.has(s.id)) log.warn({ streamId: s.id }, 'persisted stream shadowed by a config stream of the same id');
-        else sup.add(s, 'api');
-      }
-      if (persisted.length > 0) log.info({ streams: persisted.length }, 'persisted streams restored');
       return address;
     },
 

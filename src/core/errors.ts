@@ -33,6 +33,8 @@ export const ErrorCodes = {
   ORIGIN_FORBIDDEN: 'VA_ERR_ORIGIN_FORBIDDEN',
   UNSUPPORTED_MEDIA_TYPE: 'VA_ERR_UNSUPPORTED_MEDIA_TYPE',
   METHOD_NOT_ALLOWED: 'VA_ERR_METHOD_NOT_ALLOWED',
+  /** A stream change could not be written to the state file (and was rolled back). */
+  PERSISTENCE: 'VA_ERR_PERSISTENCE',
   INTERNAL: 'VA_ERR_INTERNAL',
   DATA_FORMAT: 'VA_ERR_DATA_FORMAT',
 } as const;
@@ -66,6 +68,7 @@ export class DecodeError extends AnalyticsError {}
 export class ModelLoadError extends AnalyticsError {}
 export class InferenceError extends AnalyticsError {}
 export class TransportError extends AnalyticsError {}
+export class PersistenceError extends AnalyticsError {}
 
 /** Normalises anything thrown into an AnalyticsError, keeping the original as `cause`. */
 export function asAnalyticsError(err: unknown, fallback: ErrorCode = ErrorCodes.INTERNAL): AnalyticsError {

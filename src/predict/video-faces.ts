@@ -1,7 +1,7 @@
 /**
- * Faces of a video file, found with the daemon's own stages composed exactly as
- * `buildPipeline` composes them (fromSource → detectFaces → alignFaces → trackFaces, with a
- * CreditGate as for an as-fast-as-possible file stream), so the live pipeline cuts the same crops.
+ * Faces of a video file, found by the daemon's own per-stream run (runStream: source → detect →
+ * align → track, with a CreditGate as for an as-fast-as-possible file stream), so the live
+ * pipeline cuts the same crops.
  * The consumer callback runs synchronously inside the pipeline: until it returns, the detector's
  * credit is not given back and no further frame is read, which bounds memory to a few frames.
  */
@@ -12,12 +12,7 @@ import type { FrameRecord, TrackedFace } from '../core/records.js';
 import { cropAlignedFacesUint8 } from '../models/face-aligner/index.js';
 import type { FaceDetector } from '../models/face-detector/index.js';
 import type { RgbFace } from '../models/seed/index.js';
-import { alignFaces } from '../pipeline/align-faces.js';
-import { CreditGate } from '../pipeline/credit-gate.js';
-import { detectFaces } from '../pipeline/detect-faces.js';
-import { fromSource } from '../pipeline/from-source.js';
-import { trackFaces } from '../pipeline/track-faces.js';
-import { openSource } from '../streams/open-source.js';
+import { runStream } from '../pipeline/run-stream.js';
 
 export type VideoAnalysisConfig = Pick<Config, 'analysis' | 'detector' | 'tracker' | 'alignment'>;
 
@@ -34,29 +29,35 @@ export async function readVideoFaces(
   cfg: VideoAnalysisConfig,
   consumer: VideoFacesConsumer,
 ): Promise<{ readonly frames: number }> {
-  const gate = new CreditGate(cfg.analysis.queueFrames + 1);
-  const frames$ = fromSource((signal) => openSource({ kind: 'file', path: file }, { realtime: false, loop: false, maxWidth: cfg.analysis.maxWidth, signal }), {
-    streamId: asStreamId('predict'),
-    gate,
-  });
-  const session = detector.createSession(cfg.detector);
-  const tracked$ = frames$.pipe(
-    detectFaces({ session, gate }, { queueFrames: cfg.analysis.queueFrames }),
-    alignFaces({ size: cfg.alignment.size }),
-    trackFaces(cfg.tracker),
+  const run$ = runStream(
+    { kind: 'file', path: file },
+    {
+      streamId: asStreamId('predict'),
+      realtime: false,
+      loop: false,
+      maxWidth: cfg.analysis.maxWidth,
+      queueFrames: cfg.analysis.queueFrames,
+      alignSize: cfg.alignment.size,
+      tracker: cfg.tracker,
+      detector: cfg.detector,
+    },
+    { detector },
   );
   let frames = 0;
   let sub: Subscription | undefined;
   let failed = false;
+  let released: Promise<void> = Promise.resolve();
   await new Promise<void>((resolve, reject) => {
     const fail = (err: unknown): void => {
       failed = true;
       sub?.unsubscribe();
       reject(err);
     };
-    sub = tracked$.subscribe({
-      next: (rec) => {
-        if (failed) return;
+    sub = run$.subscribe({
+      next: (record) => {
+        if (record.kind === 'started') released = record.released;
+        if (failed || record.kind !== 'tracked') return;
+        const rec = record.record;
         try {
           if (rec.kind === 'tracks-closed') {
             consumer.tracksEnded(rec.tracks.map((t) => t.trackId));
@@ -84,6 +85,6 @@ export async function readVideoFaces(
       complete: () => resolve(),
     });
     if (failed) sub.unsubscribe();
-  });
+  }).finally(() => released);
   return { frames };
 }
