@@ -1,4 +1,4 @@
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -129,12 +129,20 @@ describe('hostile media against the daemon', () => {
     await expectUnharmed();
   });
 
-  it('a symlink whose target appears outside the root later is refused at restart', async () => {
+  it('a symlink out of the root is refused at POST while dangling, and at restart once re-pointed', async () => {
     const link = path.join(root, 'later.mp4');
     symlinkSync(path.join(outside, 'later.mp4'), link);
+    // Dangling: judged by where it points (outside), not let through because nothing is there yet.
+    expect((await api('POST', '/v1/streams', { id: 'swap', url: link, realtime: false, loop: true })).status).toBe(403);
+    unlinkSync(link);
+    copyFileSync(media('utterance_1.mp4'), path.join(root, 'inside.mp4'));
+    symlinkSync(path.join(root, 'inside.mp4'), link);
     expect((await api('POST', '/v1/streams', { id: 'swap', url: link, realtime: false, loop: true })).status).toBe(201);
-    expect((await waitState('swap', ['failed'])).error?.code).toBe('VA_ERR_SOURCE_NOT_FOUND');
+    await waitState('swap', ['running']);
+    // Re-pointed outside while the stream runs: the next open (restart) is refused.
     copyFileSync(media('utterance_1.mp4'), path.join(outside, 'later.mp4'));
+    unlinkSync(link);
+    symlinkSync(path.join(outside, 'later.mp4'), link);
     expect((await api('POST', '/v1/streams/swap/restart')).status).toBe(200);
     const s = await waitState('swap', ['failed', 'running']);
     expect(s.state).toBe('failed');
