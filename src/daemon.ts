@@ -6,8 +6,8 @@ import { ErrorCodes, ModelLoadError } from './core/errors.js';
 import type { AnalyticsEvent } from './core/records.js';
 import { AffectEngine } from './models/affect/affect-engine.js';
 import { selectBackend, tensorCount } from './models/backend.js';
-import { FaceDetector } from './models/face-detector/index.js';
-import { WorkerFaceDetector, type FaceDetectorHost } from './models/face-detector/worker-detector.js';
+import { HostedFaceDetector, type FaceDetectorHost } from './models/face-detector/face-detector-host.js';
+import type { HostHealth } from './models/runtime/model-host.js';
 
 import type { Logger } from './observability/logger.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
@@ -35,13 +35,21 @@ export function buildDaemon(config: Config, deps: { readonly logger: Logger; rea
   let detector: FaceDetectorHost | undefined;
   let engine: AffectEngine | undefined;
   const metrics = createMetrics(deps.registry, {
-    tensorCount: async () => tensorCount() + ((await detector?.tensors?.().catch(() => 0)) ?? 0) + ((await engine?.tensors().catch(() => 0)) ?? 0),
+    tensorCount: async () => tensorCount() + ((await detector?.tensors().catch(() => 0)) ?? 0) + ((await engine?.tensors().catch(() => 0)) ?? 0),
   });
   const events = new Subject<AnalyticsEvent>();
   let supervisor: StreamSupervisor | undefined;
   let publisher: WsPublisher | undefined;
   let http: HttpServer | undefined;
   let backend = 'none';
+  const hostState = (h: HostHealth): void => {
+    metrics.modelHostUp.set({ host: h.name }, h.state === 'ready' ? 1 : 0);
+    if (h.state === 'restarting') log.error({ host: h.name, where: h.where, error: h.lastError }, 'model worker died; restarting it with backoff');
+    if (h.state === 'ready' && h.restarts > 0) {
+      metrics.modelHostRestarts.inc({ host: h.name });
+      log.warn({ host: h.name, restarts: h.restarts }, 'model worker restarted');
+    }
+  };
   let closing = false;
   let closed: Promise<void> | undefined;
 
@@ -61,12 +69,8 @@ export function buildDaemon(config: Config, deps: { readonly logger: Logger; rea
       for (const t of info.tried) log.warn({ backend: t.name, reason: t.error }, 'TF.js backend unavailable, trying the next');
       log.info({ backend }, 'TF.js backend selected');
       try {
-        if (config.detector.worker) detector = await WorkerFaceDetector.start(config.backend);
-        else {
-          const inThread = await FaceDetector.load();
-          detector = inThread;
-          await inThread.warmUp();
-        }
+        detector = await HostedFaceDetector.open({ worker: config.detector.worker, backend: config.backend, onHostState: hostState });
+        metrics.modelHostUp.set({ host: 'face-detector' }, 1);
       } catch (err) {
         if (err instanceof ModelLoadError) throw err;
         throw new ModelLoadError(ErrorCodes.MODEL_LOAD, `face models failed to load: ${(err as Error).message}`, { cause: err });
@@ -80,7 +84,9 @@ export function buildDaemon(config: Config, deps: { readonly logger: Logger; rea
             metrics.inferenceDuration.observe(l, seconds);
           },
           onQueueDepth: (stage, depth) => metrics.inferenceQueueDepth.set({ stage }, depth),
+          onHostState: hostState,
         });
+        metrics.modelHostUp.set({ host: 'affect' }, 1);
         await engine.warmUp();
         const p = engine.manifest.provenance;
         log.info(
@@ -110,12 +116,19 @@ export function buildDaemon(config: Config, deps: { readonly logger: Logger; rea
         auth: config.auth,
         readiness: {
           ready: () => {
-            const checks = { models: detector !== undefined, server: http?.listening === true, shuttingDown: closing };
+            // A crashed model worker is being restarted: not ready until it is back.
+            const hosts = [detector?.health(), engine?.health()].filter((h) => h !== undefined);
+            const checks = {
+              models: detector !== undefined && hosts.every((h) => h.state === 'ready'),
+              server: http?.listening === true,
+              shuttingDown: closing,
+            };
             return {
               ready: checks.models && checks.server && !closing,
               checks,
               details: {
                 backend,
+                modelHosts: hosts,
                 affectModel: engine
                   ? { id: engine.id, version: engine.version, kind: engine.kind, seqLen: engine.seqLen, stride: config.model.stride, smoothing: config.model.smoothing }
                   : 'none loaded (faces only; start with --model DIR for affect events)',

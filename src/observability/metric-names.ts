@@ -24,4 +24,6 @@ export const MetricNames = {
   affectEvents: 'va_affect_events_total',
   framesSkipped: 'va_frames_skipped_total',
   streamReconnects: 'va_stream_reconnects_total',
+  modelHostUp: 'va_model_host_up',
+  modelHostRestarts: 'va_model_host_restarts_total',
 } as const;

@@ -6,7 +6,7 @@ import { asStreamId, type StreamId } from '../core/ids.js';
 import type { AnalyticsEvent, StreamState } from '../core/records.js';
 import type { AffectEngine } from '../models/affect/affect-engine.js';
 import type { StreamStore } from './stream-store.js';
-import type { FaceDetectorHost } from '../models/face-detector/worker-detector.js';
+import type { FaceDetectorHost } from '../models/face-detector/face-detector-host.js';
 import type { Logger } from '../observability/logger.js';
 import { forgetStream, setStreamState, type Metrics } from '../observability/metrics.js';
 import { buildPipeline } from '../pipeline/build-pipeline.js';

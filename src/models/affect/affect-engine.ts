@@ -1,9 +1,12 @@
 import { ErrorCodes, ModelLoadError } from '../../core/errors.js';
-import { InferenceQueue, type InferenceQueueOptions } from '../../pipeline/affect/inference-queue.js';
+import { InferenceQueue, type InferenceQueueOptions } from '../runtime/inference-queue.js';
 import type { BackendPreference } from '../backend.js';
+import type { HostHealth, ModelHost } from '../runtime/model-host.js';
+import { openHost } from '../runtime/open-host.js';
+import { WorkerHost } from '../runtime/worker-host.js';
 import { combineMembers, decodeMemberFrame, type EnsembleFrame, type ModelManifest, type RgbFace } from '../seed/index.js';
 import type { FrameCache } from '../seed/seed-runner.js';
-import { inProcessOps, workerOps, type AffectOps } from './affect-ops.js';
+import { affectService, type AffectApi, type AffectInfo } from './affect-service.js';
 
 export type { FrameCache } from '../seed/seed-runner.js';
 
@@ -20,6 +23,8 @@ export interface AffectEngineHooks {
   readonly onDrop?: (streamId: string, stage: 'cnn' | 'gru') => void;
   readonly onBatch?: (stage: 'cnn' | 'gru', size: number, seconds: number) => void;
   readonly onQueueDepth?: (stage: 'cnn' | 'gru', depth: number) => void;
+  /** The model's host changed state (a worker crashed, restarted, closed). */
+  readonly onHostState?: (health: HostHealth) => void;
 }
 
 /**
@@ -33,7 +38,7 @@ export class AffectEngine {
   private closed: Promise<void> | undefined;
 
   private constructor(
-    readonly ops: AffectOps,
+    private readonly host: ModelHost<AffectInfo, AffectApi>,
     opts: AffectEngineOptions,
     hooks: AffectEngineHooks,
   ) {
@@ -47,14 +52,19 @@ export class AffectEngine {
       onBatch: (size, seconds) => hooks.onBatch?.(stage, size, seconds),
       onQueueDepth: (depth) => hooks.onQueueDepth?.(stage, depth),
     });
-    this.cnnQueue = new InferenceQueue((faces) => ops.runCnn(faces), queue('cnn'));
-    this.gruQueue = new InferenceQueue((windows) => ops.runWindows(windows), queue('gru'));
+    this.cnnQueue = new InferenceQueue((faces) => host.call('cnn', faces), queue('cnn'));
+    this.gruQueue = new InferenceQueue((windows) => host.call('gru', windows), queue('gru'));
   }
 
   static async load(dir: string, opts: AffectEngineOptions, hooks: AffectEngineHooks = {}): Promise<AffectEngine> {
     try {
-      const ops = opts.worker ? await workerOps(dir, opts.backend) : await inProcessOps(dir);
-      return new AffectEngine(ops, opts, hooks);
+      const host = await openHost(affectService, { dir, backend: opts.backend }, {
+        worker: opts.worker,
+        base: import.meta.url,
+        script: './affect-worker',
+        ...(hooks.onHostState ? { onState: hooks.onHostState } : {}),
+      });
+      return new AffectEngine(host, opts, hooks);
     } catch (err) {
       if (err instanceof ModelLoadError) throw err;
       throw new ModelLoadError(ErrorCodes.MODEL_LOAD, `cannot load the model directory ${dir}: ${(err as Error).message}`, { cause: err });
@@ -62,7 +72,7 @@ export class AffectEngine {
   }
 
   get manifest(): ModelManifest {
-    return this.ops.manifest;
+    return this.host.info.manifest;
   }
 
   get id(): string {
@@ -88,8 +98,8 @@ export class AffectEngine {
   /** Runs one frame (and one window) so kernels are compiled before live traffic. */
   async warmUp(): Promise<void> {
     const face: RgbFace = { data: new Uint8Array(112 * 112 * 3), width: 112, height: 112 };
-    const [cache] = await this.ops.runCnn([face]);
-    if (cache && this.kind === 'cnn-rnn') await this.ops.runWindows([Array.from({ length: this.seqLen }, () => cache)]);
+    const [cache] = await this.host.call('cnn', [face]);
+    if (cache && this.kind === 'cnn-rnn') await this.host.call('gru', [Array.from({ length: this.seqLen }, () => cache)]);
   }
 
   cnn(face: RgbFace, streamId: string): Promise<FrameCache> {
@@ -109,15 +119,28 @@ export class AffectEngine {
   }
 
   /** Tensors of a worker-hosted model (0 in-process: those are in the daemon's own count). */
-  async tensors(): Promise<number> {
-    return (await this.ops.tensors?.()) ?? 0;
+  tensors(): Promise<number> {
+    return this.host.tensors();
+  }
+
+  health(): HostHealth {
+    return this.host.health();
+  }
+
+  /** Ends a worker-hosted model's thread as a crash would; the host restarts it (drills, tests). */
+  async killWorker(): Promise<void> {
+    if (this.host instanceof WorkerHost) await this.host.kill();
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
   }
 
   close(): Promise<void> {
     this.closed ??= (async () => {
       this.cnnQueue.close();
       this.gruQueue.close();
-      await this.ops.close();
+      await this.host.close();
     })();
     return this.closed;
   }

@@ -16,7 +16,7 @@ import {
   type RgbFace,
   type TaskName,
 } from './index.js';
-import { batchWindows, planSeedWindows } from '../../predict/seed-windows.js';
+import { batchWindows, planSeedWindows } from './seed-windows.js';
 import { runWindows } from '../affect/run-windows.js';
 
 /** One frame's cached CNN output for one member: per task the head feature and the logits. */

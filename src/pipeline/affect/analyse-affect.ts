@@ -7,7 +7,7 @@ import { boundedConcatMap } from '../bounded-concat-map.js';
 import type { CreditGate } from '../credit-gate.js';
 import type { TrackOutput } from '../track-faces.js';
 import { toAffectEvent, type AffectSmoothers, type FrameMeta } from './affect-events.js';
-import { InferenceDroppedError } from './inference-queue.js';
+import { InferenceDroppedError } from '../../models/runtime/inference-queue.js';
 import { createSmoother, type SmoothingKind } from './smoothing.js';
 import { TrackWindows, type WindowJob } from './track-windows.js';
 
