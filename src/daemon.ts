@@ -25,6 +25,8 @@ export interface Daemon {
   readonly metrics: Metrics;
   readonly events: Subject<AnalyticsEvent>;
   supervisor(): StreamSupervisor;
+  /** The loaded model hosts (for drills and tests: health, killWorker). */
+  models(): { readonly detector?: FaceDetectorHost; readonly engine?: AffectEngine };
   start(): Promise<AddressInfo>;
   close(): Promise<void>;
 }
@@ -59,6 +61,9 @@ export function buildDaemon(config: Config, deps: { readonly logger: Logger; rea
     supervisor() {
       if (!supervisor) throw new Error('daemon not started');
       return supervisor;
+    },
+    models() {
+      return { ...(detector ? { detector } : {}), ...(engine ? { engine } : {}) };
     },
 
     async start() {

@@ -18,6 +18,8 @@ export interface FaceDetectorHost {
   close(): Promise<void>;
   tensors(): Promise<number>;
   health(): HostHealth;
+  /** Ends a worker-hosted detector's thread as a crash would (drills, tests); no-op in-thread. */
+  killWorker(): Promise<void>;
 }
 
 /**
