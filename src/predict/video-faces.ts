@@ -2,10 +2,10 @@
  * Faces of a video file, found with the daemon's own stages composed exactly as
  * `buildPipeline` composes them (fromSource → detectFaces → alignFaces → trackFaces, with a
  * CreditGate as for an as-fast-as-possible file stream), so the live pipeline cuts the same crops.
- * The consumer callback runs synchronously inside the pipeline: until it returns, the detector's
- * credit is not given back and no further frame is read, which bounds memory to a few frames.
+ * A frame's credit goes back only when the consumer has finished with it (its promise settled),
+ * so however slow the consumer's models are, at most `queueFrames + 1` frames are in flight.
  */
-import type { Subscription } from 'rxjs';
+import { concatMap, type Subscription } from 'rxjs';
 import type { Config } from '../config/schema.js';
 import { asStreamId } from '../core/ids.js';
 import type { FrameRecord, TrackedFace } from '../core/records.js';
@@ -23,9 +23,9 @@ export type VideoAnalysisConfig = Pick<Config, 'analysis' | 'detector' | 'tracke
 
 export interface VideoFacesConsumer {
   /** One analysed frame and its tracked faces with their aligned crops (uint8 RGB, HWC). */
-  frame(frame: FrameRecord, faces: readonly { readonly face: TrackedFace; readonly crop: RgbFace }[]): void;
+  frame(frame: FrameRecord, faces: readonly { readonly face: TrackedFace; readonly crop: RgbFace }[]): void | Promise<void>;
   /** Tracks that ended (including every live track when the video ends). */
-  tracksEnded(trackIds: readonly number[]): void;
+  tracksEnded(trackIds: readonly number[]): void | Promise<void>;
 }
 
 export async function readVideoFaces(
@@ -41,7 +41,7 @@ export async function readVideoFaces(
   });
   const session = detector.createSession(cfg.detector);
   const tracked$ = frames$.pipe(
-    detectFaces({ session, gate }, { queueFrames: cfg.analysis.queueFrames }),
+    detectFaces({ session }, { queueFrames: cfg.analysis.queueFrames }),
     alignFaces({ size: cfg.alignment.size }),
     trackFaces(cfg.tracker),
   );
@@ -54,32 +54,37 @@ export async function readVideoFaces(
       sub?.unsubscribe();
       reject(err);
     };
-    sub = tracked$.subscribe({
-      next: (rec) => {
-        if (failed) return;
-        try {
-          if (rec.kind === 'tracks-closed') {
-            consumer.tracksEnded(rec.tracks.map((t) => t.trackId));
-            return;
+    sub = tracked$
+      .pipe(
+        concatMap(async (rec) => {
+          if (failed) return;
+          try {
+            if (rec.kind === 'tracks-closed') {
+              await consumer.tracksEnded(rec.tracks.map((t) => t.trackId));
+              return;
+            }
+            frames++;
+            const image = rec.frame.image;
+            // The same crop function as the live affect stage, so both feed the models identical bytes.
+            const crops: RgbFace[] = cropAlignedFacesUint8(image, rec.faces.map((f) => f.alignment), image.width / rec.frame.sourceWidth);
+            await consumer.frame(
+              rec.frame,
+              rec.faces.map((face, i) => {
+                const crop = crops[i];
+                if (crop === undefined) throw new Error(`unreachable: no crop for face ${i} of frame ${rec.frame.seq}`);
+                return { face, crop };
+              }),
+            );
+            const ended = rec.tracks.filter((c) => c.state === 'ended').map((c) => c.trackId);
+            if (ended.length > 0) await consumer.tracksEnded(ended);
+          } catch (err) {
+            fail(err);
+          } finally {
+            if (rec.kind === 'faces') gate.release();
           }
-          frames++;
-          const image = rec.frame.image;
-          // The same crop function as the live affect stage, so both feed the models identical bytes.
-          const crops: RgbFace[] = cropAlignedFacesUint8(image, rec.faces.map((f) => f.alignment), image.width / rec.frame.sourceWidth);
-          consumer.frame(
-            rec.frame,
-            rec.faces.map((face, i) => {
-              const crop = crops[i];
-              if (crop === undefined) throw new Error(`unreachable: no crop for face ${i} of frame ${rec.frame.seq}`);
-              return { face, crop };
-            }),
-          );
-          const ended = rec.tracks.filter((c) => c.state === 'ended').map((c) => c.trackId);
-          if (ended.length > 0) consumer.tracksEnded(ended);
-        } catch (err) {
-          fail(err);
-        }
-      },
+        }),
+      )
+      .subscribe({
       error: fail,
       complete: () => resolve(),
     });

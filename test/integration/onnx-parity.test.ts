@@ -3,9 +3,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EnsembleRunner } from '../../src/models/engine/ensemble-runner.js';
+import { predict } from '../../src/predict/predict.js';
 import { selectBackend, tensorCount } from '../../src/models/backend.js';
 import { loadModelDir, type LoadedEnsemble, type RgbFace } from '../../src/models/seed/index.js';
-import type { FrameCache } from '../../src/models/seed/seed-runner.js';
+import type { FrameCache } from '../../src/models/seed/frame-cache.js';
 import { readPng } from '../../src/models/seed/testing/read-png.js';
 import { repoRoot } from '../helpers/media.js';
 import { importTestModel } from '../helpers/test-models.js';
@@ -122,7 +123,7 @@ describe.each(['cnn', 'cnn-rnn'] as const)('ONNX Runtime vs TF.js on the %s fixt
     cpSync(models[kind], copy, { recursive: true });
     const member0 = ensemble.manifest.members[0]!.weights.replace(/\.json$/, '.bin');
     const bin = readFileSync(path.join(copy, member0));
-    bin[bin.length - 1] ^= 1;
+    bin.writeUInt8(bin.readUInt8(bin.length - 1) ^ 1, bin.length - 1);
     writeFileSync(path.join(copy, member0), bin);
     const changed = await loadModelDir(copy);
     try {
@@ -136,5 +137,34 @@ describe.each(['cnn', 'cnn-rnn'] as const)('ONNX Runtime vs TF.js on the %s fixt
     }
     const after = readdirSync(cacheDir).filter((f) => f.endsWith('.onnx'));
     expect(after.length).toBe(files.length + 1 + (kind === 'cnn-rnn' ? 1 : 0));
+  });
+});
+
+describe('daemon predict: the same rows with either engine', () => {
+  it.each(['cnn', 'cnn-rnn'] as const)('%s: every row within 1e-4, same frames, labels and active AUs', async (kind) => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'va-predict-engines-'));
+    const rows: Record<string, Record<string, unknown>[]> = {};
+    for (const engine of ['tfjs', 'onnx'] as const) {
+      const out = path.join(dir, `${engine}.jsonl`);
+      const s = await predict({ backend: 'wasm', engine, threads: 1, model: models[kind], input: facesDir, out, members: true, batch: 4 });
+      expect(s.engine).toBe(engine);
+      rows[engine] = readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    }
+    const [a, b] = [rows.tfjs!, rows.onnx!];
+    expect(a).toHaveLength(faces.length);
+    expect(b.map((r) => r.frame)).toEqual(a.map((r) => r.frame));
+    const numbers = (v: unknown, out: number[] = []): number[] => {
+      if (typeof v === 'number') out.push(v);
+      else if (Array.isArray(v)) v.forEach((x) => numbers(x, out));
+      else if (v && typeof v === 'object') Object.values(v).forEach((x) => numbers(x, out));
+      return out;
+    };
+    a.forEach((ra, i) => {
+      const na = numbers(ra);
+      const nb = numbers(b[i]);
+      expect(na.length).toBe(nb.length);
+      expect(maxDiff(na, nb)).toBeLessThan(1e-4);
+      expect((b[i] as { expr: { label: string } }).expr.label).toBe((ra as { expr: { label: string } }).expr.label);
+    });
   });
 });

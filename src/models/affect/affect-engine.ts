@@ -1,14 +1,15 @@
 import { ErrorCodes, ModelLoadError } from '../../core/errors.js';
 import { InferenceQueue, type InferenceQueueOptions } from '../runtime/inference-queue.js';
 import type { BackendPreference } from '../backend.js';
+import type { EnginePreference } from '../engine/member-engine.js';
 import type { HostHealth, ModelHost } from '../runtime/model-host.js';
 import { openHost } from '../runtime/open-host.js';
 import { WorkerHost } from '../runtime/worker-host.js';
 import { combineMembers, decodeMemberFrame, type EnsembleFrame, type ModelManifest, type RgbFace } from '../seed/index.js';
-import type { FrameCache } from '../seed/seed-runner.js';
+import type { FrameCache } from '../seed/frame-cache.js';
 import { affectService, type AffectApi, type AffectInfo } from './affect-service.js';
 
-export type { FrameCache } from '../seed/seed-runner.js';
+export type { FrameCache } from '../seed/frame-cache.js';
 
 export interface AffectEngineOptions {
   readonly maxBatch: number;
@@ -17,6 +18,9 @@ export interface AffectEngineOptions {
   /** Run the models in a worker thread (their own core) instead of the daemon's thread. */
   readonly worker: boolean;
   readonly backend: BackendPreference;
+  readonly engine: EnginePreference;
+  /** Intra-op threads per ONNX Runtime session (0: one per core). */
+  readonly threads: number;
 }
 
 export interface AffectEngineHooks {
@@ -58,7 +62,7 @@ export class AffectEngine {
 
   static async load(dir: string, opts: AffectEngineOptions, hooks: AffectEngineHooks = {}): Promise<AffectEngine> {
     try {
-      const host = await openHost(affectService, { dir, backend: opts.backend }, {
+      const host = await openHost(affectService, { dir, backend: opts.backend, engine: opts.engine, threads: opts.threads }, {
         worker: opts.worker,
         base: import.meta.url,
         script: './affect-worker',
@@ -73,6 +77,12 @@ export class AffectEngine {
 
   get manifest(): ModelManifest {
     return this.host.info.manifest;
+  }
+
+  /** Where and how the model runs: engine per member, TF.js backend, fallback reason. */
+  get runtime(): { readonly engine: string; readonly members: readonly string[]; readonly backend: string; readonly fallback?: string } {
+    const i = this.host.info;
+    return { engine: i.engine, members: i.members, backend: i.backend, ...(i.fallback !== undefined ? { fallback: i.fallback } : {}) };
   }
 
   get id(): string {

@@ -11,7 +11,7 @@ import { decodeMemberFrame } from '../seed/decode.js';
 import { combineMembers, type EnsembleFrame } from '../seed/ensemble.js';
 import type { LoadedEnsemble } from '../seed/model-dir.js';
 import { preprocessFacePixels, type RgbFace } from '../seed/preprocess.js';
-import type { FrameCache, MemberFrameCache } from '../seed/seed-runner.js';
+import type { FrameCache, MemberFrameCache } from '../seed/frame-cache.js';
 import { batchWindows, planSeedWindows } from '../seed/seed-windows.js';
 import type { PerTask } from '../seed/types.js';
 import type { EngineName, EnginePreference, MemberEngine } from './member-engine.js';

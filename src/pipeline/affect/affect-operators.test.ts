@@ -8,7 +8,7 @@ import { InferenceDroppedError } from '../../models/runtime/inference-queue.js';
 import { ModelUnavailableError } from '../../models/runtime/model-host.js';
 import { AU_LABELS, type EnsembleFrame } from '../../models/seed/index.js';
 import { decideFrame } from '../../models/seed/decode.js';
-import type { FrameCache } from '../../models/seed/seed-runner.js';
+import type { FrameCache } from '../../models/seed/frame-cache.js';
 import type { TrackOutput } from '../track-faces.js';
 import type { FrameMeta } from './affect-events.js';
 import type { AffectModel, DecidedRecord, FeaturesRecord, Held, WindowsRecord } from './affect-records.js';

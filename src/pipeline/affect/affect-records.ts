@@ -1,6 +1,6 @@
 import type { TrackId } from '../../core/ids.js';
 import type { EnsembleFrame, RgbFace } from '../../models/seed/index.js';
-import type { FrameCache } from '../../models/seed/seed-runner.js';
+import type { FrameCache } from '../../models/seed/frame-cache.js';
 import type { TrackOutput } from '../track-faces.js';
 import type { AffectScores, FrameMeta } from './affect-events.js';
 import type { WindowJob } from './track-windows.js';

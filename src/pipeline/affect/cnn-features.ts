@@ -1,5 +1,5 @@
 import { defer, finalize, map, type OperatorFunction } from 'rxjs';
-import type { FrameCache } from '../../models/seed/seed-runner.js';
+import type { FrameCache } from '../../models/seed/frame-cache.js';
 import { boundedConcatMap } from '../bounded-concat-map.js';
 import type { CreditGate } from '../credit-gate.js';
 import type { TrackOutput } from '../track-faces.js';
