@@ -90,6 +90,11 @@ export const configSchema = z.strictObject({
       engine: z.enum(['auto', 'onnx', 'tfjs']).default('auto'),
       /** Intra-op threads per ONNX Runtime session (0: one per core). */
       threads: z.number().int().min(0).max(256).default(0),
+      /**
+       * Model worker threads sharing the affect inference (with worker: true), each running whole
+       * batches; 0 = from the core count (one per two cores, at least one).
+       */
+      workers: z.number().int().min(0).max(64).default(0),
     })
     .prefault({}),
   detector: z

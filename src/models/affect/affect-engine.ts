@@ -1,9 +1,11 @@
+import { availableParallelism } from 'node:os';
 import { ErrorCodes, ModelLoadError } from '../../core/errors.js';
 import { InferenceQueue, type InferenceQueueOptions } from '../runtime/inference-queue.js';
 import type { BackendPreference } from '../backend.js';
 import type { EnginePreference } from '../engine/member-engine.js';
 import type { HostHealth, ModelHost } from '../runtime/model-host.js';
 import { openHost } from '../runtime/open-host.js';
+import { HostPool } from '../runtime/host-pool.js';
 import { WorkerHost } from '../runtime/worker-host.js';
 import { combineMembers, decodeMemberFrame, type EnsembleFrame, type ModelManifest, type RgbFace } from '../seed/index.js';
 import type { FrameCache } from '../seed/frame-cache.js';
@@ -21,6 +23,8 @@ export interface AffectEngineOptions {
   readonly engine: EnginePreference;
   /** Intra-op threads per ONNX Runtime session (0: one per core). */
   readonly threads: number;
+  /** Model workers sharing the inference (with `worker`); batches run on all of them at once. */
+  readonly workers?: number;
 }
 
 export interface AffectEngineHooks {
@@ -50,6 +54,7 @@ export class AffectEngine {
       maxBatch: opts.maxBatch,
       maxWaitMs: opts.maxWaitMs,
       maxQueue: opts.maxQueue,
+      concurrency: opts.worker ? Math.max(1, opts.workers ?? 1) : 1,
       onDrop: (streamId, reason) => {
         if (reason === 'overflow') hooks.onDrop?.(streamId, stage);
       },
@@ -60,10 +65,16 @@ export class AffectEngine {
     this.gruQueue = new InferenceQueue((windows) => host.call('gru', windows), queue('gru'));
   }
 
-  static async load(dir: string, opts: AffectEngineOptions, hooks: AffectEngineHooks = {}): Promise<AffectEngine> {
+  static async load(dir: string, options: AffectEngineOptions, hooks: AffectEngineHooks = {}): Promise<AffectEngine> {
+    const cores = availableParallelism();
+    const workers = options.worker ? (options.workers !== undefined && options.workers > 0 ? options.workers : Math.max(1, Math.floor(cores / 2))) : 1;
+    // Workers split the cores between their sessions unless threads were set.
+    const threads = options.threads > 0 ? options.threads : workers > 1 ? Math.max(1, Math.floor(cores / workers)) : 0;
+    const opts: AffectEngineOptions = { ...options, workers, threads };
     try {
       const host = await openHost(affectService, { dir, backend: opts.backend, engine: opts.engine, threads: opts.threads }, {
         worker: opts.worker,
+        workers: Math.max(1, opts.workers ?? 1),
         base: import.meta.url,
         script: './affect-worker',
         ...(hooks.onHostState ? { onState: hooks.onHostState } : {}),
@@ -139,7 +150,13 @@ export class AffectEngine {
 
   /** Ends a worker-hosted model's thread as a crash would; the host restarts it (drills, tests). */
   async killWorker(): Promise<void> {
-    if (this.host instanceof WorkerHost) await this.host.kill();
+    const first = this.host instanceof HostPool ? this.host.members()[0] : this.host;
+    if (first instanceof WorkerHost) await first.kill();
+  }
+
+  /** Model workers serving this engine (0 on the daemon's thread). */
+  get workers(): number {
+    return this.host instanceof HostPool ? this.host.size : this.host instanceof WorkerHost ? 1 : 0;
   }
 
   [Symbol.asyncDispose](): Promise<void> {

@@ -101,3 +101,26 @@ describe('ThreadHost and openHost', () => {
     await expect(host.call('echo', [1])).rejects.toBeInstanceOf(ModelUnavailableError);
   });
 });
+
+describe('HostPool (two real workers)', () => {
+  it('spreads concurrent calls over its workers, serves on while one restarts, and reports the worst health', async () => {
+    const states: string[] = [];
+    const pool = await openHost(echoService, {}, { worker: true, workers: 2, base, script: './echo-worker', restartBaseMs: 300, onState: (h) => states.push(h.state) });
+    opened.push(pool);
+    const { HostPool } = await import('./host-pool.js');
+    expect(pool).toBeInstanceOf(HostPool);
+    const p = pool as InstanceType<typeof HostPool<{ pid: number; startedAt: number }, import('./testing/echo-service.js').EchoApi>>;
+    // Two 400 ms calls at once finish in about 400 ms, not 800: they ran on both workers.
+    const t0 = performance.now();
+    expect(await Promise.all([p.call('slow', 400), p.call('slow', 400)])).toEqual([400, 400]);
+    expect(performance.now() - t0).toBeLessThan(790);
+    const [first] = p.members() as WorkerHost<unknown, unknown, import('./testing/echo-service.js').EchoApi>[];
+    await first!.kill();
+    expect(p.health().state).toBe('restarting');
+    // The other worker keeps serving.
+    expect(await p.call('echo', [5])).toEqual([5]);
+    await waitFor(() => p.health().state === 'ready');
+    expect(p.health().restarts).toBe(1);
+    expect(states).toEqual(['restarting', 'ready']);
+  });
+});
