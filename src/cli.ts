@@ -173,7 +173,7 @@ export function buildCli(): Command {
     .option('--batch <n>', 'faces per batch', positiveInt('--batch'), 1)
     .option('--seconds <s>', 'seconds of timed passes per backend', positiveInt('--seconds'), 10)
     .option('--backend <list>', 'comma-separated TF.js backends, auto or all', 'auto')
-    .option('--engine <list>', 'comma-separated engines side by side: tfjs, onnx (and onnx-int8), in one run', 'tfjs')
+    .option('--engine <list>', 'comma-separated engines side by side in one run: tfjs, onnx, onnx-int8 (static int8, agreement with fp32 reported)', 'tfjs')
     .option('--threads <n>', 'intra-op threads per ONNX Runtime session (0 = one per core)', nonNegativeInt('--threads'), 0)
     .option('--torch', 'also run the PyTorch reference (tools/bench_torch.py, /usr/bin/python3 with torch) in the same run')
     .option('--no-fold', 'do not fold BatchNorm into the convolutions')

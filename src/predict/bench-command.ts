@@ -30,7 +30,7 @@ export interface TorchBenchResult {
   readonly framesPerSecond: number;
 }
 
-export const BENCH_ENGINES = ['tfjs', 'onnx'] as const;
+export const BENCH_ENGINES = ['tfjs', 'onnx', 'onnx-int8'] as const;
 export const TORCH_SCRIPT = path.join(packageRoot, 'tools', 'bench_torch.py');
 const PYTHON = '/usr/bin/python3';
 
@@ -85,12 +85,13 @@ export async function benchModelCommand(o: BenchModelCommandOptions, onResult?: 
     onResult?.(r);
   };
   if (o.torch === true) emit(await benchTorch(o));
-  if (engines.includes('onnx')) {
+  for (const requested of engines.filter((e) => e.startsWith('onnx'))) {
     try {
-      const r = await benchOnnx({ arch: o.arch, batch: o.batch, seconds: o.seconds, threads: o.threads ?? 0, ...(o.seqLen !== undefined ? { seqLen: o.seqLen } : {}) });
-      emit({ requested: 'onnx', available: true, ...r });
+      const precision = requested === 'onnx-int8' ? 'int8' : 'fp32';
+      const r = await benchOnnx({ arch: o.arch, batch: o.batch, seconds: o.seconds, threads: o.threads ?? 0, precision, ...(o.seqLen !== undefined ? { seqLen: o.seqLen } : {}) });
+      emit({ requested, available: true, ...r });
     } catch (err) {
-      emit({ requested: 'onnx', available: false, error: err instanceof Error ? err.message : String(err) });
+      emit({ requested, available: false, error: err instanceof Error ? err.message : String(err) });
     }
   }
   if (!engines.includes('tfjs')) return reports;
@@ -134,8 +135,11 @@ export function formatBenchReport(r: BenchBackendReport): string {
   if ('engine' in r && r.engine === 'pytorch') return `pytorch ${r.torch} (reference, ${r.threads} threads): ${r.arch} batch ${r.batch}: ${r.framesPerSecond.toFixed(1)} frames/s over ${r.passes} passes`;
   if ('engine' in r && r.engine === 'onnx') {
     return [
-      `onnx (ONNX Runtime, ${r.providers.join('+')}, ${r.threads === 0 ? 'threads: one per core' : `${r.threads} threads`}): ${r.arch} batch ${r.batch} (BN folded): ${r.framesPerSecond.toFixed(1)} frames/s over ${r.passes} passes`,
+      `${r.requested} (ONNX Runtime ${r.precision}, ${r.providers.join('+')}, ${r.threads === 0 ? 'threads: one per core' : `${r.threads} threads`}): ${r.arch} batch ${r.batch} (BN folded): ${r.framesPerSecond.toFixed(1)} frames/s over ${r.passes} passes`,
       `  GRU heads ${r.gruWindowMs.toFixed(2)} ms per ${r.seqLen}-frame window; export ${r.exportMs.toFixed(0)} ms`,
+      ...(r.agreement
+        ? [`  agreement with fp32 (random weights and faces): max |Δlogit| ${r.agreement.maxLogitDiff.toFixed(4)}, EXPR argmax ${(100 * r.agreement.exprArgmaxAgreement).toFixed(0)} %, AU sign ${(100 * r.agreement.auSignAgreement).toFixed(1)} %`]
+        : []),
     ].join('\n');
   }
   const s = r.stageMs;

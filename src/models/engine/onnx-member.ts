@@ -39,6 +39,7 @@ export async function onnxMember(ort: Ort, src: OnnxMemberSource, opts: OrtSessi
     if (v === undefined) throw new Error(`ONNX graph output ${name} missing`);
     return v.data as Float32Array;
   };
+  let released: Promise<void> | undefined;
   return {
     engine: 'onnx',
     hidden,
@@ -52,9 +53,12 @@ export async function onnxMember(ort: Ort, src: OnnxMemberSource, opts: OrtSessi
       const out = await gru.run(feeds);
       return perTask((t) => data(out, `logits_${t}`));
     },
-    async dispose() {
-      await cnn.release();
-      await gru?.release();
+    dispose() {
+      released ??= (async () => {
+        await cnn.release();
+        await gru?.release();
+      })();
+      return released;
     },
   };
 }

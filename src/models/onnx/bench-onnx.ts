@@ -9,6 +9,7 @@ import { initSeedWeights } from '../seed/init.js';
 import { SeedModel } from '../seed/model.js';
 import { exportCnn, exportGru } from './export-member.js';
 import { createSession, executionProviders, loadOrt } from './ort.js';
+import { compareCnn, exportCnnInt8, type Agreement } from './quantize.js';
 
 export interface OnnxBenchOptions {
   readonly arch: 'resnet50' | 'compact';
@@ -17,10 +18,15 @@ export interface OnnxBenchOptions {
   /** Intra-op threads (0: one per core). */
   readonly threads: number;
   readonly seqLen?: number;
+  /** `int8`: static QDQ quantisation calibrated on random faces, with its agreement with fp32. */
+  readonly precision?: 'fp32' | 'int8';
 }
 
 export interface OnnxBenchResult {
   readonly engine: 'onnx';
+  readonly precision: 'fp32' | 'int8';
+  /** int8 only: agreement with the fp32 graph on a held-out random batch. */
+  readonly agreement?: Agreement;
   readonly providers: readonly string[];
   readonly arch: 'resnet50' | 'compact';
   readonly batch: number;
@@ -49,9 +55,17 @@ export async function benchOnnx(o: OnnxBenchOptions): Promise<OnnxBenchResult> {
   const model = SeedModel.fromWeights(initSeedWeights({ arch: o.arch === 'resnet50' ? 'resnet50-caffe' : 'compact', kind: 'cnn-rnn', seed: 1 }), { fold: true });
   let cnnBytes: Uint8Array;
   let gruBytes: Uint8Array;
+  let fp32Bytes: Uint8Array | undefined;
+  const precision = o.precision ?? 'fp32';
+  const size = INPUT_SIZE * INPUT_SIZE * 3;
   const t0 = performance.now();
   try {
     cnnBytes = exportCnn(model);
+    if (precision === 'int8') {
+      fp32Bytes = cnnBytes;
+      const calib = [0, 1, 2, 3].map((k) => ({ faces: randomInput(o.batch * size, 100 + k), batch: o.batch }));
+      cnnBytes = await exportCnnInt8(ort, model, calib);
+    }
     gruBytes = exportGru(model);
   } finally {
     model.dispose();
@@ -59,6 +73,15 @@ export async function benchOnnx(o: OnnxBenchOptions): Promise<OnnxBenchResult> {
   const exportMs = performance.now() - t0;
   const hidden = model.dims.hidden;
   const cnn = await createSession(ort, cnnBytes, { threads: o.threads });
+  let agreement: Agreement | undefined;
+  if (fp32Bytes !== undefined) {
+    const ref = await createSession(ort, fp32Bytes, { threads: o.threads });
+    try {
+      agreement = await compareCnn(ort, ref, cnn, { faces: randomInput(o.batch * size, 7), batch: o.batch });
+    } finally {
+      await ref.release();
+    }
+  }
   const gru = await createSession(ort, gruBytes, { threads: o.threads });
   try {
     const faces = new ort.Tensor('float32', randomInput(o.batch * INPUT_SIZE * INPUT_SIZE * 3, 2), [o.batch, INPUT_SIZE, INPUT_SIZE, 3]);
@@ -79,6 +102,8 @@ export async function benchOnnx(o: OnnxBenchOptions): Promise<OnnxBenchResult> {
     for (let i = 0; i < reps; i++) await gru.run(feeds);
     return {
       engine: 'onnx',
+      precision,
+      ...(agreement ? { agreement } : {}),
       providers: executionProviders(ort),
       arch: o.arch,
       batch: o.batch,

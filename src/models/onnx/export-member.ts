@@ -38,22 +38,98 @@ function poolExtra(size: number, kernel: number, stride: number, pad: number, ce
   return { out, extra: Math.max(0, (out - 1) * stride + kernel - (size + 2 * pad)) };
 }
 
+/** Observed range of one activation (calibration), keyed `${conv}:in` / `${conv}:out`. */
+export type ActivationRanges = ReadonlyMap<string, { readonly min: number; readonly max: number }>;
+
+/**
+ * How the CNN graph is written: plain fp32; `calibrate` adds every convolution's input and output
+ * as extra graph outputs (`cal:<key>`) to observe their ranges; `int8` writes the QDQ form ONNX
+ * Runtime fuses into integer kernels (VNNI on this CPU): per-channel symmetric int8 weights,
+ * int32 biases, uint8 activations with calibrated scales.
+ */
+export type CnnExportMode = { readonly kind: 'fp32' } | { readonly kind: 'calibrate' } | { readonly kind: 'int8'; readonly ranges: ActivationRanges };
+
+function uint8Params(r: { min: number; max: number } | undefined, key: string): { scale: number; zp: number } {
+  if (r === undefined) throw new Error(`no calibration range for ${key}`);
+  const min = Math.min(0, r.min);
+  const max = Math.max(0, r.max, min + 1e-6);
+  const scale = (max - min) / 255;
+  return { scale, zp: Math.min(255, Math.max(0, Math.round(-min / scale))) };
+}
+
 class CnnExport {
   readonly g = new GraphBuilder('seed-cnn');
   private size = INPUT_SIZE;
+  /** Tensor name → its quantise-dequantise output (each activation is quantised once). */
+  private readonly qdq = new Map<string, string>();
 
-  constructor(private readonly folded: WeightMap) {}
+  constructor(
+    private readonly folded: WeightMap,
+    private readonly mode: CnnExportMode = { kind: 'fp32' },
+  ) {}
+
+  private act(x: string, key: string): string {
+    if (this.mode.kind === 'calibrate') {
+      const name = `cal:${key}`;
+      if (!this.qdq.has(name)) {
+        this.qdq.set(name, name);
+        this.g.op('Identity', [x], {}, [name]);
+        this.g.tap(name);
+      }
+      return x;
+    }
+    if (this.mode.kind !== 'int8') return x;
+    const done = this.qdq.get(x);
+    if (done !== undefined) return done;
+    const { scale, zp } = uint8Params(this.mode.ranges.get(key), key);
+    const s = this.g.weight(`${key}/scale`, new Float32Array([scale]), []);
+    const z = this.g.raw(`${key}/zp`, 2, new Uint8Array([zp]), []);
+    const out = this.g.one('DequantizeLinear', [this.g.one('QuantizeLinear', [x, s, z]), s, z]);
+    this.qdq.set(x, out);
+    return out;
+  }
 
   convBn(x: string, conv: string, k: { stride: number; pad: number; relu: boolean }): string {
     const kernel = transposed(this.folded, `${conv}/kernel`, [3, 2, 0, 1]); // [kh,kw,in,out] → [out,in,kh,kw]
     const bias = data(this.folded, `${conv}/bias`);
     const kh = kernel.shape[2] as number;
-    const y = this.g.one('Conv', [x, this.g.weight(`${conv}/kernel`, kernel.values, kernel.shape), this.g.weight(`${conv}/bias`, bias.values, bias.shape)], {
-      kernel_shape: [kh, kh],
-      strides: [k.stride, k.stride],
-      pads: [k.pad, k.pad, k.pad, k.pad],
-    });
-    return k.relu ? this.g.one('Relu', [y]) : y;
+    const attrs = { kernel_shape: [kh, kh], strides: [k.stride, k.stride], pads: [k.pad, k.pad, k.pad, k.pad] };
+    let y: string;
+    if (this.mode.kind === 'int8') {
+      const xin = this.act(x, `${conv}:in`);
+      const inScale = uint8Params(this.mode.ranges.get(`${conv}:in`), `${conv}:in`).scale;
+      const out = kernel.shape[0] as number;
+      const per = kernel.values.length / out;
+      const wScale = new Float32Array(out);
+      const wq = new Int8Array(kernel.values.length);
+      const bq = new Int32Array(out);
+      const bScale = new Float32Array(out);
+      for (let c = 0; c < out; c++) {
+        let m = 0;
+        for (let i = 0; i < per; i++) m = Math.max(m, Math.abs(kernel.values[c * per + i]!));
+        const sc = m > 0 ? m / 127 : 1;
+        wScale[c] = sc;
+        for (let i = 0; i < per; i++) wq[c * per + i] = Math.max(-127, Math.min(127, Math.round(kernel.values[c * per + i]! / sc)));
+        bScale[c] = inScale * sc;
+        bq[c] = Math.round(bias.values[c]! / bScale[c]!);
+      }
+      const w = this.g.one('DequantizeLinear', [
+        this.g.raw(`${conv}/kernel_q`, 3, new Uint8Array(wq.buffer), kernel.shape),
+        this.g.weight(`${conv}/kernel_scale`, wScale, [out]),
+        this.g.raw(`${conv}/kernel_zp`, 3, new Uint8Array(out), [out]),
+      ], { axis: 0 });
+      const b = this.g.one('DequantizeLinear', [
+        this.g.raw(`${conv}/bias_q`, 6, new Uint8Array(bq.buffer), [out]),
+        this.g.weight(`${conv}/bias_scale`, bScale, [out]),
+        this.g.raw(`${conv}/bias_zp`, 6, new Uint8Array(out * 4), [out]),
+      ], { axis: 0 });
+      y = this.g.one('Conv', [xin, w, b], attrs);
+    } else {
+      this.act(x, `${conv}:in`);
+      y = this.g.one('Conv', [x, this.g.weight(`${conv}/kernel`, kernel.values, kernel.shape), this.g.weight(`${conv}/bias`, bias.values, bias.shape)], attrs);
+    }
+    const r = k.relu ? this.g.one('Relu', [y]) : y;
+    return this.act(r, `${conv}:out`);
   }
 
   /** Tracks the spatial size so the max-pool's PyTorch overhang can be written as static pads. */
@@ -68,9 +144,9 @@ class CnnExport {
   }
 }
 
-export function exportCnn(model: SeedModel): Uint8Array {
+export function exportCnn(model: SeedModel, mode: CnnExportMode = { kind: 'fp32' }): Uint8Array {
   const { folded, raw } = model.exportWeights();
-  const e = new CnnExport(folded);
+  const e = new CnnExport(folded, mode);
   const g = e.g;
   const S = 'backbone/';
   const faces = g.input('faces', ['batch', INPUT_SIZE, INPUT_SIZE, 3]);
@@ -116,7 +192,7 @@ export function exportCnn(model: SeedModel): Uint8Array {
     g.output(`feature_${task}`, ['batch', hidden]);
     g.output(`logits_${task}`, ['batch', TASK_OUTPUTS[task]]);
   }
-  return g.encode({ part: 'cnn', architecture: model.arch, hidden: String(hidden) });
+  return g.encode({ part: 'cnn', architecture: model.arch, hidden: String(hidden), precision: mode.kind === 'int8' ? 'int8' : 'fp32' });
 }
 
 /** PyTorch gate blocks r|z|n (TF.js columns) → ONNX z|r|h rows. */

@@ -48,11 +48,22 @@ export class GraphBuilder {
     this.outputs.push(valueInfo(name, shape));
   }
 
+  /** A graph output whose shape ONNX Runtime infers (calibration taps). */
+  tap(name: string): void {
+    this.outputs.push({ name, type: { tensor_type: { elem_type: DataType.FLOAT } } });
+  }
+
   /** A float32 constant (weights). */
   weight(name: string, data: Float32Array, dims: readonly number[]): string {
     const size = dims.reduce((a, b) => a * b, 1);
     if (size !== data.length) throw new RangeError(`initializer ${name}: ${data.length} values for shape [${dims.join(',')}]`);
     this.initializers.push({ name, data_type: DataType.FLOAT, dims, raw_data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) });
+    return name;
+  }
+
+  /** A constant of another element type (quantised weights, zero points), from its raw bytes. */
+  raw(name: string, dataType: number, bytes: Uint8Array, dims: readonly number[]): string {
+    this.initializers.push({ name, data_type: dataType, dims, raw_data: bytes });
     return name;
   }
 

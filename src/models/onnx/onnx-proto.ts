@@ -69,5 +69,5 @@ message TypeProto {
 const root = protobuf.parse(SCHEMA, { keepCase: true }).root;
 export const ModelProto = root.lookupType('onnx.ModelProto');
 
-export const DataType = { FLOAT: 1, INT64: 7 } as const;
+export const DataType = { FLOAT: 1, UINT8: 2, INT8: 3, INT32: 6, INT64: 7 } as const;
 export const AttributeType = { FLOAT: 1, INT: 2, STRING: 3, FLOATS: 6, INTS: 7 } as const;
