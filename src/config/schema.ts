@@ -88,7 +88,7 @@ export const configSchema = z.strictObject({
       worker: z.boolean().default(true),
       /** Inference engine of the affect models: ONNX Runtime where it loads (auto), or forced. */
       engine: z.enum(['auto', 'onnx', 'tfjs']).default('auto'),
-      /** Intra-op threads per ONNX Runtime session (0: one per core). */
+      /** Intra-op threads per ONNX Runtime session (0: the cores but one, split between the model workers). */
       threads: z.number().int().min(0).max(256).default(0),
       /**
        * Model worker threads sharing the affect inference (with worker: true), each running whole

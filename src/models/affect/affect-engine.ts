@@ -68,8 +68,9 @@ export class AffectEngine {
   static async load(dir: string, options: AffectEngineOptions, hooks: AffectEngineHooks = {}): Promise<AffectEngine> {
     const cores = availableParallelism();
     const workers = options.worker ? (options.workers !== undefined && options.workers > 0 ? options.workers : Math.max(1, Math.floor(cores / 2))) : 1;
-    // Workers split the cores between their sessions unless threads were set.
-    const threads = options.threads > 0 ? options.threads : workers > 1 ? Math.max(1, Math.floor(cores / workers)) : 0;
+    // Unless threads were set, the model workers share the cores left after one for decoding and
+    // face detection (on 2 cores: one thread per session).
+    const threads = options.threads > 0 ? options.threads : Math.max(1, Math.floor((cores - 1) / workers));
     const opts: AffectEngineOptions = { ...options, workers, threads };
     try {
       const host = await openHost(affectService, { dir, backend: opts.backend, engine: opts.engine, threads: opts.threads }, {

@@ -52,5 +52,8 @@ export async function createSession(ort: Ort, model: Uint8Array | string, opts: 
     intraOpNumThreads: opts.threads,
     interOpNumThreads: 1,
     executionMode: 'sequential',
+    // Idle intra-op threads sleep instead of spinning: the daemon shares its cores with decoding,
+    // detection and the other members' sessions.
+    extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
   });
 }
