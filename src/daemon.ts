@@ -95,9 +95,11 @@ export function buildDaemon(config: Config, deps: { readonly logger: Logger; rea
         await engine.warmUp();
         const p = engine.manifest.provenance;
         log.info(
-          { model: engine.id, modelVersion: engine.version, kind: engine.kind, seqLen: engine.seqLen, members: engine.manifest.members.length, worker: config.model.worker, provenance: p },
+          { model: engine.id, modelVersion: engine.version, kind: engine.kind, seqLen: engine.seqLen, members: engine.manifest.members.length, worker: config.model.worker, workers: engine.workers, runtime: engine.runtime, provenance: p },
           'affect model loaded',
         );
+        const fallback = engine.runtime.fallback;
+        if (fallback !== undefined) log.warn({ engine: engine.runtime.engine, reason: fallback }, 'ONNX Runtime unavailable for the affect model: running it on TF.js');
       } else {
         log.info('no affect model configured (model.dir / --model): publishing faces only');
       }
@@ -135,7 +137,7 @@ export function buildDaemon(config: Config, deps: { readonly logger: Logger; rea
                 backend,
                 modelHosts: hosts,
                 affectModel: engine
-                  ? { id: engine.id, version: engine.version, kind: engine.kind, seqLen: engine.seqLen, stride: config.model.stride, smoothing: config.model.smoothing }
+                  ? { id: engine.id, version: engine.version, kind: engine.kind, seqLen: engine.seqLen, stride: config.model.stride, smoothing: config.model.smoothing, runtime: engine.runtime, workers: engine.workers }
                   : 'none loaded (faces only; start with --model DIR for affect events)',
                 streams: sup.list().length,
               },
