@@ -1,4 +1,4 @@
-import { chmodSync, cpSync, mkdtempSync, readdirSync, writeFileSync, readFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -112,12 +112,18 @@ describe.each(['cnn', 'cnn-rnn'] as const)('ONNX Runtime vs TF.js on the %s fixt
     for (const t of ['EXPR', 'AU', 'VA'] as const) expect(maxDiff(ga[t], gb[t])).toBeLessThan(1e-4);
   });
 
-  it('caches the exported graphs by weights hash: reused when unchanged, rebuilt when the weights change', async () => {
-    const files = readdirSync(cacheDir).filter((f) => f.endsWith('.onnx'));
+  it('caches the exported graphs by weights hash beside the model dir: reused when unchanged, rebuilt when the weights change', async () => {
+    const beside = `${models[kind]}.onnx`;
+    const files = readdirSync(beside).filter((f) => f.endsWith('.onnx'));
     expect(files).toHaveLength(kind === 'cnn' ? 2 : 4);
+    // The model directory itself is left exactly as import-seed wrote it.
+    expect(readdirSync(models[kind]).some((f) => f.includes('onnx'))).toBe(false);
+    const mtimes = files.map((f) => statSync(path.join(beside, f)).mtimeMs);
     const again = await EnsembleRunner.open(ensemble, { engine: 'onnx', threads: 1, cacheDir });
     await again.dispose();
-    expect(readdirSync(cacheDir).filter((f) => f.endsWith('.onnx')).sort()).toEqual(files.sort());
+    expect(readdirSync(beside).filter((f) => f.endsWith('.onnx')).sort()).toEqual(files.sort());
+    expect(files.map((f) => statSync(path.join(beside, f)).mtimeMs)).toEqual(mtimes);
+    expect(readdirSync(cacheDir)).toEqual([]);
     // A copy of the model directory with one weight byte changed gets new graphs.
     const copy = path.join(mkdtempSync(path.join(tmpdir(), 'va-model-copy-')), 'm');
     cpSync(models[kind], copy, { recursive: true });
@@ -127,16 +133,18 @@ describe.each(['cnn', 'cnn-rnn'] as const)('ONNX Runtime vs TF.js on the %s fixt
     writeFileSync(path.join(copy, member0), bin);
     const changed = await loadModelDir(copy);
     try {
-      // Read-only model directory: the graphs go to the cache directory given.
-      chmodSync(copy, 0o555);
+      // The place beside the model dir cannot be written (a file is in the way; chmod would not
+      // stop root): the graphs go to the cache directory given, and only the changed member's.
+      writeFileSync(`${copy}.onnx`, 'not a directory');
       const r = await EnsembleRunner.open(changed, { engine: 'onnx', threads: 1, cacheDir });
       await r.dispose();
     } finally {
-      chmodSync(copy, 0o755);
       changed.dispose();
     }
     const after = readdirSync(cacheDir).filter((f) => f.endsWith('.onnx'));
-    expect(after.length).toBe(files.length + 1 + (kind === 'cnn-rnn' ? 1 : 0));
+    expect(after.length).toBe(files.length);
+    const changedMember = ensemble.members[0]!.name;
+    expect(after.filter((f) => f.startsWith(changedMember)).some((f) => !files.includes(f))).toBe(true);
   });
 });
 

@@ -27,7 +27,7 @@ export interface EnsembleRunnerOptions {
   /** Intra-op threads per ONNX Runtime session (0: ONNX Runtime's default). */
   readonly threads?: number;
   readonly includeMembers?: boolean;
-  /** Where exported graphs are cached when the model directory is read-only (default: the user's cache). */
+  /** Where exported graphs are cached when `<model dir>.onnx/` cannot be written (default: the user's cache). */
   readonly cacheDir?: string;
 }
 

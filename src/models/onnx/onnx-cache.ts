@@ -1,6 +1,7 @@
 /**
- * Exported ONNX graphs are cached beside the model directory (`<dir>/.onnx/`), or under the
- * user's cache directory when the model directory is read-only. A file's name carries a hash of
+ * Exported ONNX graphs are cached beside the model directory (`<dir>.onnx/`, a sibling, so the
+ * model directory itself stays exactly what `import-seed` wrote), or under the user's cache
+ * directory when that place is not writable. A file's name carries a hash of
  * the member's weight files and of the exporter version, so new weights never meet stale graphs.
  */
 import { createHash } from 'node:crypto';
@@ -38,7 +39,7 @@ export function userCacheDir(): string {
  * into place, so concurrent processes and crashes never leave a half-written graph.
  */
 export async function cachedGraph(modelDir: string, file: string, build: () => Uint8Array, cacheDir?: string): Promise<{ path: string; bytes: Uint8Array; built: boolean }> {
-  const candidates = [...(cacheDir !== undefined ? [cacheDir] : []), path.join(modelDir, '.onnx'), userCacheDir()];
+  const candidates = [`${path.resolve(modelDir)}.onnx`, ...(cacheDir !== undefined ? [cacheDir] : []), userCacheDir()];
   for (const dir of candidates) {
     const target = path.join(dir, file);
     try {
