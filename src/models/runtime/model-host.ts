@@ -11,6 +11,8 @@ export interface HostHealth {
   /** Workers started after a crash, since the host opened. */
   readonly restarts: number;
   readonly lastError?: string;
+  /** While restarting: the backoff delay before the next start (doubles per consecutive crash). */
+  readonly restartDelayMs?: number;
 }
 
 /**

@@ -24,7 +24,9 @@ describe('WorkerHost (a real worker thread, started from TypeScript sources)', (
   it('answers calls in order and reports errors as InferenceError', async () => {
     const host = await WorkerHost.start(echoService, {}, { base, script: './echo-worker' });
     opened.push(host);
-    expect(await Promise.all([host.call('echo', [1, 2]), host.call('slow', 30), host.call('echo', [3])])).toEqual([[1, 2], 30, [3]]);
+    const [a, tid, c] = await Promise.all([host.call('echo', [1, 2]), host.call('slow', 30), host.call('echo', [3])]);
+    expect([a, c]).toEqual([[1, 2], [3]]);
+    expect(tid).toBeGreaterThan(0); // not the main thread (0)
     const err = await host.call('fail', 'bad input').catch((e: unknown) => e);
     expect(err).toBeInstanceOf(InferenceError);
     expect((err as InferenceError).code).toBe('VA_ERR_INFERENCE');
@@ -61,18 +63,18 @@ describe('WorkerHost (a real worker thread, started from TypeScript sources)', (
   it('a worker that crashes by itself (uncaught exception) is restarted, with a growing delay when it keeps crashing', async () => {
     const host = await WorkerHost.start(echoService, {}, { base, script: './echo-worker', restartBaseMs: 100 });
     opened.push(host);
-    const t: number[] = [];
+    const delays: (number | undefined)[] = [];
     for (let i = 0; i < 3; i++) {
       const err = await host.call('crash', null).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(ModelUnavailableError);
       expect((err as Error).message).toContain('worker blew up');
-      const t0 = performance.now();
+      delays.push(host.health().restartDelayMs);
       await waitFor(() => host.health().state === 'ready');
-      t.push(performance.now() - t0);
     }
     expect(host.health().restarts).toBe(3);
-    // 100, 200, 400 ms plus a worker start each: the third waits clearly longer than the first.
-    expect(t[2]! - t[0]!).toBeGreaterThan(200);
+    // Consecutive crashes of a worker that never stayed up for stableMs: the delay doubles.
+    expect(delays).toEqual([100, 200, 400]);
+    expect(host.health().restartDelayMs).toBeUndefined();
   });
 
   it('close() is idempotent, rejects later calls, stops a pending restart, and works through await using', async () => {
@@ -110,10 +112,9 @@ describe('HostPool (two real workers)', () => {
     const { HostPool } = await import('./host-pool.js');
     expect(pool).toBeInstanceOf(HostPool);
     const p = pool as InstanceType<typeof HostPool<{ pid: number; startedAt: number }, import('./testing/echo-service.js').EchoApi>>;
-    // Two 400 ms calls at once finish in about 400 ms, not 800: they ran on both workers.
-    const t0 = performance.now();
-    expect(await Promise.all([p.call('slow', 400), p.call('slow', 400)])).toEqual([400, 400]);
-    expect(performance.now() - t0).toBeLessThan(790);
+    // Two calls at once go to the two workers (the least busy one each time).
+    const threads = await Promise.all([p.call('slow', 200), p.call('slow', 200)]);
+    expect(new Set(threads).size).toBe(2);
     const [first] = p.members() as WorkerHost<unknown, unknown, import('./testing/echo-service.js').EchoApi>[];
     await first!.kill();
     expect(p.health().state).toBe('restarting');

@@ -36,6 +36,7 @@ export class WorkerHost<Init, Info, Api extends ModelApi<Api>> implements ModelH
   private attempt = 0;
   private startedAt = 0;
   private lastError: string | undefined;
+  private restartDelayMs = 0;
   private restartTimer: NodeJS.Timeout | undefined;
   private closing: Promise<void> | undefined;
 
@@ -103,6 +104,7 @@ export class WorkerHost<Init, Info, Api extends ModelApi<Api>> implements ModelH
     if (performance.now() - this.startedAt >= (this.opts.stableMs ?? 30_000)) this.attempt = 0;
     const delay = Math.min(this.opts.restartMaxMs ?? 10_000, (this.opts.restartBaseMs ?? 250) * 2 ** this.attempt);
     this.attempt++;
+    this.restartDelayMs = delay;
     this.setState('restarting');
     this.restartTimer = setTimeout(() => {
       this.restartTimer = undefined;
@@ -156,6 +158,7 @@ export class WorkerHost<Init, Info, Api extends ModelApi<Api>> implements ModelH
       state: this.closing ? 'closed' : this.state,
       restarts: this.restarts,
       ...(this.lastError !== undefined && this.state !== 'ready' ? { lastError: this.lastError } : {}),
+      ...(this.state === 'restarting' && !this.closing ? { restartDelayMs: this.restartDelayMs } : {}),
     };
   }
 

@@ -1,3 +1,4 @@
+import { threadId } from 'node:worker_threads';
 import type { ModelService } from '../model-service.js';
 
 /** A model-free service for the host tests: real worker threads without model load times. */
@@ -19,7 +20,8 @@ export const echoService: ModelService<{ readonly failOpen?: boolean }, { readon
           });
           return new Promise<never>(() => undefined);
         },
-        slow: (ms) => new Promise<number>((resolve) => setTimeout(() => resolve(ms), ms)),
+        // Answers with the worker's thread id, so tests can tell which worker served a call.
+        slow: (ms) => new Promise<number>((resolve) => setTimeout(() => resolve(threadId), ms)),
       },
       close: () => undefined,
     };
