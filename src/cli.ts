@@ -16,6 +16,13 @@ const positiveInt =
     if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${name} must be a positive integer`);
     return n;
   };
+const nonNegativeInt =
+  (name: string) =>
+  (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 0 || n > 256) throw new InvalidArgumentError(`${name} must be an integer from 0 to 256`);
+    return n;
+  };
 const positiveNumber = (value: string): number => {
   const n = Number(value);
   if (!(n > 0) || !Number.isFinite(n)) throw new InvalidArgumentError('expected a positive number');
@@ -40,6 +47,7 @@ export function buildCli(): Command {
     .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']))
     .addOption(new Option('--backend <name>', 'TF.js backend').choices(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']))
     .option('--model <dir>', 'affect model directory (daemon import-seed makes one); enables affect events')
+    .addOption(new Option('--engine <name>', 'inference engine of the affect model (default auto: ONNX Runtime where it loads)').choices(['auto', 'onnx', 'tfjs']))
     .option('--stride <n>', 'new analysed frames between CNN-RNN windows per track (default 8)', positiveInt('--stride'))
     .addOption(new Option('--smoothing <kind>', 'per-track smoothing of affect outputs (default off)').choices(['off', 'ema', 'one-euro']))
     .option('--analysis-fps <n>', 'frames analysed per second of stream time (default: every frame)', positiveNumber)
@@ -53,6 +61,7 @@ export function buildCli(): Command {
         logLevel?: string;
         backend?: string;
         model?: string;
+        engine?: string;
         stride?: number;
         smoothing?: string;
         analysisFps?: number;
@@ -66,6 +75,7 @@ export function buildCli(): Command {
         ...(o.logLevel !== undefined ? { logLevel: o.logLevel } : {}),
         ...(o.backend !== undefined ? { backend: o.backend } : {}),
         ...(o.model !== undefined ? { model: o.model } : {}),
+        ...(o.engine !== undefined ? { engine: o.engine } : {}),
         ...(o.stride !== undefined ? { stride: o.stride } : {}),
         ...(o.smoothing !== undefined ? { smoothing: o.smoothing } : {}),
         ...(o.analysisFps !== undefined ? { analysisFps: o.analysisFps } : {}),
@@ -183,6 +193,8 @@ export function buildCli(): Command {
     .option('--render-only', 'write only the annotated video (no --out)')
     .option('--members', 'add per-member outputs to each row')
     .addOption(new Option('--backend <name>', 'TF.js backend').choices(backendChoices).default('auto'))
+    .addOption(new Option('--engine <name>', 'inference engine: auto (ONNX Runtime where it loads), onnx, tfjs').choices(['auto', 'onnx', 'tfjs']).default('auto'))
+    .option('--threads <n>', 'intra-op threads per ONNX Runtime session (0 = one per core)', nonNegativeInt('--threads'), 0)
     .option('--batch <n>', 'faces per CNN batch and windows per GRU batch', positiveInt('--batch'), 8)
     .option('-c, --config <file>', 'daemon config whose analysis/detector/tracker settings a video uses')
     .action(async (o: import('./predict/commands.js').PredictCliOptions) => {
@@ -209,7 +221,10 @@ export function buildCli(): Command {
     .addOption(new Option('--arch <arch>', 'backbone').choices(['resnet50', 'compact']).default('resnet50'))
     .option('--batch <n>', 'faces per batch', positiveInt('--batch'), 1)
     .option('--seconds <s>', 'seconds of timed passes per backend', positiveInt('--seconds'), 10)
-    .option('--backend <list>', 'comma-separated backends, auto or all', 'auto')
+    .option('--backend <list>', 'comma-separated TF.js backends, auto or all', 'auto')
+    .option('--engine <list>', 'comma-separated engines side by side in one run: tfjs, onnx, onnx-int8 (static int8, agreement with fp32 reported)', 'tfjs')
+    .option('--threads <n>', 'intra-op threads per ONNX Runtime session (0 = one per core)', nonNegativeInt('--threads'), 0)
+    .option('--torch', 'also run the PyTorch reference (tools/bench_torch.py, /usr/bin/python3 with torch) in the same run')
     .option('--no-fold', 'do not fold BatchNorm into the convolutions')
     .option('--json', 'print JSON only')
     .action(async (o: import('./predict/commands.js').BenchModelCliOptions) => {

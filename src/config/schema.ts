@@ -131,6 +131,15 @@ export const configSchema = z.strictObject({
       maxTracks: z.number().int().min(1).max(256).default(16),
       /** Run the affect models in a worker thread, on their own core (false: on the daemon's thread). */
       worker: z.boolean().default(true),
+      /** Inference engine of the affect models: ONNX Runtime where it loads (auto), or forced. */
+      engine: z.enum(['auto', 'onnx', 'tfjs']).default('auto'),
+      /** Intra-op threads per ONNX Runtime session (0: the cores but one, split between the model workers). */
+      threads: z.number().int().min(0).max(256).default(0),
+      /**
+       * Model worker threads sharing the affect inference (with worker: true), each running whole
+       * batches; 0 = from the core count (one per two cores, at least one).
+       */
+      workers: z.number().int().min(0).max(64).default(0),
     })
     .prefault({}),
   detector: z

@@ -33,4 +33,6 @@ export const MetricNames = {
   clusterStreamsOwned: 'va_cluster_streams_owned',
   clusterLeaseChanges: 'va_cluster_lease_changes_total',
   decodeErrors: 'va_decode_errors_total',
+  modelHostUp: 'va_model_host_up',
+  modelHostRestarts: 'va_model_host_restarts_total',
 } as const;

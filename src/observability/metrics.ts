@@ -94,6 +94,8 @@ export function createMetrics(
       registers: [registry],
     }),
     inferenceQueueDepth: new Gauge({ name: N.inferenceQueueDepth, help: 'Requests waiting for affect inference', labelNames: ['stage'], registers: [registry] }),
+    modelHostUp: new Gauge({ name: N.modelHostUp, help: 'Whether a model host (face-detector, affect) can serve: 0 while its crashed worker restarts', labelNames: ['host'], registers: [registry] }),
+    modelHostRestarts: new Counter({ name: N.modelHostRestarts, help: 'Model worker threads restarted after a crash', labelNames: ['host'], registers: [registry] }),
     windowsDropped: new Counter({
       name: N.windowsDropped,
       help: 'CNN-RNN windows dropped because the inference queue was full',

@@ -2,7 +2,7 @@ import { Observable } from 'rxjs';
 import { AnalyticsError, ErrorCodes } from '../core/errors.js';
 import type { StreamId } from '../core/ids.js';
 import type { AffectEngine } from '../models/affect/affect-engine.js';
-import type { FaceDetectorHost } from '../models/face-detector/worker-detector.js';
+import type { FaceDetectorHost } from '../models/face-detector/face-detector-host.js';
 import {
   openSource as openRealSource,
   reconnecting,

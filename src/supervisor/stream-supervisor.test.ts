@@ -69,7 +69,7 @@ function supervisor(input: ConfigInput = {}, opts: { store?: StreamStore } = {})
   const runs = new FakeRuns();
   const sup = new StreamSupervisor({
     config,
-    detector: { createSession: () => ({ detect: () => Promise.reject(new Error('unused')) }), close: () => undefined },
+    detector: { createSession: () => ({ detect: () => Promise.reject(new Error('unused')) }) },
     metrics,
     logger: createLogger('silent', new Writable({ write: (_c, _e, cb) => cb() })),
     events,

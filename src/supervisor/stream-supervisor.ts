@@ -4,7 +4,7 @@ import { AnalyticsError, ConfigError, ErrorCodes, asAnalyticsError } from '../co
 import { asStreamId, type StreamId } from '../core/ids.js';
 import type { AnalyticsEvent, StreamState } from '../core/records.js';
 import type { AffectEngine } from '../models/affect/affect-engine.js';
-import type { FaceDetectorHost } from '../models/face-detector/worker-detector.js';
+import type { FaceDetectorHost } from '../models/face-detector/face-detector-host.js';
 import type { Logger } from '../observability/logger.js';
 import { forgetStream, initStreamSeries, setStreamState, type Metrics } from '../observability/metrics.js';
 import { OpenTracks } from '../pipeline/open-tracks.js';
@@ -41,7 +41,7 @@ const RELEASE_WAIT_MS = 3000;
 
 export interface SupervisorDeps {
   readonly config: Config;
-  readonly detector: FaceDetectorHost;
+  readonly detector: Pick<FaceDetectorHost, 'createSession'>;
   readonly metrics: Metrics;
   readonly logger: Logger;
   readonly events: Subject<AnalyticsEvent>;
