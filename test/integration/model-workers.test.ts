@@ -32,7 +32,7 @@ describe('model worker crashes', () => {
   beforeAll(async () => {
     const model = await importTestModel('cnn');
     d = await startDaemon({ files: { roots: [mediaDir] }, detector: { worker: true }, model: { dir: model, worker: true } });
-    const res = await fetch(`${d.base}/v1/streams`, { method: 'POST', body: JSON.stringify({ id: 'cam', url: media('utterance_1.mp4'), realtime: true, loop: true }) });
+    const res = await fetch(`${d.base}/v1/streams`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id: 'cam', url: media('utterance_1.mp4'), realtime: true, loop: true }) });
     expect(res.status).toBe(201);
     await waitUntil(async () => (await metric(d, 'va_affect_events_total{stream="cam"}')) > 0, 60_000, 'first affect events');
   }, 120_000);
