@@ -27,6 +27,7 @@ export const ErrorCodes = {
   UNAUTHORIZED: 'VA_ERR_UNAUTHORIZED',
   LIMIT: 'VA_ERR_LIMIT',
   INTERNAL: 'VA_ERR_INTERNAL',
+  TRAIN: 'VA_ERR_TRAIN',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
