@@ -1,0 +1,59 @@
+/**
+ * What a reader kept and skipped (ReadReport), and the error a malformed annotation file raises:
+ * it always names the file and the 1-based line.
+ */
+import { AnalyticsError, ErrorCodes } from '../../core/errors.js';
+import type { ReadReport } from './types.js';
+
+export class DataFormatError extends AnalyticsError {
+  constructor(file: string, line: number | undefined, problem: string, options: { cause?: unknown } = {}) {
+    super(ErrorCodes.DATA_FORMAT, `${file}${line !== undefined ? `:${line}` : ''}: ${problem}`, { ...options, context: { file, ...(line !== undefined ? { line } : {}) } });
+  }
+}
+
+/** Accumulates skip reasons with a count and the first example of each. */
+export class ReportBuilder {
+  private kept = 0;
+  private readonly skips = new Map<string, { count: number; example?: string }>();
+
+  constructor(private readonly source: string) {}
+
+  keep(n = 1): void {
+    this.kept += n;
+  }
+
+  skip(reason: string, example?: string, n = 1): void {
+    const s = this.skips.get(reason);
+    if (s) s.count += n;
+    else this.skips.set(reason, example !== undefined ? { count: n, example } : { count: n });
+  }
+
+  build(): ReadReport {
+    return {
+      source: this.source,
+      kept: this.kept,
+      skipped: [...this.skips].map(([reason, s]) => (s.example !== undefined ? { reason, count: s.count, example: s.example } : { reason, count: s.count })),
+    };
+  }
+}
+
+/** One line per report: "source: kept N; skipped M (reason ×count, …)". */
+export function formatReport(r: ReadReport): string {
+  const skipped = r.skipped.reduce((a, s) => a + s.count, 0);
+  const reasons = r.skipped.map((s) => `${s.reason} ×${s.count}${s.example !== undefined ? ` e.g. ${s.example}` : ''}`).join('; ');
+  return `${r.source}: kept ${r.kept}${skipped > 0 ? `, skipped ${skipped} (${reasons})` : ''}`;
+}
+
+/** Splits a text file into lines, tolerating CRLF and a final newline. */
+export function textLines(text: string): string[] {
+  const lines = text.split(/\r?\n/);
+  if (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
+  return lines;
+}
+
+/** A strict decimal number (no empty strings, hex, or trailing junk, which Number() would accept). */
+export function parseNumber(s: string): number | undefined {
+  const t = s.trim();
+  if (!/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(t)) return undefined;
+  return Number(t);
+}
