@@ -167,6 +167,32 @@ export function buildCli(): Command {
       const { benchModelCli } = await import('./predict/commands.js');
       process.exitCode = await benchModelCli(o);
     });
+  program
+    .command('train')
+    .description("train seed models (teacher, distilled students, CNN-RNN) into a model directory")
+    .requiredOption('-c, --config <file>', 'training config (see config/train.example.yaml)')
+    .option('--epochs <n>', 'epochs of the teacher and of each student', positiveInt('--epochs'))
+    .option('--batch <n>', 'faces (or sequences) per task batch', positiveInt('--batch'))
+    .option('--students <n>', 'number of distilled students', (v: string) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('--students must be an integer ≥ 0');
+      return n;
+    })
+    .addOption(new Option('--arch <arch>', 'backbone').choices(['compact', 'resnet50-caffe']))
+    .option('--width <w>', 'compact backbone width multiplier', positiveNumber)
+    .option('--out <dir>', 'model directory to write')
+    .option('--seed <n>', 'random seed', (v: string) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('--seed must be an integer ≥ 0');
+      return n;
+    })
+    .option('--resume', 'continue the run in the run directory (same config) from its last checkpoint')
+    .addOption(new Option('--backend <name>', 'TF.js backend').choices(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']))
+    .action(async (o: import('./train/cli.js').TrainCliOptions) => {
+      const { trainCli } = await import('./train/cli.js');
+      process.exitCode = await trainCli(o);
+    });
+
   return program;
 }
 

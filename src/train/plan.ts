@@ -7,7 +7,7 @@ import type { StudentLossOptions, TeacherWeights } from './losses.js';
 export type InitSource =
   | { readonly from: 'random' }
   /** Backbone (and heads with `heads: keep`) from a member of a model directory. */
-  | { readonly from: 'model-dir'; readonly dir: string; readonly member?: string; readonly heads: 'fresh' | 'keep' };
+  | { readonly from: 'model-dir'; readonly dir: string; readonly member?: string | undefined; readonly heads: 'fresh' | 'keep' };
 
 export interface TrainingData {
   readonly tasks: readonly TaskData[];
@@ -30,8 +30,8 @@ export interface TrainPlan {
   readonly seed: number;
   readonly init: InitSource;
   /** CNN-RNN: the model directory whose CNN is imported and frozen. */
-  readonly cnn?: { readonly dir: string; readonly member?: string };
-  readonly teacher: { readonly from: 'train'; readonly epochs: number } | { readonly from: 'model-dir'; readonly dir: string; readonly member?: string };
+  readonly cnn?: { readonly dir: string; readonly member?: string | undefined };
+  readonly teacher: { readonly from: 'train'; readonly epochs: number } | { readonly from: 'model-dir'; readonly dir: string; readonly member?: string | undefined };
   readonly students: { readonly count: number; readonly epochs: number };
   /** Include the teacher in the exported ensemble (default: students only, as run_pretrained_model). */
   readonly ensembleWithTeacher: boolean;

@@ -136,7 +136,11 @@ export class TrainableNet {
       rm.assign(tf.add(tf.mul(rm, 1 - BN_MOMENTUM), tf.mul(m, BN_MOMENTUM)));
       rv.assign(tf.add(tf.mul(rv, 1 - BN_MOMENTUM), tf.mul(v, BN_MOMENTUM)));
     });
-    return tf.batchNorm(y, mean, variance, weight<Tensor1D>(w, `${bn}/beta`), weight<Tensor1D>(w, `${bn}/gamma`), BN_EPSILON) as T;
+    // Broadcast ops instead of tf.batchNorm: its gradient tiles the statistics to the full
+    // activation shape, the slowest part of a wasm backward pass.
+    const scale = tf.mul(weight<Tensor1D>(w, `${bn}/gamma`), tf.rsqrt(tf.add(variance, BN_EPSILON)));
+    const shift = tf.sub(weight<Tensor1D>(w, `${bn}/beta`), tf.mul(mean, scale));
+    return tf.add(tf.mul(y, scale), shift) as T;
   }
 
   private trainHead(task: TaskName, f: Tensor2D): { feature: Tensor2D; logits: Tensor2D } {
