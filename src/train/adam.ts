@@ -35,8 +35,8 @@ export class Adam {
   ) {
     this.lr = o.lr;
     for (const [n, p] of params) {
-      this.m.set(n, tf.variable(tf.zerosLike(p), false));
-      this.v.set(n, tf.variable(tf.zerosLike(p), false));
+      this.m.set(n, tf.tidy(() => tf.variable(tf.zerosLike(p), false)));
+      this.v.set(n, tf.tidy(() => tf.variable(tf.zerosLike(p), false)));
     }
   }
 
@@ -82,7 +82,7 @@ export class Adam {
       for (const [n, t] of dst) {
         const d = src.get(n);
         if (d === undefined || d.length !== t.size) throw new Error(`optimizer state lacks ${n}`);
-        t.assign(tf.tensor(d, t.shape, 'float32') as Tensor);
+        tf.tidy(() => t.assign(tf.tensor(d, t.shape, 'float32') as Tensor));
       }
     }
   }

@@ -23,7 +23,7 @@ let data: SyntheticAffWild2;
 
 beforeAll(async () => {
   await selectTrainingBackend('wasm');
-  data = await writeSyntheticAffWild2({ root: path.join(dir, 'data'), seed: 3, trainVideos: 4, valVideos: 2, framesPerVideo: 48 });
+  data = await writeSyntheticAffWild2({ root: path.join(dir, 'data'), seed: 3, trainVideos: 12, valVideos: 3, framesPerVideo: 14 });
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -31,11 +31,11 @@ function config(out: string, extra: Record<string, unknown> = {}): Record<string
   return {
     out,
     arch: 'compact',
-    width: 0.125,
+    width: 0.25,
     seed: 5,
-    batch: 12,
+    batch: 8,
     teacher: { from: 'train', epochs: 3 },
-    students: { count: 2, epochs: 2 },
+    students: { count: 2, epochs: 1 },
     optimizer: { lr: 3e-3 },
     lrSchedule: { kind: 'step', stepEpochs: 2, gamma: 0.3 },
     checkpoint: { everySteps: 4 },
@@ -66,7 +66,7 @@ describe('daemon train', () => {
     expect(m['teacher.S']).toBeGreaterThan(0);
     // The log has every epoch of every phase.
     const log = readFileSync(path.join(`${out}.run`, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { phase: string; epoch: number });
-    expect(log.map((r) => `${r.phase}:${r.epoch}`)).toEqual(['teacher:0', 'teacher:1', 'teacher:2', 'student_0:0', 'student_0:1', 'student_1:0', 'student_1:1']);
+    expect(log.map((r) => `${r.phase}:${r.epoch}`)).toEqual(['teacher:0', 'teacher:1', 'teacher:2', 'student_0:0', 'student_1:0']);
 
     // daemon predict loads the directory unchanged and its rows follow the labels.
     const video = data.videos.val[0] ?? '';
@@ -82,16 +82,21 @@ describe('daemon train', () => {
       if (labels[truth[k]?.expr ?? -1] === r.expr.label) hits++;
     }
     expect(hits / predicted.length).toBeGreaterThan(majority + 0.25);
-  });
+  }, 300_000);
 
   it('resumes a run killed mid-epoch to the same weights as an uninterrupted run', async () => {
-    const small = { teacher: { from: 'train', epochs: 2 }, students: { count: 1, epochs: 1 }, checkpoint: { everySteps: 3 } };
+    const small = {
+      teacher: { from: 'train', epochs: 2 },
+      students: { count: 1, epochs: 1 },
+      checkpoint: { everySteps: 3 },
+      data: { sources: [{ kind: 'aff-wild2', annotations: data.annotations, images: data.images, tasks: ['EXPR'] }] },
+    };
     const a = path.join(dir, 'a');
     const b = path.join(dir, 'b');
     await runTraining(await buildPlan(parseTrainConfig(config(a, small))), { resume: false });
     const planB = await buildPlan(parseTrainConfig(config(b, small)));
-    // 13 steps: the teacher's second epoch, between two checkpoints.
-    await expect(runTraining(planB, { resume: false, abortAfterSteps: 13 })).rejects.toBeInstanceOf(TrainingAborted);
+    // 16 steps: in the teacher's second epoch, between two checkpoints.
+    await expect(runTraining(planB, { resume: false, abortAfterSteps: 16 })).rejects.toBeInstanceOf(TrainingAborted);
     await expect(runTraining(planB, { resume: false })).rejects.toThrow(/--resume/);
     await runTraining(await buildPlan(parseTrainConfig(config(b, small))), { resume: true });
     const weights = async (d: string): Promise<Buffer> => readFile(path.join(d, 'student_0.bin'));
@@ -99,5 +104,5 @@ describe('daemon train', () => {
     const la = readFileSync(path.join(`${a}.run`, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { loss: number }).loss);
     const lb = readFileSync(path.join(`${b}.run`, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { loss: number }).loss);
     expect(lb).toEqual(la);
-  });
+  }, 300_000);
 });

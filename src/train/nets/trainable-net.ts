@@ -201,7 +201,7 @@ export class TrainableNet {
     for (const [n, v] of this.live()) {
       const data = values.get(n);
       if (data === undefined || data.length !== v.size) throw new TrainError(`checkpoint lacks ${n} or its size differs`);
-      v.assign(tf.tensor(data, v.shape, 'float32'));
+      tf.tidy(() => v.assign(tf.tensor(data, v.shape, 'float32')));
     }
   }
 
