@@ -64,15 +64,17 @@ describe('daemon train', () => {
     const log = readFileSync(path.join(`${out}.run`, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { phase: string; epoch: number });
     expect(log.map((r) => `${r.phase}:${r.epoch}`)).toEqual(['teacher:0', 'teacher:1', 'teacher:2', 'student_0:0', 'student_1:0']);
 
-    // daemon predict loads the directory unchanged and its rows follow the labels.
-    const video = data.videos.val[0] ?? '';
-    const rows = path.join(dir, 'rows.jsonl');
-    const s = await predict({ model: out, input: path.join(data.images, video), out: rows, backend: 'wasm', batch: 16 });
-    expect(s.kind).toBe('cnn');
-    const truth = data.truth.get(video) ?? [];
-    const predicted = (await readFile(rows, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { source: string; va: { arousal: number } });
-    expect(predicted.length).toBe(s.frames);
-    const pairs = predicted.map((r) => [r.va.arousal, truth[Number(r.source.slice(0, 5)) - 1]?.va[1] ?? NaN] as const);
+    // daemon predict loads the directory unchanged; its arousal follows the labels on every held-out video.
+    const pairs: (readonly [number, number])[] = [];
+    for (const video of data.videos.val) {
+      const rows = path.join(dir, `rows-${video}.jsonl`);
+      const s = await predict({ model: out, input: path.join(data.images, video), out: rows, backend: 'wasm', batch: 16 });
+      expect(s.kind).toBe('cnn');
+      const truth = data.truth.get(video) ?? [];
+      const predicted = (await readFile(rows, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { source: string; va: { arousal: number } });
+      expect(predicted.length).toBe(s.frames);
+      for (const r of predicted) pairs.push([r.va.arousal, truth[Number(r.source.slice(0, 5)) - 1]?.va[1] ?? NaN]);
+    }
     const mean = (i: 0 | 1): number => pairs.reduce((a, p) => a + p[i], 0) / pairs.length;
     const [mp, mt] = [mean(0), mean(1)];
     const cov = pairs.reduce((a, p) => a + (p[0] - mp) * (p[1] - mt), 0);
