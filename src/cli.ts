@@ -154,6 +154,19 @@ export function buildCli(): Command {
       process.exitCode = await predictCli(o);
     });
 
+  program
+    .command('align')
+    .description("the seed's face alignment for training data: aligned 112×112 crops per video and track (Aff-Wild2 cropped_aligned layout) plus landmarks CSV; resumable")
+    .requiredOption('--input <path>', 'a video file, or a directory of video files')
+    .requiredOption('--out <dir>', 'output directory (<video>[_<track>]/<frame:05d>.jpg, <video>.landmarks.csv)')
+    .option('-c, --config <file>', 'daemon config whose analysis/detector/tracker/alignment settings apply')
+    .option('--quality <n>', 'JPEG quality 1..100', positiveInt('--quality'), 95)
+    .addOption(new Option('--backend <name>', 'TF.js backend').choices(backendChoices).default('auto'))
+    .action(async (o: import('./train/align/align-cli.js').AlignCliOptions) => {
+      const { alignCli } = await import('./train/align/align-cli.js');
+      process.exitCode = await alignCli(o);
+    });
+
   bench
     .command('model')
     .description('frames/s and per-stage time of one seed model member (random weights) per backend')

@@ -45,6 +45,8 @@ export function decodeImage(bytes: Uint8Array, name: string): RgbImage {
   try {
     ctx.allocContext3(codec);
     ctx.threadCount = 1;
+    // The decoder allocates from the header's size: cap it before a hostile header asks for gigabytes.
+    check(ctx.setOption('max_pixels', MAX_IMAGE_PIXELS), name, 'limit the image size');
     check(ctx.open2Sync(codec, null), name, 'open the decoder');
     packet.alloc();
     packet.data = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);

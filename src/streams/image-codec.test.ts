@@ -75,3 +75,15 @@ describe('image encode/decode', () => {
     expect(() => encodeJpeg(new Uint8Array(10), 4, 4)).toThrow(RangeError);
   });
 });
+
+describe('hostile image headers', () => {
+  it('a PNG claiming 40000×40000 pixels is refused without allocating it', () => {
+    const png = Buffer.from(encodePng(gradient(8, 8), 8, 8));
+    // IHDR width/height live at bytes 16..23; the CRC no longer matches, which FFmpeg tolerates or rejects — either way no 4.8 GB frame.
+    png.writeUInt32BE(40000, 16);
+    png.writeUInt32BE(40000, 20);
+    const before = process.memoryUsage().rss;
+    expect(() => decodeImage(png, 'huge.png')).toThrow(/huge\.png/);
+    expect(process.memoryUsage().rss - before).toBeLessThan(500e6);
+  });
+});

@@ -1,0 +1,88 @@
+/**
+ * The `daemon align` action: options in, exit code out. Progress goes to stderr — a cli-progress
+ * bar on a terminal, plain lines otherwise (logs, CI) — and failures are one
+ * `error [CODE]: message` line with exit code 1.
+ */
+import { SingleBar } from 'cli-progress';
+import { loadConfig } from '../../config/load.js';
+import { AnalyticsError, ErrorCodes } from '../../core/errors.js';
+import { selectBackend, type BackendPreference } from '../../models/backend.js';
+import { FaceDetector } from '../../models/face-detector/index.js';
+import { quietFfmpeg } from '../../streams/open-source.js';
+import { alignVideos, listVideos, type AlignEvents } from './align-videos.js';
+
+export interface AlignCliOptions {
+  input: string;
+  out: string;
+  config?: string;
+  quality: number;
+  backend: BackendPreference;
+}
+
+const stderr = (line: string): void => void process.stderr.write(line + '\n');
+
+function progressEvents(total: number): { events: AlignEvents; stop(): void } {
+  if (process.stderr.isTTY === true) {
+    const bar = new SingleBar(
+      { format: 'align [{bar}] {value}/{total} videos | {video}: frame {frames}, {faces} faces', stream: process.stderr, hideCursor: true, clearOnComplete: false },
+    );
+    bar.start(total, 0, { video: '', frames: 0, faces: 0 });
+    let last = 0;
+    return {
+      events: {
+        videoStarted: (video) => bar.update({ video, frames: 0, faces: 0 }),
+        frame: (video, frames, faces) => {
+          const now = Date.now();
+          if (now - last > 200) {
+            last = now;
+            bar.update({ video, frames, faces });
+          }
+        },
+        videoDone: (s) => bar.increment(1, { video: s.video, frames: s.frames, faces: s.faces }),
+        videoSkipped: (video) => bar.increment(1, { video: `${video} (already aligned)`, frames: 0, faces: 0 }),
+      },
+      stop: () => bar.stop(),
+    };
+  }
+  return {
+    events: {
+      videoStarted: (video, i, n) => stderr(`[${i + 1}/${n}] ${video}`),
+      frame: (video, frames, faces) => {
+        if (frames % 500 === 0) stderr(`  ${video}: frame ${frames}, ${faces} face(s)`);
+      },
+      videoDone: (s) => stderr(`  ${s.video}: ${s.frames} frame(s), ${s.faces} face(s) in ${s.folders.length} track folder(s) (${s.folders.join(', ') || 'none'}), ${s.written} crop(s) written`),
+      videoSkipped: (video, reason) => stderr(`  ${video}: skipped (${reason})`),
+    },
+    stop: () => undefined,
+  };
+}
+
+export async function alignCli(o: AlignCliOptions): Promise<number> {
+  let detector: FaceDetector | undefined;
+  let stop = (): void => undefined;
+  try {
+    if (!Number.isInteger(o.quality) || o.quality < 1 || o.quality > 100) throw new AnalyticsError(ErrorCodes.BAD_REQUEST, `--quality must be an integer 1..100, got ${o.quality}`);
+    quietFfmpeg();
+    const config = loadConfig({ ...(o.config !== undefined ? { file: o.config } : {}), env: {} });
+    const videos = await listVideos(o.input);
+    const backend = await selectBackend(o.backend);
+    stderr(`align: ${videos.length} video(s) → ${o.out} (backend ${backend.name}, crops ${config.alignment.size}×${config.alignment.size})`);
+    detector = await FaceDetector.load();
+    const p = progressEvents(videos.length);
+    stop = p.stop;
+    const results = await alignVideos({ input: o.input, out: o.out, detector, config, quality: o.quality, events: p.events });
+    stop();
+    stop = () => undefined;
+    const faces = results.reduce((a, r) => a + r.faces, 0);
+    const skipped = results.filter((r) => r.skipped).length;
+    stderr(`done: ${results.length} video(s)${skipped > 0 ? ` (${skipped} already aligned)` : ''}, ${faces} face crop(s) in ${o.out}`);
+    return 0;
+  } catch (err) {
+    stop();
+    const code = err instanceof AnalyticsError ? ` [${err.code}]` : '';
+    stderr(`error${code}: ${err instanceof Error ? err.message : String(err)}`);
+    return 1;
+  } finally {
+    detector?.close();
+  }
+}

@@ -1,0 +1,159 @@
+/**
+ * `daemon align`: the seed's alignment step (spec §7.1) with the daemon's own detector, aligner and
+ * tracker, composed exactly as `daemon predict` composes them for a video (readVideoFaces). Writes
+ * the Aff-Wild2 `cropped_aligned` layout:
+ *   <out>/<video>/<frame:05d>.jpg         the first track of the video (1-based frame numbers)
+ *   <out>/<video>_<track>/<frame:05d>.jpg every further track
+ *   <out>/<video>.landmarks.csv           one row per face: frame, track, folder, score, box (x, y, w, h in
+ *                                         source pixels), the 5 points (eyes, nose, mouth corners)
+ *   <out>/.complete/<video>.json          written last; a video with a matching marker is skipped
+ * Resumable: a finished video (same input size and mtime) is skipped, and a video interrupted
+ * midway is analysed again from its start, keeping the crops already written. Crops are written
+ * atomically (temporary name, then rename), so a kill never leaves a truncated JPEG.
+ */
+import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { readdir, readFile, stat, writeFile, rename, mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import type { Config } from '../../config/schema.js';
+import { SourceError, ErrorCodes } from '../../core/errors.js';
+import type { FaceDetector } from '../../models/face-detector/index.js';
+import { readVideoFaces } from '../../predict/video-faces.js';
+import { encodeJpeg } from '../../streams/encode-image.js';
+
+export const VIDEO_EXTENSIONS = new Set(['.mp4', '.avi', '.mov', '.mkv', '.webm', '.mpg', '.mpeg', '.m4v', '.wmv', '.flv', '.ts', '.mts']);
+
+export interface AlignEvents {
+  videoStarted?(video: string, index: number, total: number): void;
+  frame?(video: string, frames: number, faces: number): void;
+  videoDone?(summary: AlignedVideo): void;
+  videoSkipped?(video: string, reason: string): void;
+}
+
+export interface AlignedVideo {
+  readonly video: string;
+  readonly input: string;
+  readonly frames: number;
+  readonly faces: number;
+  /** Crops written in this run (fewer than `faces` when resuming). */
+  readonly written: number;
+  /** Folder names, first track first. */
+  readonly folders: readonly string[];
+  readonly skipped: boolean;
+}
+
+export interface AlignOptions {
+  readonly input: string;
+  readonly out: string;
+  readonly detector: FaceDetector;
+  readonly config: Pick<Config, 'analysis' | 'detector' | 'tracker' | 'alignment'>;
+  /** JPEG quality 1..100 (default 95). */
+  readonly quality?: number;
+  readonly events?: AlignEvents;
+  readonly signal?: AbortSignal;
+}
+
+interface Marker {
+  readonly size: number;
+  readonly mtimeMs: number;
+  readonly frames: number;
+  readonly faces: number;
+  readonly folders: readonly string[];
+}
+
+/** The videos to align: the file itself, or the video files of a directory (sorted by name). */
+export async function listVideos(input: string): Promise<string[]> {
+  let s;
+  try {
+    s = await stat(input);
+  } catch (err) {
+    throw new SourceError(ErrorCodes.SOURCE_NOT_FOUND, `--input ${input}: not found`, { cause: err });
+  }
+  if (!s.isDirectory()) return [input];
+  const candidates = (await readdir(input, { withFileTypes: true }))
+    .filter((e) => (e.isFile() || e.isSymbolicLink()) && !e.name.startsWith('.') && VIDEO_EXTENSIONS.has(path.extname(e.name).toLowerCase()))
+    .map((e) => e.name)
+    .sort();
+  // Symbolic links count when they point at a file.
+  const names: string[] = [];
+  for (const n of candidates) if (await stat(path.join(input, n)).then((x) => x.isFile(), () => false)) names.push(n);
+  if (names.length === 0) throw new SourceError(ErrorCodes.SOURCE_NOT_FOUND, `--input ${input}: no video files (${[...VIDEO_EXTENSIONS].join(' ')})`);
+  return names.map((n) => path.join(input, n));
+}
+
+const videoName = (file: string): string => path.basename(file, path.extname(file));
+const frameFile = (frame1: number): string => `${String(frame1).padStart(5, '0')}.jpg`;
+const fmt = (x: number): string => (Math.round(x * 100) / 100).toString();
+
+async function readMarker(file: string): Promise<Marker | undefined> {
+  try {
+    return JSON.parse(await readFile(file, 'utf8')) as Marker;
+  } catch {
+    return undefined;
+  }
+}
+
+export async function alignVideo(file: string, o: AlignOptions): Promise<AlignedVideo> {
+  const video = videoName(file);
+  const markerFile = path.join(o.out, '.complete', `${video}.json`);
+  const st = await stat(file);
+  const marker = await readMarker(markerFile);
+  if (marker !== undefined && marker.size === st.size && marker.mtimeMs === st.mtimeMs) {
+    return { video, input: file, frames: marker.frames, faces: marker.faces, written: 0, folders: marker.folders, skipped: true };
+  }
+  await mkdir(o.out, { recursive: true });
+  const folders = new Map<number, string>();
+  const csv: string[] = ['frame,track,folder,score,box_x,box_y,box_w,box_h,left_eye_x,left_eye_y,right_eye_x,right_eye_y,nose_x,nose_y,mouth_left_x,mouth_left_y,mouth_right_x,mouth_right_y'];
+  let faces = 0;
+  let written = 0;
+  const quality = o.quality ?? 95;
+  const r = await readVideoFaces(file, o.detector, o.config, {
+    frame: (frame, found) => {
+      if (o.signal?.aborted === true) throw new Error('aborted');
+      const n = frame.seq + 1;
+      for (const { face, crop } of found) {
+        let folder = folders.get(face.trackId);
+        if (folder === undefined) {
+          folder = folders.size === 0 ? video : `${video}_${face.trackId}`;
+          folders.set(face.trackId, folder);
+          mkdirSync(path.join(o.out, folder), { recursive: true });
+        }
+        const target = path.join(o.out, folder, frameFile(n));
+        if (!existsSync(target)) {
+          writeFileSync(`${target}.part`, encodeJpeg(crop.data, crop.width, crop.height, quality));
+          renameSync(`${target}.part`, target);
+          written++;
+        }
+        faces++;
+        const [bx, by, bw, bh] = face.box;
+        csv.push([n, face.trackId, folder, fmt(face.score), fmt(bx), fmt(by), fmt(bw), fmt(bh), ...face.landmarks.flatMap(([x, y]) => [fmt(x), fmt(y)])].join(','));
+      }
+      o.events?.frame?.(video, n, faces);
+    },
+    tracksEnded: () => undefined,
+  });
+  const csvFile = path.join(o.out, `${video}.landmarks.csv`);
+  await writeFile(`${csvFile}.part`, csv.join('\n') + '\n');
+  await rename(`${csvFile}.part`, csvFile);
+  const done: Marker = { size: st.size, mtimeMs: st.mtimeMs, frames: r.frames, faces, folders: [...folders.values()] };
+  await mkdir(path.dirname(markerFile), { recursive: true });
+  await writeFile(`${markerFile}.part`, JSON.stringify(done));
+  await rename(`${markerFile}.part`, markerFile);
+  return { video, input: file, frames: r.frames, faces, written, folders: done.folders, skipped: false };
+}
+
+export async function alignVideos(o: AlignOptions): Promise<AlignedVideo[]> {
+  const files = await listVideos(o.input);
+  const names = files.map(videoName);
+  const dup = names.find((n, i) => names.indexOf(n) !== i);
+  if (dup !== undefined) throw new SourceError(ErrorCodes.CONFLICT, `--input ${o.input}: two videos share the name ${dup} (their folders would collide)`);
+  const out: AlignedVideo[] = [];
+  for (const [i, file] of files.entries()) {
+    if (o.signal?.aborted === true) break;
+    o.events?.videoStarted?.(videoName(file), i, files.length);
+    const r = await alignVideo(file, o);
+    if (r.skipped) o.events?.videoSkipped?.(r.video, 'already aligned');
+    else o.events?.videoDone?.(r);
+    out.push(r);
+  }
+  return out;
+}
