@@ -1,5 +1,10 @@
 /** Resolves a validated config into a TrainPlan: reads the data, picks loader and augmentation. */
 import { readAffWild2 } from './data/aff-wild2.js';
+import { facesFor, readManifest } from './data/manifest.js';
+import { loadPreset, PRESET_TASK, type DatasetRoots } from './data/presets.js';
+import { exprBalancedSampler, vaHistogramSampler } from './data/samplers.js';
+import { mlRosSampler } from './data/ml-ros.js';
+import type { Sampler } from './data/types.js';
 import { createFaceBatchLoader } from './data/face-batch-loader.js';
 import type { Augmentation, LabelledFace, ReadReport, Task, TaskData } from './data/types.js';
 import type { TrainConfig } from './config.js';
@@ -20,11 +25,30 @@ function merge(task: Task, parts: readonly TaskData[]): TaskData {
 export async function buildPlan(c: TrainConfig): Promise<TrainPlan> {
   const byTask = new Map<Task, TaskData[]>();
   const sources: string[] = [];
+  const add = (td: TaskData, what: string): void => {
+    byTask.set(td.task, [...(byTask.get(td.task) ?? []), td]);
+    sources.push(`${what} ${td.task}: ${td.train.length} train / ${td.val.length} val faces`);
+  };
   for (const s of c.data.sources) {
-    for (const task of s.tasks) {
-      const td = await readAffWild2(task, { annotations: s.annotations, images: s.images, imageExt: s.imageExt });
-      byTask.set(task, [...(byTask.get(task) ?? []), td]);
-      sources.push(`Aff-Wild2 ${task} (${s.annotations}): ${td.train.length} train / ${td.val.length} val faces`);
+    if (s.kind === 'aff-wild2') {
+      for (const task of s.tasks) add(await readAffWild2(task, { annotations: s.annotations, images: s.images, imageExt: s.imageExt }), `Aff-Wild2 (${s.annotations})`);
+    } else if (s.kind === 'preset') {
+      const roots: DatasetRoots = {
+        affWild2: { annotations: s.affWild2.annotations, images: s.affWild2.images, ...(s.affWild2.imageExt !== undefined ? { imageExt: s.affWild2.imageExt } : {}) },
+        ...(s.disfa !== undefined ? { disfa: s.disfa } : {}),
+        ...(s.expw !== undefined ? { expw: s.expw } : {}),
+        ...(s.afewVa !== undefined ? { afewVa: s.afewVa } : {}),
+      };
+      const tasks: readonly Task[] = s.name === 'Aff-Wild2' ? (s.tasks ?? ['EXPR', 'AU', 'VA']) : [PRESET_TASK[s.name]];
+      for (const task of tasks) add(await loadPreset(s.name, roots, task), `preset ${s.name}`);
+    } else {
+      const train = await readManifest(s.train);
+      const val = s.val !== undefined ? await readManifest(s.val) : undefined;
+      for (const task of ['EXPR', 'AU', 'VA'] as const) {
+        const tr = facesFor(task, train.faces);
+        if (tr.length === 0) continue;
+        add({ task, train: tr, val: val !== undefined ? facesFor(task, val.faces) : [], reports: [train.report, ...(val !== undefined ? [val.report] : [])] }, `manifest ${s.train}`);
+      }
     }
   }
   const tasks = (['EXPR', 'AU', 'VA'] as const).filter((t) => byTask.has(t)).map((t) => merge(t, byTask.get(t) ?? []));
@@ -52,7 +76,7 @@ export async function buildPlan(c: TrainConfig): Promise<TrainPlan> {
     frozenBn: c.frozenBn,
     augmentation,
     checkpointEverySteps: c.checkpoint.everySteps,
-    data: { tasks, loader: createFaceBatchLoader(), sources },
+    data: { tasks, loader: createFaceBatchLoader(), sources, samplers: samplersFor(c) },
     record: { ...c, out: undefined, runDir: undefined, backend: undefined },
   };
 }
@@ -61,4 +85,15 @@ export async function buildPlan(c: TrainConfig): Promise<TrainPlan> {
 function fixedDraw(seed: number): number {
   const x = Math.sin(seed * 12.9898 + 78.233) * 43758.5453;
   return x - Math.floor(x);
+}
+
+function samplersFor(c: TrainConfig): Partial<Record<Task, (faces: readonly LabelledFace[]) => Sampler>> {
+  const out: Partial<Record<Task, (faces: readonly LabelledFace[]) => Sampler>> = {};
+  if (c.balance.AU !== 'none') {
+    const variant = c.balance.AU === 'ml-ros-seed' ? 'seed' : 'textbook';
+    out.AU = (f) => mlRosSampler(f, c.seed, { variant });
+  }
+  if (c.balance.EXPR !== 'none') out.EXPR = (f) => exprBalancedSampler(f, c.seed);
+  if (c.balance.VA !== 'none') out.VA = (f) => vaHistogramSampler(f, c.seed);
+  return out;
 }

@@ -9,7 +9,7 @@ describe('train config', () => {
   it("defaults to the seed's hyper-parameters and resolves paths against the config's directory", () => {
     const c = parseTrainConfig({ out: 'm', data }, {}, '/base');
     expect(c.out).toBe('/base/m');
-    expect(c.data.sources[0]?.images).toBe('/base/i');
+    expect(c.data.sources[0]).toMatchObject({ images: '/base/i' });
     expect(c.optimizer).toEqual({ lr: 1e-4, beta1: 0.5, beta2: 0.999, eps: 1e-8 });
     expect(c.loss).toMatchObject({ EXPR: 1, AU: 8, V: 1, A: 1, ccc: 1, lambdaTeacher: 0.4, temperature: 1.5 });
     expect(c.teacher).toEqual({ from: 'train', epochs: 8 });

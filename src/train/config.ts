@@ -21,7 +21,27 @@ const affWild2Source = z.strictObject({
   tasks: z.array(task).min(1).default(['EXPR', 'AU', 'VA']),
 });
 
-export const dataSourceSchema = z.discriminatedUnion('kind', [affWild2Source]);
+const presetSource = z.strictObject({
+  kind: z.literal('preset'),
+  /** Mixed_AU (Aff-Wild2 + DISFA), Mixed_EXPR (undersampled Aff-Wild2 + ExpW), Mixed_VA (Aff-Wild2 ×5 + AFEW-VA), Aff-Wild2 (spec §4.1). */
+  name: z.enum(['Mixed_AU', 'Mixed_EXPR', 'Mixed_VA', 'Aff-Wild2']),
+  affWild2: z.strictObject({ annotations: dir, images: dir, imageExt: z.string().regex(/^\.[A-Za-z0-9]+$/).optional() }),
+  disfa: z.strictObject({ labels: dir, images: dir }).optional(),
+  expw: z.strictObject({ root: dir, cacheDir: dir }).optional(),
+  afewVa: z.strictObject({ root: dir, cacheDir: dir }).optional(),
+  /** For Aff-Wild2 (all three tasks) a subset; the Mixed presets have one task each. */
+  tasks: z.array(task).min(1).optional(),
+});
+
+const manifestSource = z.strictObject({
+  kind: z.literal('manifest'),
+  /** JSON lines {image, au?, expr?, va?, video?, frame?}: your own labelled faces (training). */
+  train: dir,
+  /** The same format for validation (optional: without it every epoch is kept by training loss). */
+  val: dir.optional(),
+});
+
+export const dataSourceSchema = z.discriminatedUnion('kind', [affWild2Source, presetSource, manifestSource]);
 
 export const trainConfigSchema = z
   .strictObject({
@@ -82,6 +102,14 @@ export const trainConfigSchema = z
     augmentation: z.enum(['per-image', 'fixed', 'none']).default('per-image'),
     checkpoint: z.strictObject({ everySteps: z.int().min(0).default(200) }).default({ everySteps: 200 }),
     data: z.strictObject({ sources: z.array(dataSourceSchema).min(1) }),
+    /** Balancing samplers of the CNN stage (spec §4.2, the seed's --force_balance); none = shuffle. */
+    balance: z
+      .strictObject({
+        AU: z.enum(['ml-ros-seed', 'ml-ros-textbook', 'none']).default('ml-ros-seed'),
+        EXPR: z.enum(['inverse-frequency', 'none']).default('inverse-frequency'),
+        VA: z.enum(['histogram', 'none']).default('histogram'),
+      })
+      .default({ AU: 'ml-ros-seed', EXPR: 'inverse-frequency', VA: 'histogram' }),
   })
   .superRefine((c, ctx) => {
     if (c.kind === 'cnn-rnn' && c.cnn === undefined) ctx.addIssue({ code: 'custom', path: ['cnn'], message: 'required for kind cnn-rnn (the CNN model directory to freeze)' });
@@ -119,7 +147,19 @@ function resolvePaths(c: TrainConfig, base: string): TrainConfig {
     init: c.init.from === 'model-dir' ? { ...c.init, dir: r(c.init.dir) } : c.init,
     ...(c.cnn !== undefined ? { cnn: { ...c.cnn, dir: r(c.cnn.dir) } } : {}),
     teacher: c.teacher.from === 'model-dir' ? { ...c.teacher, dir: r(c.teacher.dir) } : c.teacher,
-    data: { sources: c.data.sources.map((s) => ({ ...s, annotations: r(s.annotations), images: r(s.images) })) },
+    data: {
+      sources: c.data.sources.map((s) => {
+        if (s.kind === 'aff-wild2') return { ...s, annotations: r(s.annotations), images: r(s.images) };
+        if (s.kind === 'manifest') return { ...s, train: r(s.train), ...(s.val !== undefined ? { val: r(s.val) } : {}) };
+        return {
+          ...s,
+          affWild2: { ...s.affWild2, annotations: r(s.affWild2.annotations), images: r(s.affWild2.images) },
+          ...(s.disfa !== undefined ? { disfa: { labels: r(s.disfa.labels), images: r(s.disfa.images) } } : {}),
+          ...(s.expw !== undefined ? { expw: { root: r(s.expw.root), cacheDir: r(s.expw.cacheDir) } } : {}),
+          ...(s.afewVa !== undefined ? { afewVa: { root: r(s.afewVa.root), cacheDir: r(s.afewVa.cacheDir) } } : {}),
+        };
+      }),
+    },
   };
 }
 

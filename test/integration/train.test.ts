@@ -39,6 +39,7 @@ function config(out: string, extra: Record<string, unknown> = {}): Record<string
     optimizer: { lr: 3e-3 },
     lrSchedule: { kind: 'step', stepEpochs: 2, gamma: 0.3 },
     checkpoint: { everySteps: 4 },
+    balance: { AU: 'none', EXPR: 'none', VA: 'none' },
     data: { sources: [{ kind: 'aff-wild2', annotations: data.annotations, images: data.images }] },
     ...extra,
   };
@@ -88,6 +89,8 @@ describe('daemon train', () => {
       teacher: { from: 'train', epochs: 2 },
       students: { count: 1, epochs: 1 },
       checkpoint: { everySteps: 3 },
+      // The seed's balancing samplers: resuming must redraw the same epoch.
+      balance: { AU: 'ml-ros-seed', EXPR: 'inverse-frequency', VA: 'histogram' },
       data: { sources: [{ kind: 'aff-wild2', annotations: data.annotations, images: data.images, tasks: ['EXPR'] }] },
     };
     const a = path.join(dir, 'a');
