@@ -231,6 +231,49 @@ export function buildCli(): Command {
       const { benchModelCli } = await import('./predict/commands.js');
       process.exitCode = await benchModelCli(o);
     });
+  program
+    .command('train')
+    .description("train seed models (teacher, distilled students, CNN-RNN) into a model directory")
+    .requiredOption('-c, --config <file>', 'training config (see config/train.example.yaml)')
+    .option('--epochs <n>', 'epochs of the teacher and of each student', positiveInt('--epochs'))
+    .option('--batch <n>', 'faces (or sequences) per task batch', positiveInt('--batch'))
+    .option('--students <n>', 'number of distilled students', (v: string) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('--students must be an integer ≥ 0');
+      return n;
+    })
+    .addOption(new Option('--arch <arch>', 'backbone').choices(['compact', 'resnet50-caffe']))
+    .option('--width <w>', 'compact backbone width multiplier', positiveNumber)
+    .option('--out <dir>', 'model directory to write')
+    .option('--seed <n>', 'random seed', (v: string) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('--seed must be an integer ≥ 0');
+      return n;
+    })
+    .option('--resume', 'continue the run in the run directory (same config) from its last checkpoint')
+    .addOption(new Option('--backend <name>', 'TF.js backend').choices(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']))
+    .action(async (o: import('./train/cli.js').TrainCliOptions) => {
+      const { trainCli } = await import('./train/cli.js');
+      process.exitCode = await trainCli(o);
+    });
+
+  bench
+    .command('train')
+    .description('images/s of one teacher training step (forward, losses, backward, Adam) per backend, and PyTorch when present')
+    .addOption(new Option('--arch <arch>', 'backbone').choices(['resnet50', 'compact']).default('compact'))
+    .option('--width <w>', 'compact width multiplier', positiveNumber, 1)
+    .option('--batch <n>', 'faces per task batch', positiveInt('--batch'), 20)
+    .option('--seconds <s>', 'seconds per backend', positiveInt('--seconds'), 20)
+    .option('--backend <list>', 'comma-separated backends', 'wasm,cpu')
+    .option('--json', 'print JSON only')
+    .action(async (o: { arch: 'resnet50' | 'compact'; width: number; batch: number; seconds: number; backend: string; json?: boolean }) => {
+      const { benchTrain } = await import('./train/bench-train.js');
+      const reports = await benchTrain({ arch: o.arch, width: o.width, batch: o.batch, seconds: o.seconds, backends: o.backend.split(',').map((b) => b.trim()).filter(Boolean) });
+      if (o.json === true) process.stdout.write(JSON.stringify(reports, null, 2) + '\n');
+      else for (const r of reports) process.stdout.write(`${r.engine}: ${r.available ? `${r.imagesPerSecond?.toFixed(1)} images/s per training step (forward ${r.forwardImagesPerSecond?.toFixed(1)}, backward+Adam ${r.backwardImagesPerSecond?.toFixed(1)})` : `unavailable (${r.error ?? ''})`}\n`);
+      process.exitCode = reports.some((r) => r.available) ? 0 : 1;
+    });
+
   return program;
 }
 

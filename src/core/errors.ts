@@ -37,6 +37,7 @@ export const ErrorCodes = {
   PERSISTENCE: 'VA_ERR_PERSISTENCE',
   INTERNAL: 'VA_ERR_INTERNAL',
   DATA_FORMAT: 'VA_ERR_DATA_FORMAT',
+  TRAIN: 'VA_ERR_TRAIN',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
