@@ -168,7 +168,7 @@ export function buildDaemon(config: Config, deps: { readonly logger: Logger; rea
         const c = config.cluster;
         const instance = c.instanceId ?? `${hostname()}:${address.port}`;
         cluster = new ClusterCoordinator(
-          new RedisLeaseStore(c.redis, c.prefix),
+          new RedisLeaseStore(c.redis, c.prefix, { commandTimeoutMs: Math.max(1000, c.tickMs) }),
           // Leased streams are config streams: never persisted, started and stopped by their lease.
           { start: (cfg) => void sup.add(cfg, 'config'), stop: async (id) => void (await sup.remove(id)) },
           { member: { id: instance, api: c.advertiseUrl ?? `http://${address.address.includes(':') ? `[${address.address}]` : address.address}:${address.port}` }, streams: config.streams, leaseTtlMs: c.leaseTtlMs, tickMs: c.tickMs },
