@@ -126,13 +126,17 @@ export function startNats(opts: { readonly user?: string; readonly pass?: string
   });
 }
 
-/** redis-server with an fsync-always append-only file, so acknowledged entries survive SIGKILL. */
-export function startRedis(opts: { readonly password?: string } = {}): Promise<Broker> {
+/**
+ * redis-server with an fsync-always append-only file, so acknowledged entries survive SIGKILL;
+ * `persistence: false` runs it as many deployments do, losing everything on a restart.
+ */
+export function startRedis(opts: { readonly password?: string; readonly persistence?: boolean } = {}): Promise<Broker> {
   return startBroker({
     kind: 'redis',
     bin: BINARIES.redis,
     args: (port, dir) => [
-      '--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'yes', '--appendfsync', 'always',
+      '--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '',
+      ...(opts.persistence === false ? ['--appendonly', 'no'] : ['--appendonly', 'yes', '--appendfsync', 'always']),
       ...(opts.password ? ['--requirepass', opts.password] : []),
     ],
     url: (port) => `redis://127.0.0.1:${port}`,
