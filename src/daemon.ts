@@ -166,11 +166,12 @@ export function buildDaemon(config: Config, deps: { readonly logger: Logger; rea
       }
       if (config.cluster) {
         const c = config.cluster;
+        sup.reserveForCluster(config.streams.map((s) => s.id));
         const instance = c.instanceId ?? `${hostname()}:${address.port}`;
         cluster = new ClusterCoordinator(
           new RedisLeaseStore(c.redis, c.prefix, { commandTimeoutMs: Math.max(1000, c.tickMs) }),
           // Leased streams are config streams: never persisted, started and stopped by their lease.
-          { start: (cfg) => void sup.add(cfg, 'config'), stop: async (id) => void (await sup.remove(id)) },
+          { start: (cfg) => void sup.add(cfg, 'config'), stop: async (id) => void (await sup.remove(id, 'cluster')) },
           { member: { id: instance, api: c.advertiseUrl ?? `http://${address.address.includes(':') ? `[${address.address}]` : address.address}:${address.port}` }, streams: config.streams, leaseTtlMs: c.leaseTtlMs, tickMs: c.tickMs },
           deps.logger,
           { onLeaseChange: (reason) => metrics.clusterLeaseChanges.inc({ reason }) },
@@ -181,7 +182,7 @@ export function buildDaemon(config: Config, deps: { readonly logger: Logger; rea
         for (const s of config.streams) sup.add(s, 'config');
       }
       for (const s of persisted) {
-        if (sup.has(s.id)) log.warn({ streamId: s.id }, 'persisted stream shadowed by a config stream of the same id');
+        if (sup.has(s.id) || sup.isClusterStream(s.id)) log.warn({ streamId: s.id }, 'persisted stream shadowed by a config stream of the same id');
         else sup.add(s, 'api');
       }
       if (persisted.length > 0) log.info({ streams: persisted.length }, 'persisted streams restored');
