@@ -4,11 +4,16 @@
  * and a control topic flooded with commands. Real brokers on loopback; the supervisor behind the
  * control topic is the only stand-in (a seam: the commands' own checks are tested elsewhere).
  */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import mqtt from 'mqtt';
+import { connect as natsConnect } from 'nats';
 import { Subject } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startMosquitto, startRedis, type Broker } from '../../src/bench/local-brokers.js';
+import { startMosquitto, startNats, startRedis, type Broker } from '../../src/bench/local-brokers.js';
 import { ClusterCoordinator, type ClusterTarget } from '../../src/cluster/coordinator.js';
 import { RedisLeaseStore } from '../../src/cluster/redis-lease-store.js';
 import type { StreamConfig } from '../../src/config/schema.js';
@@ -233,5 +238,51 @@ describe('a flooded control topic', () => {
     // Nothing that was still queued ran after close.
     expect(removes - accepted).toBeLessThanOrEqual(1);
     expect(maxActive).toBe(1);
+  });
+});
+
+describe('a control topic on a TLS broker', () => {
+  it('connects with the sink’s TLS settings (a private CA), like the sink itself', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'va-tls-'));
+    cleanups.push(async () => rmSync(dir, { recursive: true, force: true }));
+    const cert = path.join(dir, 'cert.pem');
+    const key = path.join(dir, 'key.pem');
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+    const mq = await startMosquitto({ tls: { cert, key } });
+    cleanups.push(() => mq.dispose());
+    const supervisor = { list: () => [] } as unknown as StreamSupervisor;
+    const sink = sinkSchema.parse({ kind: 'mqtt', name: 'ctl', url: mq.url, tls: { ca: cert }, control: { topic: 'ctl/cmd' }, connectTimeoutMs: 2000 });
+    const listener = await startControlListener(sink, supervisor, { logger, maxBytes: 65536, signal: new AbortController().signal });
+    cleanups.push(() => listener!.close());
+    const client = await mqtt.connectAsync(mq.url, { ca: readFileSync(cert) });
+    cleanups.push(() => client.endAsync(true));
+    const replies: { status: number }[] = [];
+    client.on('message', (_t, p) => replies.push(JSON.parse(p.toString()) as { status: number }));
+    await client.subscribeAsync('ctl/cmd/reply', { qos: 1 });
+    for (let i = 0; i < 20 && replies.length === 0; i++) {
+      await client.publishAsync('ctl/cmd', JSON.stringify({ op: 'list' }), { qos: 1 });
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    expect(replies[0]?.status).toBe(200);
+  });
+});
+
+describe('a NATS control topic with credentials in the URL', () => {
+  it('authenticates like the sink does', async () => {
+    const nats = await startNats({ user: 'ctl', pass: 's3cr3t' });
+    cleanups.push(() => nats.dispose());
+    const url = `nats://ctl:s3cr3t@127.0.0.1:${nats.port}`;
+    const abort = new AbortController();
+    cleanups.push(async () => abort.abort());
+    const supervisor = { list: () => [] } as unknown as StreamSupervisor;
+    const sink = sinkSchema.parse({ kind: 'nats', name: 'ctl', url, control: { topic: 'ctl.cmd' }, reconnect: { initialDelayMs: 50, maxDelayMs: 100 } });
+    const started = startControlListener(sink, supervisor, { logger, maxBytes: 65536, signal: abort.signal });
+    const r = await within(started, 5000);
+    expect(r === 'hung' ? 'never connected' : r.error ?? 'connected').toBe('connected');
+    if (r !== 'hung') cleanups.push(async () => r.value?.close());
+    const nc = await natsConnect({ servers: `127.0.0.1:${nats.port}`, user: 'ctl', pass: 's3cr3t' });
+    cleanups.push(() => nc.close());
+    const reply = await nc.request('ctl.cmd', JSON.stringify({ op: 'list' }), { timeout: 2000 });
+    expect((JSON.parse(reply.string()) as { status: number }).status).toBe(200);
   });
 });

@@ -5,6 +5,8 @@ import type { Logger } from '../../observability/logger.js';
 import type { StreamSupervisor } from '../../supervisor/stream-supervisor.js';
 import { ErrorCodes } from '../../core/errors.js';
 import { runStreamCommand } from '../stream-commands.js';
+import { mqttTlsOptions } from './mqtt-connector.js';
+import { credentialsFromUrl, natsTlsOptions } from './nats-connector.js';
 import { redactBrokerUrl } from './redact.js';
 
 /** Commands waiting or running at once; beyond it a command is refused at once (429), not queued. */
@@ -68,6 +70,8 @@ export async function startControlListener(
       ...(sink.username !== undefined ? { username: sink.username } : {}),
       ...(sink.password !== undefined ? { password: sink.password } : {}),
       ...(sink.clientId !== undefined ? { clientId: `${sink.clientId}-control` } : {}),
+      // The sink's own TLS settings: a private CA or client certificate applies to both connections.
+      ...mqttTlsOptions(sink.tls),
     });
     client.on('error', (err) => log.warn({ error: err.message, url: redactBrokerUrl(sink.url) }, 'control connection error'));
     client.on('connect', () => void client.subscribeAsync(topic, { qos: 1 }).catch((err: Error) => log.warn({ error: err.message }, 'cannot subscribe to the control topic')));
@@ -90,6 +94,9 @@ export async function startControlListener(
         ...(sink.user !== undefined ? { user: sink.user } : {}),
         ...(sink.pass !== undefined ? { pass: sink.pass } : {}),
         ...(sink.token !== undefined ? { token: sink.token } : {}),
+        ...natsTlsOptions(sink.tls),
+        // Credentials in the URL, as the sink's connection takes them.
+        ...credentialsFromUrl(sink.url),
       });
     } catch (err) {
       if (attempt === 0) log.warn({ error: (err as Error).message, url: redactBrokerUrl(sink.url) }, 'control connection failed; retrying');
