@@ -26,11 +26,12 @@ export interface ControlListener {
 export async function startControlListener(
   sink: SinkConfig,
   supervisor: StreamSupervisor,
-  deps: { readonly logger: Logger; readonly maxBytes: number; readonly signal: AbortSignal },
+  deps: { readonly logger: Logger; readonly maxBytes: number; readonly signal: AbortSignal; readonly instance?: string },
 ): Promise<ControlListener | undefined> {
   if (sink.kind === 'redis' || !sink.control) return undefined;
   const log = deps.logger.child({ component: 'control', sink: sink.name, kind: sink.kind });
-  const topic = sink.control.topic;
+  // {instance} addresses one daemon of a cluster (all read one config).
+  const topic = sink.control.topic.replaceAll('{instance}', sink.kind === 'nats' ? (deps.instance ?? '').replaceAll('.', '_') : (deps.instance ?? ''));
   let chain: Promise<void> = Promise.resolve();
   // A flood on the topic must neither grow memory without bound nor run long after it: commands
   // beyond the backlog are refused, and those still waiting when the listener closes are dropped.
