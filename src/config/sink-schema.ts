@@ -113,6 +113,14 @@ export const sinkSchema = z
     if (!schemes[s.kind].includes(scheme)) ctx.addIssue({ code: 'custom', path: ['url'], message: `scheme ${scheme} is not one of ${schemes[s.kind].join(', ')} for a ${s.kind} sink` });
     const problem = topicProblem(s.topic ?? DEFAULT_TOPICS[s.kind], s.kind);
     if (problem) ctx.addIssue({ code: 'custom', path: ['topic'], message: problem });
+    else if (s.kind === 'nats' && s.jetstream !== null && s.jetstream.subjects === undefined) {
+      // The stream's subjects are the template with each placeholder as `*`, a wildcard only as a
+      // whole token: `cam-*.*` is taken literally, no publish matches it and every one fails (503).
+      const tokens = (s.topic ?? DEFAULT_TOPICS.nats).split('.');
+      if (tokens.some((t) => /\{(stream|type)\}/.test(t) && t !== '{stream}' && t !== '{type}')) {
+        ctx.addIssue({ code: 'custom', path: ['topic'], message: 'each placeholder must be a whole token (between dots) unless jetstream.subjects is given' });
+      }
+    }
     if (s.kind !== 'redis' && s.control) {
       const topic = s.control.topic.replaceAll('{instance}', 'x');
       const p = /[{}]/.test(topic) ? 'the only placeholder in a control topic is {instance}' : topicProblem(topic, s.kind);
