@@ -50,6 +50,7 @@ export class ClusterCoordinator {
   private view: ClusterView;
   private timer: NodeJS.Timeout | undefined;
   private guard: NodeJS.Timeout | undefined;
+  private ticking = false;
   private running: Promise<void> | undefined;
   private closed = false;
   private readonly log: Logger;
@@ -69,15 +70,18 @@ export class ClusterCoordinator {
   start(): void {
     const loop = async (): Promise<void> => {
       if (this.closed) return;
+      this.ticking = true;
       this.running = this.tick().catch((err: unknown) => this.log.error({ err }, 'cluster tick failed'));
       await this.running;
+      this.ticking = false;
       if (!this.closed) this.timer = setTimeout(() => void loop(), this.opts.tickMs);
     };
     void loop();
     // Independent of the ticks: a tick stuck on a Redis that stopped answering must not keep a
     // stream running past its lease. Checked every tickMs/2 (≤ ttl/10), so a stream whose lease was
-    // not renewed starts stopping by 0.9·ttl after the last renewal sent.
-    this.guard = setInterval(() => this.expireOverdue(), Math.max(50, Math.floor(this.opts.tickMs / 2)));
+    // not renewed starts stopping by 0.9·ttl after the last renewal sent. Only while a tick is in
+    // progress: between ticks (a starved event loop, say) the next tick renews or stops itself.
+    this.guard = setInterval(() => this.ticking && this.expireOverdue(), Math.max(50, Math.floor(this.opts.tickMs / 2)));
     this.guard.unref();
   }
 
