@@ -16,6 +16,13 @@ const positiveInt =
     if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${name} must be a positive integer`);
     return n;
   };
+const nonNegativeInt =
+  (name: string) =>
+  (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 0 || n > 256) throw new InvalidArgumentError(`${name} must be an integer from 0 to 256`);
+    return n;
+  };
 const positiveNumber = (value: string): number => {
   const n = Number(value);
   if (!(n > 0) || !Number.isFinite(n)) throw new InvalidArgumentError('expected a positive number');
@@ -40,6 +47,7 @@ export function buildCli(): Command {
     .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']))
     .addOption(new Option('--backend <name>', 'TF.js backend').choices(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']))
     .option('--model <dir>', 'affect model directory (daemon import-seed makes one); enables affect events')
+    .addOption(new Option('--engine <name>', 'inference engine of the affect model (default auto: ONNX Runtime where it loads)').choices(['auto', 'onnx', 'tfjs']))
     .option('--stride <n>', 'new analysed frames between CNN-RNN windows per track (default 8)', positiveInt('--stride'))
     .addOption(new Option('--smoothing <kind>', 'per-track smoothing of affect outputs (default off)').choices(['off', 'ema', 'one-euro']))
     .option('--analysis-fps <n>', 'frames analysed per second of stream time (default: every frame)', positiveNumber)
@@ -53,6 +61,7 @@ export function buildCli(): Command {
         logLevel?: string;
         backend?: string;
         model?: string;
+        engine?: string;
         stride?: number;
         smoothing?: string;
         analysisFps?: number;
@@ -66,6 +75,7 @@ export function buildCli(): Command {
         ...(o.logLevel !== undefined ? { logLevel: o.logLevel } : {}),
         ...(o.backend !== undefined ? { backend: o.backend } : {}),
         ...(o.model !== undefined ? { model: o.model } : {}),
+        ...(o.engine !== undefined ? { engine: o.engine } : {}),
         ...(o.stride !== undefined ? { stride: o.stride } : {}),
         ...(o.smoothing !== undefined ? { smoothing: o.smoothing } : {}),
         ...(o.analysisFps !== undefined ? { analysisFps: o.analysisFps } : {}),
@@ -86,6 +96,18 @@ export function buildCli(): Command {
     });
 
   const backendChoices = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];
+
+  bench
+    .command('decode')
+    .description("the daemon's decode path (decode + scale + RGB) against the ffmpeg command line on the same file: ms/frame and ratio")
+    .option('--input <file>', 'video file (default ../shared/media/utterance_1.mp4)')
+    .option('--width <w>', 'output width', positiveInt('--width'), 640)
+    .option('--runs <n>', 'runs per side and thread setting (medians are reported)', positiveInt('--runs'), 5)
+    .option('--json', 'print JSON only')
+    .action(async (o: { input?: string; width: number; runs: number; json?: boolean }) => {
+      const { benchDecode } = await import('./bench/decode.js');
+      await benchDecode({ ...(o.input !== undefined ? { input: o.input } : {}), width: o.width, runs: o.runs, json: o.json === true });
+    });
 
   bench
     .command('soak')
@@ -171,6 +193,8 @@ export function buildCli(): Command {
     .option('--render-only', 'write only the annotated video (no --out)')
     .option('--members', 'add per-member outputs to each row')
     .addOption(new Option('--backend <name>', 'TF.js backend').choices(backendChoices).default('auto'))
+    .addOption(new Option('--engine <name>', 'inference engine: auto (ONNX Runtime where it loads), onnx, tfjs').choices(['auto', 'onnx', 'tfjs']).default('auto'))
+    .option('--threads <n>', 'intra-op threads per ONNX Runtime session (0 = one per core)', nonNegativeInt('--threads'), 0)
     .option('--batch <n>', 'faces per CNN batch and windows per GRU batch', positiveInt('--batch'), 8)
     .option('-c, --config <file>', 'daemon config whose analysis/detector/tracker settings a video uses')
     .action(async (o: import('./predict/commands.js').PredictCliOptions) => {
@@ -197,13 +221,59 @@ export function buildCli(): Command {
     .addOption(new Option('--arch <arch>', 'backbone').choices(['resnet50', 'compact']).default('resnet50'))
     .option('--batch <n>', 'faces per batch', positiveInt('--batch'), 1)
     .option('--seconds <s>', 'seconds of timed passes per backend', positiveInt('--seconds'), 10)
-    .option('--backend <list>', 'comma-separated backends, auto or all', 'auto')
+    .option('--backend <list>', 'comma-separated TF.js backends, auto or all', 'auto')
+    .option('--engine <list>', 'comma-separated engines side by side in one run: tfjs, onnx, onnx-int8 (static int8, agreement with fp32 reported)', 'tfjs')
+    .option('--threads <n>', 'intra-op threads per ONNX Runtime session (0 = one per core)', nonNegativeInt('--threads'), 0)
+    .option('--torch', 'also run the PyTorch reference (tools/bench_torch.py, /usr/bin/python3 with torch) in the same run')
     .option('--no-fold', 'do not fold BatchNorm into the convolutions')
     .option('--json', 'print JSON only')
     .action(async (o: import('./predict/commands.js').BenchModelCliOptions) => {
       const { benchModelCli } = await import('./predict/commands.js');
       process.exitCode = await benchModelCli(o);
     });
+  program
+    .command('train')
+    .description("train seed models (teacher, distilled students, CNN-RNN) into a model directory")
+    .requiredOption('-c, --config <file>', 'training config (see config/train.example.yaml)')
+    .option('--epochs <n>', 'epochs of the teacher and of each student', positiveInt('--epochs'))
+    .option('--batch <n>', 'faces (or sequences) per task batch', positiveInt('--batch'))
+    .option('--students <n>', 'number of distilled students', (v: string) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('--students must be an integer ≥ 0');
+      return n;
+    })
+    .addOption(new Option('--arch <arch>', 'backbone').choices(['compact', 'resnet50-caffe']))
+    .option('--width <w>', 'compact backbone width multiplier', positiveNumber)
+    .option('--out <dir>', 'model directory to write')
+    .option('--seed <n>', 'random seed', (v: string) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('--seed must be an integer ≥ 0');
+      return n;
+    })
+    .option('--resume', 'continue the run in the run directory (same config) from its last checkpoint')
+    .addOption(new Option('--backend <name>', 'TF.js backend').choices(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']))
+    .action(async (o: import('./train/cli.js').TrainCliOptions) => {
+      const { trainCli } = await import('./train/cli.js');
+      process.exitCode = await trainCli(o);
+    });
+
+  bench
+    .command('train')
+    .description('images/s of one teacher training step (forward, losses, backward, Adam) per backend, and PyTorch when present')
+    .addOption(new Option('--arch <arch>', 'backbone').choices(['resnet50', 'compact']).default('compact'))
+    .option('--width <w>', 'compact width multiplier', positiveNumber, 1)
+    .option('--batch <n>', 'faces per task batch', positiveInt('--batch'), 20)
+    .option('--seconds <s>', 'seconds per backend', positiveInt('--seconds'), 20)
+    .option('--backend <list>', 'comma-separated backends', 'wasm,cpu')
+    .option('--json', 'print JSON only')
+    .action(async (o: { arch: 'resnet50' | 'compact'; width: number; batch: number; seconds: number; backend: string; json?: boolean }) => {
+      const { benchTrain } = await import('./train/bench-train.js');
+      const reports = await benchTrain({ arch: o.arch, width: o.width, batch: o.batch, seconds: o.seconds, backends: o.backend.split(',').map((b) => b.trim()).filter(Boolean) });
+      if (o.json === true) process.stdout.write(JSON.stringify(reports, null, 2) + '\n');
+      else for (const r of reports) process.stdout.write(`${r.engine}: ${r.available ? `${r.imagesPerSecond?.toFixed(1)} images/s per training step (forward ${r.forwardImagesPerSecond?.toFixed(1)}, backward+Adam ${r.backwardImagesPerSecond?.toFixed(1)})` : `unavailable (${r.error ?? ''})`}\n`);
+      process.exitCode = reports.some((r) => r.available) ? 0 : 1;
+    });
+
   return program;
 }
 

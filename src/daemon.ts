@@ -9,14 +9,14 @@ import { ErrorCodes, ModelLoadError } from './core/errors.js';
 import type { AnalyticsEvent } from './core/records.js';
 import { AffectEngine } from './models/affect/affect-engine.js';
 import { selectBackend, tensorCount } from './models/backend.js';
-import { FaceDetector } from './models/face-detector/index.js';
-import { WorkerFaceDetector, type FaceDetectorHost } from './models/face-detector/worker-detector.js';
+import { HostedFaceDetector, type FaceDetectorHost } from './models/face-detector/face-detector-host.js';
+import type { HostHealth } from './models/runtime/model-host.js';
 
 import type { Logger } from './observability/logger.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
 import { routeFfmpegLogs } from './streams/open-source.js';
 import { StreamStore } from './supervisor/stream-store.js';
-import { StreamSupervisor } from './supervisor/stream-supervisor.js';
+import { StreamSupervisor, restorePlan } from './supervisor/stream-supervisor.js';
 import { HttpServer } from './transport/http-server.js';
 import { accessPolicy } from './transport/request-guard.js';
 import { SnapshotRegistry } from './transport/snapshots.js';
@@ -33,6 +33,8 @@ export interface Daemon {
   readonly metrics: Metrics;
   readonly events: Subject<AnalyticsEvent>;
   supervisor(): StreamSupervisor;
+  /** The loaded model hosts (for drills and tests: health, killWorker). */
+  models(): { readonly detector?: FaceDetectorHost; readonly engine?: AffectEngine };
   start(): Promise<AddressInfo>;
   close(): Promise<void>;
 }
@@ -49,7 +51,7 @@ export function buildDaemon(config: Config, deps: { readonly logger: Logger; rea
   const metrics = createMetrics(deps.registry, {
     sinks: () => sinks.map((s) => s.status()),
     cluster: () => (cluster ? { members: cluster.status().members.length, owned: cluster.ownedCount() } : undefined),
-    tensorCount: async () => tensorCount() + ((await detector?.tensors?.().catch(() => 0)) ?? 0) + ((await engine?.tensors().catch(() => 0)) ?? 0),
+    tensorCount: async () => tensorCount() + ((await detector?.tensors().catch(() => 0)) ?? 0) + ((await engine?.tensors().catch(() => 0)) ?? 0),
   });
   const events = new Subject<AnalyticsEvent>();
   let supervisor: StreamSupervisor | undefined;
@@ -57,6 +59,14 @@ export function buildDaemon(config: Config, deps: { readonly logger: Logger; rea
   let http: HttpServer | undefined;
   let snapshots: SnapshotRegistry | undefined;
   let backend = 'none';
+  const hostState = (h: HostHealth): void => {
+    metrics.modelHostUp.set({ host: h.name }, h.state === 'ready' ? 1 : 0);
+    if (h.state === 'restarting') log.error({ host: h.name, where: h.where, error: h.lastError }, 'model worker died; restarting it with backoff');
+    if (h.state === 'ready' && h.restarts > 0) {
+      metrics.modelHostRestarts.inc({ host: h.name });
+      log.warn({ host: h.name, restarts: h.restarts }, 'model worker restarted');
+    }
+  };
   let closing = false;
   let closed: Promise<void> | undefined;
 
@@ -67,8 +77,16 @@ export function buildDaemon(config: Config, deps: { readonly logger: Logger; rea
       if (!supervisor) throw new Error('daemon not started');
       return supervisor;
     },
+    models() {
+      return { ...(detector ? { detector } : {}), ...(engine ? { engine } : {}) };
+    },
 
     async start() {
+      // Read and checked before anything starts: a state file that cannot be read or written
+      // back, or that lists more streams than may run, is a configuration error.
+      const store = config.persistence.file !== null ? new StreamStore(config.persistence.file) : undefined;
+      const persisted = store?.load() ?? [];
+      restorePlan(config, config.streams, persisted, store?.file);
       routeFfmpegLogs(deps.logger);
       const info = await selectBackend(config.backend);
       backend = info.name;
@@ -76,12 +94,8 @@ export function buildDaemon(config: Config, deps: { readonly logger: Logger; rea
       for (const t of info.tried) log.warn({ backend: t.name, reason: t.error }, 'TF.js backend unavailable, trying the next');
       log.info({ backend }, 'TF.js backend selected');
       try {
-        if (config.detector.worker) detector = await WorkerFaceDetector.start(config.backend);
-        else {
-          const inThread = await FaceDetector.load();
-          detector = inThread;
-          await inThread.warmUp();
-        }
+        detector = await HostedFaceDetector.open({ worker: config.detector.worker, backend: config.backend, onHostState: hostState });
+        metrics.modelHostUp.set({ host: 'face-detector' }, 1);
       } catch (err) {
         if (err instanceof ModelLoadError) throw err;
         throw new ModelLoadError(ErrorCodes.MODEL_LOAD, `face models failed to load: ${(err as Error).message}`, { cause: err });
@@ -95,19 +109,20 @@ export function buildDaemon(config: Config, deps: { readonly logger: Logger; rea
             metrics.inferenceDuration.observe(l, seconds);
           },
           onQueueDepth: (stage, depth) => metrics.inferenceQueueDepth.set({ stage }, depth),
+          onHostState: hostState,
         });
+        metrics.modelHostUp.set({ host: 'affect' }, 1);
         await engine.warmUp();
         const p = engine.manifest.provenance;
         log.info(
-          { model: engine.id, modelVersion: engine.version, kind: engine.kind, seqLen: engine.seqLen, members: engine.manifest.members.length, worker: config.model.worker, provenance: p },
+          { model: engine.id, modelVersion: engine.version, kind: engine.kind, seqLen: engine.seqLen, members: engine.manifest.members.length, worker: config.model.worker, workers: engine.workers, runtime: engine.runtime, provenance: p },
           'affect model loaded',
         );
+        const fallback = engine.runtime.fallback;
+        if (fallback !== undefined) log.warn({ engine: engine.runtime.engine, reason: fallback }, 'ONNX Runtime unavailable for the affect model: running it on TF.js');
       } else {
         log.info('no affect model configured (model.dir / --model): publishing faces only');
       }
-      const store = config.persistence.file !== null ? new StreamStore(config.persistence.file) : undefined;
-      // Read before anything starts: a broken state file is a configuration error.
-      const persisted = store?.load() ?? [];
       snapshots = new SnapshotRegistry(events, config.server.snapshotMaxFps);
       supervisor = new StreamSupervisor({ config, detector, metrics, logger: deps.logger, events, backend, snapshots, ...(engine ? { engine } : {}), ...(store ? { store } : {}) });
       publisher = new WsPublisher(events, { metrics, logger: deps.logger }, {
@@ -132,14 +147,22 @@ export function buildDaemon(config: Config, deps: { readonly logger: Logger; rea
         readiness: {
           ready: () => {
             const view = cluster?.status();
-            const checks = { models: detector !== undefined, server: http?.listening === true, shuttingDown: closing, ...(view ? { cluster: view.healthy } : {}) };
+            // A crashed model worker is being restarted: not ready until it is back.
+            const hosts = [detector?.health(), engine?.health()].filter((h) => h !== undefined);
+            const checks = {
+              models: detector !== undefined && hosts.every((h) => h.state === 'ready'),
+              server: http?.listening === true,
+              shuttingDown: closing,
+              ...(view ? { cluster: view.healthy } : {}),
+            };
             return {
               ready: checks.models && checks.server && !closing && (view?.healthy ?? true),
               checks,
               details: {
                 backend,
+                modelHosts: hosts,
                 affectModel: engine
-                  ? { id: engine.id, version: engine.version, kind: engine.kind, seqLen: engine.seqLen, stride: config.model.stride, smoothing: config.model.smoothing }
+                  ? { id: engine.id, version: engine.version, kind: engine.kind, seqLen: engine.seqLen, stride: config.model.stride, smoothing: config.model.smoothing, runtime: engine.runtime, workers: engine.workers }
                   : 'none loaded (faces only; start with --model DIR for affect events)',
                 streams: sup.list().length,
                 ...(view ? { cluster: { instance: view.instance, members: view.members.map((m) => m.id), owned: cluster?.ownedCount() ?? 0 } } : {}),
@@ -169,10 +192,14 @@ export function buildDaemon(config: Config, deps: { readonly logger: Logger; rea
       if (config.cluster) {
         const c = config.cluster;
         sup.reserveForCluster(config.streams.map((s) => s.id));
+        // This instance's own API streams come back here; the config's streams are the cluster's.
+        const own = persisted.filter((s) => !sup.isClusterStream(s.id));
+        for (const s of persisted) if (sup.isClusterStream(s.id)) log.warn({ streamId: s.id }, 'persisted stream skipped: its id belongs to the cluster');
+        await sup.restore([], own);
         cluster = new ClusterCoordinator(
           new RedisLeaseStore(c.redis, c.prefix, { commandTimeoutMs: Math.max(1000, c.tickMs) }),
           // Leased streams are config streams: never persisted, started and stopped by their lease.
-          { start: (cfg) => void sup.add(cfg, 'config'), stop: async (id) => void (await sup.remove(id, 'cluster')) },
+          { start: async (cfg) => void (await sup.add(cfg, 'config')), stop: async (id) => void (await sup.remove(id, 'cluster')) },
           { member: { id: instance, api: c.advertiseUrl ?? `http://${address.address.includes(':') ? `[${address.address}]` : address.address}:${address.port}` }, streams: config.streams, leaseTtlMs: c.leaseTtlMs, tickMs: c.tickMs },
           deps.logger,
           { onLeaseChange: (reason) => metrics.clusterLeaseChanges.inc({ reason }) },
@@ -180,13 +207,8 @@ export function buildDaemon(config: Config, deps: { readonly logger: Logger; rea
         cluster.start();
         log.info({ instance, streams: config.streams.length }, 'cluster member: streams run where their lease is held');
       } else {
-        for (const s of config.streams) sup.add(s, 'config');
+        await sup.restore(config.streams, persisted);
       }
-      for (const s of persisted) {
-        if (sup.has(s.id) || sup.isClusterStream(s.id)) log.warn({ streamId: s.id }, 'persisted stream shadowed by a config stream of the same id');
-        else sup.add(s, 'api');
-      }
-      if (persisted.length > 0) log.info({ streams: persisted.length }, 'persisted streams restored');
       return address;
     },
 

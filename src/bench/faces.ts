@@ -8,10 +8,8 @@ import { selectBackend, tensorCount, type BackendPreference } from '../models/ba
 import { computeAlignment, cropAlignedFaces } from '../models/face-aligner/index.js';
 import { DEFAULT_DETECTOR_OPTIONS, FaceDetector } from '../models/face-detector/index.js';
 
-import { buildPipeline } from '../pipeline/build-pipeline.js';
-import { CreditGate } from '../pipeline/credit-gate.js';
 import { FaceTracker } from '../pipeline/face-tracker.js';
-import { fromSource } from '../pipeline/from-source.js';
+import { runStream } from '../pipeline/run-stream.js';
 import { packageRoot } from '../paths.js';
 import { openSource, quietFfmpeg, writeDemoClip } from '../streams/open-source.js';
 
@@ -28,23 +26,25 @@ export interface FacesBenchResult {
   readonly share: Record<'decode' | 'detect' | 'align' | 'track', number>;
 }
 
-/** The daemon's own pipeline (fromSource → detect → align → track → events) on a file, unpaced. */
+/** The daemon's own per-stream run (runStream: source → detect → align → track → events) on a file, unpaced. */
 async function pipelineFps(detector: FaceDetector, file: string, detectEveryFrames: number): Promise<number> {
-  const gate = new CreditGate(5);
-  const frames = fromSource((signal) => openSource({ kind: 'file', path: file }, { realtime: false, loop: false, maxWidth: 640, signal }), {
-    streamId: asStreamId('bench'),
-    gate,
-  });
-  const session = detector.createSession({ detectEveryFrames });
   let n = 0;
   const t0 = performance.now();
-  await lastValueFrom(
-    buildPipeline(frames, { session, gate }, { queueFrames: 4, alignSize: 112, tracker: { iouThreshold: 0.2, maxGapFrames: 10 } }).pipe(
-      filter((e) => e.type === 'faces'),
-      tap(() => n++),
-    ),
-    { defaultValue: undefined },
+  const run$ = runStream(
+    { kind: 'file', path: file },
+    {
+      streamId: asStreamId('bench'),
+      realtime: false,
+      loop: false,
+      maxWidth: 640,
+      queueFrames: 4,
+      alignSize: 112,
+      tracker: { iouThreshold: 0.2, maxGapFrames: 10 },
+      detector: { detectEveryFrames },
+    },
+    { detector },
   );
+  await lastValueFrom(run$.pipe(filter((r) => r.kind === 'event' && r.event.type === 'faces'), tap(() => n++)), { defaultValue: undefined });
   return Math.round((n / ((performance.now() - t0) / 1000)) * 10) / 10;
 }
 

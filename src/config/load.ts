@@ -13,6 +13,7 @@ export interface ConfigOverrides {
   readonly logLevel?: string;
   readonly backend?: string;
   readonly model?: string;
+  readonly engine?: string;
   readonly stride?: number;
   readonly smoothing?: string;
   readonly analysisFps?: number;
@@ -108,6 +109,7 @@ export function loadConfig(opts: { file?: string; overrides?: ConfigOverrides; e
   if (o.logLevel !== undefined) setPath(raw, 'log.level', o.logLevel);
   if (o.backend !== undefined) setPath(raw, 'backend', o.backend);
   if (o.model !== undefined) setPath(raw, 'model.dir', o.model);
+  if (o.engine !== undefined) setPath(raw, 'model.engine', o.engine);
   if (o.stride !== undefined) setPath(raw, 'model.stride', o.stride);
   if (o.smoothing !== undefined) setPath(raw, 'model.smoothing', o.smoothing);
   if (o.analysisFps !== undefined) setPath(raw, 'analysis.analysisFps', o.analysisFps);

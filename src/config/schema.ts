@@ -75,6 +75,11 @@ export const configSchema = z.strictObject({
     .strictObject({
       /** Directories API-added file sources may read from (relative to the working directory). */
       roots: z.array(z.string().min(1)).min(1).default(['.']),
+      /**
+       * Let file sources use demuxers that open other files named inside them (HLS, DASH, concat,
+       * IMF …). Off: such files are refused, since their entries could lie outside the roots.
+       */
+      allowNestedFormats: z.boolean().default(false),
     })
     .prefault({}),
   log: z
@@ -91,6 +96,19 @@ export const configSchema = z.strictObject({
       queueFrames: z.number().int().min(1).max(256).default(4),
       /** Frames analysed per second of stream time (null = every frame); windows count analysed frames. */
       analysisFps: z.number().positive().max(240).nullable().default(null),
+      /**
+       * Largest frame a source may declare or decode (width × height). The default, 4096×3072,
+       * admits 4K UHD/DCI cameras and 12 MP stills; larger sources fail with VA_ERR_SOURCE_TOO_LARGE.
+       */
+      maxSourcePixels: z.number().int().min(64 * 64).max(16384 * 16384).default(4096 * 3072),
+      /** Undecodable packets in a row before a source fails (each one is skipped and counted). */
+      maxConsecutiveDecodeErrors: z.number().int().min(0).max(100_000).default(25),
+      /**
+       * Decoder threads per stream: 1 = single-threaded (the least CPU per frame; streams already
+       * decode in parallel on libuv's pool, and the models have their own cores), 0 = FFmpeg's
+       * choice (one per core): for one high-resolution camera that a single core cannot decode.
+       */
+      decodeThreads: z.number().int().min(0).max(64).default(1),
     })
     .prefault({}),
   model: z
@@ -113,6 +131,15 @@ export const configSchema = z.strictObject({
       maxTracks: z.number().int().min(1).max(256).default(16),
       /** Run the affect models in a worker thread, on their own core (false: on the daemon's thread). */
       worker: z.boolean().default(true),
+      /** Inference engine of the affect models: ONNX Runtime where it loads (auto), or forced. */
+      engine: z.enum(['auto', 'onnx', 'tfjs']).default('auto'),
+      /** Intra-op threads per ONNX Runtime session (0: the cores but one, split between the model workers). */
+      threads: z.number().int().min(0).max(256).default(0),
+      /**
+       * Model worker threads sharing the affect inference (with worker: true), each running whole
+       * batches; 0 = from the core count (one per two cores, at least one).
+       */
+      workers: z.number().int().min(0).max(64).default(0),
     })
     .prefault({}),
   detector: z

@@ -7,6 +7,9 @@ export const ErrorCodes = {
   SOURCE_FORBIDDEN: 'VA_ERR_SOURCE_FORBIDDEN',
   SOURCE_SCHEME: 'VA_ERR_SOURCE_SCHEME',
   SOURCE_OPEN: 'VA_ERR_SOURCE_OPEN',
+  SOURCE_URL: 'VA_ERR_SOURCE_URL',
+  SOURCE_TIMEOUT: 'VA_ERR_SOURCE_TIMEOUT',
+  SOURCE_TOO_LARGE: 'VA_ERR_SOURCE_TOO_LARGE',
   SOURCE_NO_VIDEO: 'VA_ERR_SOURCE_NO_VIDEO',
   UNSUPPORTED_CODEC: 'VA_ERR_UNSUPPORTED_CODEC',
   DECODE: 'VA_ERR_DECODE',
@@ -30,8 +33,11 @@ export const ErrorCodes = {
   ORIGIN_FORBIDDEN: 'VA_ERR_ORIGIN_FORBIDDEN',
   UNSUPPORTED_MEDIA_TYPE: 'VA_ERR_UNSUPPORTED_MEDIA_TYPE',
   METHOD_NOT_ALLOWED: 'VA_ERR_METHOD_NOT_ALLOWED',
+  /** A stream change could not be written to the state file (and was rolled back). */
+  PERSISTENCE: 'VA_ERR_PERSISTENCE',
   INTERNAL: 'VA_ERR_INTERNAL',
   DATA_FORMAT: 'VA_ERR_DATA_FORMAT',
+  TRAIN: 'VA_ERR_TRAIN',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
@@ -63,6 +69,7 @@ export class DecodeError extends AnalyticsError {}
 export class ModelLoadError extends AnalyticsError {}
 export class InferenceError extends AnalyticsError {}
 export class TransportError extends AnalyticsError {}
+export class PersistenceError extends AnalyticsError {}
 
 /** Normalises anything thrown into an AnalyticsError, keeping the original as `cause`. */
 export function asAnalyticsError(err: unknown, fallback: ErrorCode = ErrorCodes.INTERNAL): AnalyticsError {

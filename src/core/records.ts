@@ -62,11 +62,12 @@ export interface TrackedRecord extends FacesRecord<TrackedFace> {
   readonly tracks: readonly TrackChange[];
 }
 
-export type StreamState = 'starting' | 'running' | 'reconnecting' | 'ended' | 'failed';
+/** `removed` is published once, when a stream is deleted; it never shows in the API or metrics. */
+export type StreamState = 'starting' | 'running' | 'reconnecting' | 'ended' | 'failed' | 'removed';
 
 export interface StreamEvent {
   readonly type: 'stream';
-  readonly streamId: string;
+  readonly streamId: StreamId;
   readonly state: StreamState;
   readonly error?: { readonly code: string; readonly message: string };
   readonly ts: string;
@@ -74,7 +75,7 @@ export interface StreamEvent {
 
 export interface FacesEvent {
   readonly type: 'faces';
-  readonly streamId: string;
+  readonly streamId: StreamId;
   readonly frame: number;
   readonly pts: number;
   readonly ts: string;
@@ -90,7 +91,7 @@ export interface FacesEvent {
 
 export interface TrackEvent {
   readonly type: 'track';
-  readonly streamId: string;
+  readonly streamId: StreamId;
   readonly trackId: number;
   readonly state: 'started' | 'ended';
   readonly frame: number;

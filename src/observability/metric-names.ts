@@ -32,4 +32,7 @@ export const MetricNames = {
   clusterMembers: 'va_cluster_members',
   clusterStreamsOwned: 'va_cluster_streams_owned',
   clusterLeaseChanges: 'va_cluster_lease_changes_total',
+  decodeErrors: 'va_decode_errors_total',
+  modelHostUp: 'va_model_host_up',
+  modelHostRestarts: 'va_model_host_restarts_total',
 } as const;

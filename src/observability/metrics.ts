@@ -94,6 +94,8 @@ export function createMetrics(
       registers: [registry],
     }),
     inferenceQueueDepth: new Gauge({ name: N.inferenceQueueDepth, help: 'Requests waiting for affect inference', labelNames: ['stage'], registers: [registry] }),
+    modelHostUp: new Gauge({ name: N.modelHostUp, help: 'Whether a model host (face-detector, affect) can serve: 0 while its crashed worker restarts', labelNames: ['host'], registers: [registry] }),
+    modelHostRestarts: new Counter({ name: N.modelHostRestarts, help: 'Model worker threads restarted after a crash', labelNames: ['host'], registers: [registry] }),
     windowsDropped: new Counter({
       name: N.windowsDropped,
       help: 'CNN-RNN windows dropped because the inference queue was full',
@@ -117,6 +119,12 @@ export function createMetrics(
     streamReconnects: new Counter({
       name: N.streamReconnects,
       help: 'Reconnect attempts of live sources (after a failure, an end or a stall)',
+      labelNames: streamLabel,
+      registers: [registry],
+    }),
+    decodeErrors: new Counter({
+      name: N.decodeErrors,
+      help: 'Packets skipped because they could not be decoded (a source fails after analysis.maxConsecutiveDecodeErrors in a row)',
       labelNames: streamLabel,
       registers: [registry],
     }),
@@ -219,6 +227,7 @@ export function forgetStream(m: Metrics, stream: string): void {
     m.framesAnalysed,
     m.framesDropped,
     m.framesSkipped,
+    m.decodeErrors,
     m.streamReconnects,
     m.decodeDuration,
     m.facesPerFrame,

@@ -81,11 +81,11 @@ describe('boundedConcatMap', () => {
     src.next(2); // waits
     src.next(3); // drops 2
     expect(freed).toBe(1);
-    sub.unsubscribe(); // releases 3, still waiting
-    expect(freed).toBe(2);
+    sub.unsubscribe(); // releases 3 (waiting) and 1 (in flight: its result will go nowhere)
+    expect(freed).toBe(3);
     block.resolve();
     await tick();
-    expect(freed).toBe(3); // the in-flight item finished after teardown
+    expect(freed).toBe(3); // never twice for the item that finished after teardown
   });
 
   it('forwards a failure of the project function as an error', async () => {
@@ -101,5 +101,24 @@ describe('boundedConcatMap', () => {
       ),
     );
     await expect(res).rejects.toThrow('boom');
+  });
+
+  it('reports every item it gives up on a failure, before the error goes downstream', async () => {
+    const src = new Subject<number>();
+    const block = deferred<void>();
+    const dropped: number[] = [];
+    const seen: string[] = [];
+    src.pipe(boundedConcatMap(async (v) => (await block.promise, v), { capacity: 4, onDrop: (v) => (dropped.push(v), seen.push(`drop ${v}`)) })).subscribe({
+      error: () => seen.push('error'),
+    });
+    src.next(1); // in flight
+    src.next(2);
+    src.next(3);
+    src.error(new Error('source failed'));
+    expect(dropped.sort()).toEqual([1, 2, 3]);
+    expect(seen.at(-1)).toBe('error');
+    block.resolve();
+    await tick();
+    expect(dropped).toHaveLength(3);
   });
 });

@@ -26,23 +26,49 @@ export function boundedConcatMap<T, R>(project: (value: T) => Promise<R>, opts: 
         if (sourceDone && !busy && queue.length === 0 && !closed) subscriber.complete();
       };
 
+      /** Items that will never be processed are reported and their credit returned. */
+      const discard = (items: readonly T[]): void => {
+        for (const item of items) {
+          opts.onDrop?.(item);
+          opts.gate?.release();
+        }
+      };
+
+      /** The item being processed, until its result is emitted or it is discarded. */
+      let inFlight: { readonly item: T } | undefined;
+      const giveUp = (): void => {
+        discard(queue.splice(0));
+        if (inFlight) discard([inFlight.item]);
+        inFlight = undefined;
+      };
+
+      const fail = (err: unknown): void => {
+        closed = true;
+        // Counted before the error travels on, so the consumer sees them while it still listens.
+        giveUp();
+        subscriber.error(err);
+      };
+
       const pump = async (): Promise<void> => {
         if (busy) return;
         busy = true;
         try {
           while (queue.length > 0 && !closed) {
-            const item = queue.shift() as T;
+            const current = { item: queue.shift() as T };
+            inFlight = current;
+            let result: R;
             try {
-              const result = await project(item);
-              if (!closed) subscriber.next(result);
-            } finally {
-              opts.gate?.release();
+              result = await project(current.item);
+            } catch (err) {
+              if (!closed) fail(err);
+              return;
             }
+            // Torn down (or failed) while in flight: already given up, its result goes nowhere.
+            if (inFlight !== current) return;
+            inFlight = undefined;
+            subscriber.next(result);
+            opts.gate?.release();
           }
-        } catch (err) {
-          closed = true;
-          subscriber.error(err);
-          return;
         } finally {
           busy = false;
         }
@@ -52,17 +78,10 @@ export function boundedConcatMap<T, R>(project: (value: T) => Promise<R>, opts: 
       const sub = source.subscribe({
         next: (value) => {
           queue.push(value);
-          while (queue.length > opts.capacity) {
-            const dropped = queue.shift() as T;
-            opts.onDrop?.(dropped);
-            opts.gate?.release();
-          }
+          while (queue.length > opts.capacity) discard([queue.shift() as T]);
           void pump();
         },
-        error: (err: unknown) => {
-          closed = true;
-          subscriber.error(err);
-        },
+        error: (err: unknown) => fail(err),
         complete: () => {
           sourceDone = true;
           finish();
@@ -73,7 +92,7 @@ export function boundedConcatMap<T, R>(project: (value: T) => Promise<R>, opts: 
         closed = true;
         sub.unsubscribe();
         // Whatever still waits is released, so a gated pump blocked on credit can exit.
-        for (const _ of queue.splice(0)) opts.gate?.release();
+        giveUp();
       };
     });
 }

@@ -1,19 +1,18 @@
-import { connect, identity, merge, mergeAll, type Observable } from 'rxjs';
+import { connect, merge, mergeAll, tap, type Observable } from 'rxjs';
 import type { AnalyticsEvent, FrameRecord } from '../core/records.js';
 import { alignFaces } from './align-faces.js';
 import { analyseAffect, type AnalyseAffectDeps, type AnalyseAffectOptions } from './affect/analyse-affect.js';
 import { detectFaces, type DetectFacesDeps } from './detect-faces.js';
-import { snapshotTap, type SnapshotSink } from './snapshot-tap.js';
 import { toEvents } from './to-events.js';
-import { trackFaces } from './track-faces.js';
+import { trackFaces, type TrackOutput } from './track-faces.js';
 
 export interface PipelineOptions {
   readonly queueFrames: number;
   readonly alignSize: number;
   readonly tracker: { readonly iouThreshold: number; readonly maxGapFrames: number };
   readonly onActiveTracks?: (n: number) => void;
-  /** Keeps the latest analysed frame for the snapshot endpoint. */
-  readonly snapshot?: SnapshotSink;
+  /** Each tracked frame (with its image), synchronously, before its credit goes back to a gated source. */
+  readonly onTracked?: (record: TrackOutput) => void;
   /** With a model: affect events from the live CNN / CNN-RNN stage. */
   readonly affect?: { readonly deps: Omit<AnalyseAffectDeps, 'gate'>; readonly options: AnalyseAffectOptions };
 }
@@ -30,7 +29,7 @@ export function buildPipeline(frames: Observable<FrameRecord>, deps: DetectFaces
     detectFaces({ ...detectDeps, ...(gate && !affect ? { gate } : {}) }, { queueFrames: opts.queueFrames }),
     alignFaces({ size: opts.alignSize }),
     trackFaces({ ...opts.tracker, ...(opts.onActiveTracks ? { onActiveTracks: opts.onActiveTracks } : {}) }),
-    opts.snapshot ? snapshotTap(opts.snapshot) : identity,
+    tap((record) => opts.onTracked?.(record)),
   );
   if (!affect) return tracked.pipe(toEvents());
   return tracked.pipe(

@@ -1,6 +1,7 @@
-import type { OperatorFunction } from 'rxjs';
+import { filter, type OperatorFunction } from 'rxjs';
 import type { FacesRecord, FaceObservation, FrameRecord } from '../core/records.js';
 import type { FaceDetectorSession } from '../models/face-detector/index.js';
+import { ModelUnavailableError } from '../models/runtime/model-host.js';
 import { boundedConcatMap } from './bounded-concat-map.js';
 import type { CreditGate } from './credit-gate.js';
 
@@ -16,12 +17,23 @@ export interface DetectFacesOptions {
   readonly queueFrames: number;
 }
 
-/** Face detection in source-frame pixels, one frame at a time, with a drop-oldest queue. */
+/**
+ * Face detection in source-frame pixels, one frame at a time, with a drop-oldest queue. While the
+ * face models are unavailable (their worker crashed and is restarting) frames are dropped and
+ * counted instead of failing the stream, which recovers when the models are back.
+ */
 export function detectFaces(deps: DetectFacesDeps, opts: DetectFacesOptions): OperatorFunction<FrameRecord, FacesRecord> {
-  return boundedConcatMap(
-    async (frame) => {
+  const detected = boundedConcatMap(
+    async (frame: FrameRecord): Promise<FacesRecord | null> => {
       const t0 = performance.now();
-      const result = await deps.session.detect(frame.image);
+      let result;
+      try {
+        result = await deps.session.detect(frame.image);
+      } catch (err) {
+        if (!(err instanceof ModelUnavailableError)) throw err;
+        deps.onDrop?.(frame);
+        return null;
+      }
       const sx = frame.sourceWidth / frame.image.width;
       const sy = frame.sourceHeight / frame.image.height;
       const faces: FaceObservation[] = result.faces.map((f) => ({
@@ -39,4 +51,5 @@ export function detectFaces(deps: DetectFacesDeps, opts: DetectFacesOptions): Op
       ...(deps.gate ? { gate: deps.gate } : {}),
     },
   );
+  return (source) => source.pipe(detected, filter((r): r is FacesRecord => r !== null));
 }

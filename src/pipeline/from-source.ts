@@ -55,9 +55,7 @@ export function fromSource(
         opts.onReleased?.();
       }
     })();
-    return () => {
-      abort.abort();
-      opts.gate?.releaseAll();
-    };
+    // The gate's waiters are woken by whoever owns the gate (runStream), after this abort.
+    return () => abort.abort();
   });
 }

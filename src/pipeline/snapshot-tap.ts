@@ -21,16 +21,17 @@ export interface SnapshotSink {
 
 /**
  * Keeps a copy of the latest analysed frame (at most as often as the sink wants one) for
- * `/v1/streams/{id}/snapshot.jpg`. The copy is taken here, synchronously: later stages may hand the
- * pixels on (to a worker, or back to a pool), and most frames are never copied at all.
+ * `/v1/streams/{id}/snapshot.jpg`. The copy is taken synchronously, while the tracked record is
+ * handed on: later stages may pass the pixels on (to a worker, or back to a pool), and most frames
+ * are never copied at all.
  */
-export function snapshotTap(sink: SnapshotSink, now: () => number = Date.now): MonoTypeOperatorFunction<TrackOutput> {
-  return tap((rec) => {
-    if (rec.kind === 'tracks-closed') return;
-    const t = now();
-    if (!sink.due(t)) return;
-    const f = rec.frame;
-    sink.put({
+export function captureSnapshot(sink: SnapshotSink, rec: TrackOutput, now: () => number = Date.now): void {
+  if (rec.kind === 'tracks-closed') return;
+  const t = now();
+  if (!sink.due(t)) return;
+  const f = rec.frame;
+  sink.put(
+    {
       seq: f.seq,
       pts: f.pts,
       wallTime: f.wallTime,
@@ -38,6 +39,12 @@ export function snapshotTap(sink: SnapshotSink, now: () => number = Date.now): M
       sourceHeight: f.sourceHeight,
       image: { data: f.image.data.slice(), width: f.image.width, height: f.image.height },
       faces: rec.faces.map((x) => ({ trackId: x.trackId, box: [x.box[0], x.box[1], x.box[2], x.box[3]] })),
-    }, t);
-  });
+    },
+    t,
+  );
+}
+
+/** The same capture as an operator, for pipelines assembled without runStream. */
+export function snapshotTap(sink: SnapshotSink, now: () => number = Date.now): MonoTypeOperatorFunction<TrackOutput> {
+  return tap((rec) => captureSnapshot(sink, rec, now));
 }

@@ -3,7 +3,7 @@ import type { StreamId } from '../core/ids.js';
 import type { AlignedFace, FacesRecord, TrackChange, TrackedRecord } from '../core/records.js';
 import { FaceTracker, type FaceTrackerOptions } from './face-tracker.js';
 
-/** Emitted once when the stream completes: tracks still alive end here. */
+/** Emitted once when the stream completes or fails: tracks still alive end here. */
 export interface TracksClosedRecord {
   readonly kind: 'tracks-closed';
   readonly streamId: StreamId;
@@ -21,6 +21,13 @@ export function trackFaces(
     new Observable<TrackOutput>((subscriber) => {
       const tracker = new FaceTracker(opts);
       let last: FacesRecord<AlignedFace> | undefined;
+      const closeAll = (): void => {
+        const tracks = tracker.endAll();
+        opts.onActiveTracks?.(0);
+        if (last && tracks.length > 0) {
+          subscriber.next({ kind: 'tracks-closed', streamId: last.frame.streamId, frame: last.frame.seq, wallTime: Date.now(), tracks });
+        }
+      };
       const sub = source.subscribe({
         next: (record) => {
           last = record;
@@ -28,16 +35,23 @@ export function trackFaces(
           opts.onActiveTracks?.(tracker.active);
           subscriber.next({ ...record, faces, tracks: changes });
         },
-        error: (err: unknown) => subscriber.error(err),
+        // Every track that started ends, whichever way the stream stops.
+        error: (err: unknown) => {
+          closeAll();
+          subscriber.error(err);
+        },
         complete: () => {
-          const tracks = tracker.endAll();
-          opts.onActiveTracks?.(0);
-          if (last && tracks.length > 0) {
-            subscriber.next({ kind: 'tracks-closed', streamId: last.frame.streamId, frame: last.frame.seq, wallTime: Date.now(), tracks });
-          }
+          closeAll();
           subscriber.complete();
         },
       });
-      return () => sub.unsubscribe();
+      return () => {
+        sub.unsubscribe();
+        // Unsubscribed: nobody hears the ends any more, but the count must not stay up.
+        if (tracker.active > 0) {
+          tracker.endAll();
+          opts.onActiveTracks?.(0);
+        }
+      };
     });
 }

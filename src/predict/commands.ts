@@ -5,7 +5,7 @@
  */
 import { AnalyticsError } from '../core/errors.js';
 import type { BackendPreference } from '../models/backend.js';
-import { benchModelCommand, formatBenchReport } from './bench-command.js';
+import { benchModelCommand, formatBenchReport, ratioToTorch } from './bench-command.js';
 import { importSeedCommand } from './import-command.js';
 import { quietFfmpeg } from '../streams/open-source.js';
 import { predict } from './predict.js';
@@ -74,6 +74,8 @@ export interface PredictCliOptions {
   renderOnly?: boolean;
   members?: boolean;
   backend: BackendPreference;
+  engine: 'auto' | 'onnx' | 'tfjs';
+  threads: number;
   batch: number;
   config?: string;
 }
@@ -90,11 +92,13 @@ export async function predictCli(o: PredictCliOptions): Promise<number> {
       renderOnly: o.renderOnly === true,
       members: o.members === true,
       backend: o.backend,
+      engine: o.engine,
+      threads: o.threads,
       batch: o.batch,
       ...(o.config !== undefined ? { config: o.config } : {}),
       progress: stderr,
     });
-    stderr(`done: ${s.rows} row(s)${s.rendered ? `, ${s.rendered.frames} frame(s) rendered` : ''} from ${s.frames} ${s.input === 'video' ? 'frame(s)' : 'image(s)'} in ${s.seconds.toFixed(1)} s on ${s.backend}`);
+    stderr(`done: ${s.rows} row(s)${s.rendered ? `, ${s.rendered.frames} frame(s) rendered` : ''} from ${s.frames} ${s.input === 'video' ? 'frame(s)' : 'image(s)'} in ${s.seconds.toFixed(1)} s on ${s.engine} (TF.js backend ${s.backend})`);
     return 0;
   } catch (err) {
     return report(err);
@@ -106,6 +110,9 @@ export interface BenchModelCliOptions {
   batch: number;
   seconds: number;
   backend: string;
+  engine: string;
+  threads: number;
+  torch?: boolean;
   json?: boolean;
   fold: boolean;
 }
@@ -113,10 +120,12 @@ export interface BenchModelCliOptions {
 export async function benchModelCli(o: BenchModelCliOptions): Promise<number> {
   try {
     const reports = await benchModelCommand(
-      { arch: o.arch, batch: o.batch, seconds: o.seconds, backends: list(o.backend) ?? ['auto'], fold: o.fold },
+      { arch: o.arch, batch: o.batch, seconds: o.seconds, backends: list(o.backend) ?? ['auto'], fold: o.fold, engines: list(o.engine) ?? ['tfjs'], threads: o.threads, torch: o.torch === true },
       o.json === true ? undefined : (r) => void process.stdout.write(formatBenchReport(r) + '\n'),
     );
-    if (o.json === true) process.stdout.write(JSON.stringify(reports, null, 2) + '\n');
+    const ratios = ratioToTorch(reports);
+    if (o.json === true) process.stdout.write(JSON.stringify(ratios.length > 0 ? { reports, ratioToPytorch: ratios } : reports, null, 2) + '\n');
+    else for (const r of ratios) process.stdout.write(`${r.requested}: ${r.framesPerSecond.toFixed(1)} frames/s = ${r.ratio.toFixed(2)}× PyTorch\n`);
     // Unavailable backends are a result, not a failure, as long as one backend ran.
     return reports.some((r) => r.available) ? 0 : 1;
   } catch (err) {

@@ -6,7 +6,8 @@
  */
 import type { RgbFace } from '../models/seed/index.js';
 import { toRow, type PredictionRow, type RowContext } from './rows.js';
-import type { FrameCache, SeedRunner } from '../models/seed/seed-runner.js';
+import type { EnsembleRunner } from '../models/engine/ensemble-runner.js';
+import type { FrameCache } from '../models/seed/frame-cache.js';
 
 interface PendingFace {
   readonly ctx: RowContext;
@@ -26,7 +27,7 @@ export class PredictSink {
   faces = 0;
 
   constructor(
-    private readonly runner: SeedRunner,
+    private readonly runner: EnsembleRunner,
     private readonly writer: { write(row: PredictionRow): void },
     private readonly batch: number,
   ) {}
@@ -35,18 +36,18 @@ export class PredictSink {
     return this.runner.ensemble.members;
   }
 
-  add(seq: number, ctx: RowContext, face: RgbFace): void {
+  async add(seq: number, ctx: RowContext, face: RgbFace): Promise<void> {
     this.pending.push({ ctx, seq, face });
     this.faces++;
-    if (this.pending.length >= this.batch) this.flush();
+    if (this.pending.length >= this.batch) await this.flush();
   }
 
   /** Runs the CNN on the waiting faces. */
-  flush(): void {
+  async flush(): Promise<void> {
     if (this.pending.length === 0) return;
     const batch = this.pending;
     this.pending = [];
-    const caches = this.runner.runCnn(batch.map((p) => p.face));
+    const caches = await this.runner.runCnn(batch.map((p) => p.face));
     if (this.runner.kind === 'cnn') {
       this.runner.decideCnn(caches).forEach((f, i) => {
         const p = batch[i];
@@ -65,21 +66,21 @@ export class PredictSink {
   }
 
   /** A sequence (track) is complete: run its windows and write its rows in frame order. */
-  endSequence(seq: number): void {
+  async endSequence(seq: number): Promise<void> {
     if (this.runner.kind === 'cnn') return;
-    this.flush();
+    await this.flush();
     const s = this.sequences.get(seq);
     if (s === undefined) return;
     this.sequences.delete(seq);
-    this.runner.decideSequence(s.cache, this.batch).forEach((f, i) => {
+    (await this.runner.decideSequence(s.cache, this.batch)).forEach((f, i) => {
       const ctx = s.ctx[i];
       if (ctx !== undefined) this.writer.write(toRow(ctx, f, this.members));
     });
   }
 
   /** End of input: everything still open is finished. */
-  finish(): void {
-    this.flush();
-    for (const seq of [...this.sequences.keys()].sort((a, b) => a - b)) this.endSequence(seq);
+  async finish(): Promise<void> {
+    await this.flush();
+    for (const seq of [...this.sequences.keys()].sort((a, b) => a - b)) await this.endSequence(seq);
   }
 }

@@ -14,7 +14,8 @@ import { loadModelDir } from '../models/seed/index.js';
 import { listImages, readImage } from './image-dir.js';
 import { PredictSink } from './predict-sink.js';
 import { RowWriter, rowFormatOf } from './row-writer.js';
-import { SeedRunner } from '../models/seed/seed-runner.js';
+import { EnsembleRunner } from '../models/engine/ensemble-runner.js';
+import type { EnginePreference } from '../models/engine/member-engine.js';
 import { readVideoFaces } from './video-faces.js';
 import { RenderCollector, renderAnnotated } from './render-annotated.js';
 
@@ -35,6 +36,10 @@ export interface PredictOptions {
   /** Add per-member outputs to every row. */
   readonly members?: boolean;
   readonly backend?: BackendPreference;
+  /** Inference engine of the affect models (default auto: ONNX Runtime where it loads). */
+  readonly engine?: EnginePreference;
+  /** Intra-op threads per ONNX Runtime session (0: one per core). */
+  readonly threads?: number;
   /** Faces per CNN batch, and windows per GRU batch (default 8). */
   readonly batch?: number;
   /** Daemon config file whose analysis/detector/tracker/alignment settings a video uses. */
@@ -47,6 +52,8 @@ export interface PredictSummary {
   readonly input: 'images' | 'video';
   readonly kind: 'cnn' | 'cnn-rnn';
   readonly backend: string;
+  /** `onnx`, `tfjs` or `hybrid`. */
+  readonly engine: string;
   /** Images read, or video frames analysed. */
   readonly frames: number;
   readonly faces: number;
@@ -82,10 +89,12 @@ export async function predict(o: PredictOptions): Promise<PredictSummary> {
   const ensemble = await loadModelDir(o.model);
   let detector: FaceDetector | undefined;
   let writer: RowWriter | undefined;
+  let runner: EnsembleRunner | undefined;
   try {
     const m = ensemble.manifest;
     progress(`model ${m.id} ${m.version}: ${m.architecture} ${m.kind}${m.seqLen !== undefined ? ` seq_len ${m.seqLen}` : ''}, ${ensemble.members.length} member(s)`);
-    const runner = new SeedRunner(ensemble, { includeMembers: o.members === true });
+    runner = await EnsembleRunner.open(ensemble, { engine: o.engine ?? 'auto', threads: o.threads ?? 0, includeMembers: o.members === true });
+    progress(`engine ${runner.engine}${runner.fallback !== undefined ? ` (ONNX Runtime unavailable: ${runner.fallback})` : ''}`);
     writer = out !== undefined ? RowWriter.open(out, { video: input === 'video', members: o.members === true ? ensemble.members.map((x) => x.name) : [] }) : undefined;
     const tasks = m.tasks as Partial<Record<'AU' | 'EXPR' | 'VA', unknown>>;
     const collector = o.render !== undefined ? new RenderCollector({ au: tasks.AU !== undefined, expr: tasks.EXPR !== undefined, va: tasks.VA !== undefined }) : undefined;
@@ -107,31 +116,33 @@ export async function predict(o: PredictOptions): Promise<PredictSummary> {
       const names = await listImages(o.input);
       progress(`${names.length} image(s) in ${o.input}`);
       for (const [i, name] of names.entries()) {
-        sink.add(0, { frame: i, source: name }, await readImage(path.join(o.input, name)));
+        await sink.add(0, { frame: i, source: name }, await readImage(path.join(o.input, name)));
         frames++;
         if (frames % 200 === 0) progress(`${frames}/${names.length} images`);
       }
-      sink.finish();
+      await sink.finish();
     } else {
       detector = await FaceDetector.load();
       const source = path.basename(o.input);
       let tracks = 0;
       const seen = new Set<number>();
       const r = await readVideoFaces(o.input, detector, cfg, {
-        frame: (frame, faces) => {
+        frame: async (frame, faces) => {
           collector?.frame(frame.seq, faces.map(({ face }) => ({ trackId: face.trackId, box: face.box })));
           for (const { face, crop } of faces) {
             if (!seen.has(face.trackId)) {
               seen.add(face.trackId);
               tracks++;
             }
-            sink.add(face.trackId, { frame: frame.seq, source, trackId: face.trackId, pts: frame.pts }, crop);
+            await sink.add(face.trackId, { frame: frame.seq, source, trackId: face.trackId, pts: frame.pts }, crop);
           }
           if ((frame.seq + 1) % 100 === 0) progress(`frame ${frame.seq + 1}: ${sink.faces} face(s), ${tracks} track(s)`);
         },
-        tracksEnded: (ids) => ids.forEach((id) => sink.endSequence(id)),
+        tracksEnded: async (ids) => {
+          for (const id of ids) await sink.endSequence(id);
+        },
       });
-      sink.finish();
+      await sink.finish();
       frames = r.frames;
       progress(`${frames} frame(s), ${sink.faces} face(s), ${tracks} track(s)`);
       if (sink.faces === 0) throw new InferenceError(ErrorCodes.INFERENCE, `${o.input}: no faces found in ${frames} frame(s)`);
@@ -149,6 +160,7 @@ export async function predict(o: PredictOptions): Promise<PredictSummary> {
       input,
       kind: ensemble.kind,
       backend: backend.name,
+      engine: runner.engine,
       frames,
       faces: sink.faces,
       rows,
@@ -160,6 +172,7 @@ export async function predict(o: PredictOptions): Promise<PredictSummary> {
     throw err;
   } finally {
     detector?.close();
+    await runner?.dispose();
     ensemble.dispose();
   }
 }

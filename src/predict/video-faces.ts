@@ -1,89 +1,129 @@
 /**
- * Faces of a video file, found with the daemon's own stages composed exactly as
- * `buildPipeline` composes them (fromSource → detectFaces → alignFaces → trackFaces, with a
- * CreditGate as for an as-fast-as-possible file stream), so the live pipeline cuts the same crops.
- * The consumer callback runs synchronously inside the pipeline: until it returns, the detector's
- * credit is not given back and no further frame is read, which bounds memory to a few frames.
+ * Faces of a video file, found by the daemon's own per-stream run (runStream: source → detect →
+ * align → track, with a CreditGate as for an as-fast-as-possible file stream), so the live
+ * pipeline cuts the same crops.
+ * The consumer may be asynchronous (its models run in workers or ONNX Runtime): its calls run one
+ * after another in frame order, and the source reads a frame only when fewer than
+ * `queueFrames + 1` frames are still with the consumer, so however slow the models are, memory
+ * stays bounded to a few frames.
  */
 import type { Subscription } from 'rxjs';
 import type { Config } from '../config/schema.js';
 import { asStreamId } from '../core/ids.js';
 import type { FrameRecord, TrackedFace } from '../core/records.js';
 import { cropAlignedFacesUint8 } from '../models/face-aligner/index.js';
-import type { FaceDetector } from '../models/face-detector/index.js';
+import type { FaceDetectorHost } from '../models/face-detector/face-detector-host.js';
 import type { RgbFace } from '../models/seed/index.js';
-import { alignFaces } from '../pipeline/align-faces.js';
 import { CreditGate } from '../pipeline/credit-gate.js';
-import { detectFaces } from '../pipeline/detect-faces.js';
-import { fromSource } from '../pipeline/from-source.js';
-import { trackFaces } from '../pipeline/track-faces.js';
-import { openSource } from '../streams/open-source.js';
+import { runStream, type RunSourceOptions } from '../pipeline/run-stream.js';
+import { openSource, type RawFrame, type SourceSpec } from '../streams/open-source.js';
 
 export type VideoAnalysisConfig = Pick<Config, 'analysis' | 'detector' | 'tracker' | 'alignment'>;
 
 export interface VideoFacesConsumer {
   /** One analysed frame and its tracked faces with their aligned crops (uint8 RGB, HWC). */
-  frame(frame: FrameRecord, faces: readonly { readonly face: TrackedFace; readonly crop: RgbFace }[]): void;
+  frame(frame: FrameRecord, faces: readonly { readonly face: TrackedFace; readonly crop: RgbFace }[]): void | Promise<void>;
   /** Tracks that ended (including every live track when the video ends). */
-  tracksEnded(trackIds: readonly number[]): void;
+  tracksEnded(trackIds: readonly number[]): void | Promise<void>;
+}
+
+/** The real source, reading a frame only once the consumer has room for it. */
+function consumerPacedSource(consumer: CreditGate) {
+  return (spec: SourceSpec, opts: RunSourceOptions): AsyncGenerator<RawFrame> =>
+    (async function* () {
+      const onAbort = (): void => consumer.releaseAll();
+      opts.signal?.addEventListener('abort', onAbort, { once: true });
+      try {
+        for await (const frame of openSource(spec, opts)) {
+          await consumer.acquire();
+          if (opts.signal?.aborted) return;
+          yield frame;
+        }
+      } finally {
+        opts.signal?.removeEventListener('abort', onAbort);
+      }
+    })();
 }
 
 export async function readVideoFaces(
   file: string,
-  detector: FaceDetector,
+  detector: Pick<FaceDetectorHost, 'createSession'>,
   cfg: VideoAnalysisConfig,
   consumer: VideoFacesConsumer,
 ): Promise<{ readonly frames: number }> {
-  const gate = new CreditGate(cfg.analysis.queueFrames + 1);
-  const frames$ = fromSource((signal) => openSource({ kind: 'file', path: file }, { realtime: false, loop: false, maxWidth: cfg.analysis.maxWidth, signal }), {
-    streamId: asStreamId('predict'),
-    gate,
-  });
-  const session = detector.createSession(cfg.detector);
-  const tracked$ = frames$.pipe(
-    detectFaces({ session, gate }, { queueFrames: cfg.analysis.queueFrames }),
-    alignFaces({ size: cfg.alignment.size }),
-    trackFaces(cfg.tracker),
+  const credits = new CreditGate(cfg.analysis.queueFrames + 1);
+  const run$ = runStream(
+    { kind: 'file', path: file },
+    {
+      streamId: asStreamId('predict'),
+      realtime: false,
+      loop: false,
+      maxWidth: cfg.analysis.maxWidth,
+      queueFrames: cfg.analysis.queueFrames,
+      alignSize: cfg.alignment.size,
+      tracker: cfg.tracker,
+      detector: cfg.detector,
+    },
+    { detector, openSource: consumerPacedSource(credits) },
   );
   let frames = 0;
   let sub: Subscription | undefined;
   let failed = false;
+  let released: Promise<void> = Promise.resolve();
+  // The consumer's calls, chained in frame order.
+  let chain: Promise<void> = Promise.resolve();
   await new Promise<void>((resolve, reject) => {
     const fail = (err: unknown): void => {
+      if (failed) return;
       failed = true;
       sub?.unsubscribe();
+      credits.releaseAll();
       reject(err);
     };
-    sub = tracked$.subscribe({
-      next: (rec) => {
-        if (failed) return;
-        try {
-          if (rec.kind === 'tracks-closed') {
-            consumer.tracksEnded(rec.tracks.map((t) => t.trackId));
-            return;
-          }
-          frames++;
-          const image = rec.frame.image;
-          // The same crop function as the live affect stage, so both feed the models identical bytes.
-          const crops: RgbFace[] = cropAlignedFacesUint8(image, rec.faces.map((f) => f.alignment), image.width / rec.frame.sourceWidth);
-          consumer.frame(
-            rec.frame,
-            rec.faces.map((face, i) => {
-              const crop = crops[i];
-              if (crop === undefined) throw new Error(`unreachable: no crop for face ${i} of frame ${rec.frame.seq}`);
-              return { face, crop };
-            }),
-          );
-          const ended = rec.tracks.filter((c) => c.state === 'ended').map((c) => c.trackId);
-          if (ended.length > 0) consumer.tracksEnded(ended);
-        } catch (err) {
-          fail(err);
+    const then = (work: () => void | Promise<void>, credit: boolean): void => {
+      chain = chain
+        .then(async () => {
+          if (!failed) await work();
+        })
+        .catch(fail)
+        .finally(() => {
+          if (credit) credits.release();
+        });
+    };
+    sub = run$.subscribe({
+      next: (record) => {
+        if (record.kind === 'started') released = record.released;
+        if (failed || record.kind !== 'tracked') return;
+        const rec = record.record;
+        if (rec.kind === 'tracks-closed') {
+          const ids = rec.tracks.map((t) => t.trackId);
+          then(() => consumer.tracksEnded(ids), false);
+          return;
         }
+        frames++;
+        const image = rec.frame.image;
+        // The same crop function as the live affect stage, so both feed the models identical bytes.
+        // Cut now: the frame's pixels may be handed on once this callback returns.
+        const crops: RgbFace[] = cropAlignedFacesUint8(image, rec.faces.map((f) => f.alignment), image.width / rec.frame.sourceWidth);
+        const faces = rec.faces.map((face, i) => {
+          const crop = crops[i];
+          if (crop === undefined) throw new Error(`unreachable: no crop for face ${i} of frame ${rec.frame.seq}`);
+          return { face, crop };
+        });
+        const ended = rec.tracks.filter((c) => c.state === 'ended').map((c) => c.trackId);
+        then(async () => {
+          await consumer.frame(rec.frame, faces);
+          if (ended.length > 0) await consumer.tracksEnded(ended);
+        }, true);
       },
       error: fail,
-      complete: () => resolve(),
+      complete: () => {
+        void chain.then(() => {
+          if (!failed) resolve();
+        });
+      },
     });
     if (failed) sub.unsubscribe();
-  });
+  }).finally(() => released);
   return { frames };
 }

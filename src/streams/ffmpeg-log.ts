@@ -11,15 +11,25 @@ export function routeFfmpegLogs(logger: Logger): void {
   Log.setLevel(AV_LOG_WARNING);
   Log.setCallback((level, message) => {
     const text = message.trim();
-    if (text) log.debug({ ffmpegLevel: level <= AV_LOG_ERROR ? 'error' : 'warning' }, text);
+    if (text && !EXPECTED.test(text)) log.debug({ ffmpegLevel: level <= AV_LOG_ERROR ? 'error' : 'warning' }, text);
   });
 }
 
 let quieted = false;
+
+/**
+ * The probe of a multi-stream file is told to open no decoder (see AvInput), and FFmpeg says so at
+ * error level for every stream: expected, not a problem worth a line (a real failure to decode
+ * still reaches the caller as a typed error).
+ */
+const EXPECTED = /not on whitelist '-'|Failed to open codec in avformat_find_stream_info/;
 
 /** For tools without a logger (bench, tests): FFmpeg errors only, on stderr. */
 export function quietFfmpeg(): void {
   if (quieted) return;
   quieted = true;
   Log.setLevel(AV_LOG_ERROR);
+  Log.setCallback((_level, message) => {
+    if (!EXPECTED.test(message)) process.stderr.write(message.endsWith('\n') ? message : `${message}\n`);
+  });
 }

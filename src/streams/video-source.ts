@@ -1,12 +1,24 @@
-import { existsSync, statSync } from 'node:fs';
-import { Decoder, Demuxer, FilterAPI } from 'node-av/api';
-import { AVERROR_EAGAIN, AVERROR_EOF, AVERROR_EXIT, AVMEDIA_TYPE_VIDEO } from 'node-av/constants';
-import { Dictionary, FFmpegError, FormatContext, Packet, avGetCodecName } from 'node-av/lib';
-import type { Frame, Stream } from 'node-av/lib';
+import { FilterAPI } from 'node-av/api';
+import { AVMEDIA_TYPE_VIDEO } from 'node-av/constants';
+import type { Frame } from 'node-av/lib';
 import { DecodeError, ErrorCodes, SourceError } from '../core/errors.js';
 import { PtsSampler } from '../core/pts-sampler.js';
+import type { AvInput } from './av-input.js';
+import { openFileInput } from './file-input.js';
+import { FrameDecoder } from './frame-decoder.js';
 import { Pacer } from './pacer.js';
+import { openRtspInput } from './rtsp-input.js';
 import type { SourceSpec } from './source-url.js';
+
+/**
+ * Largest frame a source may declare or decode, in pixels: 4096×3072 (12.6 MP). That covers 4K UHD
+ * (3840×2160) and DCI 4K (4096×2160) cameras and 12 MP 4:3 sensors; one such frame is ≈ 19 MB in
+ * YUV 4:2:0 and ≈ 38 MB as RGB, so a stream's few frames in flight stay well under 200 MB. A
+ * 16000×16000 PNG (256 MP, ≈ 1 GB decoded) is refused before anything is allocated.
+ */
+export const DEFAULT_MAX_SOURCE_PIXELS = 4096 * 3072;
+/** A run of undecodable packets this long fails the source (corruption, not a glitch). */
+export const DEFAULT_MAX_CONSECUTIVE_DECODE_ERRORS = 25;
 
 export interface RawFrame {
   /** Stream time in seconds (monotonic across loops). */
@@ -41,6 +53,21 @@ export interface VideoSourceOptions {
    */
   readonly sampleFps?: number;
   readonly onSkipped?: () => void;
+  /**
+   * File sources only: every open (the first and each loop) resolves the real path (symlinks
+   * followed) and refuses it with VA_ERR_SOURCE_FORBIDDEN unless it lies under one of these roots.
+   */
+  readonly fileRoots?: readonly string[];
+  /** Let playlist-like demuxers (HLS, DASH, concat …) run; they may read outside `fileRoots`. Default false. */
+  readonly allowNestedFormats?: boolean;
+  /** Frames larger than this (declared or decoded) are refused; default DEFAULT_MAX_SOURCE_PIXELS. */
+  readonly maxSourcePixels?: number;
+  /** Undecodable packets in a row before the source fails; default 25. */
+  readonly maxConsecutiveDecodeErrors?: number;
+  /** Each packet skipped as undecodable (the supervisor counts them in va_decode_errors_total). */
+  readonly onDecodeError?: (err: DecodeError) => void;
+  /** Decoder and filter threads: 0 = FFmpeg's choice (all cores), 1 = single-threaded. Default 1. */
+  readonly decodeThreads?: number;
 }
 
 /**
@@ -54,7 +81,7 @@ export function takeRgbFrame(out: Frame, meta: { pts: number; index: number; sou
       pts: meta.pts,
       sourceWidth: meta.sourceWidth,
       sourceHeight: meta.sourceHeight,
-      data: new Uint8Array(out.toBuffer()),
+      data: ownedBytes(out.toBuffer()),
       width: out.width,
       height: out.height,
       decodeSeconds: (performance.now() - meta.startedAt) / 1000,
@@ -64,6 +91,11 @@ export function takeRgbFrame(out: Frame, meta: { pts: number; index: number; sou
   }
 }
 
+/** toBuffer() already returns a fresh copy: view it as a plain Uint8Array instead of copying twice. */
+function ownedBytes(buf: Buffer): Uint8Array {
+  return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+}
+
 /** FFmpeg does the scaling and RGB conversion; JS only copies the finished plane out. */
 export function analysisFilter(maxWidth: number): string {
   // Only frames wider than maxWidth are scaled (to an even height); smaller ones keep their exact
@@ -71,178 +103,99 @@ export function analysisFilter(maxWidth: number): string {
   return `scale=w='min(iw,${maxWidth})':h='if(gt(iw,${maxWidth}),-2,ih)':flags=bilinear,format=rgb24`;
 }
 
-/** What readVideo needs from an input: node-av's Demuxer for files, RtspInput for RTSP. */
-interface VideoInput {
-  video(): Stream | undefined;
-  packets(index: number): AsyncGenerator<Packet | null>;
-  close(): Promise<void>;
-}
-
-/**
- * An RTSP input whose blocking calls an abort really interrupts. node-av 6.1.1's Demuxer.open(url)
- * lets avformat_open_input allocate the context, so node-av's interrupt callback is never
- * installed: FormatContext.interrupt() is a no-op, a silent camera blocks the open until the socket
- * timeout, and a stalled read blocks until data arrives (RTCP keeps the socket timeout from firing).
- * Demuxer.close() then frees the context under the still-blocked read after a 2 s grace: a
- * use-after-free that kills the process (seen here as SIGSEGV). allocContext() before openInput
- * installs the callback; this class also never frees the context while a read is in flight.
- */
-class RtspInput implements VideoInput {
-  private reading: Promise<number> | undefined;
-  private closed = false;
-
-  private constructor(
-    private readonly fc: FormatContext,
-    private readonly detach: () => void,
-  ) {}
-
-  static async open(url: string, options: Record<string, string>, signal?: AbortSignal): Promise<RtspInput> {
-    signal?.throwIfAborted();
-    const fc = new FormatContext();
-    fc.allocContext();
-    const onAbort = (): void => fc.interrupt();
-    signal?.addEventListener('abort', onAbort, { once: true });
-    const detach = (): void => signal?.removeEventListener('abort', onAbort);
-    const dict = Dictionary.fromObject(options);
-    try {
-      FFmpegError.throwIfError(await fc.openInput(url, null, dict), 'Failed to open input');
-      FFmpegError.throwIfError(await fc.findStreamInfo(null), 'Failed to find stream info');
-      signal?.throwIfAborted();
-      return new RtspInput(fc, detach);
-    } catch (err) {
-      detach();
-      await fc.closeInput();
-      throw err;
-    } finally {
-      dict.free();
-    }
-  }
-
-  video(): Stream | undefined {
-    return this.fc.streams.find((s) => s.codecpar.codecType === AVMEDIA_TYPE_VIDEO);
-  }
-
-  /** Packets of one stream (the consumer frees each), then null at end of stream, like Demuxer.packets. */
-  async *packets(index: number): AsyncGenerator<Packet | null> {
-    const pkt = new Packet();
-    pkt.alloc();
-    const timeBase = this.fc.streams[index]?.timeBase;
-    try {
-      while (!this.closed) {
-        this.reading = this.fc.readFrame(pkt);
-        const ret = await this.reading;
-        this.reading = undefined;
-        if (ret === AVERROR_EAGAIN) {
-          await new Promise((r) => setTimeout(r, 10));
-          continue;
-        }
-        if (ret === AVERROR_EOF || ret === AVERROR_EXIT) break;
-        FFmpegError.throwIfError(ret, 'Failed to read RTSP packet');
-        if (pkt.streamIndex !== index) {
-          pkt.unref();
-          continue;
-        }
-        const out = pkt.clone();
-        pkt.unref();
-        if (!out) continue;
-        if (timeBase) out.timeBase = timeBase;
-        yield out;
-      }
-      yield null;
-    } finally {
-      pkt.free();
-    }
-  }
-
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    this.detach();
-    // Never free the context under a read: interrupt it and wait until it has returned.
-    this.fc.interrupt();
-    await this.reading?.catch(() => undefined);
-    await this.fc.closeInput();
-  }
-}
-
-async function openInput(spec: SourceSpec & { kind: 'file' | 'rtsp' }, opts: VideoSourceOptions): Promise<VideoInput> {
+async function openInput(spec: SourceSpec & { kind: 'file' | 'rtsp' }, opts: VideoSourceOptions, maxPixels: number): Promise<AvInput> {
   if (spec.kind === 'file') {
-    if (!existsSync(spec.path)) throw new SourceError(ErrorCodes.SOURCE_NOT_FOUND, `file not found: ${spec.path}`);
-    if (!statSync(spec.path).isFile()) throw new SourceError(ErrorCodes.SOURCE_OPEN, `not a regular file: ${spec.path}`);
+    return openFileInput(spec.path, {
+      maxPixels,
+      checkImageSize: ({ width, height }) => {
+        if (width * height > maxPixels) throw tooLarge(width, height, maxPixels);
+      },
+      checkDeclared: (streams) => {
+        for (const st of streams) {
+          const { width, height } = st.codecpar;
+          if (st.codecpar.codecType === AVMEDIA_TYPE_VIDEO && width * height > maxPixels) throw tooLarge(width, height, maxPixels);
+        }
+      },
+      ...(opts.fileRoots ? { fileRoots: opts.fileRoots } : {}),
+      ...(opts.allowNestedFormats ? { allowNestedFormats: true } : {}),
+      ...(opts.signal ? { signal: opts.signal } : {}),
+    });
   }
-  try {
-    if (spec.kind === 'file') return await Demuxer.open(spec.path, { ...(opts.signal ? { signal: opts.signal } : {}) });
-    const options = { rtsp_transport: opts.rtspTransport ?? 'tcp', timeout: String(Math.round((opts.rtspTimeoutMs ?? 10_000) * 1000)) };
-    return await RtspInput.open(spec.url, options, opts.signal);
-  } catch (err) {
-    const what = spec.kind === 'file' ? 'not a readable media file' : 'cannot connect';
-    throw new SourceError(ErrorCodes.SOURCE_OPEN, `${what}: ${(err as Error).message}`, { cause: err });
-  }
+  return openRtspInput(spec.url, {
+    transport: opts.rtspTransport ?? 'tcp',
+    timeoutMs: opts.rtspTimeoutMs ?? 10_000,
+    ...(opts.signal ? { signal: opts.signal } : {}),
+  });
 }
 
-async function openDecoder(stream: Stream): Promise<Decoder> {
-  const codec = avGetCodecName(stream.codecpar.codecId) ?? `codec id ${String(stream.codecpar.codecId)}`;
-  try {
-    return await Decoder.create(stream);
-  } catch (err) {
-    throw new SourceError(ErrorCodes.UNSUPPORTED_CODEC, `no decoder for video codec ${codec}: ${(err as Error).message}`, { cause: err, context: { codec } });
-  }
+function tooLarge(width: number, height: number, maxPixels: number): SourceError {
+  return new SourceError(
+    ErrorCodes.SOURCE_TOO_LARGE,
+    `the source's frames are ${width}×${height} (${(width * height / 1e6).toFixed(1)} MP), over the limit of ${(maxPixels / 1e6).toFixed(1)} MP (analysis.maxSourcePixels)`,
+    { context: { width, height, maxPixels } },
+  );
 }
 
 /**
  * Demuxes, decodes and scales a file or RTSP source into owned RGB frames. Every native object
- * (demuxer, decoder, filter graph, AVFrame) is released in `finally`, on every exit path.
+ * (input, decoder, filter graph, AVFrame) is released in `finally`, on every exit path.
  */
 export async function* readVideo(spec: SourceSpec & { kind: 'file' | 'rtsp' }, opts: VideoSourceOptions): AsyncGenerator<RawFrame> {
   const pacer = opts.realtime ? new Pacer() : undefined;
   const sampler = opts.sampleFps !== undefined ? new PtsSampler(opts.sampleFps) : undefined;
+  const maxPixels = opts.maxSourcePixels ?? DEFAULT_MAX_SOURCE_PIXELS;
+  const threads = opts.decodeThreads ?? 1;
   let loopOffset = 0;
   let index = 0;
   for (let pass = 0; ; pass++) {
-    const input = await openInput(spec, opts);
-    let decoder: Decoder | undefined;
+    const input = await openInput(spec, opts, maxPixels);
+    let decoder: FrameDecoder | undefined;
     let filter: FilterAPI | undefined;
     let lastPts = 0;
     let frames = 0;
     try {
       const stream = input.video();
       if (!stream) throw new SourceError(ErrorCodes.SOURCE_NO_VIDEO, 'the source has no video stream');
-      decoder = await openDecoder(stream);
-      filter = FilterAPI.create(analysisFilter(opts.maxWidth), {});
+      const sourceWidth = stream.codecpar.width;
+      const sourceHeight = stream.codecpar.height;
+      // The declared size, before a decoder exists; the decoder's max_pixels catches a header that lies.
+      if (sourceWidth * sourceHeight > maxPixels) throw tooLarge(sourceWidth, sourceHeight, maxPixels);
+      decoder = await FrameDecoder.open(stream, {
+        threads,
+        maxPixels,
+        maxConsecutiveErrors: opts.maxConsecutiveDecodeErrors ?? DEFAULT_MAX_CONSECUTIVE_DECODE_ERRORS,
+        ...(opts.onDecodeError ? { onError: opts.onDecodeError } : {}),
+      });
+      filter = FilterAPI.create(analysisFilter(opts.maxWidth), { threads });
       const tb = stream.timeBase;
       const fps = stream.avgFrameRate.den > 0 && stream.avgFrameRate.num > 0 ? stream.avgFrameRate.num / stream.avgFrameRate.den : 25;
       let firstPts: number | undefined;
       let t0 = performance.now();
-      const packets = input.packets(stream.index);
       try {
-        for await (const frame of decoder.frames(packets)) {
+        for await (const frame of decoder.frames(input.packets(stream.index))) {
           if (opts.signal?.aborted) return;
-          if (!frame) break;
-          let pts: number;
-          try {
-            const raw = frame.pts;
-            // Missing timestamps (AV_NOPTS_VALUE) fall back to the nominal frame rate.
-            const ptsSec = raw < -(2n ** 62n) ? frames / fps : (Number(raw) * tb.num) / tb.den;
-            firstPts ??= ptsSec;
-            pts = loopOffset + (ptsSec - firstPts);
-            frames++;
-            lastPts = pts;
-            if (sampler && !sampler.keep(pts)) {
-              index++;
-              opts.onSkipped?.();
-              continue;
-            }
-            await filter.process(frame);
-          } finally {
-            frame.free();
+          const raw = frame.bestEffortTimestamp;
+          // Missing timestamps (AV_NOPTS_VALUE) fall back to the nominal frame rate.
+          const ptsSec = raw < -(2n ** 62n) ? frames / fps : (Number(raw) * tb.num) / tb.den;
+          firstPts ??= ptsSec;
+          const pts = loopOffset + (ptsSec - firstPts);
+          frames++;
+          lastPts = pts;
+          if (sampler && !sampler.keep(pts)) {
+            index++;
+            opts.onSkipped?.();
+            continue;
           }
+          await filter.process(frame);
           let out: Frame | null;
-          while ((out = (await filter.receive()) ?? null)) {
+          // process() pushed the frame through the graph (scaling ran off the event loop); taking
+          // the result from the sink is a cheap synchronous call.
+          while ((out = filter.receiveSync() ?? null)) {
             const rgb = takeRgbFrame(out, {
               pts,
               index: index++,
-              sourceWidth: stream.codecpar.width,
-              sourceHeight: stream.codecpar.height,
+              sourceWidth: sourceWidth || frame.width,
+              sourceHeight: sourceHeight || frame.height,
               startedAt: t0,
             });
             if (pacer) await pacer.wait(rgb.pts, opts.signal);
@@ -256,7 +209,12 @@ export async function* readVideo(spec: SourceSpec & { kind: 'file' | 'rtsp' }, o
         throw new DecodeError(ErrorCodes.DECODE, `decoding failed after ${frames} frames: ${(err as Error).message}`, { cause: err });
       }
       if (frames === 0 && !opts.signal?.aborted) {
-        throw new DecodeError(ErrorCodes.DECODE, 'no video frame could be decoded (truncated or corrupt file?)');
+        // A frame over max_pixels fails in the decoder; say so when the size is what was refused.
+        if (decoder.errors > 0 && decoder.oversized) throw tooLarge(decoder.oversized.width, decoder.oversized.height, maxPixels);
+        const why = decoder.lastErrorMessage ? `: ${decoder.lastErrorMessage}` : '';
+        // A size known only by decoding and refused by max_pixels also ends here.
+        const unknownSize = sourceWidth * sourceHeight === 0 ? ', or frames over analysis.maxSourcePixels' : '';
+        throw new DecodeError(ErrorCodes.DECODE, `no video frame could be decoded (truncated or corrupt file${unknownSize}?)${why}`);
       }
       loopOffset = lastPts + 1 / fps;
     } finally {

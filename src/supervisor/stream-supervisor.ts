@@ -1,54 +1,47 @@
-import { existsSync, realpathSync } from 'node:fs';
-import type { Subject, Subscription } from 'rxjs';
+import type { Observable, Subject, Subscription } from 'rxjs';
 import type { Config, StreamConfig } from '../config/schema.js';
-import { AnalyticsError, ErrorCodes, SourceError, asAnalyticsError } from '../core/errors.js';
+import { AnalyticsError, ConfigError, ErrorCodes, asAnalyticsError } from '../core/errors.js';
 import { asStreamId, type StreamId } from '../core/ids.js';
 import type { AnalyticsEvent, StreamState } from '../core/records.js';
 import type { AffectEngine } from '../models/affect/affect-engine.js';
-import type { StreamStore } from './stream-store.js';
-import type { FaceDetectorHost } from '../models/face-detector/worker-detector.js';
+import type { FaceDetectorHost } from '../models/face-detector/face-detector-host.js';
 import type { Logger } from '../observability/logger.js';
 import { forgetStream, initStreamSeries, setStreamState, type Metrics } from '../observability/metrics.js';
-import { buildPipeline } from '../pipeline/build-pipeline.js';
-import { CreditGate } from '../pipeline/credit-gate.js';
-import { fromSource } from '../pipeline/from-source.js';
+import { OpenTracks } from '../pipeline/open-tracks.js';
 import type { SnapshotSink } from '../pipeline/snapshot-tap.js';
-import { isUnderRoots, openSource, parseSourceUrl, reconnecting, redactUrl, scrubCredentials, type SourceSpec } from '../streams/open-source.js';
+import { runStream, type RunDeps, type RunSettings, type StreamRecord } from '../pipeline/run-stream.js';
+import { parseSourceUrl, redactUrl, scrubCredentials, type SourceSpec } from '../streams/open-source.js';
+import { assertUnderRoots } from './file-roots.js';
+import { KeyedSerial } from './keyed-serial.js';
+import { applyRecord, type RecordTarget } from './record-adapter.js';
+import { runSettings } from './run-settings.js';
+import type { StreamInfo } from './stream-info.js';
+import type { StreamStore } from './stream-store.js';
 
-export interface StreamInfo {
-  readonly id: string;
-  readonly url: string;
-  readonly kind: SourceSpec['kind'] | 'unknown';
-  readonly realtime: boolean;
-  readonly loop: boolean;
-  readonly origin: 'config' | 'api';
-  readonly state: StreamState;
-  readonly error?: { readonly code: string; readonly message: string };
-  readonly createdAt: string;
-  readonly framesDecoded: number;
-  readonly framesAnalysed: number;
-  readonly framesDropped: number;
-  readonly activeTracks: number;
-  readonly reconnects: number;
-  readonly width?: number;
-  readonly height?: number;
+export type { StreamInfo } from './stream-info.js';
+
+type Origin = 'config' | 'api';
+
+/** One subscription of runStream. Records of a run that is no longer its handle's are ignored. */
+interface Run {
+  readonly subscription: Subscription;
+  released: Promise<void>;
+  readonly tracks: OpenTracks;
 }
 
 interface StreamHandle {
+  readonly id: StreamId;
   readonly cfg: StreamConfig;
-  info: { -readonly [K in keyof StreamInfo]: StreamInfo[K] };
-  subscription?: Subscription;
-  /** Resolves once the source has released its native resources. */
-  released: Promise<void>;
-  closeSession?: () => void;
+  readonly info: RecordTarget['info'];
+  run: Run | undefined;
 }
 
-/** How long remove() waits for a source to let go (a camera read blocked in the kernel may not). */
+/** How long a stop waits for a source to let go (a camera read blocked in the kernel may not). */
 const RELEASE_WAIT_MS = 3000;
 
 export interface SupervisorDeps {
   readonly config: Config;
-  readonly detector: FaceDetectorHost;
+  readonly detector: Pick<FaceDetectorHost, 'createSession'>;
   readonly metrics: Metrics;
   readonly logger: Logger;
   readonly events: Subject<AnalyticsEvent>;
@@ -59,11 +52,20 @@ export interface SupervisorDeps {
   readonly store?: StreamStore;
   /** Latest-frame snapshots per stream (GET /v1/streams/{id}/snapshot.jpg). */
   readonly snapshots?: { open(streamId: string): SnapshotSink; forget(streamId: string): void };
+  /** The seam unit tests replace: how one stream runs. */
+  readonly run?: (spec: SourceSpec, settings: RunSettings, deps: RunDeps) => Observable<StreamRecord>;
 }
 
-/** Owns every stream: starts, stops and reports them; one stream's failure stays in that stream. */
+/**
+ * The registry of streams: adds, restarts and removes them one operation at a time per id, and
+ * persists API-added ones. How a stream runs is runStream's business; what its records mean for
+ * metrics, the API and state events is applyRecord's. One stream's failure stays in that stream.
+ */
 export class StreamSupervisor {
   private readonly streams = new Map<string, StreamHandle>();
+  private readonly serial = new KeyedSerial();
+  /** Persisted streams not restored (shadowed by a config stream): kept on disk all the same. */
+  private readonly unrestored: StreamConfig[] = [];
   /** Ids placed by cluster leases: the API (HTTP, control topics) may neither add nor remove them. */
   private readonly clusterIds = new Set<string>();
   private readonly log: Logger;
@@ -100,267 +102,248 @@ export class StreamSupervisor {
   }
 
   /**
-   * Checks an API request's URL before a stream exists: scheme allowlist and file roots.
-   * Throws SourceError (VA_ERR_SOURCE_SCHEME / VA_ERR_SOURCE_FORBIDDEN).
+   * Checks an API request's URL before a stream exists: scheme allowlist and file roots (checked
+   * again at every start). Throws SourceError (VA_ERR_SOURCE_SCHEME / VA_ERR_SOURCE_FORBIDDEN).
    */
   vetApiUrl(url: string): void {
     const spec = parseSourceUrl(url);
-    if (spec.kind !== 'file') return;
-    // Compare real paths on both sides: a symlink must not lead out of (or be refused from) a root.
-    const real = (p: string): string => (existsSync(p) ? realpathSync(p) : p);
-    if (!isUnderRoots(real(spec.path), this.deps.config.files.roots.map(real))) {
-      throw new SourceError(ErrorCodes.SOURCE_FORBIDDEN, `file sources must lie under the configured file roots (${this.deps.config.files.roots.join(', ')})`, {
-        context: { path: spec.path },
-      });
-    }
+    if (spec.kind === 'file') assertUnderRoots(spec.path, this.deps.config.files.roots);
   }
 
-  add(cfg: StreamConfig, origin: 'config' | 'api'): StreamInfo {
-    if (this.closed) throw new AnalyticsError(ErrorCodes.INTERNAL, 'the daemon is shutting down');
-    if (this.streams.has(cfg.id)) throw new AnalyticsError(ErrorCodes.CONFLICT, `stream ${cfg.id} already exists`);
-    if (origin === 'api' && this.clusterIds.has(cfg.id)) throw new AnalyticsError(ErrorCodes.CONFLICT, `stream id ${cfg.id} belongs to the cluster: its lease decides where it runs`);
-    const max = this.deps.config.server.maxStreams;
-    if (this.streams.size >= max) throw new AnalyticsError(ErrorCodes.LIMIT, `the daemon already runs its maximum of ${max} streams (server.maxStreams)`);
-    const id = asStreamId(cfg.id);
-    const handle: StreamHandle = {
-      cfg,
-      info: {
+  /**
+   * Starts the configured streams and brings back the persisted ones, without writing the state
+   * file: it keeps listing every persisted stream until an API change writes a complete new one.
+   * Throws ConfigError (before starting anything) when they would exceed server.maxStreams.
+   */
+  async restore(configured: readonly StreamConfig[], persisted: readonly StreamConfig[]): Promise<void> {
+    const { restored, shadowed } = restorePlan(this.deps.config, configured, persisted, this.deps.store?.file);
+    for (const s of shadowed) this.log.warn({ streamId: s.id }, 'persisted stream shadowed by a config stream of the same id');
+    this.unrestored.push(...shadowed);
+    for (const s of configured) await this.add(s, 'config', { persist: false });
+    for (const s of restored) await this.add(s, 'api', { persist: false });
+    if (restored.length > 0) this.log.info({ streams: restored.length }, 'persisted streams restored');
+  }
+
+  /**
+   * Registers and starts a stream. An API stream is persisted first: if that fails, nothing was
+   * added and PersistenceError (VA_ERR_PERSISTENCE) is thrown.
+   */
+  add(cfg: StreamConfig, origin: Origin, opts: { readonly persist?: boolean } = {}): Promise<StreamInfo> {
+    return this.serial.run(cfg.id, () => {
+      if (this.closed) throw new AnalyticsError(ErrorCodes.INTERNAL, 'the daemon is shutting down');
+      if (this.streams.has(cfg.id)) throw new AnalyticsError(ErrorCodes.CONFLICT, `stream ${cfg.id} already exists`);
+      if (origin === 'api' && this.clusterIds.has(cfg.id)) throw new AnalyticsError(ErrorCodes.CONFLICT, `stream id ${cfg.id} belongs to the cluster: its lease decides where it runs`);
+      const max = this.deps.config.server.maxStreams;
+      if (this.streams.size >= max) throw new AnalyticsError(ErrorCodes.LIMIT, `the daemon already runs its maximum of ${max} streams (server.maxStreams)`);
+      const id = asStreamId(cfg.id);
+      const handle: StreamHandle = {
         id,
-        url: redactUrl(cfg.url),
-        kind: 'unknown',
-        realtime: cfg.realtime,
-        loop: cfg.loop,
-        origin,
-        state: 'starting',
-        createdAt: new Date().toISOString(),
-        framesDecoded: 0,
-        framesAnalysed: 0,
-        framesDropped: 0,
-        activeTracks: 0,
-        reconnects: 0,
-      },
-      released: Promise.resolve(),
-    };
-    this.streams.set(id, handle);
-    if (origin === 'api') this.persist();
-    this.launch(handle);
-    return { ...handle.info };
-  }
-
-  private launch(handle: StreamHandle): void {
-    this.setState(handle, 'starting');
-    let spec: SourceSpec;
-    try {
-      spec = parseSourceUrl(handle.cfg.url);
-    } catch (err) {
-      this.fail(handle, err);
-      return;
-    }
-    handle.info.kind = spec.kind;
-    this.start(handle, spec);
-  }
-
-  /** Stops a stream's source and pipeline and starts them afresh, keeping its id and settings. */
-  async restart(id: string): Promise<StreamInfo | undefined> {
-    const h = this.streams.get(id);
-    if (!h) return undefined;
-    await this.stop(h);
-    if (this.streams.get(id) !== h) return undefined;
-    Object.assign(h.info, { framesDecoded: 0, framesAnalysed: 0, framesDropped: 0, activeTracks: 0, reconnects: 0 });
-    delete h.info.error;
-    this.log.info({ streamId: id }, 'stream restarting');
-    this.launch(h);
-    return { ...h.info };
-  }
-
-  private persist(): void {
-    const store = this.deps.store;
-    if (!store) return;
-    try {
-      store.save([...this.streams.values()].filter((h) => h.info.origin === 'api').map((h) => h.cfg));
-    } catch (err) {
-      this.log.error({ err, file: store.file }, 'could not save the stream state file');
-    }
-  }
-
-  private start(handle: StreamHandle, spec: SourceSpec): void {
-    const { config, metrics, detector, events, engine } = this.deps;
-    const cfg = handle.cfg;
-    const analysisFps = cfg.analysisFps ?? config.analysis.analysisFps ?? undefined;
-    const id = handle.info.id as StreamId;
-    const labels = { stream: id };
-    initStreamSeries(metrics, id);
-    const log = this.deps.logger.child({ component: 'stream', streamId: id });
-    // A camera or a paced file cannot wait for us: drop the oldest. A fast file can: back-pressure.
-    const gate = cfg.realtime || spec.kind !== 'file' ? undefined : new CreditGate(config.analysis.queueFrames + 1);
-    const session = detector.createSession(config.detector);
-    let released!: () => void;
-    handle.released = new Promise<void>((r) => (released = r));
-    // The detector session outlives the source: frames still queued for detection need it.
-    handle.closeSession = () => session.close?.();
-    const sourceOpts = {
-      realtime: cfg.realtime,
-      loop: cfg.loop,
-      maxWidth: config.analysis.maxWidth,
-      rtspTransport: cfg.transport ?? config.rtsp.transport,
-      rtspTimeoutMs: config.rtsp.timeoutMs,
-      ...(analysisFps !== undefined ? { sampleFps: analysisFps, onSkipped: () => metrics.framesSkipped.inc(labels) } : {}),
-    };
-    // Cameras come and go: a live source reconnects with backoff; files fail (or end) for good.
-    const open =
-      spec.kind === 'rtsp'
-        ? (signal: AbortSignal) =>
-            reconnecting(
-              (s) => openSource(spec, { ...sourceOpts, signal: s }),
-              { ...config.rtsp.reconnect, stallTimeoutMs: config.rtsp.stallTimeoutMs },
-              {
-                onReconnecting: ({ attempt, delayMs, error }) => {
-                  metrics.streamReconnects.inc(labels);
-                  handle.info.reconnects++;
-                  const message = scrubCredentials(error.message);
-                  handle.info.error = { code: error.code, message };
-                  log.warn({ attempt, delayMs, code: error.code, error: message }, 'source lost, reconnecting');
-                  if (handle.info.state !== 'reconnecting') this.setState(handle, 'reconnecting');
-                },
-                onRecovered: ({ attempts }) => {
-                  log.info({ attempts }, 'source recovered');
-                  delete handle.info.error;
-                  this.setState(handle, 'running');
-                },
-              },
-              { signal },
-            )
-        : (signal: AbortSignal) => openSource(spec, { ...sourceOpts, signal });
-    const frames = fromSource(open, {
-      streamId: id,
-      ...(gate ? { gate } : {}),
-      onReleased: () => released(),
-      onDecoded: (raw) => {
-        if (handle.info.state === 'starting') {
-          handle.info.width = raw.sourceWidth;
-          handle.info.height = raw.sourceHeight;
-          this.setState(handle, 'running');
-          log.info({ width: raw.sourceWidth, height: raw.sourceHeight, kind: spec.kind }, 'stream running');
+        cfg,
+        info: {
+          id,
+          url: redactUrl(cfg.url),
+          kind: 'unknown',
+          realtime: cfg.realtime,
+          loop: cfg.loop,
+          origin,
+          state: 'starting',
+          createdAt: new Date().toISOString(),
+          ...zeroCounters(),
+        },
+        run: undefined,
+      };
+      this.streams.set(id, handle);
+      if (origin === 'api' && opts.persist !== false) {
+        try {
+          this.persist();
+        } catch (err) {
+          this.streams.delete(id);
+          throw err;
         }
-        handle.info.framesDecoded++;
-        metrics.framesDecoded.inc(labels);
-        metrics.decodeDuration.observe(labels, raw.decodeSeconds);
-      },
-    });
-    handle.subscription = buildPipeline(
-      frames,
-      {
-        session,
-        ...(gate ? { gate } : {}),
-        onDetected: (rec) => {
-          handle.info.framesAnalysed++;
-          metrics.framesAnalysed.inc(labels);
-          metrics.detectDuration.observe({ stream: id, backend: this.deps.backend }, rec.detectMs / 1000);
-          metrics.facesPerFrame.observe(labels, rec.faces.length);
-          log.trace({ frameSeq: rec.frame.seq, faces: rec.faces.length, durationMs: rec.detectMs }, 'frame analysed');
-        },
-        onDrop: () => {
-          handle.info.framesDropped++;
-          metrics.framesDropped.inc(labels);
-        },
-      },
-      {
-        queueFrames: config.analysis.queueFrames,
-        alignSize: config.alignment.size,
-        tracker: config.tracker,
-        ...(this.deps.snapshots ? { snapshot: this.deps.snapshots.open(id) } : {}),
-        onActiveTracks: (n) => {
-          handle.info.activeTracks = n;
-          metrics.activeTracks.set(labels, n);
-        },
-        ...(engine
-          ? {
-              affect: {
-                deps: {
-                  engine,
-                  streamId: id,
-                  onDropped: (what: 'frame' | 'window', count: number) =>
-                    (what === 'window' ? metrics.windowsDropped : metrics.affectFramesDropped).inc(labels, count),
-                },
-                options: { stride: config.model.stride, smoothing: config.model.smoothing, queueFrames: config.model.queueFrames, maxTracks: config.model.maxTracks },
-              },
-            }
-          : {}),
-      },
-    ).subscribe({
-      next: (event) => {
-        if (event.type === 'track' && event.state === 'started') metrics.tracksStarted.inc(labels);
-        if (event.type === 'affect') {
-          metrics.affectEvents.inc(labels);
-          metrics.endToEndLatency.observe(labels, event.latencyMs / 1000);
-        }
-        events.next(event);
-      },
-      error: (err: unknown) => {
-        handle.closeSession?.();
-        this.fail(handle, err);
-      },
-      complete: () => {
-        handle.closeSession?.();
-        this.setState(handle, 'ended');
-        log.info({ frames: handle.info.framesDecoded }, 'stream ended');
-      },
+      }
+      this.launch(handle);
+      return { ...handle.info };
     });
   }
 
-  private fail(handle: StreamHandle, err: unknown): void {
-    const e = asAnalyticsError(err, ErrorCodes.DECODE);
-    // Source errors can quote the URL: never let credentials into the API, events or logs.
-    const message = scrubCredentials(e.message);
-    handle.info.error = { code: e.code, message };
-    this.deps.metrics.streamErrors.inc({ stream: handle.info.id, code: e.code });
-    this.deps.logger.child({ component: 'stream', streamId: handle.info.id }).error({ code: e.code, error: message }, 'stream failed');
-    this.setState(handle, 'failed');
-  }
-
-  private setState(handle: StreamHandle, state: StreamState): void {
-    handle.info.state = state;
-    setStreamState(this.deps.metrics, handle.info.id, state);
-    this.deps.events.next({
-      type: 'stream',
-      streamId: handle.info.id,
-      state,
-      ...(state === 'failed' && handle.info.error ? { error: handle.info.error } : {}),
-      ts: new Date().toISOString(),
+  /** Stops a stream's run and starts it afresh, keeping its id and settings; undefined if unknown. */
+  restart(id: string): Promise<StreamInfo | undefined> {
+    return this.serial.run(id, async () => {
+      const h = this.streams.get(id);
+      if (!h || this.closed) return undefined;
+      await this.stop(h);
+      Object.assign(h.info, zeroCounters());
+      delete h.info.error;
+      this.log.info({ streamId: id }, 'stream restarting');
+      this.launch(h);
+      return { ...h.info };
     });
   }
 
-  /** Stops and forgets a stream; its native resources are released before this resolves. */
+  /**
+   * Stops and forgets a stream; its native resources are released (bounded wait) before this
+   * resolves. An API stream is unpersisted first: if that fails it keeps running and
+   * PersistenceError is thrown.
+   */
   /** `by: 'cluster'` is the lease coordinator (and shutdown); the API may not remove cluster streams. */
-  async remove(id: string, by: 'api' | 'cluster' = 'api'): Promise<boolean> {
-    const h = this.streams.get(id);
-    if (!h) return false;
-    if (by === 'api' && this.clusterIds.has(id)) throw new AnalyticsError(ErrorCodes.CONFLICT, `stream ${id} belongs to the cluster: remove it from the cluster's config (its lease decides where it runs)`);
-    this.streams.delete(id);
-    if (h.info.origin === 'api' && !this.closed) this.persist();
-    await this.stop(h);
-    forgetStream(this.deps.metrics, id);
-    this.deps.snapshots?.forget(id);
-    this.log.info({ streamId: id }, 'stream removed');
-    return true;
-  }
-
-  /** Unsubscribes the pipeline and waits (bounded) until the source freed its native resources. */
-  private async stop(h: StreamHandle): Promise<void> {
-    const id = h.info.id;
-    h.subscription?.unsubscribe();
-    h.closeSession?.();
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = await Promise.race([
-      h.released.then(() => false),
-      new Promise<boolean>((r) => (timer = setTimeout(() => r(true), RELEASE_WAIT_MS))),
-    ]);
-    clearTimeout(timer);
-    if (timedOut) this.log.warn({ streamId: id }, 'source still releasing after removal');
+  remove(id: string, by: 'api' | 'cluster' = 'api'): Promise<boolean> {
+    return this.serial.run(id, async () => {
+      const h = this.streams.get(id);
+      if (!h) return false;
+      if (by === 'api' && this.clusterIds.has(id)) {
+        throw new AnalyticsError(ErrorCodes.CONFLICT, `stream ${id} belongs to the cluster: remove it from the cluster's config (its lease decides where it runs)`);
+      }
+      this.streams.delete(id);
+      if (h.info.origin === 'api' && !this.closed) {
+        try {
+          this.persist();
+        } catch (err) {
+          this.streams.set(id, h);
+          throw err;
+        }
+      }
+      await this.stop(h);
+      this.publishState(h, 'removed');
+      forgetStream(this.deps.metrics, id);
+      this.deps.snapshots?.forget(id);
+      this.log.info({ streamId: id }, 'stream removed');
+      return true;
+    });
   }
 
   async close(): Promise<void> {
     this.closed = true;
     await Promise.all([...this.streams.keys()].map((id) => this.remove(id, 'cluster')));
   }
+
+  private persist(): void {
+    const store = this.deps.store;
+    if (!store) return;
+    const api = [...this.streams.values()].filter((h) => h.info.origin === 'api').map((h) => h.cfg);
+    store.save([...api, ...this.unrestored.filter((u) => !api.some((a) => a.id === u.id))]);
+  }
+
+  /** Subscribes a new run of the stream (the caller holds the id's turn). */
+  private launch(h: StreamHandle): void {
+    this.setState(h, 'starting');
+    let spec: SourceSpec;
+    try {
+      spec = parseSourceUrl(h.cfg.url);
+      h.info.kind = spec.kind;
+      // API streams may only read under the roots, as they are now: checked at every start.
+      if (spec.kind === 'file' && h.info.origin === 'api') assertUnderRoots(spec.path, this.deps.config.files.roots);
+    } catch (err) {
+      this.fail(h, err);
+      return;
+    }
+    const { config, detector, engine } = this.deps;
+    const settings = runSettings(config, h.cfg, h.id, { affect: engine !== undefined, ...(h.info.origin === 'api' ? { fileRoots: config.files.roots } : {}) });
+    // Series exist from the start, so rate() panels show 0 rather than nothing.
+    initStreamSeries(this.deps.metrics, h.id);
+    const tracks = new OpenTracks(h.id);
+    const target = this.target(h, tracks);
+    let run: Run | undefined;
+    let released: Promise<void> = Promise.resolve();
+    const current = (): boolean => run === undefined || h.run === run;
+    const subscription = (this.deps.run ?? runStream)(spec, settings, { detector, ...(engine ? { engine } : {}) }).subscribe({
+      next: (record) => {
+        if (record.kind === 'started') released = record.released;
+        else if (current()) applyRecord(target, record);
+      },
+      error: (err: unknown) => {
+        if (current()) this.fail(h, err);
+      },
+      complete: () => {
+        if (!current()) return;
+        this.setState(h, 'ended');
+        target.log.info({ frames: h.info.framesDecoded }, 'stream ended');
+      },
+    });
+    run = { subscription, released, tracks };
+    // A run that finished while subscribing (a source failing at once) is already stopped.
+    h.run = run;
+  }
+
+  /** Unsubscribes the run, ends the tracks clients were told about, and waits (bounded) for release. */
+  private async stop(h: StreamHandle): Promise<void> {
+    const run = h.run;
+    if (!run) return;
+    h.run = undefined;
+    run.subscription.unsubscribe();
+    for (const event of run.tracks.closeAll()) this.deps.events.next(event);
+    h.info.activeTracks = 0;
+    this.deps.metrics.activeTracks.set({ stream: h.id }, 0);
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = await Promise.race([
+      run.released.then(() => false),
+      new Promise<boolean>((r) => (timer = setTimeout(() => r(true), RELEASE_WAIT_MS))),
+    ]);
+    clearTimeout(timer);
+    if (timedOut) this.log.warn({ streamId: h.id }, 'source still releasing after stop');
+  }
+
+  private target(h: StreamHandle, tracks: OpenTracks): RecordTarget {
+    return {
+      id: h.id,
+      info: h.info,
+      metrics: this.deps.metrics,
+      backend: this.deps.backend,
+      log: this.deps.logger.child({ component: 'stream', streamId: h.id }),
+      tracks,
+      ...(this.deps.snapshots ? { snapshot: this.deps.snapshots.open(h.id) } : {}),
+      setState: (state) => this.setState(h, state),
+      publish: (event) => this.deps.events.next(event),
+    };
+  }
+
+  private fail(h: StreamHandle, err: unknown): void {
+    const e = asAnalyticsError(err, ErrorCodes.DECODE);
+    // Source errors can quote the URL: never let credentials into the API, events or logs.
+    const message = scrubCredentials(e.message);
+    h.info.error = { code: e.code, message };
+    this.deps.metrics.streamErrors.inc({ stream: h.id, code: e.code });
+    this.deps.logger.child({ component: 'stream', streamId: h.id }).error({ code: e.code, error: message }, 'stream failed');
+    this.setState(h, 'failed');
+  }
+
+  private setState(h: StreamHandle, state: Exclude<StreamState, 'removed'>): void {
+    h.info.state = state;
+    setStreamState(this.deps.metrics, h.id, state);
+    this.publishState(h, state);
+  }
+
+  private publishState(h: StreamHandle, state: StreamState): void {
+    this.deps.events.next({
+      type: 'stream',
+      streamId: h.id,
+      state,
+      ...(state === 'failed' && h.info.error ? { error: h.info.error } : {}),
+      ts: new Date().toISOString(),
+    });
+  }
+}
+
+/**
+ * Which persisted streams a restore brings back (a config stream of the same id wins). Throws
+ * ConfigError when they would exceed server.maxStreams: found at boot, before anything starts.
+ */
+export function restorePlan(
+  config: Pick<Config, 'server'>,
+  configured: readonly StreamConfig[],
+  persisted: readonly StreamConfig[],
+  file = '',
+): { readonly restored: StreamConfig[]; readonly shadowed: StreamConfig[] } {
+  const shadowed = persisted.filter((p) => configured.some((c) => c.id === p.id));
+  const restored = persisted.filter((p) => !shadowed.includes(p));
+  const max = config.server.maxStreams;
+  if (configured.length + restored.length > max) {
+    throw new ConfigError([
+      `server.maxStreams is ${max}, but ${configured.length} configured and ${restored.length} persisted streams (persistence.file ${file}) would run; raise the limit or delete streams`,
+    ]);
+  }
+  return { restored, shadowed };
+}
+
+function zeroCounters(): Pick<StreamInfo, 'framesDecoded' | 'framesAnalysed' | 'framesDropped' | 'activeTracks' | 'reconnects'> {
+  return { framesDecoded: 0, framesAnalysed: 0, framesDropped: 0, activeTracks: 0, reconnects: 0 };
 }

@@ -36,6 +36,7 @@ export function endRaw(socket: Duplex, status: number, code: ErrorCode | undefin
 export const STATUS_FOR_CODE: Partial<Record<ErrorCode, number>> = {
   [ErrorCodes.BAD_REQUEST]: 400,
   [ErrorCodes.SOURCE_SCHEME]: 400,
+  [ErrorCodes.SOURCE_URL]: 400,
   [ErrorCodes.SOURCE_FORBIDDEN]: 403,
   [ErrorCodes.HOST_FORBIDDEN]: 403,
   [ErrorCodes.ORIGIN_FORBIDDEN]: 403,

@@ -32,7 +32,7 @@ class FakeStreams implements StreamApi {
   vetApiUrl(url: string): void {
     if (url.startsWith('/etc')) throw new AnalyticsError(ErrorCodes.SOURCE_FORBIDDEN, 'outside the roots');
   }
-  add(cfg: StreamConfig): StreamInfo {
+  async add(cfg: StreamConfig): Promise<StreamInfo> {
     const info: StreamInfo = { id: cfg.id, url: cfg.url, kind: 'file', realtime: cfg.realtime, loop: cfg.loop, origin: 'api', state: 'starting', createdAt: '', framesDecoded: 0, framesAnalysed: 0, framesDropped: 0, activeTracks: 0, reconnects: 0 };
     this.streams.set(cfg.id, info);
     return info;
@@ -163,7 +163,7 @@ describe('HttpServer routes', () => {
     expect(junk.status).toBe(400);
     expect(junk.text).toContain('VA_ERR_BAD_REQUEST');
     expect(r.logs.filter((l) => l.level >= 40)).toEqual([]);
-    r.streams.streams.set('x', r.streams.add({ id: 'x', url: '/m.mp4', realtime: true, loop: false }));
+    r.streams.streams.set('x', await r.streams.add({ id: 'x', url: '/m.mp4', realtime: true, loop: false }));
     r.streams.restartImpl = async () => {
       throw new Error('disk on fire');
     };

@@ -66,7 +66,7 @@ export async function runStreamCommand(supervisor: StreamSupervisor, bytes: Uint
         }
         if (supervisor.has(s.data.id)) return failure(409, ErrorCodes.CONFLICT, `stream ${s.data.id} already exists`, rid, 'stream.id');
         supervisor.vetApiUrl(s.data.url);
-        return ok(201, { stream: supervisor.add(s.data, 'api') });
+        return ok(201, { stream: await supervisor.add(s.data, 'api') });
       }
     }
   } catch (err) {

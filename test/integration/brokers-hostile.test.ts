@@ -13,6 +13,7 @@ import mqtt from 'mqtt';
 import { connect as natsConnect } from 'nats';
 import { Subject } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
+import { asStreamId } from '../../src/core/ids.js';
 import { startMosquitto, startNats, startRedis, type Broker } from '../../src/bench/local-brokers.js';
 import { ClusterCoordinator, type ClusterTarget } from '../../src/cluster/coordinator.js';
 import { RedisLeaseStore } from '../../src/cluster/redis-lease-store.js';
@@ -124,7 +125,7 @@ describe('a broker that accepts the connection and never answers', () => {
     );
     const events = new Subject<AnalyticsEvent>();
     sink.start(events);
-    events.next({ type: 'track', streamId: 'cam', trackId: 1, state: 'started', frame: 1, ts: 't' });
+    events.next({ type: 'track', streamId: asStreamId('cam'), trackId: 1, state: 'started', frame: 1, ts: 't' });
     await new Promise((r) => setTimeout(r, 100));
     // A connect attempt in progress (its own timeout a minute away) must not hold up shutdown.
     expect(await within(sink.close(), 2000)).not.toBe('hung');

@@ -202,7 +202,8 @@ describe('predict on a directory of aligned faces', () => {
   });
 });
 
-describe('predict on a video (detect → align → track with the daemon stages)', () => {
+// Each decodes, detects and analyses all 309 frames: over a minute on a loaded 2-core machine.
+describe('predict on a video (detect → align → track with the daemon stages)', { timeout: 240_000 }, () => {
   const video = media('utterance_1.mp4');
   const checkRow = (r: PredictionRow): void => {
     expect(r.au.probs.every((p) => p >= 0 && p <= 1)).toBe(true);

@@ -131,7 +131,7 @@ describe('RTSP source with reconnects (GStreamer RTSP server on 127.0.0.1)', () 
     expect(error).toBeInstanceOf(SourceError);
     const e = error as SourceError;
     expect(e.code).toBe(ErrorCodes.SOURCE_OPEN);
-    expect(e.message).toMatch(/^source unavailable after 3 attempts: cannot connect: .*Connection refused/);
+    expect(e.message).toMatch(/^source unavailable after 3 attempts: connection refused by 127\.0\.0\.1:\d+/);
     expect(e.context).toMatchObject({ reason: 'exhausted', attempts: 3 });
     expect(rec.reconnects.map((r) => r.attempt)).toEqual([1, 2]);
     expect(stats).toMatchObject({ opens: 3, closed: 3 });

@@ -1,11 +1,17 @@
+import { availableParallelism } from 'node:os';
 import { ErrorCodes, ModelLoadError } from '../../core/errors.js';
-import { InferenceQueue, type InferenceQueueOptions } from '../../pipeline/affect/inference-queue.js';
+import { InferenceQueue, type InferenceQueueOptions } from '../runtime/inference-queue.js';
 import type { BackendPreference } from '../backend.js';
+import type { EnginePreference } from '../engine/member-engine.js';
+import type { HostHealth, ModelHost } from '../runtime/model-host.js';
+import { openHost } from '../runtime/open-host.js';
+import { HostPool } from '../runtime/host-pool.js';
+import { WorkerHost } from '../runtime/worker-host.js';
 import { combineMembers, decodeMemberFrame, type EnsembleFrame, type ModelManifest, type RgbFace } from '../seed/index.js';
-import type { FrameCache } from '../seed/seed-runner.js';
-import { inProcessOps, workerOps, type AffectOps } from './affect-ops.js';
+import type { FrameCache } from '../seed/frame-cache.js';
+import { affectService, type AffectApi, type AffectInfo } from './affect-service.js';
 
-export type { FrameCache } from '../seed/seed-runner.js';
+export type { FrameCache } from '../seed/frame-cache.js';
 
 export interface AffectEngineOptions {
   readonly maxBatch: number;
@@ -14,12 +20,19 @@ export interface AffectEngineOptions {
   /** Run the models in a worker thread (their own core) instead of the daemon's thread. */
   readonly worker: boolean;
   readonly backend: BackendPreference;
+  readonly engine: EnginePreference;
+  /** Intra-op threads per ONNX Runtime session (0: one per core). */
+  readonly threads: number;
+  /** Model workers sharing the inference (with `worker`); batches run on all of them at once. */
+  readonly workers?: number;
 }
 
 export interface AffectEngineHooks {
   readonly onDrop?: (streamId: string, stage: 'cnn' | 'gru') => void;
   readonly onBatch?: (stage: 'cnn' | 'gru', size: number, seconds: number) => void;
   readonly onQueueDepth?: (stage: 'cnn' | 'gru', depth: number) => void;
+  /** The model's host changed state (a worker crashed, restarted, closed). */
+  readonly onHostState?: (health: HostHealth) => void;
 }
 
 /**
@@ -33,7 +46,7 @@ export class AffectEngine {
   private closed: Promise<void> | undefined;
 
   private constructor(
-    readonly ops: AffectOps,
+    private readonly host: ModelHost<AffectInfo, AffectApi>,
     opts: AffectEngineOptions,
     hooks: AffectEngineHooks,
   ) {
@@ -41,20 +54,33 @@ export class AffectEngine {
       maxBatch: opts.maxBatch,
       maxWaitMs: opts.maxWaitMs,
       maxQueue: opts.maxQueue,
+      concurrency: opts.worker ? Math.max(1, opts.workers ?? 1) : 1,
       onDrop: (streamId, reason) => {
         if (reason === 'overflow') hooks.onDrop?.(streamId, stage);
       },
       onBatch: (size, seconds) => hooks.onBatch?.(stage, size, seconds),
       onQueueDepth: (depth) => hooks.onQueueDepth?.(stage, depth),
     });
-    this.cnnQueue = new InferenceQueue((faces) => ops.runCnn(faces), queue('cnn'));
-    this.gruQueue = new InferenceQueue((windows) => ops.runWindows(windows), queue('gru'));
+    this.cnnQueue = new InferenceQueue((faces) => host.call('cnn', faces), queue('cnn'));
+    this.gruQueue = new InferenceQueue((windows) => host.call('gru', windows), queue('gru'));
   }
 
-  static async load(dir: string, opts: AffectEngineOptions, hooks: AffectEngineHooks = {}): Promise<AffectEngine> {
+  static async load(dir: string, options: AffectEngineOptions, hooks: AffectEngineHooks = {}): Promise<AffectEngine> {
+    const cores = availableParallelism();
+    const workers = options.worker ? (options.workers !== undefined && options.workers > 0 ? options.workers : Math.max(1, Math.floor(cores / 2))) : 1;
+    // Unless threads were set, the model workers share the cores left after one for decoding and
+    // face detection (on 2 cores: one thread per session).
+    const threads = options.threads > 0 ? options.threads : Math.max(1, Math.floor((cores - 1) / workers));
+    const opts: AffectEngineOptions = { ...options, workers, threads };
     try {
-      const ops = opts.worker ? await workerOps(dir, opts.backend) : await inProcessOps(dir);
-      return new AffectEngine(ops, opts, hooks);
+      const host = await openHost(affectService, { dir, backend: opts.backend, engine: opts.engine, threads: opts.threads }, {
+        worker: opts.worker,
+        workers: Math.max(1, opts.workers ?? 1),
+        base: import.meta.url,
+        script: './affect-worker',
+        ...(hooks.onHostState ? { onState: hooks.onHostState } : {}),
+      });
+      return new AffectEngine(host, opts, hooks);
     } catch (err) {
       if (err instanceof ModelLoadError) throw err;
       throw new ModelLoadError(ErrorCodes.MODEL_LOAD, `cannot load the model directory ${dir}: ${(err as Error).message}`, { cause: err });
@@ -62,7 +88,13 @@ export class AffectEngine {
   }
 
   get manifest(): ModelManifest {
-    return this.ops.manifest;
+    return this.host.info.manifest;
+  }
+
+  /** Where and how the model runs: engine per member, TF.js backend, fallback reason. */
+  get runtime(): { readonly engine: string; readonly members: readonly string[]; readonly backend: string; readonly fallback?: string } {
+    const i = this.host.info;
+    return { engine: i.engine, members: i.members, backend: i.backend, ...(i.fallback !== undefined ? { fallback: i.fallback } : {}) };
   }
 
   get id(): string {
@@ -88,8 +120,8 @@ export class AffectEngine {
   /** Runs one frame (and one window) so kernels are compiled before live traffic. */
   async warmUp(): Promise<void> {
     const face: RgbFace = { data: new Uint8Array(112 * 112 * 3), width: 112, height: 112 };
-    const [cache] = await this.ops.runCnn([face]);
-    if (cache && this.kind === 'cnn-rnn') await this.ops.runWindows([Array.from({ length: this.seqLen }, () => cache)]);
+    const [cache] = await this.host.call('cnn', [face]);
+    if (cache && this.kind === 'cnn-rnn') await this.host.call('gru', [Array.from({ length: this.seqLen }, () => cache)]);
   }
 
   cnn(face: RgbFace, streamId: string): Promise<FrameCache> {
@@ -109,15 +141,34 @@ export class AffectEngine {
   }
 
   /** Tensors of a worker-hosted model (0 in-process: those are in the daemon's own count). */
-  async tensors(): Promise<number> {
-    return (await this.ops.tensors?.()) ?? 0;
+  tensors(): Promise<number> {
+    return this.host.tensors();
+  }
+
+  health(): HostHealth {
+    return this.host.health();
+  }
+
+  /** Ends a worker-hosted model's thread as a crash would; the host restarts it (drills, tests). */
+  async killWorker(): Promise<void> {
+    const first = this.host instanceof HostPool ? this.host.members()[0] : this.host;
+    if (first instanceof WorkerHost) await first.kill();
+  }
+
+  /** Model workers serving this engine (0 on the daemon's thread). */
+  get workers(): number {
+    return this.host instanceof HostPool ? this.host.size : this.host instanceof WorkerHost ? 1 : 0;
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
   }
 
   close(): Promise<void> {
     this.closed ??= (async () => {
       this.cnnQueue.close();
       this.gruQueue.close();
-      await this.ops.close();
+      await this.host.close();
     })();
     return this.closed;
   }

@@ -1,54 +1,5 @@
-/**
- * Worker-thread host of a seed ensemble: the affect models run here, on their own core, while
- * the main thread decodes, detects and serves. Messages: load → ready; cnn / gru → result.
- */
-import { parentPort, workerData } from 'node:worker_threads';
-import { selectBackend, type BackendPreference } from '../backend.js';
-import { tf } from '../tf.js';
-import { loadModelDir, type RgbFace } from '../seed/index.js';
-import { SeedRunner, type FrameCache } from '../seed/seed-runner.js';
-import { runWindows } from './run-windows.js';
+/** Worker-thread entry of the affect models: they run on their own core. */
+import { serveRpc } from '../runtime/worker-rpc.js';
+import { affectService } from './affect-service.js';
 
-export interface WorkerInit {
-  readonly dir: string;
-  readonly backend: BackendPreference;
-}
-
-export type WorkerRequest =
-  | { readonly id: number; readonly op: 'cnn'; readonly faces: readonly RgbFace[] }
-  | { readonly id: number; readonly op: 'gru'; readonly windows: readonly (readonly FrameCache[])[] }
-  | { readonly id: number; readonly op: 'tensors' };
-
-export type WorkerReply =
-  | { readonly op: 'ready'; readonly manifest: unknown; readonly hidden: number; readonly backend: string }
-  | { readonly op: 'failed'; readonly code: string; readonly message: string }
-  | { readonly id: number; readonly ok: true; readonly result: unknown }
-  | { readonly id: number; readonly ok: false; readonly message: string };
-
-async function main(): Promise<void> {
-  const port = parentPort;
-  if (!port) throw new Error('affect-worker must run in a worker thread');
-  const init = workerData as WorkerInit;
-  let runner: SeedRunner;
-  let backend: string;
-  try {
-    backend = (await selectBackend(init.backend)).name;
-    runner = new SeedRunner(await loadModelDir(init.dir), { includeMembers: false });
-  } catch (err) {
-    const e = err as { code?: string; message?: string };
-    port.postMessage({ op: 'failed', code: e.code ?? 'VA_ERR_MODEL_LOAD', message: e.message ?? String(err) } satisfies WorkerReply);
-    return;
-  }
-  port.on('message', (req: WorkerRequest) => {
-    try {
-      const result =
-        req.op === 'cnn' ? runner.runCnn(req.faces) : req.op === 'gru' ? runWindows(runner, req.windows) : tf.memory().numTensors;
-      port.postMessage({ id: req.id, ok: true, result } satisfies WorkerReply);
-    } catch (err) {
-      port.postMessage({ id: req.id, ok: false, message: (err as Error).message } satisfies WorkerReply);
-    }
-  });
-  port.postMessage({ op: 'ready', manifest: runner.ensemble.manifest, hidden: runner.hidden, backend } satisfies WorkerReply);
-}
-
-void main();
+serveRpc(affectService);

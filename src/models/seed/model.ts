@@ -13,7 +13,7 @@ import { gruHeadForward } from './gru.js';
 import { disposePacked, packedGruHeadsForward, packGruHeads, type PackedGruHeads } from './gru-heads-packed.js';
 import { foldedHeadForward, foldHeads, headForward, type HeadOutput } from './heads.js';
 import { resnet50CaffeForward, resnet50ConvBnPairs } from './resnet50-caffe.js';
-import type { PerTask } from './types.js';
+import type { PerTask, WeightMap } from './types.js';
 import { checkWeightShapes } from './weight-check.js';
 import type { SeedWeights } from './weights.js';
 
@@ -181,6 +181,16 @@ export class SeedModel {
       if (v === undefined) throw new Error('unreachable: GRU output missing');
       return v;
     });
+  }
+
+  /**
+   * What an exporter reads (owned by the model, not to be disposed): the BN-folded backbone and
+   * CNN heads, and the raw weights that stay unfolded (heads' fc_1, GRU heads).
+   */
+  exportWeights(): { readonly folded: WeightMap; readonly raw: WeightMap } {
+    const { raw, folded } = this.live();
+    if (folded === undefined) throw new SeedModelError('VA_ERR_MODEL_INPUT', 'export needs a model loaded with fold: true');
+    return { folded, raw };
   }
 
   /** Releases every weight tensor; idempotent. */

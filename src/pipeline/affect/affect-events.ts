@@ -20,25 +20,31 @@ export interface AffectSmoothers {
 
 const r5 = (v: number): number => Math.round(v * 1e5) / 1e5;
 
-/**
- * One affect event from an ensemble decision. Smoothing (when on) applies to the probabilities and
- * VA before the thresholds and the label are taken, so active AUs and labels follow the smoothed
- * signal.
- */
-export function toAffectEvent(
-  meta: FrameMeta,
-  decision: EnsembleFrame,
-  ctx: { readonly thresholds: readonly number[]; readonly model: { readonly id: string; readonly version: string }; readonly smoothers?: AffectSmoothers },
-): AffectEvent {
-  let au: ArrayLike<number> = decision.au.probabilities;
-  let expr: ArrayLike<number> = decision.expr.probabilities;
-  let va: ArrayLike<number> = [decision.va.valence, decision.va.arousal];
-  const s = ctx.smoothers;
-  if (s) {
-    au = s.au.apply(meta.trackId, meta.pts, au);
-    expr = s.expr.apply(meta.trackId, meta.pts, expr);
-    va = s.va.apply(meta.trackId, meta.pts, va);
-  }
+/** What an affect event reports, before or after smoothing. */
+export interface AffectScores {
+  readonly au: ArrayLike<number>;
+  readonly expr: ArrayLike<number>;
+  readonly va: readonly [number, number];
+}
+
+export function scoresOf(decision: EnsembleFrame): AffectScores {
+  return { au: decision.au.probabilities, expr: decision.expr.probabilities, va: [decision.va.valence, decision.va.arousal] };
+}
+
+/** Per-track smoothing of the probabilities and VA (before thresholds and labels are taken). */
+export function smoothScores(s: AffectSmoothers, meta: FrameMeta, scores: AffectScores): AffectScores {
+  const va = s.va.apply(meta.trackId, meta.pts, scores.va);
+  return { au: s.au.apply(meta.trackId, meta.pts, scores.au), expr: s.expr.apply(meta.trackId, meta.pts, scores.expr), va: [va[0]!, va[1]!] };
+}
+
+export interface AffectEventContext {
+  readonly thresholds: readonly number[];
+  readonly model: { readonly id: string; readonly version: string };
+}
+
+/** One affect event from (smoothed or raw) scores. */
+export function affectEventOf(meta: FrameMeta, scores: AffectScores, ctx: AffectEventContext): AffectEvent {
+  const { au, expr, va } = scores;
   const auProbs: Record<string, number> = {};
   const auActive: Record<string, boolean> = {};
   AU_LABELS.forEach((label, j) => {
@@ -56,8 +62,18 @@ export function toAffectEvent(
     ts: new Date(meta.wallTime).toISOString(),
     au: { probs: auProbs, active: auActive },
     expr: { probs: exprProbs, label: EXPR_LABELS[argmax(expr)]! },
-    va: { valence: r5(va[0]!), arousal: r5(va[1]!) },
+    va: { valence: r5(va[0]), arousal: r5(va[1]) },
     model: ctx.model,
     latencyMs: Math.round((performance.now() - meta.decodedAt) * 10) / 10,
   };
+}
+
+/**
+ * One affect event from an ensemble decision. Smoothing (when on) applies to the probabilities and
+ * VA before the thresholds and the label are taken, so active AUs and labels follow the smoothed
+ * signal.
+ */
+export function toAffectEvent(meta: FrameMeta, decision: EnsembleFrame, ctx: AffectEventContext & { readonly smoothers?: AffectSmoothers }): AffectEvent {
+  const raw = scoresOf(decision);
+  return affectEventOf(meta, ctx.smoothers ? smoothScores(ctx.smoothers, meta, raw) : raw, ctx);
 }

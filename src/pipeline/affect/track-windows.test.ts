@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { TrackId } from '../../core/ids.js';
-import { planSeedWindows, seedWindows } from '../../predict/seed-windows.js';
+import { planSeedWindows, seedWindows } from '../../models/seed/seed-windows.js';
 import { TrackWindows, offlineWindows, type WindowJob } from './track-windows.js';
 
 const T1 = 1 as TrackId;

@@ -1,5 +1,6 @@
 import { Subject } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
+import { asStreamId } from '../../core/ids.js';
 import type { AnalyticsEvent } from '../../core/records.js';
 import { createLogger } from '../../observability/logger.js';
 import type { BrokerConnection, BrokerConnector } from './broker-connection.js';
@@ -30,10 +31,12 @@ class FakeBroker {
   }
 }
 
-const event = (frame: number, streamId = 'cam', type: 'faces' | 'track' = 'faces'): AnalyticsEvent =>
-  type === 'faces'
+const event = (frame: number, stream = 'cam', type: 'faces' | 'track' = 'faces'): AnalyticsEvent => {
+  const streamId = asStreamId(stream);
+  return type === 'faces'
     ? { type, streamId, frame, pts: frame, ts: 't', width: 1, height: 1, faces: [] }
     : { type, streamId, trackId: 1, state: 'started', frame, ts: 't' };
+};
 
 const options = (o: Partial<EventSinkOptions> = {}): EventSinkOptions => ({
   name: 's',

@@ -21,6 +21,8 @@ export interface InferenceQueueOptions {
   readonly maxBatch: number;
   readonly maxWaitMs: number;
   readonly maxQueue: number;
+  /** Batches run at once (one per model worker; default 1). */
+  readonly concurrency?: number;
   /** A request was dropped to keep the queue bounded (count it per stream). */
   readonly onDrop?: (streamId: string, reason: DropReason) => void;
   readonly onQueueDepth?: (depth: number) => void;
@@ -60,6 +62,7 @@ export class InferenceQueue<J, R> {
             maxBatch: opts.maxBatch,
             maxWaitMs: opts.maxWaitMs,
             maxQueue: opts.maxQueue,
+            ...(opts.concurrency !== undefined ? { concurrency: opts.concurrency } : {}),
             onDrop: (p, reason) => {
               opts.onDrop?.(p.streamId, reason);
               p.reject(new InferenceDroppedError(reason));

@@ -1,4 +1,4 @@
-import { Subject, concatMap, defer, from, tap, type OperatorFunction } from 'rxjs';
+import { Subject, defer, from, mergeMap, tap, type OperatorFunction } from 'rxjs';
 import { microBatch, type MicroBatchOptions } from './micro-batch.js';
 
 export type InferBatchedOptions<T> = Omit<MicroBatchOptions<T>, 'ready'>;
@@ -29,7 +29,9 @@ export function inferBatched<T, R>(
       return source.pipe(
         microBatch({ ...opts, ready }),
         // Signal only on success: after an error or unsubscribe there is no next batch to release.
-        concatMap((batch) => from(project(batch)).pipe(tap({ complete: () => ready.next() }))),
+        // mergeMap never buffers either: microBatch releases at most `concurrency` batches before a
+        // `ready`, so exactly that many run at once (1: in order, as concatMap).
+        mergeMap((batch) => from(project(batch)).pipe(tap({ complete: () => ready.next() })), opts.concurrency ?? 1),
       );
     });
 }

@@ -154,4 +154,20 @@ describe('inferBatched', () => {
     expect(model.calls.map((c) => c.batch)).toEqual([[1, 2]]);
     sub.unsubscribe();
   });
+
+  it('with concurrency 2 keeps two batches in flight (one per worker), still bounded by maxQueue', async () => {
+    const model = fakeModel<number>();
+    const src = new Subject<number>();
+    const drops: [number, DropReason][] = [];
+    const sub = src.pipe(inferBatched(model.project, { maxBatch: 2, maxWaitMs: 0, maxQueue: 2, concurrency: 2, onDrop: (v, r) => void drops.push([v, r]) })).subscribe();
+    for (let i = 1; i <= 8; i++) src.next(i);
+    // Two batches run at once (maxWaitMs 0: each leaves as soon as a worker is free); of the
+    // rest only the newest two wait.
+    expect(model.calls.map((c) => c.batch)).toEqual([[1], [2]]);
+    expect(drops.map(([v]) => v)).toEqual([3, 4, 5, 6]);
+    model.calls[1]!.done.resolve();
+    await tick();
+    expect(model.calls.map((c) => c.batch)).toEqual([[1], [2], [7, 8]]);
+    sub.unsubscribe();
+  });
 });

@@ -28,6 +28,8 @@ export interface MicroBatchOptions<T> {
    * items wait here — bounded by `maxQueue` — instead of piling up in a downstream buffer.
    */
   readonly ready?: Observable<unknown>;
+  /** With `ready`: batches that may be outstanding at once (one per model worker; default 1). */
+  readonly concurrency?: number;
   readonly scheduler?: SchedulerLike;
 }
 
@@ -44,6 +46,7 @@ function checkInt(name: string, v: number, min: number): void {
 export function microBatch<T>(opts: MicroBatchOptions<T>): OperatorFunction<T, T[]> {
   checkInt('maxBatch', opts.maxBatch, 1);
   checkInt('maxQueue', opts.maxQueue, opts.maxBatch);
+  if (opts.concurrency !== undefined) checkInt('concurrency', opts.concurrency, 1);
   if (!(opts.maxWaitMs >= 0)) throw new RangeError(`maxWaitMs must be ≥ 0, got ${opts.maxWaitMs}`);
   const scheduler = opts.scheduler ?? asyncScheduler;
 
@@ -51,7 +54,7 @@ export function microBatch<T>(opts: MicroBatchOptions<T>): OperatorFunction<T, T
     new Observable<T[]>((subscriber) => {
       const queue: T[] = [];
       const arrived: number[] = []; // scheduler.now() per waiting item, parallel to `queue`
-      let credits = opts.ready ? 1 : Number.POSITIVE_INFINITY;
+      let credits = opts.ready ? (opts.concurrency ?? 1) : Number.POSITIVE_INFINITY;
       let sourceDone = false;
       let timer: Subscription | undefined;
       let timerAt = 0;

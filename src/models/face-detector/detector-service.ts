@@ -1,0 +1,49 @@
+import { selectBackend, type BackendPreference } from '../backend.js';
+import type { ModelService } from '../runtime/model-service.js';
+import type { FaceDetectorOptions } from './constants.js';
+import { FaceDetector, type DetectionResult, type FaceDetectorSession } from './index.js';
+import type { RgbImage } from './types.js';
+
+export interface DetectorInit {
+  readonly backend: BackendPreference;
+}
+
+export interface DetectRequest {
+  readonly session: number;
+  /** Sent with every frame so a restarted worker rebuilds the session without a handshake. */
+  readonly options: Partial<FaceDetectorOptions>;
+  readonly image: RgbImage;
+}
+
+export type DetectorApi = {
+  detect(req: DetectRequest): Promise<DetectionResult>;
+  closeSession(session: number): void;
+};
+
+/** BlazeFace + FaceMesh as a hostable service: one detector, one session per stream. */
+export const detectorService: ModelService<DetectorInit, null, DetectorApi> = {
+  name: 'face-detector',
+  async open(init) {
+    await selectBackend(init.backend);
+    const detector = await FaceDetector.load();
+    try {
+      await detector.warmUp();
+    } catch (err) {
+      detector.close();
+      throw err;
+    }
+    const sessions = new Map<number, FaceDetectorSession>();
+    return {
+      info: null,
+      api: {
+        detect: ({ session, options, image }) => {
+          let s = sessions.get(session);
+          if (!s) sessions.set(session, (s = detector.createSession(options)));
+          return s.detect(image);
+        },
+        closeSession: (session) => void sessions.delete(session),
+      },
+      close: () => detector.close(),
+    };
+  },
+};

@@ -1,0 +1,74 @@
+import type { BackendPreference } from '../backend.js';
+import type { HostHealth, ModelHost } from '../runtime/model-host.js';
+import { openHost } from '../runtime/open-host.js';
+import { WorkerHost } from '../runtime/worker-host.js';
+import type { FaceDetectorOptions } from './constants.js';
+import { detectorService, type DetectorApi } from './detector-service.js';
+import type { DetectionResult } from './index.js';
+import type { RgbImage } from './types.js';
+
+export interface DetectorSessionHandle {
+  detect(img: RgbImage): Promise<DetectionResult>;
+  /** Frees the session's tracking state where it holds any (worker-side sessions do). */
+  close?(): void;
+}
+
+/** What the pipeline needs of the face models, wherever they run. */
+export interface FaceDetectorHost {
+  createSession(options?: Partial<FaceDetectorOptions>): DetectorSessionHandle;
+  close(): Promise<void>;
+  tensors(): Promise<number>;
+  health(): HostHealth;
+  /** Ends a worker-hosted detector's thread as a crash would (drills, tests); no-op in-thread. */
+  killWorker(): Promise<void>;
+}
+
+/**
+ * BlazeFace + FaceMesh behind a model host, in the daemon's thread or a worker of their own.
+ * In a worker, frames are copied there (the pipeline keeps its buffer for the affect crops);
+ * results come back in request order.
+ */
+export class HostedFaceDetector implements FaceDetectorHost, AsyncDisposable {
+  private nextSession = 1;
+
+  private constructor(private readonly host: ModelHost<null, DetectorApi>) {}
+
+  static async open(opts: { readonly worker: boolean; readonly backend: BackendPreference; readonly onHostState?: (h: HostHealth) => void }): Promise<HostedFaceDetector> {
+    const host = await openHost(detectorService, { backend: opts.backend }, {
+      worker: opts.worker,
+      base: import.meta.url,
+      script: './detector-worker',
+      ...(opts.onHostState ? { onState: opts.onHostState } : {}),
+    });
+    return new HostedFaceDetector(host);
+  }
+
+  createSession(options: Partial<FaceDetectorOptions> = {}): DetectorSessionHandle {
+    const session = this.nextSession++;
+    return {
+      detect: (image) => this.host.call('detect', { session, options, image }),
+      close: () => void this.host.call('closeSession', session).catch(() => undefined),
+    };
+  }
+
+  tensors(): Promise<number> {
+    return this.host.tensors();
+  }
+
+  health(): HostHealth {
+    return this.host.health();
+  }
+
+  /** Ends a worker-hosted detector's thread as a crash would; the host restarts it (drills, tests). */
+  async killWorker(): Promise<void> {
+    if (this.host instanceof WorkerHost) await this.host.kill();
+  }
+
+  close(): Promise<void> {
+    return this.host.close();
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+}

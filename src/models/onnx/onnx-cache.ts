@@ -1,0 +1,65 @@
+/**
+ * Exported ONNX graphs are cached beside the model directory (`<dir>.onnx/`, a sibling, so the
+ * model directory itself stays exactly what `import-seed` wrote), or under the user's cache
+ * directory when that place is not writable. A file's name carries a hash of
+ * the member's weight files and of the exporter version, so new weights never meet stale graphs.
+ */
+import { createHash } from 'node:crypto';
+import { constants } from 'node:fs';
+import { access, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+
+/** Bump when the exported graphs change for the same weights. */
+export const EXPORTER_VERSION = 'seed-onnx-1';
+
+export async function weightsHash(dir: string, weightsJson: string): Promise<string> {
+  const h = createHash('sha256').update(EXPORTER_VERSION);
+  h.update(await readFile(path.join(dir, weightsJson)));
+  h.update(await readFile(path.join(dir, weightsJson.replace(/\.json$/, '.bin'))));
+  return h.digest('hex').slice(0, 24);
+}
+
+async function writable(dir: string): Promise<boolean> {
+  try {
+    await mkdir(dir, { recursive: true });
+    await access(dir, constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export function userCacheDir(): string {
+  return path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'affect-daemon', 'onnx');
+}
+
+/**
+ * The cached file, created by `build` when absent. Writes go to a temporary name and are renamed
+ * into place, so concurrent processes and crashes never leave a half-written graph.
+ */
+export async function cachedGraph(modelDir: string, file: string, build: () => Uint8Array, cacheDir?: string): Promise<{ path: string; bytes: Uint8Array; built: boolean }> {
+  const candidates = [`${path.resolve(modelDir)}.onnx`, ...(cacheDir !== undefined ? [cacheDir] : []), userCacheDir()];
+  for (const dir of candidates) {
+    const target = path.join(dir, file);
+    try {
+      return { path: target, bytes: new Uint8Array(await readFile(target)), built: false };
+    } catch {
+      // not cached here
+    }
+  }
+  const bytes = build();
+  for (const dir of candidates) {
+    if (!(await writable(dir))) continue;
+    const target = path.join(dir, file);
+    const tmp = `${target}.${process.pid}.${Date.now()}.tmp`;
+    try {
+      await writeFile(tmp, bytes);
+      await rename(tmp, target);
+      return { path: target, bytes, built: true };
+    } catch {
+      // try the next place
+    }
+  }
+  return { path: '', bytes, built: true };
+}

@@ -1,0 +1,30 @@
+import type { AnalyticsEvent } from '../core/records.js';
+import type { SourceSpec } from '../streams/open-source.js';
+import type { TrackOutput } from './track-faces.js';
+
+/**
+ * What one run of a stream reports, in order, instead of callbacks. Only `event` records are
+ * meant for clients; the rest feed metrics, the stream's API view and its state events.
+ */
+export type StreamRecord =
+  /** First, synchronously on subscribe: `released` resolves once source and session are freed. */
+  | { readonly kind: 'started'; readonly released: Promise<void> }
+  /** The first frame of this run arrived. */
+  | { readonly kind: 'running'; readonly sourceKind: SourceSpec['kind']; readonly sourceWidth: number; readonly sourceHeight: number }
+  | { readonly kind: 'decoded'; readonly frameSeq: number; readonly decodeSeconds: number }
+  /** A packet that could not be decoded was skipped (the source fails after too many in a row). */
+  | { readonly kind: 'decode-error'; readonly error: { readonly code: string; readonly message: string } }
+  /** A frame decoded and left out by `analysisFps`. */
+  | { readonly kind: 'skipped' }
+  | { readonly kind: 'analysed'; readonly frameSeq: number; readonly faces: number; readonly detectMs: number }
+  /** Work given up: frames over a queue's bound or still queued when the run failed, affect windows. */
+  | { readonly kind: 'dropped'; readonly stage: 'detect' | 'affect-frame' | 'affect-window'; readonly count: number }
+  | { readonly kind: 'reconnecting'; readonly attempt: number; readonly delayMs: number; readonly error: { readonly code: string; readonly message: string } }
+  | { readonly kind: 'recovered'; readonly attempts: number }
+  /** Live tracks now (0 after the last one ended). */
+  | { readonly kind: 'tracks'; readonly active: number }
+  /** A tracked frame with its image, for consumers that cut crops themselves (predict). */
+  | { readonly kind: 'tracked'; readonly record: TrackOutput }
+  | { readonly kind: 'event'; readonly event: AnalyticsEvent };
+
+export type StreamRecordKind = StreamRecord['kind'];

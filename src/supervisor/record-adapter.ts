@@ -1,0 +1,96 @@
+import type { StreamId } from '../core/ids.js';
+import type { AnalyticsEvent, StreamState } from '../core/records.js';
+import type { Logger } from '../observability/logger.js';
+import type { Metrics } from '../observability/metrics.js';
+import type { OpenTracks } from '../pipeline/open-tracks.js';
+import { captureSnapshot, type SnapshotSink } from '../pipeline/snapshot-tap.js';
+import type { StreamRecord } from '../pipeline/run-stream.js';
+import type { StreamInfo } from './stream-info.js';
+
+/** What one run's records update: the stream's API view, its metrics, its state and its events. */
+export interface RecordTarget {
+  readonly id: StreamId;
+  readonly info: { -readonly [K in keyof StreamInfo]: StreamInfo[K] };
+  readonly metrics: Metrics;
+  readonly backend: string;
+  readonly log: Logger;
+  /** Tracks this run told clients about, so whoever stops it can end them. */
+  readonly tracks: OpenTracks;
+  /** Where the latest analysed frame goes for `snapshot.jpg` (copied only when one is due). */
+  readonly snapshot?: SnapshotSink;
+  setState(state: Exclude<StreamState, 'removed'>): void;
+  publish(event: AnalyticsEvent): void;
+}
+
+/** The one place a run's records become metrics, `StreamInfo` and state events. */
+export function applyRecord(t: RecordTarget, record: StreamRecord): void {
+  const labels = { stream: t.id };
+  const { info, metrics } = t;
+  switch (record.kind) {
+    case 'started':
+      return;
+    case 'tracked':
+      // Synchronous, before the frame's pixels move on: the copy is taken here or never.
+      if (t.snapshot) captureSnapshot(t.snapshot, record.record);
+      return;
+    case 'running':
+      info.kind = record.sourceKind;
+      info.width = record.sourceWidth;
+      info.height = record.sourceHeight;
+      t.setState('running');
+      t.log.info({ width: record.sourceWidth, height: record.sourceHeight, kind: record.sourceKind }, 'stream running');
+      return;
+    case 'decoded':
+      info.framesDecoded++;
+      metrics.framesDecoded.inc(labels);
+      metrics.decodeDuration.observe(labels, record.decodeSeconds);
+      return;
+    case 'decode-error':
+      metrics.decodeErrors.inc(labels);
+      t.log.debug({ code: record.error.code, error: record.error.message }, 'undecodable packet skipped');
+      return;
+    case 'skipped':
+      metrics.framesSkipped.inc(labels);
+      return;
+    case 'analysed':
+      info.framesAnalysed++;
+      metrics.framesAnalysed.inc(labels);
+      metrics.detectDuration.observe({ stream: t.id, backend: t.backend }, record.detectMs / 1000);
+      metrics.facesPerFrame.observe(labels, record.faces);
+      t.log.trace({ frameSeq: record.frameSeq, faces: record.faces, durationMs: record.detectMs }, 'frame analysed');
+      return;
+    case 'dropped':
+      if (record.stage === 'detect') {
+        info.framesDropped += record.count;
+        metrics.framesDropped.inc(labels, record.count);
+      } else (record.stage === 'affect-window' ? metrics.windowsDropped : metrics.affectFramesDropped).inc(labels, record.count);
+      return;
+    case 'reconnecting':
+      metrics.streamReconnects.inc(labels);
+      info.reconnects++;
+      info.error = record.error;
+      t.log.warn({ attempt: record.attempt, delayMs: record.delayMs, code: record.error.code, error: record.error.message }, 'source lost, reconnecting');
+      if (info.state !== 'reconnecting') t.setState('reconnecting');
+      return;
+    case 'recovered':
+      t.log.info({ attempts: record.attempts }, 'source recovered');
+      delete info.error;
+      t.setState('running');
+      return;
+    case 'tracks':
+      info.activeTracks = record.active;
+      metrics.activeTracks.set(labels, record.active);
+      return;
+    case 'event': {
+      const event = record.event;
+      t.tracks.observe(event);
+      if (event.type === 'track' && event.state === 'started') metrics.tracksStarted.inc(labels);
+      if (event.type === 'affect') {
+        metrics.affectEvents.inc(labels);
+        metrics.endToEndLatency.observe(labels, event.latencyMs / 1000);
+      }
+      t.publish(event);
+      return;
+    }
+  }
+}

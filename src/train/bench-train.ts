@@ -1,0 +1,99 @@
+/**
+ * `daemon bench train`: images/s of one teacher step as the seed takes it (three task batches,
+ * each through the whole model in train mode, the task losses, backward, Adam), and of the
+ * train-mode forward alone, per backend; plus PyTorch's figure from
+ * tools/train_bench_reference.py (2 threads) when /usr/bin/python3 has torch.
+ */
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import type { NamedTensorMap } from '@tensorflow/tfjs-core';
+import { tf, type Tensor4D } from '../models/tf.js';
+import type { BackendPreference } from '../models/backend.js';
+import { packageRoot } from '../paths.js';
+import { Adam, SEED_ADAM } from './adam.js';
+import { teacherTaskLoss, type TaskLabels } from './losses.js';
+import { selectTrainingBackend } from './engine/train-backend.js';
+import { archDims, TrainableNet } from './nets/trainable-net.js';
+
+export interface BenchTrainOptions {
+  readonly arch: 'compact' | 'resnet50';
+  readonly width: number;
+  readonly batch: number;
+  readonly seconds: number;
+  readonly backends: readonly string[];
+}
+
+export interface BenchTrainReport {
+  readonly engine: string;
+  readonly available: boolean;
+  readonly error?: string;
+  /** Images per second of the full teacher step (3 task batches of `batch`). */
+  readonly imagesPerSecond?: number;
+  readonly forwardImagesPerSecond?: number;
+  readonly backwardImagesPerSecond?: number;
+  readonly steps?: number;
+}
+
+async function timeLoop(seconds: number, f: () => Promise<void>): Promise<{ n: number; s: number }> {
+  await f();
+  const t0 = performance.now();
+  let n = 0;
+  while (performance.now() - t0 < seconds * 1000 || n < 2) {
+    await f();
+    n++;
+  }
+  return { n, s: (performance.now() - t0) / 1000 };
+}
+
+export async function benchTrain(o: BenchTrainOptions): Promise<BenchTrainReport[]> {
+  const reports: BenchTrainReport[] = [];
+  const arch = o.arch === 'resnet50' ? 'resnet50-caffe' : 'compact';
+  for (const be of o.backends) {
+    try {
+      const info = await selectTrainingBackend(be as BackendPreference);
+      const net = TrainableNet.random(arch, 'cnn', archDims(arch, o.width), 1);
+      const vars = net.trainable();
+      const adam = new Adam(new Map(net.trainableNames().map((n, i) => [n, vars[i] as tf.Variable] as const)), SEED_ADAM);
+      const x = tf.randomUniform([o.batch, 112, 112, 3], -128, 128, 'float32', 1) as Tensor4D;
+      const labels: TaskLabels[] = [
+        { task: 'EXPR', y: tf.tensor1d(Array.from({ length: o.batch }, (_, i) => i % 7), 'int32') },
+        { task: 'AU', y: tf.tensor2d(Array.from({ length: o.batch * 8 }, (_, i) => (i % 3 === 0 ? 1 : 0)), [o.batch, 8]) },
+        { task: 'VA', y: tf.tensor2d(Array.from({ length: o.batch * 2 }, (_, i) => Math.sin(i)), [o.batch, 2]) },
+      ];
+      const fwd = await timeLoop(o.seconds / 2, async () => {
+        const outs = tf.tidy(() => labels.map((l) => net.cnn(x, { training: true }).logits[l.task]));
+        await outs[2]?.data();
+        tf.dispose(outs);
+      });
+      const step = await timeLoop(o.seconds / 2, async () => {
+        const { value, grads } = tf.variableGrads(() => tf.addN(labels.map((l) => teacherTaskLoss(net.cnn(x, { training: true }).logits[l.task], l))) as tf.Scalar, vars);
+        adam.apply(grads as NamedTensorMap);
+        await value.data();
+        tf.dispose([value, ...Object.values(grads)]);
+      });
+      const perStep = 3 * o.batch;
+      const fwdIps = (fwd.n * perStep) / fwd.s;
+      const stepIps = (step.n * perStep) / step.s;
+      // Backward (+ Adam) alone: the step's time minus the forward's.
+      const bwdSec = step.s / step.n - fwd.s / fwd.n;
+      reports.push({ engine: `tfjs-${info.name}`, available: true, imagesPerSecond: stepIps, forwardImagesPerSecond: fwdIps, backwardImagesPerSecond: bwdSec > 0 ? perStep / bwdSec : Infinity, steps: step.n });
+      tf.dispose([x, ...labels.map((l) => l.y)]);
+      adam.dispose();
+      net.dispose();
+    } catch (err) {
+      reports.push({ engine: `tfjs-${be}`, available: false, error: err instanceof Error ? (err.message.split('\n')[0] ?? '') : String(err) });
+    }
+  }
+  const script = path.join(packageRoot, 'tools', 'train_bench_reference.py');
+  if (existsSync('/usr/bin/python3') && existsSync(script)) {
+    try {
+      const { stdout } = await promisify(execFile)('/usr/bin/python3', [script, '--arch', o.arch, '--width', String(o.width), '--batch', String(o.batch), '--seconds', String(o.seconds)], { timeout: (o.seconds * 4 + 120) * 1000 });
+      reports.push({ engine: 'pytorch', available: true, ...(JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}') as object) });
+    } catch (err) {
+      reports.push({ engine: 'pytorch', available: false, error: err instanceof Error ? (err.message.split('\n')[0] ?? '') : String(err) });
+    }
+  }
+  return reports;
+}

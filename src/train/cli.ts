@@ -1,0 +1,47 @@
+/**
+ * `daemon train`: config in, model directory out, exit code back (0 done, 1 failed, 2 bad config).
+ */
+import { AnalyticsError, ConfigError } from '../core/errors.js';
+import { tensorCount } from '../models/backend.js';
+import { buildPlan } from './build-plan.js';
+import { loadTrainConfig, type TrainOverrides } from './config.js';
+import { selectTrainingBackend } from './engine/train-backend.js';
+import { progressReporter } from './progress.js';
+import { runTraining } from './run-training.js';
+import type { BackendPreference } from '../models/backend.js';
+
+export interface TrainCliOptions extends TrainOverrides {
+  readonly config: string;
+  readonly resume?: boolean;
+}
+
+export async function trainCli(o: TrainCliOptions): Promise<number> {
+  const err = (l: string): void => void process.stderr.write(l + '\n');
+  let config;
+  try {
+    config = loadTrainConfig(o.config, o);
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      err(`error [${e.code}]: ${o.config}: ${e.message}`);
+      return 2;
+    }
+    throw e;
+  }
+  const progress = progressReporter();
+  try {
+    const backend = await selectTrainingBackend(config.backend as BackendPreference);
+    err(`training on the ${backend.name} backend`);
+    const plan = await buildPlan(config);
+    for (const t of plan.data.tasks) err(`${t.task}: ${t.train.length} training / ${t.val.length} validation faces`);
+    const res = await runTraining(plan, { resume: o.resume === true }, progress);
+    progress.stop();
+    const m = res.manifest.provenance.metrics ?? {};
+    err(`wrote ${res.out} (${res.manifest.members.length} member(s)); ensemble S ${(m['ensemble.S'] ?? NaN).toFixed(4)}; AU thresholds ${res.manifest.tasks.AU.thresholds.map((x) => x.toFixed(3)).join(',')}; tensors ${tensorCount()}`);
+    return 0;
+  } catch (e) {
+    progress.stop();
+    const code = e instanceof AnalyticsError ? ` [${e.code}]` : '';
+    err(`error${code}: ${e instanceof Error ? e.message : String(e)}`);
+    return 1;
+  }
+}

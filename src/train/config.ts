@@ -1,0 +1,194 @@
+/**
+ * `daemon train --config train.yaml`: the schema (documented in config/train.example.yaml), CLI
+ * overrides, validation with every problem listed (ConfigError → exit 2, as the daemon's config).
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { ConfigError } from '../core/errors.js';
+
+const task = z.enum(['EXPR', 'AU', 'VA']);
+const dir = z.string().min(1);
+
+const affWild2Source = z.strictObject({
+  kind: z.literal('aff-wild2'),
+  /** Directory holding AU_Set/, EXPR_Set/, VA_Set/. */
+  annotations: dir,
+  /** The organisers' cropped_aligned directory (one folder per video). */
+  images: dir,
+  imageExt: z.string().regex(/^\.[A-Za-z0-9]+$/).default('.jpg'),
+  tasks: z.array(task).min(1).default(['EXPR', 'AU', 'VA']),
+});
+
+const presetSource = z.strictObject({
+  kind: z.literal('preset'),
+  /** Mixed_AU (Aff-Wild2 + DISFA), Mixed_EXPR (undersampled Aff-Wild2 + ExpW), Mixed_VA (Aff-Wild2 ×5 + AFEW-VA), Aff-Wild2 (spec §4.1). */
+  name: z.enum(['Mixed_AU', 'Mixed_EXPR', 'Mixed_VA', 'Aff-Wild2']),
+  affWild2: z.strictObject({ annotations: dir, images: dir, imageExt: z.string().regex(/^\.[A-Za-z0-9]+$/).optional() }),
+  disfa: z.strictObject({ labels: dir, images: dir }).optional(),
+  expw: z.strictObject({ root: dir, cacheDir: dir }).optional(),
+  afewVa: z.strictObject({ root: dir, cacheDir: dir }).optional(),
+  /** For Aff-Wild2 (all three tasks) a subset; the Mixed presets have one task each. */
+  tasks: z.array(task).min(1).optional(),
+});
+
+const manifestSource = z.strictObject({
+  kind: z.literal('manifest'),
+  /** JSON lines {image, au?, expr?, va?, video?, frame?}: your own labelled faces (training). */
+  train: dir,
+  /** The same format for validation (optional: without it every epoch is kept by training loss). */
+  val: dir.optional(),
+});
+
+export const dataSourceSchema = z.discriminatedUnion('kind', [affWild2Source, presetSource, manifestSource]);
+
+export const trainConfigSchema = z
+  .strictObject({
+    /** Model directory to write (manifest.json + members). */
+    out: dir,
+    /** Checkpoints, the JSON-lines log and finished members (default `<out>.run`). */
+    runDir: dir.optional(),
+    id: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, 'lower-case letters, digits, . _ -').default('trained'),
+    seed: z.int().min(0).default(1),
+    backend: z.enum(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']).default('auto'),
+    kind: z.enum(['cnn', 'cnn-rnn']).default('cnn'),
+    arch: z.enum(['compact', 'resnet50-caffe']).default('compact'),
+    /** Width multiplier of the compact backbone (1 = ResNet-18 widths). */
+    width: z.number().positive().max(4).default(1),
+    init: z
+      .discriminatedUnion('from', [
+        z.strictObject({ from: z.literal('random') }),
+        z.strictObject({ from: z.literal('model-dir'), dir, member: z.string().optional(), heads: z.enum(['fresh', 'keep']).default('fresh') }),
+      ])
+      .default({ from: 'random' }),
+    /** cnn-rnn: the trained CNN model directory to import and freeze. */
+    cnn: z.strictObject({ dir, member: z.string().optional() }).optional(),
+    teacher: z
+      .discriminatedUnion('from', [
+        z.strictObject({ from: z.literal('train'), epochs: z.int().positive().default(8) }),
+        z.strictObject({ from: z.literal('model-dir'), dir, member: z.string().optional() }),
+      ])
+      .default({ from: 'train', epochs: 8 }),
+    students: z.strictObject({ count: z.int().min(0).default(5), epochs: z.int().positive().default(3) }).default({ count: 5, epochs: 3 }),
+    ensembleWithTeacher: z.boolean().default(false),
+    /** Faces (CNN) or sequences (CNN-RNN) per task batch. */
+    batch: z.int().min(2).default(20),
+    seqLen: z.int().min(2).default(32),
+    optimizer: z
+      .strictObject({ lr: z.number().positive().default(1e-4), beta1: z.number().min(0).lt(1).default(0.5), beta2: z.number().min(0).lt(1).default(0.999), eps: z.number().positive().default(1e-8) })
+      .default({ lr: 1e-4, beta1: 0.5, beta2: 0.999, eps: 1e-8 }),
+    /** step: StepLR actually stepped each epoch; constant: the original (built, never stepped). */
+    lrSchedule: z
+      .discriminatedUnion('kind', [
+        z.strictObject({ kind: z.literal('step'), stepEpochs: z.int().positive().default(3), gamma: z.number().positive().default(0.1) }),
+        z.strictObject({ kind: z.literal('constant') }),
+      ])
+      .default({ kind: 'step', stepEpochs: 3, gamma: 0.1 }),
+    loss: z
+      .strictObject({
+        EXPR: z.number().min(0).default(1),
+        AU: z.number().min(0).default(8),
+        V: z.number().min(0).default(1),
+        A: z.number().min(0).default(1),
+        ccc: z.number().min(0).default(1),
+        lambdaTeacher: z.number().min(0).max(1).default(0.4),
+        temperature: z.number().positive().default(1.5),
+      })
+      .default({ EXPR: 1, AU: 8, V: 1, A: 1, ccc: 1, lambdaTeacher: 0.4, temperature: 1.5 }),
+    /** cnn-rnn: freeze the CNN's BN too (false = the original's train-mode BN and dropout, spec §9.1.3). */
+    frozenBn: z.boolean().default(true),
+    /** per-image: random crop + flip per image (the seed's intent); fixed: one draw for the run (the original); none. */
+    augmentation: z.enum(['per-image', 'fixed', 'none']).default('per-image'),
+    checkpoint: z.strictObject({ everySteps: z.int().min(0).default(200) }).default({ everySteps: 200 }),
+    data: z.strictObject({ sources: z.array(dataSourceSchema).min(1) }),
+    /** Balancing samplers of the CNN stage (spec §4.2, the seed's --force_balance); none = shuffle. */
+    balance: z
+      .strictObject({
+        AU: z.enum(['ml-ros-seed', 'ml-ros-textbook', 'none']).default('ml-ros-seed'),
+        EXPR: z.enum(['inverse-frequency', 'none']).default('inverse-frequency'),
+        VA: z.enum(['histogram', 'none']).default('histogram'),
+      })
+      .default({ AU: 'ml-ros-seed', EXPR: 'inverse-frequency', VA: 'histogram' }),
+  })
+  .superRefine((c, ctx) => {
+    if (c.kind === 'cnn-rnn' && c.cnn === undefined) ctx.addIssue({ code: 'custom', path: ['cnn'], message: 'required for kind cnn-rnn (the CNN model directory to freeze)' });
+    if (c.kind === 'cnn' && c.cnn !== undefined) ctx.addIssue({ code: 'custom', path: ['cnn'], message: 'only for kind cnn-rnn' });
+    if (c.arch !== 'compact' && c.width !== 1) ctx.addIssue({ code: 'custom', path: ['width'], message: 'only the compact backbone has a width' });
+    if (c.teacher.from === 'model-dir' && c.students.count === 0) ctx.addIssue({ code: 'custom', path: ['students', 'count'], message: 'with an existing teacher there is nothing to train unless students > 0' });
+  });
+
+export type TrainConfig = z.infer<typeof trainConfigSchema>;
+
+export interface TrainOverrides {
+  readonly epochs?: number;
+  readonly batch?: number;
+  readonly students?: number;
+  readonly arch?: string;
+  readonly width?: number;
+  readonly out?: string;
+  readonly seed?: number;
+  readonly backend?: string;
+}
+
+type Json = Record<string, unknown>;
+
+function obj(v: unknown): Json {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Json) : {};
+}
+
+/** Relative paths in the file are relative to the file's directory. */
+function resolvePaths(c: TrainConfig, base: string): TrainConfig {
+  const r = (p: string): string => path.resolve(base, p);
+  return {
+    ...c,
+    out: r(c.out),
+    ...(c.runDir !== undefined ? { runDir: r(c.runDir) } : {}),
+    init: c.init.from === 'model-dir' ? { ...c.init, dir: r(c.init.dir) } : c.init,
+    ...(c.cnn !== undefined ? { cnn: { ...c.cnn, dir: r(c.cnn.dir) } } : {}),
+    teacher: c.teacher.from === 'model-dir' ? { ...c.teacher, dir: r(c.teacher.dir) } : c.teacher,
+    data: {
+      sources: c.data.sources.map((s) => {
+        if (s.kind === 'aff-wild2') return { ...s, annotations: r(s.annotations), images: r(s.images) };
+        if (s.kind === 'manifest') return { ...s, train: r(s.train), ...(s.val !== undefined ? { val: r(s.val) } : {}) };
+        return {
+          ...s,
+          affWild2: { ...s.affWild2, annotations: r(s.affWild2.annotations), images: r(s.affWild2.images) },
+          ...(s.disfa !== undefined ? { disfa: { labels: r(s.disfa.labels), images: r(s.disfa.images) } } : {}),
+          ...(s.expw !== undefined ? { expw: { root: r(s.expw.root), cacheDir: r(s.expw.cacheDir) } } : {}),
+          ...(s.afewVa !== undefined ? { afewVa: { root: r(s.afewVa.root), cacheDir: r(s.afewVa.cacheDir) } } : {}),
+        };
+      }),
+    },
+  };
+}
+
+export function parseTrainConfig(raw: unknown, o: TrainOverrides = {}, base = process.cwd()): TrainConfig {
+  const c: Json = { ...obj(raw) };
+  if (o.out !== undefined) c['out'] = path.resolve(o.out);
+  if (o.batch !== undefined) c['batch'] = o.batch;
+  if (o.arch !== undefined) c['arch'] = o.arch;
+  if (o.width !== undefined) c['width'] = o.width;
+  if (o.seed !== undefined) c['seed'] = o.seed;
+  if (o.backend !== undefined) c['backend'] = o.backend;
+  if (o.students !== undefined) c['students'] = { ...obj(c['students']), count: o.students };
+  if (o.epochs !== undefined) {
+    c['students'] = { ...obj(c['students']), epochs: o.epochs };
+    const t = obj(c['teacher']);
+    if (t['from'] === undefined || t['from'] === 'train') c['teacher'] = { ...t, from: 'train', epochs: o.epochs };
+  }
+  const r = trainConfigSchema.safeParse(c);
+  if (!r.success) throw new ConfigError(r.error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`));
+  return resolvePaths(r.data, base);
+}
+
+export function loadTrainConfig(file: string, o: TrainOverrides = {}): TrainConfig {
+  let raw: unknown;
+  try {
+    raw = parseYaml(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new ConfigError([`${file}: ${err instanceof Error ? (err.message.split('\n')[0] ?? '') : String(err)}`]);
+  }
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError([`${file}: the top level must be a mapping`]);
+  return parseTrainConfig(raw, o, path.dirname(path.resolve(file)));
+}

@@ -1,0 +1,44 @@
+/**
+ * Reads one member's unfolded weights from a model directory (the inference loader folds BN
+ * away; training needs γ, β and the running statistics as they are).
+ */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { tf, type Tensor } from '../../models/tf.js';
+import { MANIFEST_FILE, parseManifest, type ModelManifest } from '../../models/seed/manifest.js';
+import { checkWeightShapes } from '../../models/seed/weight-check.js';
+import { ModelWeightsError } from '../../models/seed/errors.js';
+import type { SeedWeights } from '../../models/seed/weights.js';
+import { TrainError } from '../errors.js';
+
+export async function readManifestFile(dir: string): Promise<ModelManifest> {
+  const file = path.join(dir, MANIFEST_FILE);
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    throw new TrainError(`${file}: cannot read the model manifest`, { file }, { cause: err });
+  }
+  return parseManifest(JSON.parse(text) as unknown, file);
+}
+
+/** `member` defaults to the first student (else the first member). The caller owns the tensors. */
+export async function readMemberWeights(dir: string, member?: string): Promise<SeedWeights & { readonly member: string; readonly manifest: ModelManifest }> {
+  const manifest = await readManifestFile(dir);
+  const m = member !== undefined ? manifest.members.find((x) => x.name === member) : (manifest.members.find((x) => x.role === 'student') ?? manifest.members[0]);
+  if (m === undefined) throw new TrainError(`${dir}: no member ${member ?? ''}`, { dir });
+  const wfile = JSON.parse(await readFile(path.join(dir, m.weights), 'utf8')) as { weightsManifest: { paths: string[]; weights: { name: string; shape: number[]; dtype: 'float32' }[] }[] };
+  const specs = wfile.weightsManifest.flatMap((g) => g.weights);
+  const chunks: Buffer[] = [];
+  for (const p of wfile.weightsManifest.flatMap((g) => g.paths)) {
+    if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(p)) throw new TrainError(`${dir}: weight path ${p} is not a plain file name`, { dir });
+    chunks.push(await readFile(path.join(dir, p)));
+  }
+  const all = Buffer.concat(chunks);
+  const shapes = new Map(specs.map((s) => [s.name, s.shape] as const));
+  const check = checkWeightShapes(manifest.architecture, manifest.kind, shapes);
+  if (check.problems.length > 0) throw new ModelWeightsError(`${dir}/${m.name}`, check.problems);
+  const data = all.buffer.slice(all.byteOffset, all.byteOffset + all.byteLength) as ArrayBuffer;
+  const weights = new Map<string, Tensor>(Object.entries(tf.io.decodeWeights(data, specs)));
+  return { arch: manifest.architecture, kind: manifest.kind, dims: check.dims, weights, member: m.name, manifest };
+}

@@ -1,0 +1,316 @@
+/**
+ * A whole `daemon train` run: the teacher (or an existing one), N students distilled from it,
+ * the ensemble's AU thresholds, and the model directory. Every finished member is kept in the
+ * run directory, and the phase in progress checkpoints there, so a killed run resumes where it
+ * stopped.
+ */
+import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { createHash } from 'node:crypto';
+import { tf, type Tensor } from '../models/tf.js';
+import { SeedModel } from '../models/seed/model.js';
+import { loadModelDir } from '../models/seed/model-dir.js';
+import { saveModelDir } from '../models/seed/model-dir.js';
+import { initSeedWeights } from '../models/seed/init.js';
+import { MANIFEST_FORMAT_VERSION, seedInputSpec, seedTaskSpec, type ModelManifest } from '../models/seed/manifest.js';
+import type { SeedWeights } from '../models/seed/weights.js';
+import type { Task } from './data/types.js';
+import { TrainError } from './errors.js';
+import { archDims, TrainableNet } from './nets/trainable-net.js';
+import { readMemberWeights } from './nets/member-weights.js';
+import { readCheckpoint, removeFile, writeCheckpoint } from './loop/checkpoint.js';
+import { evaluateEnsemble } from './loop/ensemble-eval.js';
+import { permutationSampler } from './loop/labels.js';
+import { runPhase, type EpochRecord, type StepInfo, type TaskStream } from './loop/run-phase.js';
+import { collectOutputs, type ValSet } from './loop/validate.js';
+import { videoWindows } from './loop/windows.js';
+import type { TrainPlan } from './plan.js';
+
+export interface TrainEvents {
+  readonly onStep?: (s: StepInfo) => void;
+  readonly onEpoch?: (r: EpochRecord) => void;
+  readonly onPhase?: (name: string, state: 'start' | 'done' | 'skipped') => void;
+  readonly log?: (line: string) => void;
+}
+
+export interface TrainResult {
+  readonly out: string;
+  readonly manifest: ModelManifest;
+  readonly history: readonly EpochRecord[];
+}
+
+export interface RunOptions {
+  readonly resume: boolean;
+  /** Test hook: stop like a kill after this many steps of the run. */
+  readonly abortAfterSteps?: number;
+}
+
+interface MemberMeta {
+  readonly name: string;
+  readonly bestEpoch: number;
+  readonly scores: Record<string, number>;
+  readonly history: EpochRecord[];
+}
+
+function planHash(plan: TrainPlan): string {
+  return createHash('sha256').update(JSON.stringify(plan.record)).digest('hex').slice(0, 16);
+}
+
+async function prepareRunDir(plan: TrainPlan, resume: boolean): Promise<void> {
+  await mkdir(plan.runDir, { recursive: true });
+  const file = path.join(plan.runDir, 'plan.json');
+  const hash = planHash(plan);
+  let existing: { hash: string } | undefined;
+  try {
+    existing = JSON.parse(await readFile(file, 'utf8')) as { hash: string };
+  } catch {
+    existing = undefined;
+  }
+  const entries = await readdir(plan.runDir);
+  if (!resume && entries.length > 0) {
+    throw new TrainError(`${plan.runDir} already holds a run: pass --resume to continue it, or remove it`, { runDir: plan.runDir });
+  }
+  if (resume && existing !== undefined && existing.hash !== hash) {
+    throw new TrainError(`${plan.runDir} holds a run with a different configuration; --resume needs the same one`, { runDir: plan.runDir });
+  }
+  await writeFile(file, JSON.stringify({ hash, record: plan.record }, null, 2) + '\n');
+}
+
+function toTensors(values: ReadonlyMap<string, Float32Array>, like: TrainableNet): Map<string, Tensor> {
+  const out = new Map<string, Tensor>();
+  for (const [n, v] of like.vars) {
+    const d = values.get(n);
+    if (d === undefined) throw new TrainError(`member weights lack ${n}`);
+    out.set(n, tf.tensor(d, v.shape, 'float32'));
+  }
+  return out;
+}
+
+/** Streams and validation units of the run (per-face for the CNN, windows for the CNN-RNN). */
+function buildData(plan: TrainPlan): { streams: TaskStream[]; val: ValSet[] } {
+  const streams: TaskStream[] = [];
+  const val: ValSet[] = [];
+  for (const td of plan.data.tasks) {
+    if (td.train.length === 0) continue;
+    const seed = plan.seed * 31 + ['EXPR', 'AU', 'VA'].indexOf(td.task);
+    if (plan.kind === 'cnn-rnn') {
+      const units = videoWindows(td.train, plan.seqLen, Math.max(1, Math.floor(plan.seqLen / 2)));
+      streams.push({ task: td.task, units, sampler: permutationSampler(units.length, seed) });
+      if (td.val.length > 0) val.push({ task: td.task, units: videoWindows(td.val, plan.seqLen, plan.seqLen) });
+    } else {
+      const make = plan.data.samplers?.[td.task];
+      streams.push({ task: td.task, units: td.train.map((f) => [f]), sampler: make !== undefined ? make(td.train) : permutationSampler(td.train.length, seed) });
+      if (td.val.length > 0) val.push({ task: td.task, units: td.val.map((f) => [f]) });
+    }
+  }
+  return { streams, val };
+}
+
+async function cnnWeightsFrom(dir: string, member: string | undefined): Promise<SeedWeights> {
+  const w = await readMemberWeights(dir, member);
+  if (w.kind === 'cnn') return w;
+  // A CNN-RNN member holds the whole CNN too: drop its GRU heads.
+  for (const [n, t] of w.weights) {
+    if (n.startsWith('gru/')) {
+      t.dispose();
+      w.weights.delete(n);
+    }
+  }
+  return { arch: w.arch, kind: 'cnn', dims: w.dims, weights: w.weights };
+}
+
+async function freshNet(plan: TrainPlan, seed: number): Promise<TrainableNet> {
+  if (plan.kind === 'cnn-rnn') {
+    if (plan.cnn === undefined) throw new TrainError('a cnn-rnn run needs cnn.dir (the trained CNN to freeze)');
+    const cnn = await cnnWeightsFrom(plan.cnn.dir, plan.cnn.member);
+    try {
+      return TrainableNet.withFreshGru(cnn, seed);
+    } finally {
+      for (const t of cnn.weights.values()) t.dispose();
+    }
+  }
+  const dims = archDims(plan.arch, plan.width);
+  if (plan.init.from === 'random') return TrainableNet.random(plan.arch, 'cnn', dims, seed);
+  const w = await cnnWeightsFrom(plan.init.dir, plan.init.member);
+  if (w.arch !== plan.arch) {
+    for (const t of w.weights.values()) t.dispose();
+    throw new TrainError(`${plan.init.dir} is ${w.arch}, the run trains ${plan.arch}`);
+  }
+  if (plan.init.heads === 'fresh') {
+    const fresh = initSeedWeights({ arch: w.arch, kind: 'cnn', dims: w.dims, seed, bn: 'identity' });
+    for (const [n, t] of fresh.weights) {
+      if (n.startsWith('heads/')) {
+        w.weights.get(n)?.dispose();
+        w.weights.set(n, t);
+      } else t.dispose();
+    }
+  }
+  return TrainableNet.fromWeights(w);
+}
+
+async function loadTeacher(dir: string, member: string | undefined, kind: 'cnn' | 'cnn-rnn'): Promise<SeedModel> {
+  const ens = await loadModelDir(dir);
+  if (ens.kind !== kind) {
+    ens.dispose();
+    throw new TrainError(`teacher ${dir} is a ${ens.kind} model, this run needs ${kind}`);
+  }
+  const pick = member !== undefined ? ens.members.find((m) => m.name === member) : (ens.members.find((m) => m.role === 'teacher') ?? ens.members[0]);
+  if (pick === undefined) {
+    ens.dispose();
+    throw new TrainError(`${dir}: no member ${member ?? ''}`);
+  }
+  for (const m of ens.members) if (m !== pick) m.model.dispose();
+  return pick.model;
+}
+
+export async function runTraining(plan: TrainPlan, opts: RunOptions, ev: TrainEvents = {}): Promise<TrainResult> {
+  await prepareRunDir(plan, opts.resume);
+  const { streams, val } = buildData(plan);
+  const logFile = path.join(plan.runDir, 'log.jsonl');
+  const ckpt = path.join(plan.runDir, 'checkpoint.bin');
+  const history: EpochRecord[] = [];
+  let stepsLeft = opts.abortAfterSteps;
+  const names = [...(plan.teacher.from === 'train' ? ['teacher'] : []), ...Array.from({ length: plan.students.count }, (_, k) => `student_${k}`)];
+  const finished = new Map<string, Map<string, Float32Array>>();
+  const metas = new Map<string, MemberMeta>();
+  let teacher: SeedModel | undefined;
+  const mode = plan.kind;
+
+  const memberFile = (name: string): string => path.join(plan.runDir, `${name}.member`);
+  try {
+    if (plan.teacher.from === 'model-dir') teacher = await loadTeacher(plan.teacher.dir, plan.teacher.member, plan.kind);
+    for (const [k, name] of names.entries()) {
+      const role = name === 'teacher' ? 'teacher' : 'student';
+      const done = await readCheckpoint<MemberMeta>(memberFile(name));
+      if (done !== undefined) {
+        finished.set(name, new Map(done.tensors));
+        metas.set(name, done.meta);
+        history.push(...done.meta.history);
+        ev.onPhase?.(name, 'skipped');
+      } else {
+        ev.onPhase?.(name, 'start');
+        // Students are re-initialised, not copied from the teacher (spec §3.4).
+        const net = await freshNet(plan, plan.seed * 7919 + k * 1009 + 1);
+        try {
+          const res = await runPhase({
+            name,
+            role,
+            mode,
+            net,
+            ...(role === 'student' && teacher !== undefined ? { teacher } : {}),
+            streams,
+            val,
+            loader: plan.data.loader,
+            augmentation: plan.augmentation,
+            epochs: role === 'teacher' && plan.teacher.from === 'train' ? plan.teacher.epochs : plan.students.epochs,
+            batch: plan.batch,
+            seqLen: plan.seqLen,
+            adam: plan.adam,
+            schedule: plan.schedule,
+            teacherWeights: plan.teacherWeights,
+            studentLoss: plan.studentLoss,
+            seed: plan.seed * 104_729 + k * 7,
+            frozenBn: plan.frozenBn,
+            checkpointFile: ckpt,
+            checkpointEverySteps: plan.checkpointEverySteps,
+            ...(ev.onStep !== undefined ? { onStep: ev.onStep } : {}),
+            onEpoch: async (r) => {
+              await writeFile(logFile, JSON.stringify({ time: new Date().toISOString(), ...r }) + '\n', { flag: 'a' });
+              ev.onEpoch?.(r);
+            },
+            ...(stepsLeft !== undefined ? { abortAfterSteps: stepsLeft } : {}),
+          });
+          const meta: MemberMeta = { name, bestEpoch: res.bestEpoch, scores: { ...res.bestScores }, history: [...res.history] };
+          await writeCheckpoint(memberFile(name), meta, res.best);
+          await removeFile(ckpt);
+          finished.set(name, new Map(res.best));
+          metas.set(name, meta);
+          history.push(...res.history);
+          if (stepsLeft !== undefined) stepsLeft -= res.history.reduce((n, h) => n + h.steps, 0);
+        } finally {
+          net.dispose();
+        }
+        ev.onPhase?.(name, 'done');
+      }
+      if (name === 'teacher') {
+        const best = finished.get('teacher');
+        if (best === undefined) throw new Error('unreachable');
+        const like = await freshNet(plan, 1);
+        try {
+          teacher = SeedModel.fromWeights({ arch: like.arch, kind: like.kind, dims: like.dims, weights: toTensors(best, like) });
+        } finally {
+          like.dispose();
+        }
+      }
+    }
+    return await exportRun(plan, finished, metas, val, history);
+  } finally {
+    teacher?.dispose();
+  }
+}
+
+async function exportRun(
+  plan: TrainPlan,
+  finished: ReadonlyMap<string, Map<string, Float32Array>>,
+  metas: ReadonlyMap<string, MemberMeta>,
+  val: readonly ValSet[],
+  history: readonly EpochRecord[],
+): Promise<TrainResult> {
+  const students = [...finished.keys()].filter((n) => n !== 'teacher');
+  const memberNames = students.length === 0 || plan.ensembleWithTeacher ? [...finished.keys()] : students;
+  const like = await freshNet(plan, 1);
+  const weights = new Map<string, Map<string, Tensor>>();
+  try {
+    for (const n of memberNames) {
+      const w = finished.get(n);
+      if (w !== undefined) weights.set(n, toTensors(w, like));
+    }
+    // AU thresholds: the break-even search on the ensemble-mean probabilities (spec §6.2, fixed).
+    const outputs = [];
+    for (const n of memberNames) {
+      const w = weights.get(n);
+      if (w === undefined) continue;
+      const model = SeedModel.fromWeights({ arch: like.arch, kind: like.kind, dims: like.dims, weights: new Map([...w].map(([k, t]) => [k, tf.clone(t)] as const)) });
+      try {
+        outputs.push(await collectOutputs(model, val, plan.data.loader, Math.max(1, Math.floor(64 / (plan.kind === 'cnn-rnn' ? plan.seqLen : 1))), plan.kind === 'cnn-rnn' ? plan.seqLen : undefined));
+      } finally {
+        model.dispose();
+      }
+    }
+    const hasAuVal = val.some((v) => v.task === 'AU' && v.units.length > 0);
+    const ens = outputs.length > 0 && val.length > 0 ? evaluateEnsemble(outputs) : { thresholds: new Array<number>(8).fill(0.5), metrics: {} as Record<string, number> };
+    const metrics: Record<string, number> = {};
+    for (const [k, v] of Object.entries(ens.metrics)) metrics[`ensemble.${k}`] = v;
+    for (const [n, m] of metas) for (const [k, v] of Object.entries(m.scores)) metrics[`${n}.${k}`] = v;
+    const manifest: ModelManifest = {
+      formatVersion: MANIFEST_FORMAT_VERSION,
+      id: plan.id,
+      version: new Date().toISOString().slice(0, 10),
+      architecture: plan.arch,
+      kind: plan.kind,
+      input: seedInputSpec(),
+      tasks: seedTaskSpec(hasAuVal ? ens.thresholds : new Array<number>(8).fill(0.5)),
+      ...(plan.kind === 'cnn-rnn' ? { seqLen: plan.seqLen } : {}),
+      members: memberNames.map((name) => ({ name, role: name === 'teacher' ? ('teacher' as const) : ('student' as const), weights: `${name}.json` })),
+      provenance: {
+        source: `trained by daemon train (${plan.kind}, ${plan.arch}${plan.arch === 'compact' ? ` width ${plan.width}` : ''}, seed ${plan.seed}); hyper-parameters, per-epoch history and data reports in training.json`,
+        trainingData: [...plan.data.sources],
+        metrics,
+        createdAt: new Date().toISOString(),
+        tool: 'affect-daemon train',
+      },
+    };
+    await saveModelDir(plan.out, manifest, weights);
+    const reports = plan.data.tasks.flatMap((t) => t.reports);
+    await writeFile(
+      path.join(plan.out, 'training.json'),
+      JSON.stringify({ plan: plan.record, auThresholds: ens.thresholds, metrics, members: [...metas.values()].map((m) => ({ name: m.name, bestEpoch: m.bestEpoch, scores: m.scores })), history, dataReports: reports }, null, 2) + '\n',
+    );
+    return { out: plan.out, manifest, history };
+  } finally {
+    like.dispose();
+    for (const w of weights.values()) for (const t of w.values()) t.dispose();
+  }
+}
+
+export type { Task };

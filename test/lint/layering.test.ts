@@ -1,0 +1,93 @@
+import { readFileSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+/**
+ * Folder layering, checked on every `npm test` by reading the import statements of src/:
+ * data flows transport/supervisor → pipeline → models → core, engines stay in their folders.
+ */
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const src = path.join(root, 'src');
+
+interface Import {
+  readonly file: string; // relative to src/, posix
+  readonly specifier: string;
+  /** For a relative specifier: the target, relative to src/ (posix). */
+  readonly target?: string;
+  readonly dynamic: boolean;
+}
+
+function walk(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) return walk(p);
+    return e.name.endsWith('.ts') && !e.name.endsWith('.test.ts') && !e.name.endsWith('.test-d.ts') ? [p] : [];
+  });
+}
+
+const STATIC = /^\s*(?:import|export)\s[^;]*?\sfrom\s*['"]([^'"]+)['"]|^\s*import\s*['"]([^'"]+)['"]/gm;
+const DYNAMIC = /\bimport\(\s*['"]([^'"]+)['"]/g;
+
+export function importsOf(file: string, text: string): Import[] {
+  const rel = path.relative(src, file).split(path.sep).join('/');
+  const out: Import[] = [];
+  const add = (specifier: string, dynamic: boolean): void => {
+    const target = specifier.startsWith('.') ? path.relative(src, path.resolve(path.dirname(file), specifier)).split(path.sep).join('/') : undefined;
+    out.push({ file: rel, specifier, dynamic, ...(target !== undefined ? { target } : {}) });
+  };
+  for (const m of text.matchAll(STATIC)) add((m[1] ?? m[2]) as string, false);
+  for (const m of text.matchAll(DYNAMIC)) add(m[1] as string, true);
+  return out;
+}
+
+/** The top folder under src/ ('core', 'models', …), or the file name for src/*.ts. */
+function layer(rel: string): string {
+  return rel.split('/')[0] as string;
+}
+
+const all = walk(src).flatMap((f) => importsOf(f, readFileSync(f, 'utf8')));
+
+function violations(rule: (i: Import) => boolean): string[] {
+  return all.filter(rule).map((i) => `${i.file} imports ${i.specifier}`);
+}
+
+const ENGINE = /^(@tensorflow\/|onnxruntime-)/;
+
+describe('folder layering', () => {
+  it('finds the imports it checks (the scanner works)', () => {
+    expect(all.length).toBeGreaterThan(300);
+    expect(all.some((i) => i.file === 'models/tf.ts' && i.specifier === '@tensorflow/tfjs-core')).toBe(true);
+    expect(importsOf(path.join(src, 'x', 'a.ts'), "import type { A } from '../core/b.js';\nexport { c } from './c.js';\nawait import('node-av');\nimport './d.js';")).toEqual([
+      { file: 'x/a.ts', specifier: '../core/b.js', target: 'core/b.js', dynamic: false },
+      { file: 'x/a.ts', specifier: './c.js', target: 'x/c.js', dynamic: false },
+      { file: 'x/a.ts', specifier: './d.js', target: 'x/d.js', dynamic: false },
+      { file: 'x/a.ts', specifier: 'node-av', dynamic: true },
+    ]);
+  });
+
+  it('only src/streams imports node-av', () => {
+    expect(violations((i) => /^node-av(\/|$)/.test(i.specifier) && layer(i.file) !== 'streams')).toEqual([]);
+  });
+
+  it('only src/models and src/train import an inference engine (TF.js, ONNX Runtime)', () => {
+    expect(violations((i) => ENGINE.test(i.specifier) && !['models', 'train'].includes(layer(i.file)))).toEqual([]);
+  });
+
+  it('src/models depends on core only (never pipeline, supervisor, transport, predict, streams, …)', () => {
+    expect(violations((i) => layer(i.file) === 'models' && i.target !== undefined && !['models', 'core'].includes(layer(i.target)))).toEqual([]);
+  });
+
+  it('src/pipeline never imports the layers above it', () => {
+    const above = ['supervisor', 'transport', 'predict', 'bench', 'daemon.ts', 'cli.ts', 'main.ts', 'train'];
+    expect(violations((i) => layer(i.file) === 'pipeline' && i.target !== undefined && above.includes(layer(i.target)))).toEqual([]);
+  });
+
+  it('src/core imports nothing of ours', () => {
+    expect(violations((i) => layer(i.file) === 'core' && i.target !== undefined && layer(i.target) !== 'core')).toEqual([]);
+  });
+
+  it('nothing in the daemon imports src/train (the CLI may load the train command lazily)', () => {
+    expect(violations((i) => i.target !== undefined && layer(i.target) === 'train' && layer(i.file) !== 'train' && !(i.file === 'cli.ts' && i.dynamic))).toEqual([]);
+  });
+});
