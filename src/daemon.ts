@@ -133,13 +133,6 @@ export function buildDaemon(config: Config, deps: { readonly logger: Logger; rea
       // Sinks subscribe before any stream starts, so brokers see every stream's first events.
       sinks = startSinks(config.sinks, events, { metrics, logger: deps.logger });
       const sup = supervisor;
-      // Control topics connect in the background: an absent broker must not hold up the start.
-      controls = config.sinks.map((s) =>
-        startControlListener(s, sup, { logger: deps.logger, maxBytes: config.server.maxBodyBytes, signal: controlAbort.signal }).catch((err: unknown) => {
-          log.warn({ sink: s.name, error: (err as Error).message }, 'stream control through the broker is unavailable');
-          return undefined;
-        }),
-      );
       const pub = publisher;
       http = new HttpServer({
         supervisor: sup,
@@ -187,15 +180,26 @@ export function buildDaemon(config: Config, deps: { readonly logger: Logger; rea
       if (['0.0.0.0', '::'].includes(config.server.host) && config.server.allowedHosts.length === 0) {
         log.warn({ host: config.server.host }, 'bound to a wildcard address: only loopback Host names are answered; list the names clients use in server.allowedHosts');
       }
+      // The cluster's name for this instance, also the {instance} of control topics.
+      const instance = config.cluster?.instanceId ?? `${hostname()}:${address.port}`;
+      // Control topics connect in the background: an absent broker must not hold up the start.
+      controls = config.sinks.map((s) =>
+        startControlListener(s, sup, { logger: deps.logger, maxBytes: config.server.maxBodyBytes, signal: controlAbort.signal, instance }).catch((err: unknown) => {
+          log.warn({ sink: s.name, error: (err as Error).message }, 'stream control through the broker is unavailable');
+          return undefined;
+        }),
+      );
       if (config.cluster) {
         const c = config.cluster;
-        const instance = c.instanceId ?? `${hostname()}:${address.port}`;
+        sup.reserveForCluster(config.streams.map((s) => s.id));
         // This instance's own API streams come back here; the config's streams are the cluster's.
-        await sup.restore([], persisted);
+        const own = persisted.filter((s) => !sup.isClusterStream(s.id));
+        for (const s of persisted) if (sup.isClusterStream(s.id)) log.warn({ streamId: s.id }, 'persisted stream skipped: its id belongs to the cluster');
+        await sup.restore([], own);
         cluster = new ClusterCoordinator(
-          new RedisLeaseStore(c.redis, c.prefix),
+          new RedisLeaseStore(c.redis, c.prefix, { commandTimeoutMs: Math.max(1000, c.tickMs) }),
           // Leased streams are config streams: never persisted, started and stopped by their lease.
-          { start: async (cfg) => void (await sup.add(cfg, 'config')), stop: async (id) => void (await sup.remove(id)) },
+          { start: async (cfg) => void (await sup.add(cfg, 'config')), stop: async (id) => void (await sup.remove(id, 'cluster')) },
           { member: { id: instance, api: c.advertiseUrl ?? `http://${address.address.includes(':') ? `[${address.address}]` : address.address}:${address.port}` }, streams: config.streams, leaseTtlMs: c.leaseTtlMs, tickMs: c.tickMs },
           deps.logger,
           { onLeaseChange: (reason) => metrics.clusterLeaseChanges.inc({ reason }) },

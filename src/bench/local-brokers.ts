@@ -96,13 +96,17 @@ async function startBroker(spec: BrokerSpec): Promise<Broker> {
 }
 
 /** mosquitto with persistence (a graceful stop keeps queued QoS 1 messages for persistent sessions). */
-export function startMosquitto(opts: { readonly password?: { readonly user: string; readonly pass: string } } = {}): Promise<Broker> {
+export function startMosquitto(opts: { readonly password?: { readonly user: string; readonly pass: string }; readonly tls?: { readonly cert: string; readonly key: string } } = {}): Promise<Broker> {
   return startBroker({
     kind: 'mqtt',
     bin: BINARIES.mosquitto,
     setup(port, dir) {
       // As root, mosquitto would drop to its own user, which cannot read the private temp dir.
-      const lines = [...(process.getuid?.() === 0 ? ['user root'] : []), `listener ${port} 127.0.0.1`, 'persistence true', `persistence_location ${dir}/`, 'max_queued_messages 0', 'log_type error'];
+      const lines = [
+        ...(process.getuid?.() === 0 ? ['user root'] : []),
+        `listener ${port} 127.0.0.1`,
+        ...(opts.tls ? [`certfile ${opts.tls.cert}`, `keyfile ${opts.tls.key}`] : []),
+        'persistence true', `persistence_location ${dir}/`, 'max_queued_messages 0', 'log_type error'];
       if (opts.password) {
         // mosquitto 2 wants hashed passwords: write plain text, then let its own tool hash it in place.
         writeFileSync(path.join(dir, 'passwd'), `${opts.password.user}:${opts.password.pass}\n`, { mode: 0o600 });
@@ -112,7 +116,7 @@ export function startMosquitto(opts: { readonly password?: { readonly user: stri
       writeFileSync(path.join(dir, 'mosquitto.conf'), lines.join('\n') + '\n');
     },
     args: (_port, dir) => ['-c', path.join(dir, 'mosquitto.conf')],
-    url: (port) => `mqtt://127.0.0.1:${port}`,
+    url: (port) => `${opts.tls ? 'mqtts' : 'mqtt'}://127.0.0.1:${port}`,
   });
 }
 
@@ -126,13 +130,17 @@ export function startNats(opts: { readonly user?: string; readonly pass?: string
   });
 }
 
-/** redis-server with an fsync-always append-only file, so acknowledged entries survive SIGKILL. */
-export function startRedis(opts: { readonly password?: string } = {}): Promise<Broker> {
+/**
+ * redis-server with an fsync-always append-only file, so acknowledged entries survive SIGKILL;
+ * `persistence: false` runs it as many deployments do, losing everything on a restart.
+ */
+export function startRedis(opts: { readonly password?: string; readonly persistence?: boolean } = {}): Promise<Broker> {
   return startBroker({
     kind: 'redis',
     bin: BINARIES.redis,
     args: (port, dir) => [
-      '--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'yes', '--appendfsync', 'always',
+      '--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '',
+      ...(opts.persistence === false ? ['--appendonly', 'no'] : ['--appendonly', 'yes', '--appendfsync', 'always']),
       ...(opts.password ? ['--requirepass', opts.password] : []),
     ],
     url: (port) => `redis://127.0.0.1:${port}`,

@@ -49,6 +49,8 @@ export class ClusterCoordinator {
   private readonly held = new Map<string, Held>();
   private view: ClusterView;
   private timer: NodeJS.Timeout | undefined;
+  private guard: NodeJS.Timeout | undefined;
+  private ticking = false;
   private running: Promise<void> | undefined;
   private closed = false;
   private readonly log: Logger;
@@ -68,11 +70,19 @@ export class ClusterCoordinator {
   start(): void {
     const loop = async (): Promise<void> => {
       if (this.closed) return;
+      this.ticking = true;
       this.running = this.tick().catch((err: unknown) => this.log.error({ err }, 'cluster tick failed'));
       await this.running;
+      this.ticking = false;
       if (!this.closed) this.timer = setTimeout(() => void loop(), this.opts.tickMs);
     };
     void loop();
+    // Independent of the ticks: a tick stuck on a Redis that stopped answering must not keep a
+    // stream running past its lease. Checked every tickMs/2 (≤ ttl/10), so a stream whose lease was
+    // not renewed starts stopping by 0.9·ttl after the last renewal sent. Only while a tick is in
+    // progress: between ticks (a starved event loop, say) the next tick renews or stops itself.
+    this.guard = setInterval(() => this.ticking && this.expireOverdue(), Math.max(50, Math.floor(this.opts.tickMs / 2)));
+    this.guard.unref();
   }
 
   status(): ClusterView {
@@ -167,6 +177,7 @@ export class ClusterCoordinator {
   async close(): Promise<void> {
     this.closed = true;
     clearTimeout(this.timer);
+    clearInterval(this.guard);
     await this.running;
     await Promise.all([...this.held.values()].map((h) => h.releasing));
     for (const [id, h] of [...this.held]) {
@@ -180,11 +191,17 @@ export class ClusterCoordinator {
   private async unreachable(err: unknown): Promise<void> {
     this.view = { ...this.view, healthy: false };
     this.log.warn({ error: (err as Error).message }, 'lease store unreachable');
+    this.expireOverdue();
+  }
+
+  /** Stops every stream whose lease was last renewed more than 0.8·ttl ago (it may lapse any moment). */
+  private expireOverdue(): void {
     for (const [id, h] of [...this.held]) {
-      if (this.now() - h.renewedAt <= 0.8 * this.opts.leaseTtlMs) continue;
-      void this.stopLocal(id);
+      if (h.releasing || this.now() - h.renewedAt <= 0.8 * this.opts.leaseTtlMs) continue;
       this.hooks.onLeaseChange?.('unreachable');
       this.log.warn({ streamId: id, fence: h.lease.fence }, 'lease could not be renewed in time: stream stopped');
+      // Once stopped, give the lease back if Redis answers again, so it need not lapse first.
+      void this.stopLocal(id).then(() => this.store.release(h.lease)).catch(() => undefined);
     }
   }
 

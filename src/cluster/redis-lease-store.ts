@@ -4,18 +4,36 @@ import type { Lease, LeaseStore, Member } from './lease-store.js';
 // Compare-and-extend / compare-and-delete: only the holder with this exact fence may touch its lease.
 const RENEW = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) else return 0 end`;
 const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end`;
-// The fence counter and the lease move together, so two holders can never share a fence.
+// The fence counter and the lease move together, so two holders can never share a fence. The
+// counter never falls below the server's clock in milliseconds: a Redis restarted without its data
+// (no persistence, or an older snapshot) would otherwise hand out fences a stale holder already has.
 const ACQUIRE = `if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+local t = redis.call('TIME')
+local floor = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local fence = redis.call('INCR', KEYS[2])
-redis.call('SET', KEYS[1], ARGV[1] .. '|' .. fence, 'PX', ARGV[2])
+if fence < floor then
+  fence = floor
+  redis.call('SET', KEYS[2], string.format('%d', fence))
+end
+redis.call('SET', KEYS[1], ARGV[1] .. '|' .. string.format('%d', fence), 'PX', ARGV[2])
 return fence`;
 
 /** Leases as Redis keys with server-side expiry (`<prefix>:lease:<stream>` = `<owner>|<fence>`). */
 export class RedisLeaseStore implements LeaseStore {
   private readonly redis: Redis;
 
-  constructor(url: string, private readonly prefix: string, opts: { readonly connectTimeoutMs?: number } = {}) {
-    this.redis = new Redis(url, { lazyConnect: false, maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: opts.connectTimeoutMs ?? 2000 });
+  /**
+   * `commandTimeoutMs` bounds every command: a Redis that keeps the connection open but stops
+   * answering must fail the coordinator's calls, not hold them (and its shutdown) forever.
+   */
+  constructor(url: string, private readonly prefix: string, opts: { readonly connectTimeoutMs?: number; readonly commandTimeoutMs?: number } = {}) {
+    this.redis = new Redis(url, {
+      lazyConnect: false,
+      maxRetriesPerRequest: 1,
+      enableOfflineQueue: false,
+      connectTimeout: opts.connectTimeoutMs ?? 2000,
+      commandTimeout: opts.commandTimeoutMs ?? 2000,
+    });
     this.redis.on('error', () => undefined);
   }
 

@@ -208,6 +208,15 @@ export const configSchema = z.strictObject({
     .default(null),
   /** Brokers that receive the daemon's events (MQTT, NATS JetStream, Redis Streams). */
   sinks: sinksSchema.default([]),
+}).superRefine((c, ctx) => {
+  // Every instance of a cluster reads the same config: a shared control topic would have each of
+  // them run every command (an `add` starting the camera on all of them).
+  if (c.cluster === null) return;
+  c.sinks.forEach((s, i) => {
+    if (s.kind !== 'redis' && s.control && !s.control.topic.includes('{instance}')) {
+      ctx.addIssue({ code: 'custom', path: ['sinks', i, 'control', 'topic'], message: 'in a cluster every instance would run every command: put {instance} in the control topic' });
+    }
+  });
 });
 
 export type Config = z.infer<typeof configSchema>;

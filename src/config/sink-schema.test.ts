@@ -37,4 +37,11 @@ describe('sink config', () => {
     expect(formatTopic('affect/{stream}/{type}', 'mqtt', { streamId: 'cam.1', type: 'affect' })).toBe('affect/cam.1/affect');
     expect(formatTopic('affect.{stream}.{type}', 'nats', { streamId: 'cam.1', type: 'affect' })).toBe('affect.cam_1.affect');
   });
+
+  it('refuses a NATS topic whose placeholders share a token when JetStream subjects are derived from it', () => {
+    // `cam-{stream}.{type}` would make the JetStream subject `cam-*.*`, a literal token to NATS: every publish failed (503).
+    expect(problems([{ kind: 'nats', name: 'n', url: 'nats://h', topic: 'cam-{stream}.{type}' }]).join('\n')).toMatch(/0\.topic: .*whole token/);
+    expect(problems([{ kind: 'nats', name: 'n', url: 'nats://h', topic: 'cam-{stream}.{type}', jetstream: { subjects: ['>'] } }])).toEqual([]);
+    expect(problems([{ kind: 'nats', name: 'n', url: 'nats://h', topic: 'cam-{stream}.{type}', jetstream: null }])).toEqual([]);
+  });
 });

@@ -64,7 +64,7 @@ export const sinkSchema = z
       /** 4 = MQTT 3.1.1, 5 = MQTT 5. */
       protocolVersion: z.union([z.literal(4), z.literal(5)]).default(4),
       clientId: z.string().min(1).max(128).optional(),
-      /** Stream control commands (add/remove/restart/list) on this topic; absent = off. */
+      /** Stream control commands (add/remove/restart/list) on this topic ({instance}: this instance's cluster id); absent = off. */
       control: z.strictObject({ topic: z.string().min(1).max(512) }).optional(),
       username: z.string().min(1).optional(),
       password: z.string().min(1).optional(),
@@ -76,7 +76,7 @@ export const sinkSchema = z
       user: z.string().min(1).optional(),
       pass: z.string().min(1).optional(),
       token: z.string().min(1).optional(),
-      /** Stream control commands (add/remove/restart/list) on this topic; absent = off. */
+      /** Stream control commands (add/remove/restart/list) on this topic ({instance}: this instance's cluster id); absent = off. */
       control: z.strictObject({ topic: z.string().min(1).max(512) }).optional(),
       /** JetStream storage for at-least-once delivery; null = core NATS (at-most-once). */
       jetstream: z
@@ -113,8 +113,17 @@ export const sinkSchema = z
     if (!schemes[s.kind].includes(scheme)) ctx.addIssue({ code: 'custom', path: ['url'], message: `scheme ${scheme} is not one of ${schemes[s.kind].join(', ')} for a ${s.kind} sink` });
     const problem = topicProblem(s.topic ?? DEFAULT_TOPICS[s.kind], s.kind);
     if (problem) ctx.addIssue({ code: 'custom', path: ['topic'], message: problem });
+    else if (s.kind === 'nats' && s.jetstream !== null && s.jetstream.subjects === undefined) {
+      // The stream's subjects are the template with each placeholder as `*`, a wildcard only as a
+      // whole token: `cam-*.*` is taken literally, no publish matches it and every one fails (503).
+      const tokens = (s.topic ?? DEFAULT_TOPICS.nats).split('.');
+      if (tokens.some((t) => /\{(stream|type)\}/.test(t) && t !== '{stream}' && t !== '{type}')) {
+        ctx.addIssue({ code: 'custom', path: ['topic'], message: 'each placeholder must be a whole token (between dots) unless jetstream.subjects is given' });
+      }
+    }
     if (s.kind !== 'redis' && s.control) {
-      const p = /[{}]/.test(s.control.topic) ? 'placeholders are not allowed in the control topic' : topicProblem(s.control.topic, s.kind);
+      const topic = s.control.topic.replaceAll('{instance}', 'x');
+      const p = /[{}]/.test(topic) ? 'the only placeholder in a control topic is {instance}' : topicProblem(topic, s.kind);
       if (p) ctx.addIssue({ code: 'custom', path: ['control', 'topic'], message: p });
     }
   });

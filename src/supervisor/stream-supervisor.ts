@@ -66,11 +66,26 @@ export class StreamSupervisor {
   private readonly serial = new KeyedSerial();
   /** Persisted streams not restored (shadowed by a config stream): kept on disk all the same. */
   private readonly unrestored: StreamConfig[] = [];
+  /** Ids placed by cluster leases: the API (HTTP, control topics) may neither add nor remove them. */
+  private readonly clusterIds = new Set<string>();
   private readonly log: Logger;
   private closed = false;
 
   constructor(private readonly deps: SupervisorDeps) {
     this.log = deps.logger.child({ component: 'supervisor' });
+  }
+
+  /**
+   * Marks ids as the cluster's: only their lease starts and stops them here. A stream added through
+   * the API under such an id would run beside the lease holder's, and one removed through the API
+   * would leave its lease held (and renewed) with the camera running nowhere.
+   */
+  reserveForCluster(ids: Iterable<string>): void {
+    for (const id of ids) this.clusterIds.add(id);
+  }
+
+  isClusterStream(id: string): boolean {
+    return this.clusterIds.has(id);
   }
 
   has(id: string): boolean {
@@ -117,6 +132,7 @@ export class StreamSupervisor {
     return this.serial.run(cfg.id, () => {
       if (this.closed) throw new AnalyticsError(ErrorCodes.INTERNAL, 'the daemon is shutting down');
       if (this.streams.has(cfg.id)) throw new AnalyticsError(ErrorCodes.CONFLICT, `stream ${cfg.id} already exists`);
+      if (origin === 'api' && this.clusterIds.has(cfg.id)) throw new AnalyticsError(ErrorCodes.CONFLICT, `stream id ${cfg.id} belongs to the cluster: its lease decides where it runs`);
       const max = this.deps.config.server.maxStreams;
       if (this.streams.size >= max) throw new AnalyticsError(ErrorCodes.LIMIT, `the daemon already runs its maximum of ${max} streams (server.maxStreams)`);
       const id = asStreamId(cfg.id);
@@ -169,10 +185,14 @@ export class StreamSupervisor {
    * resolves. An API stream is unpersisted first: if that fails it keeps running and
    * PersistenceError is thrown.
    */
-  remove(id: string): Promise<boolean> {
+  /** `by: 'cluster'` is the lease coordinator (and shutdown); the API may not remove cluster streams. */
+  remove(id: string, by: 'api' | 'cluster' = 'api'): Promise<boolean> {
     return this.serial.run(id, async () => {
       const h = this.streams.get(id);
       if (!h) return false;
+      if (by === 'api' && this.clusterIds.has(id)) {
+        throw new AnalyticsError(ErrorCodes.CONFLICT, `stream ${id} belongs to the cluster: remove it from the cluster's config (its lease decides where it runs)`);
+      }
       this.streams.delete(id);
       if (h.info.origin === 'api' && !this.closed) {
         try {
@@ -193,7 +213,7 @@ export class StreamSupervisor {
 
   async close(): Promise<void> {
     this.closed = true;
-    await Promise.all([...this.streams.keys()].map((id) => this.remove(id)));
+    await Promise.all([...this.streams.keys()].map((id) => this.remove(id, 'cluster')));
   }
 
   private persist(): void {

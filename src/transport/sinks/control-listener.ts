@@ -3,8 +3,14 @@ import { connect as natsConnect } from 'nats';
 import type { SinkConfig } from '../../config/sink-schema.js';
 import type { Logger } from '../../observability/logger.js';
 import type { StreamSupervisor } from '../../supervisor/stream-supervisor.js';
+import { ErrorCodes } from '../../core/errors.js';
 import { runStreamCommand } from '../stream-commands.js';
+import { mqttTlsOptions } from './mqtt-connector.js';
+import { credentialsFromUrl, natsTlsOptions } from './nats-connector.js';
 import { redactBrokerUrl } from './redact.js';
+
+/** Commands waiting or running at once; beyond it a command is refused at once (429), not queued. */
+export const MAX_PENDING_COMMANDS = 16;
 
 export interface ControlListener {
   close(): Promise<void>;
@@ -20,23 +26,43 @@ export interface ControlListener {
 export async function startControlListener(
   sink: SinkConfig,
   supervisor: StreamSupervisor,
-  deps: { readonly logger: Logger; readonly maxBytes: number; readonly signal: AbortSignal },
+  deps: { readonly logger: Logger; readonly maxBytes: number; readonly signal: AbortSignal; readonly instance?: string },
 ): Promise<ControlListener | undefined> {
   if (sink.kind === 'redis' || !sink.control) return undefined;
   const log = deps.logger.child({ component: 'control', sink: sink.name, kind: sink.kind });
-  const topic = sink.control.topic;
+  // {instance} addresses one daemon of a cluster (all read one config).
+  const topic = sink.control.topic.replaceAll('{instance}', sink.kind === 'nats' ? (deps.instance ?? '').replaceAll('.', '_') : (deps.instance ?? ''));
   let chain: Promise<void> = Promise.resolve();
+  // A flood on the topic must neither grow memory without bound nor run long after it: commands
+  // beyond the backlog are refused, and those still waiting when the listener closes are dropped.
+  let pending = 0;
+  let closed = false;
+  const send = (reply: (text: string) => void, result: object): void => {
+    try {
+      reply(JSON.stringify(result));
+    } catch (err) {
+      log.warn({ err }, 'could not reply to a control command');
+    }
+  };
   const handle = (bytes: Uint8Array, reply: (text: string) => void): void => {
+    if (closed) return;
+    if (pending >= MAX_PENDING_COMMANDS) {
+      send(reply, { ok: false, status: 429, error: { code: ErrorCodes.LIMIT, message: `more than ${MAX_PENDING_COMMANDS} control commands waiting; try again later` } });
+      return;
+    }
+    pending++;
     chain = chain.then(async () => {
-      const result = await runStreamCommand(supervisor, bytes, deps.maxBytes);
-      log.info({ status: result.status, requestId: result.requestId, code: result.error?.code }, 'control command');
       try {
-        reply(JSON.stringify(result));
-      } catch (err) {
-        log.warn({ err }, 'could not reply to a control command');
+        if (closed) return;
+        const result = await runStreamCommand(supervisor, bytes, deps.maxBytes);
+        log.info({ status: result.status, requestId: result.requestId, code: result.error?.code }, 'control command');
+        send(reply, result);
+      } finally {
+        pending--;
       }
     });
   };
+  const stop = (): void => void (closed = true);
   if (sink.kind === 'mqtt') {
     const client = mqtt.connect(sink.url, {
       protocolVersion: sink.protocolVersion,
@@ -45,6 +71,8 @@ export async function startControlListener(
       ...(sink.username !== undefined ? { username: sink.username } : {}),
       ...(sink.password !== undefined ? { password: sink.password } : {}),
       ...(sink.clientId !== undefined ? { clientId: `${sink.clientId}-control` } : {}),
+      // The sink's own TLS settings: a private CA or client certificate applies to both connections.
+      ...mqttTlsOptions(sink.tls),
     });
     client.on('error', (err) => log.warn({ error: err.message, url: redactBrokerUrl(sink.url) }, 'control connection error'));
     client.on('connect', () => void client.subscribeAsync(topic, { qos: 1 }).catch((err: Error) => log.warn({ error: err.message }, 'cannot subscribe to the control topic')));
@@ -52,7 +80,7 @@ export async function startControlListener(
       if (t !== topic) return;
       handle(payload, (text) => client.publish(`${topic}/reply`, text, { qos: 1 }));
     });
-    return { close: () => client.endAsync(true).then(() => chain) };
+    return { close: () => (stop(), client.endAsync(true).then(() => chain)) };
   }
   // nats.js reconnects once connected; the first connection is retried here, until aborted.
   let nc: Awaited<ReturnType<typeof natsConnect>> | undefined;
@@ -67,6 +95,9 @@ export async function startControlListener(
         ...(sink.user !== undefined ? { user: sink.user } : {}),
         ...(sink.pass !== undefined ? { pass: sink.pass } : {}),
         ...(sink.token !== undefined ? { token: sink.token } : {}),
+        ...natsTlsOptions(sink.tls),
+        // Credentials in the URL, as the sink's connection takes them.
+        ...credentialsFromUrl(sink.url),
       });
     } catch (err) {
       if (attempt === 0) log.warn({ error: (err as Error).message, url: redactBrokerUrl(sink.url) }, 'control connection failed; retrying');
@@ -87,5 +118,5 @@ export async function startControlListener(
       handle(msg.data, (text) => (msg.reply ? msg.respond(text) : conn.publish(`${topic}.reply`, text)));
     },
   });
-  return { close: () => conn.drain().then(() => chain) };
+  return { close: () => (stop(), conn.drain().then(() => chain)) };
 }

@@ -32,14 +32,7 @@ export function mqttConnector(s: MqttSinkSettings): BrokerConnector {
         ...(s.clientId !== undefined ? { clientId: s.clientId } : {}),
         ...(s.username !== undefined ? { username: s.username } : {}),
         ...(s.password !== undefined ? { password: s.password } : {}),
-        ...(s.tls
-          ? {
-              rejectUnauthorized: s.tls.rejectUnauthorized,
-              ...(s.tls.ca !== undefined ? { ca: readFileSync(s.tls.ca) } : {}),
-              ...(s.tls.cert !== undefined ? { cert: readFileSync(s.tls.cert) } : {}),
-              ...(s.tls.key !== undefined ? { key: readFileSync(s.tls.key) } : {}),
-            }
-          : {}),
+        ...mqttTlsOptions(s.tls),
       });
       let settled = false;
       let resolveLost!: (e: Error) => void;
@@ -68,4 +61,15 @@ export function mqttConnector(s: MqttSinkSettings): BrokerConnector {
         });
       });
     });
+}
+
+/** mqtt.js' TLS options from the sink's `tls:` (PEM files read now). */
+export function mqttTlsOptions(tls: MqttSinkSettings['tls']): { rejectUnauthorized?: boolean; ca?: Buffer; cert?: Buffer; key?: Buffer } {
+  if (!tls) return {};
+  return {
+    rejectUnauthorized: tls.rejectUnauthorized,
+    ...(tls.ca !== undefined ? { ca: readFileSync(tls.ca) } : {}),
+    ...(tls.cert !== undefined ? { cert: readFileSync(tls.cert) } : {}),
+    ...(tls.key !== undefined ? { key: readFileSync(tls.key) } : {}),
+  };
 }

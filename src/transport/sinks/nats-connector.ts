@@ -31,7 +31,7 @@ export function natsConnector(s: NatsSinkSettings): BrokerConnector {
         ...(s.user !== undefined ? { user: s.user } : {}),
         ...(s.pass !== undefined ? { pass: s.pass } : {}),
         ...(s.token !== undefined ? { token: s.token } : {}),
-        ...(s.tls ? { tls: { ...(s.tls.ca !== undefined ? { caFile: s.tls.ca } : {}), ...(s.tls.cert !== undefined ? { certFile: s.tls.cert } : {}), ...(s.tls.key !== undefined ? { keyFile: s.tls.key } : {}) } } : {}),
+        ...natsTlsOptions(s.tls),
         ...credentialsFromUrl(s.url),
       });
     } catch (err) {
@@ -79,7 +79,7 @@ export function natsConnector(s: NatsSinkSettings): BrokerConnector {
 }
 
 /** `nats://user:pass@host` or `nats://token@host`: nats.js wants them as options. */
-function credentialsFromUrl(url: string): { user?: string; pass?: string; token?: string } {
+export function credentialsFromUrl(url: string): { user?: string; pass?: string; token?: string } {
   try {
     const u = new URL(url);
     if (u.username && u.password) return { user: decodeURIComponent(u.username), pass: decodeURIComponent(u.password) };
@@ -88,4 +88,10 @@ function credentialsFromUrl(url: string): { user?: string; pass?: string; token?
     // The config check reports unparsable URLs.
   }
   return {};
+}
+
+/** nats.js' TLS options from the sink's `tls:`. */
+export function natsTlsOptions(tls: NatsSinkSettings['tls']): { tls?: { caFile?: string; certFile?: string; keyFile?: string } } {
+  if (!tls) return {};
+  return { tls: { ...(tls.ca !== undefined ? { caFile: tls.ca } : {}), ...(tls.cert !== undefined ? { certFile: tls.cert } : {}), ...(tls.key !== undefined ? { keyFile: tls.key } : {}) } };
 }

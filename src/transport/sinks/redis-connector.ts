@@ -43,14 +43,33 @@ export function redisConnector(s: RedisSinkSettings): BrokerConnector {
     // without a listener ioredis prints them.
     let lastError: Error | undefined;
     redis.on('error', (err: Error) => (lastError = err));
+    // ioredis' connectTimeout ends at the TCP handshake: a server that accepts and never answers
+    // would hold connect() (and the sink's shutdown) forever. The whole handshake gets the budget.
+    let timer: NodeJS.Timeout | undefined;
+    let onAbort: (() => void) | undefined;
     try {
-      await redis.connect();
-      // AUTH problems surface on the first command, not at connect: fail here, clearly.
-      await redis.ping();
+      const handshake = (async () => {
+        await redis.connect();
+        // AUTH problems surface on the first command, not at connect: fail here, clearly.
+        await redis.ping();
+      })();
+      handshake.catch(() => undefined);
+      await Promise.race([
+        handshake,
+        new Promise<never>((_, fail) => {
+          timer = setTimeout(() => fail(new Error(`no answer within ${s.connectTimeoutMs} ms`)), s.connectTimeoutMs);
+          onAbort = () => fail(new Error('aborted'));
+          if (signal.aborted) onAbort();
+          else signal.addEventListener('abort', onAbort, { once: true });
+        }),
+      ]);
     } catch (err) {
       redis.disconnect();
       const reason = lastError && lastError.message !== (err as Error).message ? `${lastError.message} (${(err as Error).message})` : (err as Error).message;
       throw new TransportError(ErrorCodes.TRANSPORT, `Redis ${redactBrokerUrl(s.url)}: ${reason}`, { cause: err });
+    } finally {
+      clearTimeout(timer);
+      if (onAbort) signal.removeEventListener('abort', onAbort);
     }
     if (signal.aborted) {
       redis.disconnect();

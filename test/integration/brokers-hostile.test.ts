@@ -1,0 +1,289 @@
+/**
+ * Brokers and a lease store that misbehave: a server that accepts the TCP connection and never
+ * answers, a Redis that goes silent under a lease holder, a Redis restarted without persistence,
+ * and a control topic flooded with commands. Real brokers on loopback; the supervisor behind the
+ * control topic is the only stand-in (a seam: the commands' own checks are tested elsewhere).
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import mqtt from 'mqtt';
+import { connect as natsConnect } from 'nats';
+import { Subject } from 'rxjs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { asStreamId } from '../../src/core/ids.js';
+import { startMosquitto, startNats, startRedis, type Broker } from '../../src/bench/local-brokers.js';
+import { ClusterCoordinator, type ClusterTarget } from '../../src/cluster/coordinator.js';
+import { RedisLeaseStore } from '../../src/cluster/redis-lease-store.js';
+import type { StreamConfig } from '../../src/config/schema.js';
+import { sinkSchema } from '../../src/config/sink-schema.js';
+import type { AnalyticsEvent } from '../../src/core/records.js';
+import { createLogger } from '../../src/observability/logger.js';
+import type { StreamSupervisor } from '../../src/supervisor/stream-supervisor.js';
+import { startControlListener } from '../../src/transport/sinks/control-listener.js';
+import { EventSink } from '../../src/transport/sinks/event-sink.js';
+import { mqttConnector } from '../../src/transport/sinks/mqtt-connector.js';
+import { natsConnector } from '../../src/transport/sinks/nats-connector.js';
+import { redisConnector } from '../../src/transport/sinks/redis-connector.js';
+
+const logger = createLogger('silent');
+const cleanups: (() => Promise<unknown>)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c().catch(() => undefined);
+});
+
+/** Resolves to 'hung' if `p` has not settled within `ms`. */
+async function within<T>(p: Promise<T>, ms: number): Promise<{ value?: T; error?: Error } | 'hung'> {
+  let timer: NodeJS.Timeout | undefined;
+  const r = await Promise.race([
+    p.then((value) => ({ value }), (error: Error) => ({ error })),
+    new Promise<'hung'>((resolve) => (timer = setTimeout(() => resolve('hung'), ms))),
+  ]);
+  clearTimeout(timer);
+  return r;
+}
+
+/** A server that accepts connections and never says a word. */
+async function silentServer(): Promise<string> {
+  const sockets = new Set<net.Socket>();
+  const srv = net.createServer((s) => {
+    sockets.add(s);
+    s.on('error', () => undefined);
+  });
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  cleanups.push(async () => {
+    for (const s of sockets) s.destroy();
+    await new Promise((r) => srv.close(r));
+  });
+  return `127.0.0.1:${(srv.address() as net.AddressInfo).port}`;
+}
+
+/** A TCP relay to `port` that can be made a black hole: connections stay open, nothing passes. */
+async function freezableRelay(port: number): Promise<{ port: number; freeze(): void }> {
+  let frozen = false;
+  const sockets = new Set<net.Socket>();
+  const srv = net.createServer((c) => {
+    const up = net.connect(port, '127.0.0.1');
+    for (const s of [c, up]) {
+      sockets.add(s);
+      s.on('error', () => undefined);
+    }
+    c.on('data', (d) => void (!frozen && up.write(d)));
+    up.on('data', (d) => void (!frozen && c.write(d)));
+    c.on('close', () => up.destroy());
+    up.on('close', () => c.destroy());
+  });
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  cleanups.push(async () => {
+    for (const s of sockets) s.destroy();
+    await new Promise((r) => srv.close(r));
+  });
+  return { port: (srv.address() as net.AddressInfo).port, freeze: () => void (frozen = true) };
+}
+
+async function until(pred: () => boolean, ms: number, what: string): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!pred()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** Retries `f` until it stops throwing (a store still connecting refuses commands). */
+async function eventually<T>(f: () => Promise<T>, ms = 5000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    try {
+      return await f();
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+}
+
+describe('a broker that accepts the connection and never answers', () => {
+  it('each connector gives up within its connect timeout, and a sink still closes promptly', async () => {
+    const addr = await silentServer();
+    const signal = new AbortController().signal;
+    const attempts = {
+      mqtt: within(mqttConnector({ url: `mqtt://${addr}`, qos: 1, protocolVersion: 4, connectTimeoutMs: 300 })(signal), 3000),
+      nats: within(natsConnector({ url: `nats://${addr}`, connectTimeoutMs: 300, jetstream: null })(signal), 3000),
+      redis: within(redisConnector({ url: `redis://${addr}`, connectTimeoutMs: 300, maxLen: 10 })(signal), 3000),
+    };
+    for (const [kind, attempt] of Object.entries(attempts)) {
+      const r = await attempt;
+      expect(r === 'hung' ? `${kind}: hung` : r.error instanceof Error).toBe(true);
+    }
+    const sink = new EventSink(
+      { name: 's', kind: 'redis', topic: 'affect:{stream}', bufferMessages: 10, maxInFlight: 4, ackTimeoutMs: 500, reconnect: { initialDelayMs: 10, maxDelayMs: 50 }, flushTimeoutMs: 100 },
+      redisConnector({ url: `redis://${addr}`, connectTimeoutMs: 60_000, maxLen: 10 }),
+      { onDelivered: () => undefined, onDropped: () => undefined, onState: () => undefined },
+      logger,
+    );
+    const events = new Subject<AnalyticsEvent>();
+    sink.start(events);
+    events.next({ type: 'track', streamId: asStreamId('cam'), trackId: 1, state: 'started', frame: 1, ts: 't' });
+    await new Promise((r) => setTimeout(r, 100));
+    // A connect attempt in progress (its own timeout a minute away) must not hold up shutdown.
+    expect(await within(sink.close(), 2000)).not.toBe('hung');
+  });
+
+});
+
+describe('cluster leases under a failing Redis', () => {
+  it('the lease store fails its commands when Redis goes silent, instead of waiting forever', async () => {
+    const redis = await startRedis({ persistence: false });
+    cleanups.push(() => redis.dispose());
+    const relay = await freezableRelay(redis.port);
+    const store = new RedisLeaseStore(`redis://127.0.0.1:${relay.port}`, 't', { connectTimeoutMs: 300, commandTimeoutMs: 300 });
+    cleanups.push(() => store.close());
+    await eventually(() => store.heartbeat({ id: 'a' }, 1000));
+    relay.freeze();
+    const r = await within(store.heartbeat({ id: 'a' }, 1000), 3000);
+    expect(r === 'hung' ? 'hung' : r.error instanceof Error).toBe(true);
+  });
+
+  const cam = { id: 'cam' } as StreamConfig;
+  const target = (name: string, timeline: string[]): ClusterTarget & { running: Set<string> } => {
+    const running = new Set<string>();
+    return {
+      running,
+      start: (cfg) => void (running.add(cfg.id), timeline.push(`${name} start`)),
+      stop: async (id) => void (running.delete(id) && timeline.push(`${name} stop`)),
+    };
+  };
+
+  it('an instance whose Redis goes silent stops its streams before another can take their leases', async () => {
+    const redis = await startRedis({ persistence: false });
+    cleanups.push(() => redis.dispose());
+    const relay = await freezableRelay(redis.port);
+    const timeline: string[] = [];
+    const ta = target('a', timeline);
+    const tb = target('b', timeline);
+    const opts = (id: string) => ({ member: { id }, streams: [cam], leaseTtlMs: 1500, tickMs: 300 });
+    const a = new ClusterCoordinator(new RedisLeaseStore(`redis://127.0.0.1:${relay.port}`, 'sb', { connectTimeoutMs: 300, commandTimeoutMs: 300 }), ta, opts('a'), logger);
+    a.start();
+    cleanups.push(() => a.close());
+    await until(() => ta.running.has('cam'), 5000, 'a to run cam');
+    relay.freeze();
+    const b = new ClusterCoordinator(new RedisLeaseStore(redis.url, 'sb'), tb, opts('b'), logger);
+    b.start();
+    cleanups.push(() => b.close());
+    await until(() => tb.running.has('cam'), 8000, 'b to take cam over');
+    // a must have let go before b started: never both at once.
+    expect(timeline).toEqual(['a start', 'a stop', 'b start']);
+    expect(await within(a.close(), 3000)).not.toBe('hung');
+  });
+
+  it('fences keep growing across a Redis restart that lost every key', async () => {
+    const redis = await startRedis({ persistence: false });
+    cleanups.push(() => redis.dispose());
+    const store = new RedisLeaseStore(redis.url, 'f');
+    cleanups.push(() => store.close());
+    let last = 0;
+    for (let i = 0; i < 3; i++) {
+      const lease = await eventually(() => store.acquire('cam', 'a', 60_000));
+      expect(lease?.fence).toBeGreaterThan(last);
+      last = lease!.fence;
+      await store.release(lease!);
+    }
+    await redis.stop();
+    await redis.restart();
+    const after = await eventually(() => store.acquire('cam', 'b', 60_000));
+    expect(after?.fence).toBeGreaterThan(last);
+  });
+});
+
+describe('a flooded control topic', () => {
+  it('keeps a bounded backlog, refuses the excess at once, and drops queued commands on close', async () => {
+    const mq: Broker = await startMosquitto();
+    cleanups.push(() => mq.dispose());
+    let removes = 0;
+    let active = 0;
+    let maxActive = 0;
+    const supervisor = {
+      remove: async () => {
+        removes++;
+        maxActive = Math.max(maxActive, ++active);
+        await new Promise((r) => setTimeout(r, 100));
+        active--;
+        return true;
+      },
+    } as unknown as StreamSupervisor;
+    const sink = sinkSchema.parse({ kind: 'mqtt', name: 'ctl', url: mq.url, control: { topic: 'ctl/cmd' } });
+    const abort = new AbortController();
+    const listener = await startControlListener(sink, supervisor, { logger, maxBytes: 65536, signal: abort.signal });
+    const client = await mqtt.connectAsync(mq.url);
+    cleanups.push(() => client.endAsync(true));
+    const replies: { status: number }[] = [];
+    client.on('message', (_t, p) => replies.push(JSON.parse(p.toString()) as { status: number }));
+    await client.subscribeAsync('ctl/cmd/reply', { qos: 1 });
+    // The listener subscribes on connect: send until a command gets through.
+    for (let i = 0; i < 20 && replies.length === 0; i++) {
+      await client.publishAsync('ctl/cmd', JSON.stringify({ op: 'remove', id: 'warmup' }), { qos: 1 });
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    await until(() => replies.length > 0, 5000, 'a first reply');
+    const before = replies.length;
+    const N = 300;
+    for (let i = 0; i < N; i++) client.publish('ctl/cmd', JSON.stringify({ op: 'remove', id: `s${i}` }), { qos: 0 });
+    // Refusals are immediate: nearly all replies arrive long before 300 × 100 ms.
+    await until(() => replies.length - before >= N - 40, 5000, 'refusals of the excess');
+    expect(replies.slice(before).filter((r) => r.status === 429).length).toBeGreaterThan(N / 2);
+    const accepted = removes;
+    await listener!.close();
+    await new Promise((r) => setTimeout(r, 300));
+    // Nothing that was still queued ran after close.
+    expect(removes - accepted).toBeLessThanOrEqual(1);
+    expect(maxActive).toBe(1);
+  });
+});
+
+describe('a control topic on a TLS broker', () => {
+  it('connects with the sink’s TLS settings (a private CA), like the sink itself', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'va-tls-'));
+    cleanups.push(async () => rmSync(dir, { recursive: true, force: true }));
+    const cert = path.join(dir, 'cert.pem');
+    const key = path.join(dir, 'key.pem');
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+    const mq = await startMosquitto({ tls: { cert, key } });
+    cleanups.push(() => mq.dispose());
+    const supervisor = { list: () => [] } as unknown as StreamSupervisor;
+    const sink = sinkSchema.parse({ kind: 'mqtt', name: 'ctl', url: mq.url, tls: { ca: cert }, control: { topic: 'ctl/cmd' }, connectTimeoutMs: 2000 });
+    const listener = await startControlListener(sink, supervisor, { logger, maxBytes: 65536, signal: new AbortController().signal });
+    cleanups.push(() => listener!.close());
+    const client = await mqtt.connectAsync(mq.url, { ca: readFileSync(cert) });
+    cleanups.push(() => client.endAsync(true));
+    const replies: { status: number }[] = [];
+    client.on('message', (_t, p) => replies.push(JSON.parse(p.toString()) as { status: number }));
+    await client.subscribeAsync('ctl/cmd/reply', { qos: 1 });
+    for (let i = 0; i < 20 && replies.length === 0; i++) {
+      await client.publishAsync('ctl/cmd', JSON.stringify({ op: 'list' }), { qos: 1 });
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    expect(replies[0]?.status).toBe(200);
+  });
+});
+
+describe('a NATS control topic with credentials in the URL', () => {
+  it('authenticates like the sink does', async () => {
+    const nats = await startNats({ user: 'ctl', pass: 's3cr3t' });
+    cleanups.push(() => nats.dispose());
+    const url = `nats://ctl:s3cr3t@127.0.0.1:${nats.port}`;
+    const abort = new AbortController();
+    cleanups.push(async () => abort.abort());
+    const supervisor = { list: () => [] } as unknown as StreamSupervisor;
+    const sink = sinkSchema.parse({ kind: 'nats', name: 'ctl', url, control: { topic: 'ctl.cmd' }, reconnect: { initialDelayMs: 50, maxDelayMs: 100 } });
+    const started = startControlListener(sink, supervisor, { logger, maxBytes: 65536, signal: abort.signal });
+    const r = await within(started, 5000);
+    expect(r === 'hung' ? 'never connected' : r.error ?? 'connected').toBe('connected');
+    if (r !== 'hung') cleanups.push(async () => r.value?.close());
+    const nc = await natsConnect({ servers: `127.0.0.1:${nats.port}`, user: 'ctl', pass: 's3cr3t' });
+    cleanups.push(() => nc.close());
+    const reply = await nc.request('ctl.cmd', JSON.stringify({ op: 'list' }), { timeout: 2000 });
+    expect((JSON.parse(reply.string()) as { status: number }).status).toBe(200);
+  });
+});
