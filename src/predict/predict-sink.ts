@@ -7,7 +7,8 @@
 import type { RgbFace } from '../models/seed/index.js';
 import type { RowWriter } from './row-writer.js';
 import { toRow, type RowContext } from './rows.js';
-import type { FrameCache, SeedRunner } from '../models/seed/seed-runner.js';
+import type { FrameCache } from '../models/seed/seed-runner.js';
+import type { AffectRunner } from '../models/affect/affect-runner.js';
 
 interface PendingFace {
   readonly ctx: RowContext;
@@ -27,13 +28,13 @@ export class PredictSink {
   faces = 0;
 
   constructor(
-    private readonly runner: SeedRunner,
+    private readonly runner: AffectRunner,
     private readonly writer: RowWriter,
     private readonly batch: number,
   ) {}
 
   private get members(): readonly { name: string; role: string }[] {
-    return this.runner.ensemble.members;
+    return this.runner.memberInfo;
   }
 
   add(seq: number, ctx: RowContext, face: RgbFace): void {

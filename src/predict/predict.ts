@@ -10,11 +10,11 @@ import type { Config } from '../config/schema.js';
 import { AnalyticsError, ErrorCodes, InferenceError, SourceError } from '../core/errors.js';
 import { selectBackend, type BackendPreference } from '../models/backend.js';
 import { FaceDetector } from '../models/face-detector/index.js';
-import { loadModelDir } from '../models/seed/index.js';
+import { faceCropAlignment } from '../models/packaged/face-crop.js';
+import { loadAffectRunner, providesAuVa } from '../models/affect/affect-runner.js';
 import { listImages, readImage } from './image-dir.js';
 import { PredictSink } from './predict-sink.js';
 import { RowWriter, rowFormatOf } from './row-writer.js';
-import { SeedRunner } from '../models/seed/seed-runner.js';
 import { readVideoFaces } from './video-faces.js';
 
 export interface PredictOptions {
@@ -62,14 +62,14 @@ export async function predict(o: PredictOptions): Promise<PredictSummary> {
   const cfg: Config = loadConfig({ ...(o.config !== undefined ? { file: o.config } : {}), env: {} });
   const backend = await selectBackend(o.backend ?? 'auto');
   progress(`backend ${backend.name}`);
-  const ensemble = await loadModelDir(o.model);
+  const { runner } = await loadAffectRunner(o.model, { includeMembers: o.members === true });
   let detector: FaceDetector | undefined;
   let writer: RowWriter | undefined;
   try {
-    const m = ensemble.manifest;
-    progress(`model ${m.id} ${m.version}: ${m.architecture} ${m.kind}${m.seqLen !== undefined ? ` seq_len ${m.seqLen}` : ''}, ${ensemble.members.length} member(s)`);
-    const runner = new SeedRunner(ensemble, { includeMembers: o.members === true });
-    writer = RowWriter.open(o.out, { video: input === 'video', members: o.members === true ? ensemble.members.map((x) => x.name) : [] });
+    const m = runner.manifest;
+    const auVa = providesAuVa(m);
+    progress(`model ${m.id} ${m.version}: ${m.architecture} ${m.kind}${auVa && m.seqLen !== undefined ? ` seq_len ${m.seqLen}` : ''}, ${runner.memberInfo.length} member(s)${auVa ? '' : ', expressions only'}`);
+    writer = RowWriter.open(o.out, { video: input === 'video', members: o.members === true ? runner.memberInfo.map((x) => x.name) : [], auVa });
     const sink = new PredictSink(runner, writer, batch);
     let frames = 0;
     if (input === 'images') {
@@ -98,7 +98,7 @@ export async function predict(o: PredictOptions): Promise<PredictSummary> {
           if ((frame.seq + 1) % 100 === 0) progress(`frame ${frame.seq + 1}: ${sink.faces} face(s), ${tracks} track(s)`);
         },
         tracksEnded: (ids) => ids.forEach((id) => sink.endSequence(id)),
-      });
+      }, (face) => faceCropAlignment(face, runner.crop, runner.cropSize ?? face.alignment.size));
       sink.finish();
       frames = r.frames;
       progress(`${frames} frame(s), ${sink.faces} face(s), ${tracks} track(s)`);
@@ -106,12 +106,12 @@ export async function predict(o: PredictOptions): Promise<PredictSummary> {
     }
     writer.close();
     progress(`${writer.rows} row(s) → ${o.out}`);
-    return { input, kind: ensemble.kind, backend: backend.name, frames, faces: sink.faces, rows: writer.rows, seconds: (performance.now() - t0) / 1000 };
+    return { input, kind: runner.kind, backend: backend.name, frames, faces: sink.faces, rows: writer.rows, seconds: (performance.now() - t0) / 1000 };
   } catch (err) {
     writer?.abort();
     throw err;
   } finally {
     detector?.close();
-    ensemble.dispose();
+    runner.dispose();
   }
 }

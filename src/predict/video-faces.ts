@@ -8,7 +8,7 @@
 import type { Subscription } from 'rxjs';
 import type { Config } from '../config/schema.js';
 import { asStreamId } from '../core/ids.js';
-import type { FrameRecord, TrackedFace } from '../core/records.js';
+import type { AlignedFace, Alignment, FrameRecord, TrackedFace } from '../core/records.js';
 import { cropAlignedFacesUint8 } from '../models/face-aligner/index.js';
 import type { FaceDetector } from '../models/face-detector/index.js';
 import type { RgbFace } from '../models/seed/index.js';
@@ -33,6 +33,8 @@ export async function readVideoFaces(
   detector: FaceDetector,
   cfg: VideoAnalysisConfig,
   consumer: VideoFacesConsumer,
+  /** The model's crop of a face (default: the daemon's alignment), as the live stage cuts it. */
+  cropOf: (face: AlignedFace) => Alignment = (face) => face.alignment,
 ): Promise<{ readonly frames: number }> {
   const gate = new CreditGate(cfg.analysis.queueFrames + 1);
   const frames$ = fromSource((signal) => openSource({ kind: 'file', path: file }, { realtime: false, loop: false, maxWidth: cfg.analysis.maxWidth, signal }), {
@@ -65,7 +67,7 @@ export async function readVideoFaces(
           frames++;
           const image = rec.frame.image;
           // The same crop function as the live affect stage, so both feed the models identical bytes.
-          const crops: RgbFace[] = cropAlignedFacesUint8(image, rec.faces.map((f) => f.alignment), image.width / rec.frame.sourceWidth);
+          const crops: RgbFace[] = cropAlignedFacesUint8(image, rec.faces.map(cropOf), image.width / rec.frame.sourceWidth);
           consumer.frame(
             rec.frame,
             rec.faces.map((face, i) => {

@@ -106,11 +106,11 @@ describe('live affect in the daemon', () => {
     for (const a of live) {
       const r = offline.get(`${a.frame}/${a.trackId}`);
       expect(r, `${a.frame}/${a.trackId}`).toBeDefined();
-      Object.values(a.au.probs).forEach((p, j) => expect(p).toBeCloseTo(r!.au.probs[j]!, 4));
+      Object.values(a.au.probs).forEach((p, j) => expect(p).toBeCloseTo(r!.au!.probs[j]!, 4));
       Object.values(a.expr.probs).forEach((p, j) => expect(p).toBeCloseTo(r!.expr.probs[j]!, 4));
       expect(a.expr.label).toBe(r!.expr.label);
-      expect(a.va.valence).toBeCloseTo(r!.va.valence, 4);
-      expect(a.va.arousal).toBeCloseTo(r!.va.arousal, 4);
+      expect(a.va.valence).toBeCloseTo(r!.va!.valence, 4);
+      expect(a.va.arousal).toBeCloseTo(r!.va!.arousal, 4);
     }
   }, 240_000);
 

@@ -1,7 +1,10 @@
 import { ErrorCodes, ModelLoadError } from '../../core/errors.js';
 import { InferenceQueue, type InferenceQueueOptions } from '../../pipeline/affect/inference-queue.js';
 import type { BackendPreference } from '../backend.js';
-import { combineMembers, decodeMemberFrame, type EnsembleFrame, type ModelManifest, type RgbFace } from '../seed/index.js';
+import type { AlignedFace, Alignment } from '../../core/records.js';
+import { faceCropAlignment } from '../packaged/face-crop.js';
+import { combineMembers, decodeMemberFrame, type EnsembleFrame, type RgbFace } from '../seed/index.js';
+import { providesAuVa, type AffectManifest } from './affect-runner.js';
 import type { FrameCache } from '../seed/seed-runner.js';
 import { inProcessOps, workerOps, type AffectOps } from './affect-ops.js';
 
@@ -61,8 +64,18 @@ export class AffectEngine {
     }
   }
 
-  get manifest(): ModelManifest {
+  get manifest(): AffectManifest {
     return this.ops.manifest;
+  }
+
+  /** Whether events carry AU and VA (false for an expressions-only model). */
+  get providesAuVa(): boolean {
+    return providesAuVa(this.manifest);
+  }
+
+  /** Where this model's crop of a face lies (the daemon's alignment for seed models). */
+  cropOf(face: AlignedFace): Alignment {
+    return faceCropAlignment(face, this.ops.crop, this.ops.cropSize ?? face.alignment.size);
   }
 
   get id(): string {
@@ -78,16 +91,19 @@ export class AffectEngine {
   }
 
   get seqLen(): number {
-    return this.manifest.seqLen ?? 1;
+    const m = this.manifest;
+    return providesAuVa(m) ? (m.seqLen ?? 1) : 1;
   }
 
   get thresholds(): readonly number[] {
-    return this.manifest.tasks.AU.thresholds;
+    const m = this.manifest;
+    return providesAuVa(m) ? m.tasks.AU.thresholds : [];
   }
 
   /** Runs one frame (and one window) so kernels are compiled before live traffic. */
   async warmUp(): Promise<void> {
-    const face: RgbFace = { data: new Uint8Array(112 * 112 * 3), width: 112, height: 112 };
+    const side = this.ops.cropSize ?? 112;
+    const face: RgbFace = { data: new Uint8Array(side * side * 3), width: side, height: side };
     const [cache] = await this.ops.runCnn([face]);
     if (cache && this.kind === 'cnn-rnn') await this.ops.runWindows([Array.from({ length: this.seqLen }, () => cache)]);
   }

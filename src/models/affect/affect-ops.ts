@@ -3,8 +3,10 @@ import path from 'node:path';
 import { ErrorCodes, InferenceError, ModelLoadError } from '../../core/errors.js';
 import { packageRoot } from '../../paths.js';
 import type { BackendPreference } from '../backend.js';
-import { loadModelDir, type EnsembleFrame, type ModelManifest, type RgbFace } from '../seed/index.js';
-import { SeedRunner, type FrameCache } from '../seed/seed-runner.js';
+import type { FaceCropSpec } from '../packaged/manifest.js';
+import type { EnsembleFrame, RgbFace } from '../seed/index.js';
+import type { FrameCache } from '../seed/seed-runner.js';
+import { loadAffectRunner, type AffectManifest } from './affect-runner.js';
 import { runWindows } from './run-windows.js';
 import type { WorkerReply, WorkerRequest } from './affect-worker.js';
 
@@ -12,8 +14,11 @@ type WithoutId<T> = T extends unknown ? Omit<T, 'id'> : never;
 
 /** Where the models run: the daemon's thread, or a worker thread of their own. */
 export interface AffectOps {
-  readonly manifest: ModelManifest;
+  readonly manifest: AffectManifest;
   readonly hidden: number;
+  /** How faces are cut for this model (null size: the daemon's alignment size). */
+  readonly crop: FaceCropSpec;
+  readonly cropSize: number | null;
   runCnn(faces: readonly RgbFace[]): Promise<FrameCache[]>;
   runWindows(windows: readonly (readonly FrameCache[])[]): Promise<EnsembleFrame[][]>;
   /** Tensors alive in a worker's own engine (absent in-process: the daemon's count has them). */
@@ -22,13 +27,18 @@ export interface AffectOps {
 }
 
 export async function inProcessOps(dir: string): Promise<AffectOps> {
-  const runner = new SeedRunner(await loadModelDir(dir), { includeMembers: false });
+  const { runner, seed } = await loadAffectRunner(dir, { includeMembers: false });
   return {
-    manifest: runner.ensemble.manifest,
+    manifest: runner.manifest,
     hidden: runner.hidden,
+    crop: runner.crop,
+    cropSize: runner.cropSize,
     runCnn: async (faces) => runner.runCnn(faces),
-    runWindows: async (windows) => runWindows(runner, windows),
-    close: async () => runner.ensemble.dispose(),
+    runWindows: async (windows) => {
+      if (!seed) throw new RangeError('this model has no sequence heads');
+      return runWindows(seed, windows);
+    },
+    close: async () => runner.dispose(),
   };
 }
 
@@ -75,8 +85,10 @@ export async function workerOps(dir: string, backend: BackendPreference): Promis
     });
   };
   return {
-    manifest: ready.manifest as ModelManifest,
+    manifest: ready.manifest as AffectManifest,
     hidden: ready.hidden,
+    crop: ready.crop as FaceCropSpec,
+    cropSize: ready.cropSize,
     runCnn: (faces) => call<FrameCache[]>({ op: 'cnn', faces }),
     runWindows: (windows) => call<EnsembleFrame[][]>({ op: 'gru', windows }),
     tensors: () => call<number>({ op: 'tensors' }),

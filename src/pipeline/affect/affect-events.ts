@@ -30,21 +30,26 @@ export function toAffectEvent(
   decision: EnsembleFrame,
   ctx: { readonly thresholds: readonly number[]; readonly model: { readonly id: string; readonly version: string }; readonly smoothers?: AffectSmoothers },
 ): AffectEvent {
-  let au: ArrayLike<number> = decision.au.probabilities;
-  let expr: ArrayLike<number> = decision.expr.probabilities;
-  let va: ArrayLike<number> = [decision.va.valence, decision.va.arousal];
   const s = ctx.smoothers;
+  // A model without AU or VA (a packaged expression classifier) publishes neither: no zeros stand in.
+  let au: ArrayLike<number> | undefined = decision.au?.probabilities;
+  let expr: ArrayLike<number> = decision.expr.probabilities;
+  let va: ArrayLike<number> | undefined = decision.va ? [decision.va.valence, decision.va.arousal] : undefined;
   if (s) {
-    au = s.au.apply(meta.trackId, meta.pts, au);
+    if (au) au = s.au.apply(meta.trackId, meta.pts, au);
     expr = s.expr.apply(meta.trackId, meta.pts, expr);
-    va = s.va.apply(meta.trackId, meta.pts, va);
+    if (va) va = s.va.apply(meta.trackId, meta.pts, va);
   }
-  const auProbs: Record<string, number> = {};
-  const auActive: Record<string, boolean> = {};
-  AU_LABELS.forEach((label, j) => {
-    auProbs[label] = r5(au[j]!);
-    auActive[label] = au[j]! > ctx.thresholds[j]!;
-  });
+  let auOut: AffectEvent['au'];
+  if (au) {
+    const probs: Record<string, number> = {};
+    const active: Record<string, boolean> = {};
+    AU_LABELS.forEach((label, j) => {
+      probs[label] = r5(au[j]!);
+      active[label] = au[j]! > ctx.thresholds[j]!;
+    });
+    auOut = { probs, active };
+  }
   const exprProbs: Record<string, number> = {};
   EXPR_LABELS.forEach((label, j) => (exprProbs[label] = r5(expr[j]!)));
   return {
@@ -54,9 +59,9 @@ export function toAffectEvent(
     frame: meta.frame,
     pts: Math.round(meta.pts * 1e4) / 1e4,
     ts: new Date(meta.wallTime).toISOString(),
-    au: { probs: auProbs, active: auActive },
+    ...(auOut ? { au: auOut } : {}),
     expr: { probs: exprProbs, label: EXPR_LABELS[argmax(expr)]! },
-    va: { valence: r5(va[0]!), arousal: r5(va[1]!) },
+    ...(va ? { va: { valence: r5(va[0]!), arousal: r5(va[1]!) } } : {}),
     model: ctx.model,
     latencyMs: Math.round((performance.now() - meta.decodedAt) * 10) / 10,
   };

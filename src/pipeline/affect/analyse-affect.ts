@@ -34,7 +34,8 @@ export interface AnalyseAffectOptions {
 }
 
 /**
- * Live affect for one stream: per face, the aligned 112×112 crop goes through the shared CNN
+ * Live affect for one stream: per face, the model's crop (the aligned 112×112 face for seed
+ * models, the declared crop for packaged ones) goes through the shared CNN
  * queue once (per member); CNN-RNN models keep each track's per-frame features in a window ring
  * and run the GRU heads every `stride` frames and at track end (seed §7.3 windows); results are
  * smoothed per track and become one `affect` event per analysed frame and track.
@@ -104,7 +105,7 @@ export function analyseAffect(deps: AnalyseAffectDeps, opts: AnalyseAffectOption
   const cnnFor = (record: TrackOutput): Promise<(FrameCache | undefined)[]> => {
     if (record.kind === 'tracks-closed' || record.faces.length === 0) return Promise.resolve([]);
     const { frame } = record;
-    const crops = cropAlignedFacesUint8(frame.image, record.faces.map((f) => f.alignment), frame.image.width / frame.sourceWidth);
+    const crops = cropAlignedFacesUint8(frame.image, record.faces.map((f) => engine.cropOf(f)), frame.image.width / frame.sourceWidth);
     const all = Promise.all(
       crops.map((crop) =>
         engine.cnn(crop, streamId).catch((err: unknown) => {
