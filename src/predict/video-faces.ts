@@ -17,7 +17,7 @@ import { CreditGate } from '../pipeline/credit-gate.js';
 import { detectFaces } from '../pipeline/detect-faces.js';
 import { fromSource } from '../pipeline/from-source.js';
 import { trackFaces } from '../pipeline/track-faces.js';
-import { openSource } from '../streams/open-source.js';
+import { openSource, type SourceSpec } from '../streams/open-source.js';
 
 export type VideoAnalysisConfig = Pick<Config, 'analysis' | 'detector' | 'tracker' | 'alignment'>;
 
@@ -29,7 +29,7 @@ export interface VideoFacesConsumer {
 }
 
 export async function readVideoFaces(
-  file: string,
+  file: string | SourceSpec,
   detector: FaceDetector,
   cfg: VideoAnalysisConfig,
   consumer: VideoFacesConsumer,
@@ -37,7 +37,7 @@ export async function readVideoFaces(
   cropOf: (face: AlignedFace) => Alignment = (face) => face.alignment,
 ): Promise<{ readonly frames: number }> {
   const gate = new CreditGate(cfg.analysis.queueFrames + 1);
-  const frames$ = fromSource((signal) => openSource({ kind: 'file', path: file }, { realtime: false, loop: false, maxWidth: cfg.analysis.maxWidth, signal }), {
+  const frames$ = fromSource((signal) => openSource(typeof file === 'string' ? { kind: 'file', path: file } : file, { realtime: false, loop: false, maxWidth: cfg.analysis.maxWidth, signal }), {
     streamId: asStreamId('predict'),
     gate,
   });
