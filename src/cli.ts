@@ -124,7 +124,7 @@ export function buildCli(): Command {
     .command('expressions')
     .description('agreement, label stability and cost of expression models (each packaged member, their ensemble, more model dirs) on unlabelled face video')
     .requiredOption('--input <path>', 'video or image file, directory of them, or demo: (repeatable)', collect, [] as string[])
-    .option('--model <dir>', 'model directory (repeatable; the first is the reference; default: the default model)', collect, [] as string[])
+    .option('--model <dir>', 'model directory (repeatable; the first is the reference; default: config/models/packaged-teachers, both packaged classifiers)', collect, [] as string[])
     .option('--variants', 'add FFmpeg variants of each file (mirror, crop, half scale, darker, brighter)')
     .addOption(new Option('--backend <name>', 'TF.js backend').choices(backendChoices).default('auto'))
     .option('--json', 'print JSON only')

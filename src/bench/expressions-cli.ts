@@ -1,6 +1,6 @@
 import { AnalyticsError } from '../core/errors.js';
 import type { BackendPreference } from '../models/backend.js';
-import { defaultModelDir } from '../paths.js';
+import { packagedTeachersDir } from '../paths.js';
 import { benchExpressions, formatBenchExpressions } from './expressions.js';
 
 /** `daemon bench expressions`: the table on stdout (or JSON), progress and errors on stderr. */
@@ -8,7 +8,7 @@ export async function benchExpressionsCli(o: { input: string[]; model: string[];
   try {
     const r = await benchExpressions({
       inputs: o.input,
-      models: o.model.length > 0 ? o.model : [defaultModelDir],
+      models: o.model.length > 0 ? o.model : [packagedTeachersDir],
       variants: o.variants === true,
       backend: o.backend as BackendPreference,
       progress: (l) => void process.stderr.write(l + '\n'),

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { benchExpressions, formatBenchExpressions } from '../../src/bench/expressions.js';
-import { defaultModelDir } from '../../src/paths.js';
+import { packagedTeachersDir } from '../../src/paths.js';
 import { media } from '../helpers/media.js';
 import { importTestModel } from '../helpers/test-models.js';
 
@@ -8,8 +8,8 @@ describe('daemon bench expressions', () => {
   it('measures each packaged member, their ensemble and any further model directory on the same faces', async () => {
     // A CNN-RNN directory stands in for a trained student: one more row, decided per track.
     const student = await importTestModel('cnn-rnn');
-    const r = await benchExpressions({ inputs: [media('single_face.mp4'), media('multi_face.jpg')], models: [defaultModelDir, student], backend: 'wasm' });
-    expect(r.rows.map((x) => x.row)).toEqual(['human-emotion', 'face-api-expression', 'default-expressions (ensemble)', 'seed-cnn-rnn']);
+    const r = await benchExpressions({ inputs: [media('single_face.mp4'), media('multi_face.jpg')], models: [packagedTeachersDir, student], backend: 'wasm' });
+    expect(r.rows.map((x) => x.row)).toEqual(['human-emotion', 'face-api-expression', 'packaged-teachers (ensemble)', 'seed-cnn-rnn']);
     expect(r.faces).toBeGreaterThan(70);
     for (const row of r.rows) {
       expect(row.faces).toBe(r.faces);
@@ -28,6 +28,6 @@ describe('daemon bench expressions', () => {
   }, 300_000);
 
   it('names a missing input', async () => {
-    await expect(benchExpressions({ inputs: ['/nonexistent/clip.mp4'], models: [defaultModelDir], backend: 'wasm' })).rejects.toThrow(/--input \/nonexistent\/clip\.mp4: not found/);
+    await expect(benchExpressions({ inputs: ['/nonexistent/clip.mp4'], models: [packagedTeachersDir], backend: 'wasm' })).rejects.toThrow(/--input \/nonexistent\/clip\.mp4: not found/);
   });
 });

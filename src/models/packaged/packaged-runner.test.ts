@@ -2,14 +2,14 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { defaultModelDir } from '../../paths.js';
+import { defaultModelDir, packagedTeachersDir } from '../../paths.js';
 import { selectBackend } from '../backend.js';
 import { tf } from '../tf.js';
 import { EXPR_LABELS } from '../seed/constants.js';
 import { parsePackagedManifest, type PackagedManifest } from './manifest.js';
 import { PackagedRunner } from './packaged-runner.js';
 
-const manifestJson = (): PackagedManifest => JSON.parse(readFileSync(path.join(defaultModelDir, 'manifest.json'), 'utf8')) as PackagedManifest;
+const manifestJson = (dir = packagedTeachersDir): PackagedManifest => JSON.parse(readFileSync(path.join(dir, 'manifest.json'), 'utf8')) as PackagedManifest;
 
 function dirWith(m: unknown): string {
   const dir = mkdtempSync(path.join(tmpdir(), 'va-packaged-'));
@@ -22,8 +22,10 @@ beforeAll(async () => {
 });
 
 describe('packaged expression model directories', () => {
-  it('the default manifest is valid and maps both packages onto the seed EXPR order', () => {
-    const m = parsePackagedManifest(manifestJson(), 'default');
+  it('the shipped manifests are valid and map both packages onto the seed EXPR order', () => {
+    const d = parsePackagedManifest(manifestJson(defaultModelDir), 'default');
+    expect(d.members.map((x) => x.name)).toEqual(['face-api-expression']);
+    const m = parsePackagedManifest(manifestJson(), 'teachers');
     expect(m.members.map((x) => x.package.name)).toEqual(['@vladmandic/human', '@vladmandic/face-api']);
     for (const member of m.members) expect([...member.labelMap].sort()).toEqual([...EXPR_LABELS].sort());
     // human: angry, disgust, fear, happy, sad, surprise, neutral.
@@ -71,7 +73,7 @@ describe('packaged expression model directories', () => {
   });
 
   it('runs every member on faces of any size, returns EXPR only and leaks no tensors', async () => {
-    const runner = await PackagedRunner.fromDir(defaultModelDir, { includeMembers: true });
+    const runner = await PackagedRunner.fromDir(packagedTeachersDir, { includeMembers: true });
     try {
       const before = tf.memory().numTensors;
       const face = (side: number, v: number) => ({ data: new Uint8Array(side * side * 3).fill(v), width: side, height: side });
