@@ -135,8 +135,9 @@ async function rowsOf(dir: string): Promise<Row[]> {
       }
     }
   }
-  // Seed rows run on TF.js: the bench compares models, and its crops and timings stay on one engine.
-  const runner = await loadAffectRunner(dir, { includeMembers: false, engine: 'tfjs' });
+  // The engines the daemon uses by default (seed members on ONNX Runtime where it loads), so a
+  // row's cost per face is what the daemon would pay.
+  const runner = await loadAffectRunner(dir, { includeMembers: false, engine: 'auto' });
   rows.push(row(`${runner.manifest.id}${rows.length > 0 ? ' (ensemble)' : ''}`, runner));
   return rows;
 }
