@@ -164,6 +164,19 @@ export function buildCli(): Command {
       await benchSink({ events: o.events, kinds, inFlight: list(o.inFlight).map(positiveInt('--in-flight')), json: o.json === true });
     });
 
+  bench
+    .command('expressions')
+    .description('agreement, label stability and cost of expression models (each packaged member, their ensemble, more model dirs) on unlabelled face video')
+    .requiredOption('--input <path>', 'video or image file, directory of them, or demo: (repeatable)', collect, [] as string[])
+    .option('--model <dir>', 'model directory (repeatable; the first is the reference; default: config/models/packaged-teachers, both packaged classifiers)', collect, [] as string[])
+    .option('--variants', 'add FFmpeg variants of each file (mirror, crop, half scale, darker, brighter)')
+    .addOption(new Option('--backend <name>', 'TF.js backend').choices(backendChoices).default('auto'))
+    .option('--json', 'print JSON only')
+    .action(async (o: { input: string[]; model: string[]; variants?: boolean; backend: string; json?: boolean }) => {
+      const { benchExpressionsCli } = await import('./bench/expressions-cli.js');
+      process.exitCode = await benchExpressionsCli(o);
+    });
+
   program
     .command('import-seed')
     .description("import the seed's PyTorch checkpoints (one file per ensemble member) into a model directory")

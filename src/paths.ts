@@ -4,3 +4,7 @@ import { fileURLToPath } from 'node:url';
 /** The package root (this file sits in src/ or dist/, one level below it). */
 export const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const defaultConfigPath = path.join(packageRoot, 'config', 'default.yaml');
+/** The packaged-expression model that config/default.yaml loads. */
+export const defaultModelDir = path.join(packageRoot, 'config', 'models', 'default-expressions');
+/** Both packaged expression classifiers as one ensemble: the reference of `daemon bench expressions`. */
+export const packagedTeachersDir = path.join(packageRoot, 'config', 'models', 'packaged-teachers');

@@ -20,6 +20,10 @@ describe('loadConfig', () => {
     expect(cfg.streams).toEqual([{ id: 'demo', url: 'demo:', realtime: true, loop: true }]);
     expect(cfg.detector.detectEveryFrames).toBe(3);
     expect(cfg.files.roots).toEqual([process.cwd()]);
+    // The packaged-expression default model, beside the config file whatever the cwd, smoothed.
+    expect(cfg.model.dir).toBe(path.join(path.dirname(defaultConfigPath), 'models', 'default-expressions'));
+    expect(loadConfig({ file: defaultConfigPath, env: {}, cwd: '/' }).model.dir).toBe(cfg.model.dir);
+    expect(cfg.model.smoothing).toBe('ema');
     expect(Object.isFrozen(cfg)).toBe(true);
     expect(Object.isFrozen(cfg.server)).toBe(true);
   });
@@ -61,6 +65,12 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ file: dup, env: {} })).toThrow(/duplicate stream id "a"/);
     expect(() => loadConfig({ file: '/nonexistent/x.yaml', env: {} })).toThrow(/nonexistent\/x.yaml/);
     expect(() => loadConfig({ file: yamlFile('- 1\n- 2\n'), env: {} })).toThrow(/top level must be a mapping/);
+  });
+
+  it('resolves model.dir from a file against the file, --model against the cwd', () => {
+    const file = yamlFile('model: {dir: m/x}\n');
+    expect(loadConfig({ file, env: {}, cwd: '/srv' }).model.dir).toBe(path.join(path.dirname(file), 'm', 'x'));
+    expect(loadConfig({ file, env: {}, cwd: '/srv', overrides: { model: 'y' } }).model.dir).toBe('/srv/y');
   });
 
   it('layers file < env whitelist < CLI flags', () => {

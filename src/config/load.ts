@@ -129,7 +129,12 @@ export function loadConfig(opts: { file?: string; overrides?: ConfigOverrides; e
 
   const cfg = result.data;
   cfg.files.roots = cfg.files.roots.map((r) => path.resolve(cwd, r));
-  if (cfg.model.dir !== null) cfg.model.dir = path.resolve(cwd, cfg.model.dir);
+  if (cfg.model.dir !== null) {
+    // A model named in a config file sits beside that file (as config/default.yaml's default model
+    // does), so the file works from any working directory; --model is relative to the cwd.
+    const base = o.model === undefined && opts.file !== undefined ? path.dirname(path.resolve(cwd, opts.file)) : cwd;
+    cfg.model.dir = path.resolve(base, cfg.model.dir);
+  }
   if (cfg.persistence.file !== null) cfg.persistence.file = path.resolve(cwd, cfg.persistence.file);
   return deepFreeze(cfg);
 }

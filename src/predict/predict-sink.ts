@@ -6,7 +6,7 @@
  */
 import type { RgbFace } from '../models/seed/index.js';
 import { toRow, type PredictionRow, type RowContext } from './rows.js';
-import type { EnsembleRunner } from '../models/engine/ensemble-runner.js';
+import type { AffectRunner } from '../models/affect/affect-runner.js';
 import type { FrameCache } from '../models/seed/frame-cache.js';
 
 interface PendingFace {
@@ -27,13 +27,13 @@ export class PredictSink {
   faces = 0;
 
   constructor(
-    private readonly runner: EnsembleRunner,
+    private readonly runner: AffectRunner,
     private readonly writer: { write(row: PredictionRow): void },
     private readonly batch: number,
   ) {}
 
   private get members(): readonly { name: string; role: string }[] {
-    return this.runner.ensemble.members;
+    return this.runner.memberInfo;
   }
 
   async add(seq: number, ctx: RowContext, face: RgbFace): Promise<void> {

@@ -10,11 +10,11 @@ import type { Config } from '../config/schema.js';
 import { AnalyticsError, ErrorCodes, InferenceError, SourceError } from '../core/errors.js';
 import { selectBackend, type BackendPreference } from '../models/backend.js';
 import { FaceDetector } from '../models/face-detector/index.js';
-import { loadModelDir } from '../models/seed/index.js';
+import { faceCropAlignment } from '../models/packaged/face-crop.js';
+import { loadAffectRunner, providesAuVa, runnerEngine, type AffectRunner } from '../models/affect/affect-runner.js';
 import { listImages, readImage } from './image-dir.js';
 import { PredictSink } from './predict-sink.js';
 import { RowWriter, rowFormatOf } from './row-writer.js';
-import { EnsembleRunner } from '../models/engine/ensemble-runner.js';
 import type { EnginePreference } from '../models/engine/member-engine.js';
 import { readVideoFaces } from './video-faces.js';
 import { RenderCollector, renderAnnotated } from './render-annotated.js';
@@ -86,18 +86,18 @@ export async function predict(o: PredictOptions): Promise<PredictSummary> {
   const cfg: Config = loadConfig({ ...(o.config !== undefined ? { file: o.config } : {}), env: {} });
   const backend = await selectBackend(o.backend ?? 'auto');
   progress(`backend ${backend.name}`);
-  const ensemble = await loadModelDir(o.model);
   let detector: FaceDetector | undefined;
   let writer: RowWriter | undefined;
-  let runner: EnsembleRunner | undefined;
+  let runner: AffectRunner | undefined;
   try {
-    const m = ensemble.manifest;
-    progress(`model ${m.id} ${m.version}: ${m.architecture} ${m.kind}${m.seqLen !== undefined ? ` seq_len ${m.seqLen}` : ''}, ${ensemble.members.length} member(s)`);
-    runner = await EnsembleRunner.open(ensemble, { engine: o.engine ?? 'auto', threads: o.threads ?? 0, includeMembers: o.members === true });
-    progress(`engine ${runner.engine}${runner.fallback !== undefined ? ` (ONNX Runtime unavailable: ${runner.fallback})` : ''}`);
-    writer = out !== undefined ? RowWriter.open(out, { video: input === 'video', members: o.members === true ? ensemble.members.map((x) => x.name) : [] }) : undefined;
-    const tasks = m.tasks as Partial<Record<'AU' | 'EXPR' | 'VA', unknown>>;
-    const collector = o.render !== undefined ? new RenderCollector({ au: tasks.AU !== undefined, expr: tasks.EXPR !== undefined, va: tasks.VA !== undefined }) : undefined;
+    runner = await loadAffectRunner(o.model, { engine: o.engine ?? 'auto', threads: o.threads ?? 0, includeMembers: o.members === true });
+    const model = runner;
+    const m = runner.manifest;
+    const auVa = providesAuVa(m);
+    progress(`model ${m.id} ${m.version}: ${m.architecture} ${m.kind}${auVa && m.seqLen !== undefined ? ` seq_len ${m.seqLen}` : ''}, ${runner.memberInfo.length} member(s)${auVa ? '' : ', expressions only'}`);
+    progress(`engine ${runnerEngine(runner)}${runner.fallback !== undefined ? ` (ONNX Runtime unavailable: ${runner.fallback})` : ''}`);
+    writer = out !== undefined ? RowWriter.open(out, { video: input === 'video', members: o.members === true ? runner.memberInfo.map((x) => x.name) : [], auVa }) : undefined;
+    const collector = o.render !== undefined ? new RenderCollector({ au: auVa, expr: true, va: auVa }) : undefined;
     const rowsOut = writer;
     let rows = 0;
     const sink = new PredictSink(
@@ -141,7 +141,7 @@ export async function predict(o: PredictOptions): Promise<PredictSummary> {
         tracksEnded: async (ids) => {
           for (const id of ids) await sink.endSequence(id);
         },
-      });
+      }, (face) => faceCropAlignment(face, model.crop, model.cropSize ?? face.alignment.size));
       await sink.finish();
       frames = r.frames;
       progress(`${frames} frame(s), ${sink.faces} face(s), ${tracks} track(s)`);
@@ -158,9 +158,9 @@ export async function predict(o: PredictOptions): Promise<PredictSummary> {
     }
     return {
       input,
-      kind: ensemble.kind,
+      kind: runner.kind,
       backend: backend.name,
-      engine: runner.engine,
+      engine: runnerEngine(runner),
       frames,
       faces: sink.faces,
       rows,
@@ -173,6 +173,5 @@ export async function predict(o: PredictOptions): Promise<PredictSummary> {
   } finally {
     detector?.close();
     await runner?.dispose();
-    ensemble.dispose();
   }
 }

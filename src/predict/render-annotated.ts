@@ -42,9 +42,9 @@ export class RenderCollector {
     return {
       trackId,
       box: s.box,
-      ...(this.tasks.au ? { au: { labels: AU_LABELS, probs: r.au.probs, active: r.au.active.map((a) => a === 1) } } : {}),
+      ...(this.tasks.au && r.au ? { au: { labels: AU_LABELS, probs: r.au.probs, active: r.au.active.map((a) => a === 1) } } : {}),
       ...(this.tasks.expr ? { expr: { labels: EXPR_LABELS, probs: r.expr.probs, label: r.expr.label } } : {}),
-      ...(this.tasks.va ? { va: r.va } : {}),
+      ...(this.tasks.va && r.va ? { va: r.va } : {}),
     };
   }
 }

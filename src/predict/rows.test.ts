@@ -19,13 +19,13 @@ describe('prediction rows', () => {
     const row = toRow({ frame: 3, source: 'a.png' }, frame, members);
     expect(row.frame).toBe(3);
     expect('trackId' in row).toBe(false);
-    expect(row.au.active).toEqual(row.au.probs.map((p) => (p > 0.5 ? 1 : 0)));
+    expect(row.au!.active).toEqual(row.au!.probs.map((p) => (p > 0.5 ? 1 : 0)));
     expect(row.expr.label).toBe('Happiness');
     expect(Math.abs(row.expr.probs.reduce((a, b) => a + b, 0) - 1)).toBeLessThan(1e-5);
     expect(row.members?.map((m) => m.name)).toEqual(['student_0', 'student_1']);
     // The ensemble AU probability is the mean of the members'.
-    const mean = (row.members ?? []).reduce((s, m) => s + (m.au.probs[0] ?? 0), 0) / 2;
-    expect(Math.abs((row.au.probs[0] ?? 0) - mean)).toBeLessThan(2e-6);
+    const mean = (row.members ?? []).reduce((s, m) => s + (m.au!.probs[0] ?? 0), 0) / 2;
+    expect(Math.abs((row.au!.probs[0] ?? 0) - mean)).toBeLessThan(2e-6);
   });
 
   it('flattens to CSV with one value per header column, video and member columns included', () => {
@@ -36,7 +36,7 @@ describe('prediction rows', () => {
     expect(values).toHaveLength(header.length);
     expect(header.slice(0, 5)).toEqual(['frame', 'source', 'trackId', 'pts', 'au.probs.AU1']);
     expect(values[header.indexOf('expr.label')]).toBe('Happiness');
-    expect(values[header.indexOf('members.student_1.va.arousal')]).toBe(row.members?.[1]?.va.arousal);
+    expect(values[header.indexOf('members.student_1.va.arousal')]).toBe(row.members?.[1]?.va!.arousal);
     expect(csvHeader({ video: false, members: [] })).toHaveLength(2 + 8 + 8 + 7 + 3);
   });
 

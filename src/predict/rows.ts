@@ -7,9 +7,9 @@ import { AU_LABELS, EXPR_LABELS, argmax, type EnsembleFrame, type MemberFrame } 
 export interface MemberRow {
   readonly name: string;
   readonly role: string;
-  readonly au: { readonly probs: number[] };
+  readonly au?: { readonly probs: number[] };
   readonly expr: { readonly probs: number[]; readonly label: string };
-  readonly va: { readonly valence: number; readonly arousal: number };
+  readonly va?: { readonly valence: number; readonly arousal: number };
 }
 
 export interface PredictionRow {
@@ -20,10 +20,13 @@ export interface PredictionRow {
   readonly trackId?: number;
   /** Video only: stream time of the frame in seconds. */
   readonly pts?: number;
-  /** `active` is 0/1 (probability > the manifest's per-AU threshold), as in the seed's output files. */
-  readonly au: { readonly probs: number[]; readonly active: number[] };
+  /**
+   * `active` is 0/1 (probability > the manifest's per-AU threshold), as in the seed's output files.
+   * Absent (with `va`) for a model that provides expressions only.
+   */
+  readonly au?: { readonly probs: number[]; readonly active: number[] };
   readonly expr: { readonly probs: number[]; readonly label: string };
-  readonly va: { readonly valence: number; readonly arousal: number };
+  readonly va?: { readonly valence: number; readonly arousal: number };
   readonly members?: MemberRow[];
 }
 
@@ -43,9 +46,9 @@ export function toRow(ctx: RowContext, f: EnsembleFrame, members: readonly { rea
     return {
       name: members[i]?.name ?? `member_${i}`,
       role: members[i]?.role ?? 'student',
-      au: { probs: Array.from(m.auProbabilities, r6) },
+      ...(m.auProbabilities !== undefined ? { au: { probs: Array.from(m.auProbabilities, r6) } } : {}),
       expr: { probs: Array.from(m.exprProbabilities, r6), label: EXPR_LABELS[exprIndex] ?? String(exprIndex) },
-      va: { valence: r6(m.valence), arousal: r6(m.arousal) },
+      ...(m.valence !== undefined && m.arousal !== undefined ? { va: { valence: r6(m.valence), arousal: r6(m.arousal) } } : {}),
     };
   });
   return {
@@ -53,9 +56,9 @@ export function toRow(ctx: RowContext, f: EnsembleFrame, members: readonly { rea
     source: ctx.source,
     ...(ctx.trackId !== undefined ? { trackId: ctx.trackId } : {}),
     ...(ctx.pts !== undefined ? { pts: r6(ctx.pts) } : {}),
-    au: { probs: Array.from(f.au.probabilities, r6), active: f.au.active.map((a) => (a ? 1 : 0)) },
+    ...(f.au !== undefined ? { au: { probs: Array.from(f.au.probabilities, r6), active: f.au.active.map((a) => (a ? 1 : 0)) } } : {}),
     expr: { probs: Array.from(f.expr.probabilities, r6), label: f.expr.label },
-    va: { valence: r6(f.va.valence), arousal: r6(f.va.arousal) },
+    ...(f.va !== undefined ? { va: { valence: r6(f.va.valence), arousal: r6(f.va.arousal) } } : {}),
     ...(memberRows !== undefined ? { members: memberRows } : {}),
   };
 }
@@ -65,35 +68,48 @@ export interface CsvLayout {
   readonly video: boolean;
   /** Member names for the per-member columns (empty: none). */
   readonly members: readonly string[];
+  /** Whether the model provides AU and VA (default true); an expressions-only model has no such columns. */
+  readonly auVa?: boolean;
 }
 
 export function csvHeader(layout: CsvLayout): string[] {
+  const auVa = layout.auVa !== false;
   const head = ['frame', 'source', ...(layout.video ? ['trackId', 'pts'] : [])];
   const decision = [
-    ...AU_LABELS.map((l) => `au.probs.${l}`),
-    ...AU_LABELS.map((l) => `au.active.${l}`),
+    ...(auVa ? AU_LABELS.map((l) => `au.probs.${l}`) : []),
+    ...(auVa ? AU_LABELS.map((l) => `au.active.${l}`) : []),
     ...EXPR_LABELS.map((l) => `expr.probs.${l}`),
     'expr.label',
-    'va.valence',
-    'va.arousal',
+    ...(auVa ? ['va.valence', 'va.arousal'] : []),
   ];
   const member = (name: string): string[] => [
-    ...AU_LABELS.map((l) => `members.${name}.au.probs.${l}`),
+    ...(auVa ? AU_LABELS.map((l) => `members.${name}.au.probs.${l}`) : []),
     ...EXPR_LABELS.map((l) => `members.${name}.expr.probs.${l}`),
     `members.${name}.expr.label`,
-    `members.${name}.va.valence`,
-    `members.${name}.va.arousal`,
+    ...(auVa ? [`members.${name}.va.valence`, `members.${name}.va.arousal`] : []),
   ];
   return [...head, ...decision, ...layout.members.flatMap(member)];
 }
 
 export function csvValues(row: PredictionRow, layout: CsvLayout): (string | number)[] {
+  const auVa = layout.auVa !== false;
+  const blank = (n: number): string[] => new Array<string>(n).fill('');
   const head = [row.frame, row.source, ...(layout.video ? [row.trackId ?? '', row.pts ?? ''] : [])];
-  const decision = [...row.au.probs, ...row.au.active, ...row.expr.probs, row.expr.label, row.va.valence, row.va.arousal];
+  const decision = [
+    ...(auVa ? [...(row.au?.probs ?? blank(AU_LABELS.length)), ...(row.au?.active ?? blank(AU_LABELS.length))] : []),
+    ...row.expr.probs,
+    row.expr.label,
+    ...(auVa ? [row.va?.valence ?? '', row.va?.arousal ?? ''] : []),
+  ];
   const members = layout.members.flatMap((name) => {
     const m = row.members?.find((x) => x.name === name);
-    if (m === undefined) return new Array<string>(AU_LABELS.length + EXPR_LABELS.length + 3).fill('');
-    return [...m.au.probs, ...m.expr.probs, m.expr.label, m.va.valence, m.va.arousal];
+    if (m === undefined) return blank((auVa ? AU_LABELS.length + 2 : 0) + EXPR_LABELS.length + 1);
+    return [
+      ...(auVa ? (m.au?.probs ?? blank(AU_LABELS.length)) : []),
+      ...m.expr.probs,
+      m.expr.label,
+      ...(auVa ? [m.va?.valence ?? '', m.va?.arousal ?? ''] : []),
+    ];
   });
   return [...head, ...decision, ...members];
 }

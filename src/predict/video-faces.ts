@@ -10,7 +10,7 @@
 import type { Subscription } from 'rxjs';
 import type { Config } from '../config/schema.js';
 import { asStreamId } from '../core/ids.js';
-import type { FrameRecord, TrackedFace } from '../core/records.js';
+import type { AlignedFace, Alignment, FrameRecord, TrackedFace } from '../core/records.js';
 import { cropAlignedFacesUint8 } from '../models/face-aligner/index.js';
 import type { FaceDetectorHost } from '../models/face-detector/face-detector-host.js';
 import type { RgbFace } from '../models/seed/index.js';
@@ -46,14 +46,16 @@ function consumerPacedSource(consumer: CreditGate) {
 }
 
 export async function readVideoFaces(
-  file: string,
+  file: string | SourceSpec,
   detector: Pick<FaceDetectorHost, 'createSession'>,
   cfg: VideoAnalysisConfig,
   consumer: VideoFacesConsumer,
+  /** The model's crop of a face (default: the daemon's alignment), as the live stage cuts it. */
+  cropOf: (face: AlignedFace) => Alignment = (face) => face.alignment,
 ): Promise<{ readonly frames: number }> {
   const credits = new CreditGate(cfg.analysis.queueFrames + 1);
   const run$ = runStream(
-    { kind: 'file', path: file },
+    typeof file === 'string' ? { kind: 'file', path: file } : file,
     {
       streamId: asStreamId('predict'),
       realtime: false,
@@ -104,7 +106,7 @@ export async function readVideoFaces(
         const image = rec.frame.image;
         // The same crop function as the live affect stage, so both feed the models identical bytes.
         // Cut now: the frame's pixels may be handed on once this callback returns.
-        const crops: RgbFace[] = cropAlignedFacesUint8(image, rec.faces.map((f) => f.alignment), image.width / rec.frame.sourceWidth);
+        const crops: RgbFace[] = cropAlignedFacesUint8(image, rec.faces.map(cropOf), image.width / rec.frame.sourceWidth);
         const faces = rec.faces.map((face, i) => {
           const crop = crops[i];
           if (crop === undefined) throw new Error(`unreachable: no crop for face ${i} of frame ${rec.frame.seq}`);

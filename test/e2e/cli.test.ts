@@ -13,7 +13,7 @@ afterEach(() => {
 });
 
 describe('the daemon command', () => {
-  it('runs the embedded default (the demo stream) and stops on SIGTERM with exit 0 within 5 s', async () => {
+  it('runs the embedded default (the demo stream, the packaged expression model) and stops on SIGTERM with exit 0 within 5 s', async () => {
     running = spawnDaemon(['run', '--port', '0', '--backend', 'wasm']);
     const port = await running.port();
     const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
@@ -23,6 +23,16 @@ describe('the daemon command', () => {
     const ev = await client.waitFor((m) => m.type === 'faces' && (m.faces as unknown[]).length >= 2, 30_000);
     expect(ev.width).toBe(1280);
     expect(ev.height).toBe(720);
+    // The embedded default model: expressions (and only expressions) for the demo's faces.
+    const affect = (await client.waitFor((m) => m.type === 'affect', 90_000)) as { expr: { probs: Record<string, number>; label: string }; model: { id: string }; au?: unknown; va?: unknown };
+    expect(affect.model.id).toBe('default-expressions');
+    expect(Object.keys(affect.expr.probs)).toEqual(['Neutral', 'Anger', 'Disgust', 'Fear', 'Happiness', 'Sadness', 'Surprise']);
+    expect(Object.values(affect.expr.probs).reduce((a, b) => a + b, 0)).toBeCloseTo(1, 3);
+    expect(affect.expr.probs[affect.expr.label]).toBe(Math.max(...Object.values(affect.expr.probs)));
+    expect(affect.au).toBeUndefined();
+    expect(affect.va).toBeUndefined();
+    const readyz = (await (await fetch(`http://127.0.0.1:${port}/readyz`)).json()) as { details: { affectModel: { id: string; smoothing: string } } };
+    expect(readyz.details.affectModel).toMatchObject({ id: 'default-expressions', smoothing: 'ema' });
     const metrics = parseMetrics(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text());
     expect(metrics.get('va_frames_analysed_total{stream="demo"}')).toBeGreaterThan(0);
     const t0 = Date.now();
@@ -33,7 +43,7 @@ describe('the daemon command', () => {
     const lines = running.stdout.map((l) => JSON.parse(l) as { msg: string });
     expect(lines.at(-1)!.msg).toBe('daemon stopped');
     expect(lines.some((l) => l.msg === 'TF.js backend selected')).toBe(true);
-  });
+  }, 180_000);
 
   it('serves a config file with file sources and honours --host/--port/--file-root', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'va-e2e-'));

@@ -7,7 +7,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync,
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { repoRoot } from '../helpers/media.js';
+import { media, repoRoot } from '../helpers/media.js';
 import { spawnDaemon } from '../helpers/spawn-daemon.js';
 
 const fx = path.join(repoRoot, 'test/fixtures/seed');
@@ -92,4 +92,20 @@ describe('daemon import-seed / predict / bench model', () => {
     expect(reports[0]?.stageMs?.backbone).toBeGreaterThan(0);
     expect(reports[1]?.error).toMatch(/tfjs-node|no TF\.js backend/);
   });
+
+  it('predicts with the default (packaged expression) model on a video: expression columns, no AU or VA', async () => {
+    const out = path.join(dir, 'default.csv');
+    const r = await cli(['predict', '--model', 'config/models/default-expressions', '--input', media('single_face.mp4'), '--out', out, '--members', '--backend', 'wasm']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/model default-expressions 1: packaged-expression cnn, 1 member\(s\), expressions only/);
+    const [header, ...rows] = readFileSync(out, 'utf8').trim().split('\n');
+    const cols = header!.split(',');
+    expect(cols.slice(0, 4)).toEqual(['frame', 'source', 'trackId', 'pts']);
+    expect(cols).toContain('expr.probs.Happiness');
+    expect(cols).toContain('members.face-api-expression.expr.label');
+    expect(cols.some((c) => c.includes('au.') || c.includes('va.'))).toBe(false);
+    expect(rows.length).toBeGreaterThan(60);
+    const label = cols.indexOf('expr.label');
+    for (const row of rows) expect(['Neutral', 'Anger', 'Disgust', 'Fear', 'Happiness', 'Sadness', 'Surprise']).toContain(row.split(',')[label]);
+  }, 180_000);
 });

@@ -151,9 +151,9 @@ describe.each(['zip', 'legacy'] as const)('import-seed of %s checkpoints reprodu
         input.dispose();
         ensembleLogits(perMember, { thresholds: manifest.tasks.AU.thresholds }).forEach((f, i) => {
           const want = expected.cnn.ensemble[size][i];
-          expect(maxErr(want?.au_prob ?? [], f.au.probabilities)).toBeLessThan(TOL);
+          expect(maxErr(want?.au_prob ?? [], f.au!.probabilities)).toBeLessThan(TOL);
           expect(maxErr(want?.expr_prob ?? [], f.expr.probabilities)).toBeLessThan(TOL);
-          expect(maxErr([want?.valence ?? NaN, want?.arousal ?? NaN], [f.va.valence, f.va.arousal])).toBeLessThan(TOL);
+          expect(maxErr([want?.valence ?? NaN, want?.arousal ?? NaN], [f.va!.valence, f.va!.arousal])).toBeLessThan(TOL);
         });
       }
     } finally {
@@ -196,9 +196,9 @@ describe.each(['zip', 'legacy'] as const)('import-seed of %s checkpoints reprodu
       expected.cnn_rnn.ensemble.forEach((want, s) =>
         want.valence.forEach((v, t) => {
           const f = frames[s * 6 + t];
-          expect(maxErr(want.au_prob[t] ?? [], f?.au.probabilities ?? [])).toBeLessThan(TOL);
+          expect(maxErr(want.au_prob[t] ?? [], f?.au!.probabilities ?? [])).toBeLessThan(TOL);
           expect(maxErr(want.expr_prob[t] ?? [], f?.expr.probabilities ?? [])).toBeLessThan(TOL);
-          expect(maxErr([v, want.arousal[t] ?? NaN], [f?.va.valence ?? NaN, f?.va.arousal ?? NaN])).toBeLessThan(TOL);
+          expect(maxErr([v, want.arousal[t] ?? NaN], [f?.va!.valence ?? NaN, f?.va!.arousal ?? NaN])).toBeLessThan(TOL);
         }),
       );
     } finally {

@@ -83,7 +83,7 @@ describe.each(['cnn', 'cnn-rnn'] as const)('ONNX Runtime vs TF.js on the %s fixt
       const a = tfjs.decideCnn(caches);
       const b = onnx.decideCnn(await onnx.runCnn(faces));
       a.forEach((fa, i) => {
-        expect(maxDiff(fa.au.probabilities, b[i]!.au.probabilities)).toBeLessThan(1e-4);
+        expect(maxDiff(fa.au!.probabilities, b[i]!.au!.probabilities)).toBeLessThan(1e-4);
         expect(maxDiff(fa.expr.probabilities, b[i]!.expr.probabilities)).toBeLessThan(1e-4);
       });
       return;
@@ -98,8 +98,8 @@ describe.each(['cnn', 'cnn-rnn'] as const)('ONNX Runtime vs TF.js on the %s fixt
     a.forEach((wa, w) =>
       wa.forEach((fa, k) => {
         const fb = b[w]![k]!;
-        d = Math.max(d, maxDiff(fa.au.probabilities, fb.au.probabilities), maxDiff(fa.expr.probabilities, fb.expr.probabilities), Math.abs(fa.va.valence - fb.va.valence), Math.abs(fa.va.arousal - fb.va.arousal));
-        spread = Math.max(spread, Math.abs(fa.va.valence - a[0]![0]!.va.valence));
+        d = Math.max(d, maxDiff(fa.au!.probabilities, fb.au!.probabilities), maxDiff(fa.expr.probabilities, fb.expr.probabilities), Math.abs(fa.va!.valence - fb.va!.valence), Math.abs(fa.va!.arousal - fb.va!.arousal));
+        spread = Math.max(spread, Math.abs(fa.va!.valence - a[0]![0]!.va!.valence));
       }),
     );
     expect(d).toBeLessThan(1e-4);

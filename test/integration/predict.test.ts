@@ -95,11 +95,11 @@ describe('predict on a directory of aligned faces', () => {
     rows.forEach((r, i) => {
       const want = expected.cnn.ensemble[size][i];
       expect([r.frame, r.source, r.trackId]).toEqual([i, `img_00${i}.png`, undefined]);
-      expect(maxErr(want?.au_prob ?? [], r.au.probs)).toBeLessThan(TOL);
+      expect(maxErr(want?.au_prob ?? [], r.au!.probs)).toBeLessThan(TOL);
       expect(maxErr(want?.expr_prob ?? [], r.expr.probs)).toBeLessThan(TOL);
-      expect(maxErr([want?.valence ?? NaN, want?.arousal ?? NaN], [r.va.valence, r.va.arousal])).toBeLessThan(TOL);
-      expect(r.au.active).toEqual(r.au.probs.map((p, j) => (p > (thresholds[j] ?? 1) ? 1 : 0)));
-      r.members?.forEach((m, k) => expect(maxErr(expected.cnn.members[k]?.outputs[size][i]?.au_prob ?? [], m.au.probs)).toBeLessThan(TOL));
+      expect(maxErr([want?.valence ?? NaN, want?.arousal ?? NaN], [r.va!.valence, r.va!.arousal])).toBeLessThan(TOL);
+      expect(r.au!.active).toEqual(r.au!.probs.map((p, j) => (p > (thresholds[j] ?? 1) ? 1 : 0)));
+      r.members?.forEach((m, k) => expect(maxErr(expected.cnn.members[k]?.outputs[size][i]?.au_prob ?? [], m.au!.probs)).toBeLessThan(TOL));
       expect(r.members?.map((m) => m.name)).toEqual(['student_0', 'student_1']);
     });
   });
@@ -113,9 +113,9 @@ describe('predict on a directory of aligned faces', () => {
       const want = expected.cnn_rnn.ensemble[k];
       expect(rows.map((r) => r.frame)).toEqual([0, 1, 2, 3, 4, 5]);
       rows.forEach((r, t) => {
-        expect(maxErr(want?.au_prob[t] ?? [], r.au.probs)).toBeLessThan(TOL);
+        expect(maxErr(want?.au_prob[t] ?? [], r.au!.probs)).toBeLessThan(TOL);
         expect(maxErr(want?.expr_prob[t] ?? [], r.expr.probs)).toBeLessThan(TOL);
-        expect(maxErr([want?.valence[t] ?? NaN, want?.arousal[t] ?? NaN], [r.va.valence, r.va.arousal])).toBeLessThan(TOL);
+        expect(maxErr([want?.valence[t] ?? NaN, want?.arousal[t] ?? NaN], [r.va!.valence, r.va!.arousal])).toBeLessThan(TOL);
       });
     }
   });
@@ -158,9 +158,9 @@ describe('predict on a directory of aligned faces', () => {
     expect(rows).toHaveLength(14);
     rows.forEach((r, t) => {
       const f = frames[t];
-      expect(maxErr(Array.from(f?.au.probabilities ?? []), r.au.probs)).toBeLessThan(2e-6);
+      expect(maxErr(Array.from(f?.au!.probabilities ?? []), r.au!.probs)).toBeLessThan(2e-6);
       expect(maxErr(Array.from(f?.expr.probabilities ?? []), r.expr.probs)).toBeLessThan(2e-6);
-      expect(maxErr([f?.va.valence ?? NaN, f?.va.arousal ?? NaN], [r.va.valence, r.va.arousal])).toBeLessThan(2e-6);
+      expect(maxErr([f?.va!.valence ?? NaN, f?.va!.arousal ?? NaN], [r.va!.valence, r.va!.arousal])).toBeLessThan(2e-6);
     });
   });
 
@@ -196,7 +196,7 @@ describe('predict on a directory of aligned faces', () => {
     ensembleLogits(perMember, { thresholds: new Array<number>(8).fill(0.5) }).forEach((f, i) => {
       const cells = lines[i + 1]?.split(',') ?? [];
       expect(cells.slice(0, 2)).toEqual([String(i), ['a.jpg', 'b.png'][i]]);
-      expect(maxErr(Array.from(f.au.probabilities), cells.slice(2, 10).map(Number))).toBeLessThan(2e-6);
+      expect(maxErr(Array.from(f.au!.probabilities), cells.slice(2, 10).map(Number))).toBeLessThan(2e-6);
       expect(cells[header.indexOf('expr.label')]).toBe(f.expr.label);
     });
   });
@@ -206,10 +206,10 @@ describe('predict on a directory of aligned faces', () => {
 describe('predict on a video (detect → align → track with the daemon stages)', { timeout: 240_000 }, () => {
   const video = media('utterance_1.mp4');
   const checkRow = (r: PredictionRow): void => {
-    expect(r.au.probs.every((p) => p >= 0 && p <= 1)).toBe(true);
+    expect(r.au!.probs.every((p) => p >= 0 && p <= 1)).toBe(true);
     expect(Math.abs(r.expr.probs.reduce((a, b) => a + b, 0) - 1)).toBeLessThan(1e-5);
-    expect(Math.abs(r.va.valence) <= 1 && Math.abs(r.va.arousal) <= 1).toBe(true);
-    expect(r.au.active.every((a) => a === 0 || a === 1)).toBe(true);
+    expect(Math.abs(r.va!.valence) <= 1 && Math.abs(r.va!.arousal) <= 1).toBe(true);
+    expect(r.au!.active.every((a) => a === 0 || a === 1)).toBe(true);
   };
   let keys: string[] = [];
 

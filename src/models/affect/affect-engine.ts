@@ -2,13 +2,16 @@ import { availableParallelism } from 'node:os';
 import { ErrorCodes, ModelLoadError } from '../../core/errors.js';
 import { InferenceQueue, type InferenceQueueOptions } from '../runtime/inference-queue.js';
 import type { BackendPreference } from '../backend.js';
+import type { AlignedFace, Alignment } from '../../core/records.js';
 import type { EnginePreference } from '../engine/member-engine.js';
+import { faceCropAlignment } from '../packaged/face-crop.js';
 import type { HostHealth, ModelHost } from '../runtime/model-host.js';
 import { openHost } from '../runtime/open-host.js';
 import { HostPool } from '../runtime/host-pool.js';
 import { WorkerHost } from '../runtime/worker-host.js';
-import { combineMembers, decodeMemberFrame, type EnsembleFrame, type ModelManifest, type RgbFace } from '../seed/index.js';
+import { combineMembers, decodeMemberFrame, type EnsembleFrame, type RgbFace } from '../seed/index.js';
 import type { FrameCache } from '../seed/frame-cache.js';
+import { providesAuVa, type AffectManifest } from './affect-runner.js';
 import { affectService, type AffectApi, type AffectInfo } from './affect-service.js';
 
 export type { FrameCache } from '../seed/frame-cache.js';
@@ -87,7 +90,7 @@ export class AffectEngine {
     }
   }
 
-  get manifest(): ModelManifest {
+  get manifest(): AffectManifest {
     return this.host.info.manifest;
   }
 
@@ -95,6 +98,16 @@ export class AffectEngine {
   get runtime(): { readonly engine: string; readonly members: readonly string[]; readonly backend: string; readonly fallback?: string } {
     const i = this.host.info;
     return { engine: i.engine, members: i.members, backend: i.backend, ...(i.fallback !== undefined ? { fallback: i.fallback } : {}) };
+  }
+
+  /** Whether events carry AU and VA (false for an expressions-only model). */
+  get providesAuVa(): boolean {
+    return providesAuVa(this.manifest);
+  }
+
+  /** Where this model's crop of a face lies (the daemon's alignment for seed models). */
+  cropOf(face: AlignedFace): Alignment {
+    return faceCropAlignment(face, this.host.info.crop, this.host.info.cropSize ?? face.alignment.size);
   }
 
   get id(): string {
@@ -110,16 +123,19 @@ export class AffectEngine {
   }
 
   get seqLen(): number {
-    return this.manifest.seqLen ?? 1;
+    const m = this.manifest;
+    return providesAuVa(m) ? (m.seqLen ?? 1) : 1;
   }
 
   get thresholds(): readonly number[] {
-    return this.manifest.tasks.AU.thresholds;
+    const m = this.manifest;
+    return providesAuVa(m) ? m.tasks.AU.thresholds : [];
   }
 
   /** Runs one frame (and one window) so kernels are compiled before live traffic. */
   async warmUp(): Promise<void> {
-    const face: RgbFace = { data: new Uint8Array(112 * 112 * 3), width: 112, height: 112 };
+    const side = this.host.info.cropSize ?? 112;
+    const face: RgbFace = { data: new Uint8Array(side * side * 3), width: side, height: side };
     const [cache] = await this.host.call('cnn', [face]);
     if (cache && this.kind === 'cnn-rnn') await this.host.call('gru', [Array.from({ length: this.seqLen }, () => cache)]);
   }

@@ -1,9 +1,10 @@
 import { selectBackend, type BackendPreference } from '../backend.js';
-import { EnsembleRunner } from '../engine/ensemble-runner.js';
 import type { EnginePreference } from '../engine/member-engine.js';
+import type { FaceCropSpec } from '../packaged/manifest.js';
 import type { ModelService } from '../runtime/model-service.js';
-import { loadModelDir, type EnsembleFrame, type ModelManifest, type RgbFace } from '../seed/index.js';
+import type { EnsembleFrame, RgbFace } from '../seed/index.js';
 import type { FrameCache } from '../seed/frame-cache.js';
+import { loadAffectRunner, runnerEngine, type AffectManifest } from './affect-runner.js';
 
 export interface AffectInit {
   readonly dir: string;
@@ -14,8 +15,11 @@ export interface AffectInit {
 }
 
 export interface AffectInfo {
-  readonly manifest: ModelManifest;
+  readonly manifest: AffectManifest;
   readonly hidden: number;
+  /** How faces are cut for this model (null size: the daemon's alignment size). */
+  readonly crop: FaceCropSpec;
+  readonly cropSize: number | null;
   /** TF.js backend (preprocessing, and members that run on TF.js). */
   readonly backend: string;
   /** `onnx`, `tfjs`, or `hybrid`; per member in `members`. */
@@ -32,36 +36,31 @@ export type AffectApi = {
   gru(windows: readonly (readonly FrameCache[])[]): Promise<EnsembleFrame[][]>;
 };
 
-/** A seed model directory as a hostable service (the daemon's thread or `affect-worker`). */
+/**
+ * A model directory as a hostable service (the daemon's thread or `affect-worker`): seed members
+ * on ONNX Runtime or TF.js per `engine`, packaged expression members on TF.js.
+ */
 export const affectService: ModelService<AffectInit, AffectInfo, AffectApi> = {
   name: 'affect',
   async open(init) {
     const backend = (await selectBackend(init.backend)).name;
-    const ensemble = await loadModelDir(init.dir);
-    let runner: EnsembleRunner;
-    try {
-      runner = await EnsembleRunner.open(ensemble, { engine: init.engine, threads: init.threads });
-    } catch (err) {
-      ensemble.dispose();
-      throw err;
-    }
+    const runner = await loadAffectRunner(init.dir, { engine: init.engine, threads: init.threads, includeMembers: false });
     return {
       info: {
-        manifest: ensemble.manifest,
+        manifest: runner.manifest,
         hidden: runner.hidden,
+        crop: runner.crop,
+        cropSize: runner.cropSize,
         backend,
-        engine: runner.engine,
-        members: runner.members.map((m) => m.engine),
+        engine: runnerEngine(runner),
+        members: runner.memberEngines,
         ...(runner.fallback !== undefined ? { fallback: runner.fallback } : {}),
       },
       api: {
         cnn: (faces) => runner.runCnn(faces),
         gru: (windows) => runner.runWindows(windows),
       },
-      close: async () => {
-        await runner.dispose();
-        ensemble.dispose();
-      },
+      close: () => runner.dispose(),
     };
   },
 };

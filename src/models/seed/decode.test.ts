@@ -72,18 +72,18 @@ describe('ensembling (test.py rules)', () => {
     const thresholds = [0.6, 0.2, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5];
     const [frame] = ensembleLogits([a, b], { thresholds, includeMembers: true });
     if (frame === undefined) throw new Error('no frame');
-    expect(frame.au.probabilities[0]).toBeCloseTo(0.625, 6);
-    expect(frame.au.probabilities[1]).toBeCloseTo(0.25, 6);
-    expect(frame.au.active).toEqual([true, true, false, false, false, false, false, false]);
+    expect(frame.au!.probabilities[0]).toBeCloseTo(0.625, 6);
+    expect(frame.au!.probabilities[1]).toBeCloseTo(0.25, 6);
+    expect(frame.au!.active).toEqual([true, true, false, false, false, false, false, false]);
     expect(frame.expr.probabilities[1]).toBeCloseTo(0.5, 6);
     expect(frame.expr.probabilities[0]).toBeCloseTo(0.25, 6);
     expect(frame.expr.index).toBe(1);
     expect(frame.expr.label).toBe('Anger');
-    expect(frame.va.valence).toBeCloseTo(0, 9);
-    expect(frame.va.arousal).toBeCloseTo(-1, 9);
+    expect(frame.va!.valence).toBeCloseTo(0, 9);
+    expect(frame.va!.arousal).toBeCloseTo(-1, 9);
     expect(frame.members).toHaveLength(2);
     expect(frame.members?.[0]?.valence).toBeCloseTo(1, 9);
-    expect(frame.members?.[1]?.auProbabilities[0]).toBeCloseTo(0.75, 6);
+    expect(frame.members?.[1]?.auProbabilities![0]).toBeCloseTo(0.75, 6);
   });
 
   it('decodes N frames per member (flattened [B, T, n]) and omits members unless asked', () => {
@@ -92,7 +92,7 @@ describe('ensembling (test.py rules)', () => {
     expect(frames).toHaveLength(3);
     expect(frames[2]?.members).toBeUndefined();
     // p = 0.5 everywhere: on only where the released threshold is below 0.5
-    expect(frames[0]?.au.active).toEqual(AU_THRESHOLDS.cnnRnnSeq32.map((t) => 0.5 > t));
+    expect(frames[0]?.au!.active).toEqual(AU_THRESHOLDS.cnnRnnSeq32.map((t) => 0.5 > t));
     expect(frames[0]?.expr.label).toBe('Neutral');
   });
 

@@ -49,17 +49,23 @@ export function applyAuThresholds(probabilities: Numbers, thresholds: Numbers): 
   return Array.from({ length: probabilities.length }, (_, j) => (probabilities[j] ?? 0) > (thresholds[j] ?? 1));
 }
 
-/** One member's per-frame outputs before any thresholding or ensembling. */
+/**
+ * One member's per-frame outputs before any thresholding or ensembling. A member that does not
+ * provide AU or VA (a packaged expression classifier) leaves those fields out.
+ */
 export interface MemberFrame {
   /** sigmoid(AU logits), order AU1, AU2, AU4, AU6, AU12, AU15, AU20, AU25. */
-  readonly auProbabilities: Float64Array;
+  readonly auProbabilities?: Float64Array;
   /** softmax(EXPR logits), order Neutral … Surprise. */
   readonly exprProbabilities: Float64Array;
-  readonly valence: number;
-  readonly arousal: number;
+  readonly valence?: number;
+  readonly arousal?: number;
 }
 
-/** Per-task logits of one frame (EXPR 7, AU 8, VA 40 values). */
+/**
+ * Per-task logits of one frame (EXPR 7, AU 8, VA 40 values). Empty AU or VA logits mean the member
+ * does not provide that task.
+ */
 export interface FrameLogits {
   readonly EXPR: Numbers;
   readonly AU: Numbers;
@@ -68,32 +74,36 @@ export interface FrameLogits {
 
 export function decodeMemberFrame(logits: FrameLogits): MemberFrame {
   for (const [task, v] of Object.entries(logits) as [keyof FrameLogits, Numbers][]) {
-    if (v.length !== TASK_OUTPUTS[task]) {
+    if (v.length !== TASK_OUTPUTS[task] && !(task !== 'EXPR' && v.length === 0)) {
       throw new SeedModelError('VA_ERR_MODEL_INPUT', `${task} logits must have ${TASK_OUTPUTS[task]} values, got ${v.length}`);
     }
   }
   return {
-    auProbabilities: Float64Array.from(logits.AU, sigmoid),
+    ...(logits.AU.length > 0 ? { auProbabilities: Float64Array.from(logits.AU, sigmoid) } : {}),
     exprProbabilities: softmax(logits.EXPR),
-    valence: vaExpectation(logits.VA, 0),
-    arousal: vaExpectation(logits.VA, VA_BINS),
+    ...(logits.VA.length > 0 ? { valence: vaExpectation(logits.VA, 0), arousal: vaExpectation(logits.VA, VA_BINS) } : {}),
   };
 }
 
-/** Final per-frame decision with label names attached. */
+/** Final per-frame decision with label names attached; `au` / `va` absent when no member provides them. */
 export interface AffectFrame {
-  readonly au: { readonly probabilities: Float64Array; readonly active: readonly boolean[]; readonly labels: typeof AU_LABELS };
+  readonly au?: { readonly probabilities: Float64Array; readonly active: readonly boolean[]; readonly labels: typeof AU_LABELS };
   readonly expr: { readonly probabilities: Float64Array; readonly index: number; readonly label: (typeof EXPR_LABELS)[number] };
-  readonly va: { readonly valence: number; readonly arousal: number };
+  readonly va?: { readonly valence: number; readonly arousal: number };
 }
 
-export function decideFrame(auProbabilities: Float64Array, exprProbabilities: Float64Array, valence: number, arousal: number, thresholds: Numbers): AffectFrame {
+export function decideFrame(
+  auProbabilities: Float64Array | undefined,
+  exprProbabilities: Float64Array,
+  va: { readonly valence: number; readonly arousal: number } | undefined,
+  thresholds: Numbers,
+): AffectFrame {
   const index = argmax(exprProbabilities);
   const label = EXPR_LABELS[index];
   if (label === undefined) throw new Error('unreachable: EXPR index out of range');
   return {
-    au: { probabilities: auProbabilities, active: applyAuThresholds(auProbabilities, thresholds), labels: AU_LABELS },
+    ...(auProbabilities !== undefined ? { au: { probabilities: auProbabilities, active: applyAuThresholds(auProbabilities, thresholds), labels: AU_LABELS } } : {}),
     expr: { probabilities: exprProbabilities, index, label },
-    va: { valence, arousal },
+    ...(va !== undefined ? { va: { valence: va.valence, arousal: va.arousal } } : {}),
   };
 }

@@ -23,30 +23,37 @@ export interface EnsembleOptions {
 }
 
 function frameCount(m: MemberLogits): number {
-  const n = m.AU.length / TASK_OUTPUTS.AU;
+  const n = m.EXPR.length / TASK_OUTPUTS.EXPR;
   for (const t of TASKS) {
-    if (m[t].length !== n * TASK_OUTPUTS[t] || !Number.isInteger(n)) {
+    // Empty AU / VA logits: the member does not provide the task.
+    if ((m[t].length !== n * TASK_OUTPUTS[t] && !(t !== 'EXPR' && m[t].length === 0)) || !Number.isInteger(n)) {
       throw new SeedModelError('VA_ERR_MODEL_INPUT', `member logits disagree on the frame count (${t}: ${m[t].length} values)`);
     }
   }
   return n;
 }
 
-/** Mean of per-member decoded frames, then the thresholds and argmax. */
+/**
+ * Mean of per-member decoded frames, then the thresholds and argmax. Each task is averaged over
+ * the members that provide it; a task no member provides is left out of the decision.
+ */
 export function combineMembers(members: readonly MemberFrame[], opts: EnsembleOptions): EnsembleFrame {
   const k = members.length;
   if (k === 0) throw new SeedModelError('VA_ERR_MODEL_INPUT', 'an ensemble needs at least one member');
-  const au = new Float64Array(TASK_OUTPUTS.AU);
   const expr = new Float64Array(TASK_OUTPUTS.EXPR);
-  let valence = 0;
-  let arousal = 0;
-  for (const m of members) {
-    m.auProbabilities.forEach((p, j) => (au[j] = (au[j] ?? 0) + p / k));
-    m.exprProbabilities.forEach((p, j) => (expr[j] = (expr[j] ?? 0) + p / k));
-    valence += m.valence / k;
-    arousal += m.arousal / k;
+  for (const m of members) m.exprProbabilities.forEach((p, j) => (expr[j] = (expr[j] ?? 0) + p / k));
+  const withAu = members.filter((m) => m.auProbabilities !== undefined);
+  let au: Float64Array | undefined;
+  if (withAu.length > 0) {
+    au = new Float64Array(TASK_OUTPUTS.AU);
+    for (const m of withAu) m.auProbabilities?.forEach((p, j) => (au![j] = (au![j] ?? 0) + p / withAu.length));
   }
-  const frame = decideFrame(au, expr, valence, arousal, opts.thresholds);
+  const withVa = members.filter((m) => m.valence !== undefined && m.arousal !== undefined);
+  const va =
+    withVa.length > 0
+      ? { valence: withVa.reduce((s, m) => s + (m.valence ?? 0), 0) / withVa.length, arousal: withVa.reduce((s, m) => s + (m.arousal ?? 0), 0) / withVa.length }
+      : undefined;
+  const frame = decideFrame(au, expr, va, opts.thresholds);
   return opts.includeMembers === true ? { ...frame, members } : frame;
 }
 

@@ -156,11 +156,11 @@ describe('parity with PyTorch (reduced-width seed fixtures)', () => {
           ens.forEach((e, i) => {
             const x = expected.cnn.ensemble[size][i];
             if (x === undefined) throw new Error('missing expected ensemble frame');
-            ensWorst = Math.max(ensWorst, maxErr(x.au_prob, e.au.probabilities), maxErr(x.expr_prob, e.expr.probabilities), Math.abs(x.valence - e.va.valence), Math.abs(x.arousal - e.va.arousal));
+            ensWorst = Math.max(ensWorst, maxErr(x.au_prob, e.au!.probabilities), maxErr(x.expr_prob, e.expr.probabilities), Math.abs(x.valence - e.va!.valence), Math.abs(x.arousal - e.va!.arousal));
             e.members?.forEach((m, mi) => {
               const f = expected.cnn.members[mi]?.outputs[size][i];
               if (f === undefined) throw new Error('missing expected member frame');
-              ensWorst = Math.max(ensWorst, maxErr(f.au_prob, m.auProbabilities), maxErr(f.expr_prob, m.exprProbabilities), Math.abs(f.valence - m.valence), Math.abs(f.arousal - m.arousal));
+              ensWorst = Math.max(ensWorst, maxErr(f.au_prob, m.auProbabilities!), maxErr(f.expr_prob, m.exprProbabilities), Math.abs(f.valence - m.valence!), Math.abs(f.arousal - m.arousal!));
             });
           });
           report.push(`CNN ${path_} ${size}: max logit/feature error ${worst.toExponential(2)}, max probability/VA error ${ensWorst.toExponential(2)}`);
@@ -232,8 +232,8 @@ describe('parity with PyTorch (reduced-width seed fixtures)', () => {
         if (x === undefined) throw new Error('missing expected ensemble');
         let err = 0;
         ens.forEach((e, t) => {
-          err = Math.max(err, maxErr(x.au_prob[t] ?? [], e.au.probabilities), maxErr(x.expr_prob[t] ?? [], e.expr.probabilities));
-          err = Math.max(err, Math.abs((x.valence[t] ?? NaN) - e.va.valence), Math.abs((x.arousal[t] ?? NaN) - e.va.arousal));
+          err = Math.max(err, maxErr(x.au_prob[t] ?? [], e.au!.probabilities), maxErr(x.expr_prob[t] ?? [], e.expr.probabilities));
+          err = Math.max(err, Math.abs((x.valence[t] ?? NaN) - e.va!.valence), Math.abs((x.arousal[t] ?? NaN) - e.va!.arousal));
         });
         report.push(`CNN-RNN ensemble ${seq.id} (${seq.size}px): max probability/VA error ${err.toExponential(2)}`);
         expect(err).toBeLessThan(TOL);

@@ -20,21 +20,29 @@ export interface AffectSmoothers {
 
 const r5 = (v: number): number => Math.round(v * 1e5) / 1e5;
 
-/** What an affect event reports, before or after smoothing. */
+/** What an affect event reports, before or after smoothing. AU and VA are absent for a model without them. */
 export interface AffectScores {
-  readonly au: ArrayLike<number>;
+  readonly au?: ArrayLike<number>;
   readonly expr: ArrayLike<number>;
-  readonly va: readonly [number, number];
+  readonly va?: readonly [number, number];
 }
 
 export function scoresOf(decision: EnsembleFrame): AffectScores {
-  return { au: decision.au.probabilities, expr: decision.expr.probabilities, va: [decision.va.valence, decision.va.arousal] };
+  return {
+    ...(decision.au ? { au: decision.au.probabilities } : {}),
+    expr: decision.expr.probabilities,
+    ...(decision.va ? { va: [decision.va.valence, decision.va.arousal] as const } : {}),
+  };
 }
 
 /** Per-track smoothing of the probabilities and VA (before thresholds and labels are taken). */
 export function smoothScores(s: AffectSmoothers, meta: FrameMeta, scores: AffectScores): AffectScores {
-  const va = s.va.apply(meta.trackId, meta.pts, scores.va);
-  return { au: s.au.apply(meta.trackId, meta.pts, scores.au), expr: s.expr.apply(meta.trackId, meta.pts, scores.expr), va: [va[0]!, va[1]!] };
+  const va = scores.va ? s.va.apply(meta.trackId, meta.pts, scores.va) : undefined;
+  return {
+    ...(scores.au ? { au: s.au.apply(meta.trackId, meta.pts, scores.au) } : {}),
+    expr: s.expr.apply(meta.trackId, meta.pts, scores.expr),
+    ...(va ? { va: [va[0]!, va[1]!] as const } : {}),
+  };
 }
 
 export interface AffectEventContext {
@@ -42,15 +50,19 @@ export interface AffectEventContext {
   readonly model: { readonly id: string; readonly version: string };
 }
 
-/** One affect event from (smoothed or raw) scores. */
+/** One affect event from (smoothed or raw) scores. A model without AU or VA publishes neither: no zeros stand in. */
 export function affectEventOf(meta: FrameMeta, scores: AffectScores, ctx: AffectEventContext): AffectEvent {
   const { au, expr, va } = scores;
-  const auProbs: Record<string, number> = {};
-  const auActive: Record<string, boolean> = {};
-  AU_LABELS.forEach((label, j) => {
-    auProbs[label] = r5(au[j]!);
-    auActive[label] = au[j]! > ctx.thresholds[j]!;
-  });
+  let auOut: AffectEvent['au'];
+  if (au) {
+    const probs: Record<string, number> = {};
+    const active: Record<string, boolean> = {};
+    AU_LABELS.forEach((label, j) => {
+      probs[label] = r5(au[j]!);
+      active[label] = au[j]! > ctx.thresholds[j]!;
+    });
+    auOut = { probs, active };
+  }
   const exprProbs: Record<string, number> = {};
   EXPR_LABELS.forEach((label, j) => (exprProbs[label] = r5(expr[j]!)));
   return {
@@ -60,9 +72,9 @@ export function affectEventOf(meta: FrameMeta, scores: AffectScores, ctx: Affect
     frame: meta.frame,
     pts: Math.round(meta.pts * 1e4) / 1e4,
     ts: new Date(meta.wallTime).toISOString(),
-    au: { probs: auProbs, active: auActive },
+    ...(auOut ? { au: auOut } : {}),
     expr: { probs: exprProbs, label: EXPR_LABELS[argmax(expr)]! },
-    va: { valence: r5(va[0]), arousal: r5(va[1]) },
+    ...(va ? { va: { valence: r5(va[0]), arousal: r5(va[1]) } } : {}),
     model: ctx.model,
     latencyMs: Math.round((performance.now() - meta.decodedAt) * 10) / 10,
   };

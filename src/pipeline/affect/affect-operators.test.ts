@@ -35,7 +35,7 @@ const decision = (c: FrameCache | number): EnsembleFrame => {
   const v = typeof c === 'number' ? c : c[0]!.logits.AU[0]!;
   const au = new Float64Array(AU_LABELS.length);
   au[0] = v;
-  return decideFrame(au, new Float64Array([1, 0, 0, 0, 0, 0, 0, 0]), v, 0, thresholds);
+  return decideFrame(au, new Float64Array([1, 0, 0, 0, 0, 0, 0, 0]), { valence: v, arousal: 0 }, thresholds);
 };
 
 function frameRecord(seq: number, faces: { trackId: TrackId }[], ended: TrackId[] = []): TrackedRecord {
@@ -51,7 +51,7 @@ function frameRecord(seq: number, faces: { trackId: TrackId }[], ended: TrackId[
 }
 
 const meta = (trackId: TrackId, frame: number): FrameMeta => ({ streamId: 's', trackId, frame, pts: frame / 10, wallTime: 0, decodedAt: 0 });
-const first = (r: DecidedRecord): number[] => r.decided.map((d) => d.scores.au[0]!);
+const first = (r: DecidedRecord): number[] => r.decided.map((d) => d.scores.au![0]!);
 
 function testScheduler(): TestScheduler {
   return new TestScheduler((a, b) => expect(a).toEqual(b));

@@ -1,4 +1,5 @@
 import type { TrackId } from '../../core/ids.js';
+import type { AlignedFace, Alignment } from '../../core/records.js';
 import type { EnsembleFrame, RgbFace } from '../../models/seed/index.js';
 import type { FrameCache } from '../../models/seed/frame-cache.js';
 import type { TrackOutput } from '../track-faces.js';
@@ -15,9 +16,11 @@ export interface AffectModel {
   cnn(face: RgbFace, streamId: string): Promise<FrameCache>;
   window(frames: readonly FrameCache[], streamId: string): Promise<EnsembleFrame[]>;
   decideCnn(cache: FrameCache): EnsembleFrame;
+  /** The model's crop of a face (absent: the daemon's 112×112 alignment, the seed's crop). */
+  cropOf?(face: AlignedFace): Alignment;
 }
 
-/** One tracked frame's aligned 112×112 face crops (none for a tracks-closed record). */
+/** One tracked frame's face crops as the model takes them (the aligned 112×112 face for seed models) (none for a tracks-closed record). */
 export interface CroppedRecord {
   readonly record: TrackOutput;
   readonly crops: readonly RgbFace[];

@@ -31,7 +31,8 @@ export interface AnalyseAffectOptions {
 
 /**
  * Live affect for one stream: crop → CNN features → windows → inference → smoothing → events.
- * Per face, the aligned 112×112 crop goes through the shared CNN queue once (per member); CNN-RNN
+ * Per face, the model's crop (the aligned 112×112 face for seed models, the declared crop for
+ * packaged ones) goes through the shared CNN queue once (per member); CNN-RNN
  * models keep each track's per-frame features in a window ring and run the GRU heads every
  * `stride` frames and at track end (seed §7.3 windows); results are smoothed per track and become
  * one `affect` event per analysed frame and track. All state lives per subscription.
@@ -50,7 +51,7 @@ export function analyseAffect(deps: AnalyseAffectDeps, opts: AnalyseAffectOption
             })
           : undefined;
       return source.pipe(
-        cropFaces(),
+        cropFaces((face) => model.cropOf?.(face) ?? face.alignment),
         cnnFeatures(
           {
             model,

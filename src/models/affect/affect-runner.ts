@@ -1,0 +1,132 @@
+/**
+ * What the daemon, `daemon predict` and the benches need from a loaded affect model, whichever
+ * kind its directory holds: the seed's CNN / CNN-RNN ensembles (members on ONNX Runtime or TF.js,
+ * through `EnsembleRunner`), or packaged expression classifiers (`architecture:
+ * packaged-expression`, TF.js graph models: they have no ONNX export, so they stay on TF.js under
+ * any engine preference). The manifest's `architecture` decides.
+ */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { EnsembleRunner } from '../engine/ensemble-runner.js';
+import type { EnginePreference } from '../engine/member-engine.js';
+import { isPackagedManifestJson, type FaceCropSpec, type PackagedManifest } from '../packaged/manifest.js';
+import { PackagedRunner } from '../packaged/packaged-runner.js';
+import { loadModelDir, type EnsembleFrame, type ModelManifest, type RgbFace } from '../seed/index.js';
+import type { FrameCache } from '../seed/frame-cache.js';
+
+export type AffectManifest = ModelManifest | PackagedManifest;
+
+export interface AffectRunner {
+  readonly manifest: AffectManifest;
+  readonly kind: 'cnn' | 'cnn-rnn';
+  readonly seqLen: number;
+  /** Width of a cached per-frame feature (0 when the model has no sequence heads). */
+  readonly hidden: number;
+  /** AU thresholds (empty when the model provides no AU). */
+  readonly thresholds: readonly number[];
+  readonly memberInfo: readonly { readonly name: string; readonly role: string }[];
+  /** Engine per member (`onnx` / `tfjs`). */
+  readonly memberEngines: readonly string[];
+  /** Why `auto` fell back to TF.js for seed members, when it did. */
+  readonly fallback: string | undefined;
+  /** The crop each face is cut to before it reaches `runCnn`, and its side in pixels (null: the daemon's alignment size). */
+  readonly crop: FaceCropSpec;
+  readonly cropSize: number | null;
+  runCnn(faces: readonly RgbFace[]): Promise<FrameCache[]>;
+  decideCnn(frames: readonly FrameCache[]): EnsembleFrame[];
+  /** GRU heads over windows of cached frames (cnn-rnn seed models only). */
+  runWindows(windows: readonly (readonly FrameCache[])[]): Promise<EnsembleFrame[][]>;
+  decideSequence(frames: readonly FrameCache[], windowBatch: number): Promise<EnsembleFrame[]>;
+  dispose(): Promise<void>;
+}
+
+export interface AffectRunnerOptions {
+  readonly includeMembers: boolean;
+  readonly engine: EnginePreference;
+  /** Intra-op threads per ONNX Runtime session (0: ONNX Runtime's default). */
+  readonly threads?: number;
+  readonly cacheDir?: string;
+}
+
+/** Whether a manifest (or a runner's) provides AU and VA. */
+export function providesAuVa(m: AffectManifest): m is ModelManifest {
+  return m.architecture !== 'packaged-expression';
+}
+
+function engineName(engines: readonly string[]): string {
+  const set = new Set(engines);
+  return set.size === 1 ? (engines[0] ?? 'tfjs') : 'hybrid';
+}
+
+/** `onnx`, `tfjs`, or `hybrid` when members differ. */
+export function runnerEngine(runner: AffectRunner): string {
+  return engineName(runner.memberEngines);
+}
+
+/** A packaged expression model through the common interface (its members run on TF.js). */
+export function packagedAffectRunner(runner: PackagedRunner): AffectRunner {
+  return {
+    manifest: runner.manifest,
+    kind: runner.kind,
+    seqLen: runner.seqLen,
+    hidden: runner.hidden,
+    thresholds: runner.thresholds,
+    memberInfo: runner.memberInfo,
+    memberEngines: runner.members.map(() => 'tfjs'),
+    fallback: undefined,
+    crop: runner.crop,
+    cropSize: runner.cropSize,
+    runCnn: async (faces) => runner.runCnn(faces),
+    decideCnn: (frames) => runner.decideCnn(frames),
+    runWindows: async () => {
+      throw new RangeError('a packaged expression model is per-frame (kind cnn): it has no sequence heads');
+    },
+    decideSequence: async () => runner.decideSequence(),
+    dispose: async () => runner.dispose(),
+  };
+}
+
+/** Loads any model directory; the caller owns the runner (dispose releases sessions and weights). */
+export async function loadAffectRunner(dir: string, opts: AffectRunnerOptions): Promise<AffectRunner> {
+  let json: unknown;
+  try {
+    json = JSON.parse(await readFile(path.join(dir, 'manifest.json'), 'utf8'));
+  } catch {
+    // Unreadable or not JSON: the seed loader reports it with its usual error.
+    json = undefined;
+  }
+  if (isPackagedManifestJson(json)) return packagedAffectRunner(await PackagedRunner.load(dir, json, { includeMembers: opts.includeMembers }));
+  const ensemble = await loadModelDir(dir);
+  let runner: EnsembleRunner;
+  try {
+    runner = await EnsembleRunner.open(ensemble, {
+      engine: opts.engine,
+      includeMembers: opts.includeMembers,
+      ...(opts.threads !== undefined ? { threads: opts.threads } : {}),
+      ...(opts.cacheDir !== undefined ? { cacheDir: opts.cacheDir } : {}),
+    });
+  } catch (err) {
+    ensemble.dispose();
+    throw err;
+  }
+  return {
+    manifest: ensemble.manifest,
+    kind: runner.kind,
+    seqLen: runner.seqLen,
+    hidden: runner.hidden,
+    thresholds: runner.thresholds,
+    memberInfo: ensemble.members,
+    memberEngines: runner.members.map((m) => m.engine),
+    fallback: runner.fallback,
+    crop: { kind: 'aligned' },
+    cropSize: null,
+    runCnn: (faces) => runner.runCnn(faces),
+    decideCnn: (frames) => runner.decideCnn(frames),
+    runWindows: (windows) => runner.runWindows(windows),
+    decideSequence: (frames, windowBatch) => runner.decideSequence(frames, windowBatch),
+    dispose: async () => {
+      await runner.dispose();
+      ensemble.dispose();
+    },
+  };
+}
