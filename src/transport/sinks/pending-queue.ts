@@ -26,13 +26,7 @@ export class PendingQueue {
   /** Adds a message; returns the number of older messages dropped to make room (0 or 1). */
   push(message: PendingMessage): number {
     this.queued.push(message);
-    let dropped = 0;
-    while (this.size > this.capacity && this.queuedCount > 0) {
-      this.head++;
-      dropped++;
-    }
-    this.compact();
-    return dropped;
+    return this.dropOverflow();
   }
 
   /** Moves up to `max` of the oldest queued messages in flight. */
@@ -56,13 +50,7 @@ export class PendingQueue {
     this.queued = [...back, ...this.queued.slice(this.head)];
     this.head = 0;
     // Requeued messages count against the bound like any other; the oldest go first.
-    let dropped = 0;
-    while (this.size > this.capacity && this.queuedCount > 0) {
-      this.head++;
-      dropped++;
-    }
-    this.compact();
-    return dropped;
+    return this.dropOverflow();
   }
 
   /** Empties the queue (shutdown); returns how many were still waiting or in flight. */
@@ -87,6 +75,17 @@ export class PendingQueue {
     let oldest = this.queued[this.head]?.enqueuedAt;
     for (const m of this.inFlight) if (oldest === undefined || m.enqueuedAt < oldest) oldest = m.enqueuedAt;
     return oldest;
+  }
+
+  /** Drops the oldest queued messages (never those in flight) beyond the bound; returns how many. */
+  private dropOverflow(): number {
+    let dropped = 0;
+    while (this.size > this.capacity && this.queuedCount > 0) {
+      this.head++;
+      dropped++;
+    }
+    this.compact();
+    return dropped;
   }
 
   private compact(): void {
