@@ -4,4 +4,17 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 
 export { tf };
-export type { Tensor, Tensor1D, Tensor2D, Tensor3D, Tensor4D, Rank } from '@tensorflow/tfjs-core';
+export type {
+  KernelConfig,
+  NamedAttrMap,
+  NamedTensorInfoMap,
+  NamedTensorMap,
+  Rank,
+  Scalar,
+  Tensor,
+  Tensor1D,
+  Tensor2D,
+  Tensor3D,
+  Tensor4D,
+  TensorInfo,
+} from '@tensorflow/tfjs-core';

@@ -5,7 +5,7 @@
  * Its state (step and moments) round-trips through checkpoints so a resumed run continues
  * bit for bit. The seed: lr 1e-4, betas (0.5, 0.999), ε 1e-8.
  */
-import type { NamedTensorMap } from '@tensorflow/tfjs-core';
+import type { NamedTensorMap } from '../models/tf.js';
 import { tf, type Tensor } from '../models/tf.js';
 
 export interface AdamOptions {

@@ -8,7 +8,7 @@ import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import type { NamedTensorMap } from '@tensorflow/tfjs-core';
+import type { NamedTensorMap } from '../models/tf.js';
 import { tf, type Tensor4D } from '../models/tf.js';
 import type { BackendPreference } from '../models/backend.js';
 import { packageRoot } from '../paths.js';

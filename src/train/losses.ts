@@ -2,7 +2,7 @@
  * The seed's losses (spec §3.2 teacher, §3.3 students), PyTorch semantics, as differentiable tf
  * ops. VA logits are [B, 40]: valence bins 0–19, arousal bins 20–39.
  */
-import type { Scalar } from '@tensorflow/tfjs-core';
+import type { Scalar } from '../models/tf.js';
 import { tf, type Tensor1D, type Tensor2D } from '../models/tf.js';
 import { VA_BINS, VA_CENTRES } from '../models/seed/constants.js';
 import type { Task } from './data/types.js';

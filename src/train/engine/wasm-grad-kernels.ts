@@ -8,7 +8,7 @@
  * [B·OH·OW, k·k·C], and one matMul with transposeA gives [k·k·C, O], which is already the HWIO
  * layout. A 1×1 convolution needs no patches at all.
  */
-import type { KernelConfig, NamedAttrMap, NamedTensorInfoMap, Tensor, TensorInfo } from '@tensorflow/tfjs-core';
+import type { KernelConfig, NamedAttrMap, NamedTensorInfoMap, Tensor, TensorInfo } from '../../models/tf.js';
 import { tf, type Tensor4D } from '../../models/tf.js';
 
 function asTensor(info: TensorInfo | undefined, name: string): Tensor {

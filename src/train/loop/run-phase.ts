@@ -8,7 +8,7 @@
  * augmentation, dropout masks. So a checkpoint needs only the weights, the optimizer state and
  * the position to resume bit for bit.
  */
-import type { NamedTensorMap } from '@tensorflow/tfjs-core';
+import type { NamedTensorMap } from '../../models/tf.js';
 import { tf, type Tensor, type Tensor2D, type Tensor3D, type Tensor4D } from '../../models/tf.js';
 import type { SeedModel } from '../../models/seed/model.js';
 import { TASKS as SEED_TASKS } from '../../models/seed/constants.js';
