@@ -11,7 +11,7 @@ import { AnalyticsError, ErrorCodes, InferenceError, SourceError } from '../core
 import { selectBackend, type BackendPreference } from '../models/backend.js';
 import { FaceDetector } from '../models/face-detector/index.js';
 import { faceCropAlignment } from '../models/packaged/face-crop.js';
-import { loadAffectRunner, providesAuVa, runnerEngine, type AffectRunner } from '../models/affect/affect-runner.js';
+import { isSeedManifest, loadAffectRunner, providesAuVa, runnerEngine, type AffectRunner } from '../models/affect/affect-runner.js';
 import { listImages, readImage } from './image-dir.js';
 import { PredictSink } from './predict-sink.js';
 import { RowWriter, rowFormatOf } from './row-writer.js';
@@ -94,7 +94,7 @@ export async function predict(o: PredictOptions): Promise<PredictSummary> {
     const model = runner;
     const m = runner.manifest;
     const auVa = providesAuVa(m);
-    progress(`model ${m.id} ${m.version}: ${m.architecture} ${m.kind}${auVa && m.seqLen !== undefined ? ` seq_len ${m.seqLen}` : ''}, ${runner.memberInfo.length} member(s)${auVa ? '' : ', expressions only'}`);
+    progress(`model ${m.id} ${m.version}: ${m.architecture} ${m.kind}${isSeedManifest(m) && m.seqLen !== undefined ? ` seq_len ${m.seqLen}` : ''}, ${runner.memberInfo.length} member(s)${auVa ? '' : ', expressions only'}`);
     progress(`engine ${runnerEngine(runner)}${runner.fallback !== undefined ? ` (ONNX Runtime unavailable: ${runner.fallback})` : ''}`);
     writer = out !== undefined ? RowWriter.open(out, { video: input === 'video', members: o.members === true ? runner.memberInfo.map((x) => x.name) : [], auVa }) : undefined;
     const collector = o.render !== undefined ? new RenderCollector({ au: auVa, expr: true, va: auVa }) : undefined;

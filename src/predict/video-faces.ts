@@ -21,8 +21,11 @@ import { openSource, type RawFrame, type SourceSpec } from '../streams/open-sour
 export type VideoAnalysisConfig = Pick<Config, 'analysis' | 'detector' | 'tracker' | 'alignment'>;
 
 export interface VideoFacesConsumer {
-  /** One analysed frame and its tracked faces with their aligned crops (uint8 RGB, HWC). */
-  frame(frame: FrameRecord, faces: readonly { readonly face: TrackedFace; readonly crop: RgbFace }[]): void | Promise<void>;
+  /**
+   * One analysed frame and its tracked faces with their aligned crops (uint8 RGB, HWC), and the
+   * second crop (`also`) when one was asked for.
+   */
+  frame(frame: FrameRecord, faces: readonly { readonly face: TrackedFace; readonly crop: RgbFace; readonly also?: RgbFace }[]): void | Promise<void>;
   /** Tracks that ended (including every live track when the video ends). */
   tracksEnded(trackIds: readonly number[]): void | Promise<void>;
 }
@@ -52,6 +55,8 @@ export async function readVideoFaces(
   consumer: VideoFacesConsumer,
   /** The model's crop of a face (default: the daemon's alignment), as the live stage cuts it. */
   cropOf: (face: AlignedFace) => Alignment = (face) => face.alignment,
+  /** A second crop of every face (e.g. a distillation teacher's, cut its own way), from the same frame. */
+  alsoCropOf?: (face: AlignedFace) => Alignment,
 ): Promise<{ readonly frames: number }> {
   const credits = new CreditGate(cfg.analysis.queueFrames + 1);
   const run$ = runStream(
@@ -106,11 +111,14 @@ export async function readVideoFaces(
         const image = rec.frame.image;
         // The same crop function as the live affect stage, so both feed the models identical bytes.
         // Cut now: the frame's pixels may be handed on once this callback returns.
-        const crops: RgbFace[] = cropAlignedFacesUint8(image, rec.faces.map(cropOf), image.width / rec.frame.sourceWidth);
+        const scale = image.width / rec.frame.sourceWidth;
+        const crops: RgbFace[] = cropAlignedFacesUint8(image, rec.faces.map(cropOf), scale);
+        const also = alsoCropOf !== undefined ? cropAlignedFacesUint8(image, rec.faces.map(alsoCropOf), scale) : undefined;
         const faces = rec.faces.map((face, i) => {
           const crop = crops[i];
           if (crop === undefined) throw new Error(`unreachable: no crop for face ${i} of frame ${rec.frame.seq}`);
-          return { face, crop };
+          const second = also?.[i];
+          return second !== undefined ? { face, crop, also: second } : { face, crop };
         });
         const ended = rec.tracks.filter((c) => c.state === 'ended').map((c) => c.trackId);
         then(async () => {

@@ -9,6 +9,13 @@ import { createFaceBatchLoader } from './data/face-batch-loader.js';
 import type { Augmentation, LabelledFace, ReadReport, Task, TaskData } from './data/types.js';
 import type { TrainConfig } from './config.js';
 import type { TrainPlan } from './plan.js';
+import { loadConfig } from '../config/load.js';
+import { FaceDetector } from '../models/face-detector/index.js';
+import { quietFfmpeg } from '../streams/open-source.js';
+import type { AlignEvents } from './align/align-videos.js';
+import { loadTeacherLabeller } from './distill/teacher-labeller.js';
+import { prepareUnlabelled } from './distill/unlabelled.js';
+import { TrainError } from './errors.js';
 
 function merge(task: Task, parts: readonly TaskData[]): TaskData {
   const train: LabelledFace[] = [];
@@ -22,14 +29,57 @@ function merge(task: Task, parts: readonly TaskData[]): TaskData {
   return { task, train, val, reports };
 }
 
-export async function buildPlan(c: TrainConfig): Promise<TrainPlan> {
+export interface BuildPlanEvents {
+  /** Progress of aligning and labelling unlabelled media. */
+  readonly align?: AlignEvents;
+  readonly log?: (line: string) => void;
+}
+
+/** The teacher's soft labels on every unlabelled source (one detector and one teacher for all). */
+async function readUnlabelled(
+  c: TrainConfig,
+  sources: readonly Extract<TrainConfig['data']['sources'][number], { kind: 'unlabelled' }>[],
+  ev: BuildPlanEvents,
+): Promise<{ parts: TaskData[]; teacher: string }> {
+  if (c.teacher.from !== 'model-dir') throw new TrainError('unlabelled data needs teacher.from: model-dir');
+  quietFfmpeg();
+  const config = loadConfig({ env: {} });
+  const teacher = await loadTeacherLabeller(c.teacher.dir);
+  let detector: FaceDetector | undefined;
+  try {
+    ev.log?.(`teacher ${teacher.description}`);
+    detector = await FaceDetector.load();
+    const parts: TaskData[] = [];
+    for (const s of sources) {
+      const every = c.kind === 'cnn' ? s.every : 1;
+      const o = { detector, config, teacher, ...(ev.align !== undefined ? { events: ev.align } : {}) };
+      const train = await prepareUnlabelled({ inputs: s.inputs, cache: s.cache, every }, `unlabelled ${s.inputs.join(', ')}`, o);
+      const val = s.val.length > 0 ? await prepareUnlabelled({ inputs: s.val, cache: s.cache, every }, `held out ${s.val.join(', ')}`, o) : undefined;
+      parts.push({ task: 'EXPR', train: train.faces, val: val?.faces ?? [], reports: [train.report, ...(val !== undefined ? [val.report] : [])] });
+    }
+    return { parts, teacher: teacher.description };
+  } finally {
+    detector?.close();
+    await teacher.dispose();
+  }
+}
+
+export async function buildPlan(c: TrainConfig, ev: BuildPlanEvents = {}): Promise<TrainPlan> {
   const byTask = new Map<Task, TaskData[]>();
   const sources: string[] = [];
   const add = (td: TaskData, what: string): void => {
     byTask.set(td.task, [...(byTask.get(td.task) ?? []), td]);
     sources.push(`${what} ${td.task}: ${td.train.length} train / ${td.val.length} val faces`);
   };
+  const unlabelled = c.data.sources.filter((s) => s.kind === 'unlabelled');
+  let softTeacher: string | undefined;
+  if (unlabelled.length > 0) {
+    const u = await readUnlabelled(c, unlabelled, ev);
+    softTeacher = u.teacher;
+    for (const td of u.parts) add(td, `unlabelled faces labelled by the teacher ${u.teacher}`);
+  }
   for (const s of c.data.sources) {
+    if (s.kind === 'unlabelled') continue;
     if (s.kind === 'aff-wild2') {
       for (const task of s.tasks) add(await readAffWild2(task, { annotations: s.annotations, images: s.images, imageExt: s.imageExt }), `Aff-Wild2 (${s.annotations})`);
     } else if (s.kind === 'preset') {
@@ -76,7 +126,7 @@ export async function buildPlan(c: TrainConfig): Promise<TrainPlan> {
     frozenBn: c.frozenBn,
     augmentation,
     checkpointEverySteps: c.checkpoint.everySteps,
-    data: { tasks, loader: createFaceBatchLoader(), sources, samplers: samplersFor(c) },
+    data: { tasks, loader: createFaceBatchLoader(), sources, samplers: softTeacher !== undefined ? {} : samplersFor(c), ...(softTeacher !== undefined ? { softTeacher } : {}) },
     record: { ...c, out: undefined, runDir: undefined, backend: undefined },
   };
 }

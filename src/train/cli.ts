@@ -3,12 +3,22 @@
  */
 import { AnalyticsError, ConfigError } from '../core/errors.js';
 import { tensorCount } from '../models/backend.js';
+import type { AlignEvents } from './align/align-videos.js';
 import { buildPlan } from './build-plan.js';
 import { loadTrainConfig, type TrainOverrides } from './config.js';
 import { selectTrainingBackend } from './engine/train-backend.js';
 import { progressReporter } from './progress.js';
 import { runTraining } from './run-training.js';
 import type { BackendPreference } from '../models/backend.js';
+
+/** Plain progress lines for aligning and labelling unlabelled media. */
+function alignProgress(err: (l: string) => void): AlignEvents {
+  return {
+    videoStarted: (video, i, n) => err(`align [${i + 1}/${n}] ${video}`),
+    videoDone: (s) => err(`  ${s.video}: ${s.frames} frame(s), ${s.faces} face(s) aligned and labelled by the teacher`),
+    videoSkipped: (video, reason) => err(`  ${video}: ${reason}`),
+  };
+}
 
 export interface TrainCliOptions extends TrainOverrides {
   readonly config: string;
@@ -31,12 +41,12 @@ export async function trainCli(o: TrainCliOptions): Promise<number> {
   try {
     const backend = await selectTrainingBackend(config.backend as BackendPreference);
     err(`training on the ${backend.name} backend`);
-    const plan = await buildPlan(config);
+    const plan = await buildPlan(config, { log: err, align: alignProgress(err) });
     for (const t of plan.data.tasks) err(`${t.task}: ${t.train.length} training / ${t.val.length} validation faces`);
     const res = await runTraining(plan, { resume: o.resume === true }, progress);
     progress.stop();
     const m = res.manifest.provenance.metrics ?? {};
-    err(`wrote ${res.out} (${res.manifest.members.length} member(s)); ensemble S ${(m['ensemble.S'] ?? NaN).toFixed(4)}; AU thresholds ${res.manifest.tasks.AU.thresholds.map((x) => x.toFixed(3)).join(',')}; tensors ${tensorCount()}`);
+    err(`wrote ${res.out} (${res.manifest.members.length} member(s)); ensemble S ${(m['ensemble.S'] ?? NaN).toFixed(4)}; ${res.manifest.tasks.AU !== undefined ? `AU thresholds ${res.manifest.tasks.AU.thresholds.map((x) => x.toFixed(3)).join(',')}` : 'expressions only'}; tensors ${tensorCount()}`);
     return 0;
   } catch (e) {
     progress.stop();

@@ -41,7 +41,19 @@ const manifestSource = z.strictObject({
   val: dir.optional(),
 });
 
-export const dataSourceSchema = z.discriminatedUnion('kind', [affWild2Source, presetSource, manifestSource]);
+const unlabelledSource = z.strictObject({
+  kind: z.literal('unlabelled'),
+  /** Videos, stills, or directories of them; faces found, aligned and tracked by the daemon's own stages. */
+  inputs: z.array(dir).min(1),
+  /** Held-out media of the same kinds: validation is agreement with the teacher on their faces. */
+  val: z.array(dir).default([]),
+  /** Where aligned crops and the teacher's soft labels are kept (resumable, shared by the CNN and CNN-RNN runs). */
+  cache: dir,
+  /** kind cnn: keep every n-th frame of each track (consecutive frames are near duplicates); cnn-rnn uses every frame. */
+  every: z.int().positive().default(1),
+});
+
+export const dataSourceSchema = z.discriminatedUnion('kind', [affWild2Source, presetSource, manifestSource, unlabelledSource]);
 
 export const trainConfigSchema = z
   .strictObject({
@@ -116,6 +128,13 @@ export const trainConfigSchema = z
     if (c.kind === 'cnn' && c.cnn !== undefined) ctx.addIssue({ code: 'custom', path: ['cnn'], message: 'only for kind cnn-rnn' });
     if (c.arch !== 'compact' && c.width !== 1) ctx.addIssue({ code: 'custom', path: ['width'], message: 'only the compact backbone has a width' });
     if (c.teacher.from === 'model-dir' && c.students.count === 0) ctx.addIssue({ code: 'custom', path: ['students', 'count'], message: 'with an existing teacher there is nothing to train unless students > 0' });
+    const unlabelled = c.data.sources.filter((s) => s.kind === 'unlabelled').length;
+    if (unlabelled > 0 && c.teacher.from !== 'model-dir') {
+      ctx.addIssue({ code: 'custom', path: ['teacher', 'from'], message: 'unlabelled data needs teacher.from: model-dir (the teacher labels the faces)' });
+    }
+    if (unlabelled > 0 && unlabelled < c.data.sources.length) {
+      ctx.addIssue({ code: 'custom', path: ['data', 'sources'], message: 'unlabelled sources cannot be mixed with labelled ones in one run (distil on the unlabelled faces, or train on the labelled ones)' });
+    }
   });
 
 export type TrainConfig = z.infer<typeof trainConfigSchema>;
@@ -151,6 +170,7 @@ function resolvePaths(c: TrainConfig, base: string): TrainConfig {
       sources: c.data.sources.map((s) => {
         if (s.kind === 'aff-wild2') return { ...s, annotations: r(s.annotations), images: r(s.images) };
         if (s.kind === 'manifest') return { ...s, train: r(s.train), ...(s.val !== undefined ? { val: r(s.val) } : {}) };
+        if (s.kind === 'unlabelled') return { ...s, inputs: s.inputs.map(r), val: s.val.map(r), cache: r(s.cache) };
         return {
           ...s,
           affWild2: { ...s.affWild2, annotations: r(s.affWild2.annotations), images: r(s.affWild2.images) },

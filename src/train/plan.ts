@@ -16,6 +16,11 @@ export interface TrainingData {
   readonly loader: FaceBatchLoader;
   /** Human-readable data sources for the manifest's provenance. */
   readonly sources: readonly string[];
+  /**
+   * Set when the faces are unlabelled and carry the teacher's soft EXPR labels (`exprSoft`): the
+   * students learn from those alone (no ground truth, no AU / VA), described here for provenance.
+   */
+  readonly softTeacher?: string;
 }
 
 export interface TrainPlan {

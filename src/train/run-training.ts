@@ -12,7 +12,7 @@ import { SeedModel } from '../models/seed/model.js';
 import { loadModelDir } from '../models/seed/model-dir.js';
 import { saveModelDir } from '../models/seed/model-dir.js';
 import { initSeedWeights } from '../models/seed/init.js';
-import { MANIFEST_FORMAT_VERSION, seedInputSpec, seedTaskSpec, type ModelManifest } from '../models/seed/manifest.js';
+import { exprOnlyTaskSpec, MANIFEST_FORMAT_VERSION, seedInputSpec, seedTaskSpec, type ModelManifest } from '../models/seed/manifest.js';
 import type { SeedWeights } from '../models/seed/weights.js';
 import type { Task } from './data/types.js';
 import { TrainError } from './errors.js';
@@ -23,6 +23,7 @@ import { evaluateEnsemble } from './loop/ensemble-eval.js';
 import { permutationSampler } from './loop/labels.js';
 import { runPhase, type EpochRecord, type StepInfo, type TaskStream } from './loop/run-phase.js';
 import { collectOutputs, type ValSet } from './loop/validate.js';
+import { softEnsembleScores } from './loop/soft-scores.js';
 import { videoWindows } from './loop/windows.js';
 import type { TrainPlan } from './plan.js';
 
@@ -178,7 +179,9 @@ export async function runTraining(plan: TrainPlan, opts: RunOptions, ev: TrainEv
 
   const memberFile = (name: string): string => path.join(plan.runDir, `${name}.member`);
   try {
-    if (plan.teacher.from === 'model-dir') teacher = await loadTeacher(plan.teacher.dir, plan.teacher.member, plan.kind);
+    // With soft labels the teacher already spoke (at data preparation); it may not even be a seed model.
+    const soft = plan.data.softTeacher !== undefined;
+    if (plan.teacher.from === 'model-dir' && !soft) teacher = await loadTeacher(plan.teacher.dir, plan.teacher.member, plan.kind);
     for (const [k, name] of names.entries()) {
       const role = name === 'teacher' ? 'teacher' : 'student';
       const done = await readCheckpoint<MemberMeta>(memberFile(name));
@@ -198,6 +201,7 @@ export async function runTraining(plan: TrainPlan, opts: RunOptions, ev: TrainEv
             mode,
             net,
             ...(role === 'student' && teacher !== undefined ? { teacher } : {}),
+            ...(soft ? { softLabels: true } : {}),
             streams,
             val,
             loader: plan.data.loader,
@@ -278,7 +282,13 @@ async function exportRun(
       }
     }
     const hasAuVal = val.some((v) => v.task === 'AU' && v.units.length > 0);
-    const ens = outputs.length > 0 && val.length > 0 ? evaluateEnsemble(outputs) : { thresholds: new Array<number>(8).fill(0.5), metrics: {} as Record<string, number> };
+    const soft = plan.data.softTeacher;
+    const ens =
+      outputs.length === 0 || val.length === 0
+        ? { thresholds: new Array<number>(8).fill(0.5), metrics: {} as Record<string, number> }
+        : soft !== undefined
+          ? { thresholds: [], metrics: { ...softEnsembleScores(outputs) } }
+          : evaluateEnsemble(outputs);
     const metrics: Record<string, number> = {};
     for (const [k, v] of Object.entries(ens.metrics)) metrics[`ensemble.${k}`] = v;
     for (const [n, m] of metas) for (const [k, v] of Object.entries(m.scores)) metrics[`${n}.${k}`] = v;
@@ -289,11 +299,15 @@ async function exportRun(
       architecture: plan.arch,
       kind: plan.kind,
       input: seedInputSpec(),
-      tasks: seedTaskSpec(hasAuVal ? ens.thresholds : new Array<number>(8).fill(0.5)),
+      // Distilled from soft EXPR labels only: the AU and VA heads never learnt anything and are not offered.
+      tasks: soft !== undefined ? exprOnlyTaskSpec() : seedTaskSpec(hasAuVal ? ens.thresholds : new Array<number>(8).fill(0.5)),
       ...(plan.kind === 'cnn-rnn' ? { seqLen: plan.seqLen } : {}),
       members: memberNames.map((name) => ({ name, role: name === 'teacher' ? ('teacher' as const) : ('student' as const), weights: `${name}.json` })),
       provenance: {
-        source: `trained by daemon train (${plan.kind}, ${plan.arch}${plan.arch === 'compact' ? ` width ${plan.width}` : ''}, seed ${plan.seed}); hyper-parameters, per-epoch history and data reports in training.json`,
+        source:
+          `trained by daemon train (${plan.kind}, ${plan.arch}${plan.arch === 'compact' ? ` width ${plan.width}` : ''}, seed ${plan.seed})` +
+          (soft !== undefined ? `, distilled (KL at T = ${plan.studentLoss.temperature}, expressions only, no ground truth) from the teacher ${soft}` : '') +
+          '; hyper-parameters, per-epoch history and data reports in training.json',
         trainingData: [...plan.data.sources],
         metrics,
         createdAt: new Date().toISOString(),

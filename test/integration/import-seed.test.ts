@@ -133,7 +133,7 @@ describe.each(['zip', 'legacy'] as const)('import-seed of %s checkpoints reprodu
     const manifest = await importSeedCommand({ kind: 'cnn', files, out });
     expect(manifest.members.map((m) => [m.name, m.role])).toEqual([['student_0', 'student'], ['student_1', 'student']]);
     expect(manifest.provenance.importedFrom).toEqual(files.map((f) => ({ file: path.basename(f), sha256: sha256(f) })));
-    expect(manifest.tasks.AU.thresholds).toEqual([...AU_THRESHOLDS.cnn]);
+    expect(manifest.tasks.AU?.thresholds).toEqual([...AU_THRESHOLDS.cnn]);
     const model = await loadModelDir(out);
     try {
       for (const size of ['134', '112'] as const) {
@@ -149,7 +149,7 @@ describe.each(['zip', 'legacy'] as const)('import-seed of %s checkpoints reprodu
           }
         }
         input.dispose();
-        ensembleLogits(perMember, { thresholds: manifest.tasks.AU.thresholds }).forEach((f, i) => {
+        ensembleLogits(perMember, { thresholds: manifest.tasks.AU?.thresholds ?? [] }).forEach((f, i) => {
           const want = expected.cnn.ensemble[size][i];
           expect(maxErr(want?.au_prob ?? [], f.au!.probabilities)).toBeLessThan(TOL);
           expect(maxErr(want?.expr_prob ?? [], f.expr.probabilities)).toBeLessThan(TOL);
@@ -169,7 +169,7 @@ describe.each(['zip', 'legacy'] as const)('import-seed of %s checkpoints reprodu
     expect(manifest.seqLen).toBe(6);
     expect(manifest.members.map((m) => [m.name, m.role])).toEqual([['teacher', 'teacher'], ['student_0', 'student']]);
     // No released table for seq_len 6: the training-time 0.5, said out loud.
-    expect(manifest.tasks.AU.thresholds).toEqual(new Array(8).fill(0.5));
+    expect(manifest.tasks.AU?.thresholds).toEqual(new Array(8).fill(0.5));
     expect(warnings.join('\n')).toMatch(/no released AU thresholds for seq_len 6/);
     const seqs = expected.cnn_rnn.sequences;
     const model = await loadModelDir(out);
@@ -192,7 +192,7 @@ describe.each(['zip', 'legacy'] as const)('import-seed of %s checkpoints reprodu
         }
       }
       input.dispose();
-      const frames = ensembleLogits(perMember, { thresholds: manifest.tasks.AU.thresholds });
+      const frames = ensembleLogits(perMember, { thresholds: manifest.tasks.AU?.thresholds ?? [] });
       expected.cnn_rnn.ensemble.forEach((want, s) =>
         want.valence.forEach((v, t) => {
           const f = frames[s * 6 + t];
@@ -212,12 +212,12 @@ describe('import-seed manifest choices', () => {
 
   it('uses the released AU table for the seq-len (32 by default), or explicit thresholds', async () => {
     const m32 = await importSeedCommand({ kind: 'cnn-rnn', files: rnn, out: path.join(dir, 'a'), id: 'my-rnn' });
-    expect([m32.id, m32.seqLen, m32.tasks.AU.thresholds]).toEqual(['my-rnn', 32, [...AU_THRESHOLDS.cnnRnnSeq32]]);
+    expect([m32.id, m32.seqLen, m32.tasks.AU?.thresholds]).toEqual(['my-rnn', 32, [...AU_THRESHOLDS.cnnRnnSeq32]]);
     const m16 = await importSeedCommand({ kind: 'cnn-rnn', seqLen: 16, files: rnn, out: path.join(dir, 'b') });
-    expect(m16.tasks.AU.thresholds).toEqual([...AU_THRESHOLDS.cnnRnnSeq16]);
+    expect(m16.tasks.AU?.thresholds).toEqual([...AU_THRESHOLDS.cnnRnnSeq16]);
     const mine = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8];
     const mx = await importSeedCommand({ kind: 'cnn-rnn', seqLen: 7, auThresholds: mine, files: rnn, out: path.join(dir, 'c') });
-    expect(mx.tasks.AU.thresholds).toEqual(mine);
+    expect(mx.tasks.AU?.thresholds).toEqual(mine);
   });
 
   it('replaces a model directory only with force', async () => {

@@ -11,7 +11,7 @@ import { HostPool } from '../runtime/host-pool.js';
 import { WorkerHost } from '../runtime/worker-host.js';
 import { combineMembers, decodeMemberFrame, type EnsembleFrame, type RgbFace } from '../seed/index.js';
 import type { FrameCache } from '../seed/frame-cache.js';
-import { providesAuVa, type AffectManifest } from './affect-runner.js';
+import { isSeedManifest, providesAuVa, type AffectManifest } from './affect-runner.js';
 import { affectService, type AffectApi, type AffectInfo } from './affect-service.js';
 
 export type { FrameCache } from '../seed/frame-cache.js';
@@ -124,12 +124,12 @@ export class AffectEngine {
 
   get seqLen(): number {
     const m = this.manifest;
-    return providesAuVa(m) ? (m.seqLen ?? 1) : 1;
+    return isSeedManifest(m) ? (m.seqLen ?? 1) : 1;
   }
 
   get thresholds(): readonly number[] {
     const m = this.manifest;
-    return providesAuVa(m) ? m.tasks.AU.thresholds : [];
+    return isSeedManifest(m) ? (m.tasks.AU?.thresholds ?? []) : [];
   }
 
   /** Runs one frame (and one window) so kernels are compiled before live traffic. */

@@ -12,6 +12,7 @@ import type { EnginePreference } from '../engine/member-engine.js';
 import { isPackagedManifestJson, type FaceCropSpec, type PackagedManifest } from '../packaged/manifest.js';
 import { PackagedRunner } from '../packaged/packaged-runner.js';
 import { loadModelDir, type EnsembleFrame, type ModelManifest, type RgbFace } from '../seed/index.js';
+import { manifestProvidesAuVa } from '../seed/manifest.js';
 import type { FrameCache } from '../seed/frame-cache.js';
 
 export type AffectManifest = ModelManifest | PackagedManifest;
@@ -48,9 +49,14 @@ export interface AffectRunnerOptions {
   readonly cacheDir?: string;
 }
 
-/** Whether a manifest (or a runner's) provides AU and VA. */
-export function providesAuVa(m: AffectManifest): m is ModelManifest {
+/** A seed-architecture manifest (CNN / CNN-RNN weights), as opposed to packaged classifiers. */
+export function isSeedManifest(m: AffectManifest): m is ModelManifest {
   return m.architecture !== 'packaged-expression';
+}
+
+/** Whether a manifest (or a runner's) provides AU and VA (false: expressions only). */
+export function providesAuVa(m: AffectManifest): boolean {
+  return isSeedManifest(m) && manifestProvidesAuVa(m);
 }
 
 function engineName(engines: readonly string[]): string {

@@ -8,6 +8,7 @@ import { ErrorCodes, ModelLoadError } from '../../core/errors.js';
 import { loadOrt } from '../onnx/ort.js';
 import { TASK_OUTPUTS, INPUT_SIZE, type TaskName } from '../seed/constants.js';
 import { decodeMemberFrame } from '../seed/decode.js';
+import { manifestProvidesAuVa } from '../seed/manifest.js';
 import { combineMembers, type EnsembleFrame } from '../seed/ensemble.js';
 import type { LoadedEnsemble } from '../seed/model-dir.js';
 import { preprocessFacePixels, type RgbFace } from '../seed/preprocess.js';
@@ -17,6 +18,8 @@ import type { PerTask } from '../seed/types.js';
 import type { EngineName, EnginePreference, MemberEngine } from './member-engine.js';
 import { onnxMember } from './onnx-member.js';
 import { tfjsMember } from './tfjs-member.js';
+
+const NO_OUTPUT = new Float32Array(0);
 
 function perTask<T>(f: (t: TaskName) => T): PerTask<T> {
   return { EXPR: f('EXPR'), AU: f('AU'), VA: f('VA') };
@@ -34,6 +37,8 @@ export interface EnsembleRunnerOptions {
 export class EnsembleRunner {
   readonly thresholds: readonly number[];
   readonly hidden: number;
+  /** False for an expressions-only model: its AU and VA heads were never trained and are not decoded. */
+  private readonly auVa: boolean;
 
   private constructor(
     readonly ensemble: LoadedEnsemble,
@@ -42,7 +47,8 @@ export class EnsembleRunner {
     readonly fallback: string | undefined,
     private readonly includeMembers: boolean,
   ) {
-    this.thresholds = ensemble.manifest.tasks.AU.thresholds;
+    this.thresholds = ensemble.manifest.tasks.AU?.thresholds ?? [];
+    this.auVa = manifestProvidesAuVa(ensemble.manifest);
     const first = members[0];
     if (first === undefined) throw new RangeError('the ensemble has no members');
     this.hidden = first.hidden;
@@ -117,7 +123,7 @@ export class EnsembleRunner {
 
   decide(perMember: readonly PerTask<ArrayLike<number>>[]): EnsembleFrame {
     return combineMembers(
-      perMember.map((l) => decodeMemberFrame(l)),
+      perMember.map((l) => decodeMemberFrame(this.auVa ? l : { EXPR: l.EXPR, AU: NO_OUTPUT, VA: NO_OUTPUT })),
       { thresholds: this.thresholds, includeMembers: this.includeMembers },
     );
   }

@@ -55,7 +55,7 @@ describe('importSeedCheckpoints', () => {
     });
     const sha = createHash('sha256').update(await readFile(path.join(fixtures, 'cnn_member0.pth'))).digest('hex');
     expect(manifest.provenance.importedFrom?.[0]).toEqual({ file: 'cnn_member0.pth', sha256: sha });
-    expect(manifest.tasks.AU.thresholds).toEqual([...AU_THRESHOLDS.cnn]);
+    expect(manifest.tasks.AU?.thresholds).toEqual([...AU_THRESHOLDS.cnn]);
     const loaded = await loadModelDir(dir);
     try {
       expect(loaded.members.map((m) => m.name)).toEqual(['student_0', 'student_1']);

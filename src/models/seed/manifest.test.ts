@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { AU_THRESHOLDS } from './constants.js';
 import { ModelManifestError } from './errors.js';
-import { parseManifest, seedInputSpec, seedTaskSpec } from './manifest.js';
+import { exprOnlyTaskSpec, manifestProvidesAuVa, parseManifest, seedInputSpec, seedTaskSpec } from './manifest.js';
 import { exampleManifest } from './testing/example-manifest.js';
 
 function issuesOf(json: unknown): Map<string, string> {
@@ -20,7 +20,7 @@ describe('model manifest', () => {
     const m = parseManifest(exampleManifest());
     expect(m.members).toHaveLength(2);
     expect(Object.isFrozen(m)).toBe(true);
-    expect(Object.isFrozen(m.tasks.AU.thresholds)).toBe(true);
+    expect(Object.isFrozen(m.tasks.AU?.thresholds)).toBe(true);
     const cnn = parseManifest(exampleManifest({ kind: 'cnn', seqLen: undefined, tasks: seedTaskSpec(AU_THRESHOLDS.cnn) }));
     expect(cnn.seqLen).toBeUndefined();
   });
@@ -36,7 +36,7 @@ describe('model manifest', () => {
       tasks: {
         ...seedTaskSpec(AU_THRESHOLDS.cnn),
         EXPR: { labels: ['Neutral', 'Happy'] },
-        AU: { labels: seedTaskSpec(AU_THRESHOLDS.cnn).AU.labels, thresholds: [0.1, 1.5, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1] },
+        AU: { labels: seedTaskSpec(AU_THRESHOLDS.cnn).AU?.labels, thresholds: [0.1, 1.5, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1] },
       },
       members: [
         { name: 'student_0', role: 'pupil', weights: 'a.json' },
@@ -74,6 +74,14 @@ describe('model manifest', () => {
       ],
     });
     expect(issuesOf(dup).get('members.1.name')).toMatch(/duplicates members.0.name/);
+  });
+
+  it('accepts an expressions-only model and refuses AU without VA', () => {
+    const exprOnly = parseManifest(exampleManifest({ tasks: exprOnlyTaskSpec() }));
+    expect(manifestProvidesAuVa(exprOnly)).toBe(false);
+    expect(manifestProvidesAuVa(parseManifest(exampleManifest()))).toBe(true);
+    const { VA: _va, ...auOnly } = seedTaskSpec(AU_THRESHOLDS.cnn);
+    expect(issuesOf(exampleManifest({ tasks: auOnly })).get('tasks')).toMatch(/AU and VA are provided together/);
   });
 
   it('puts the source and every issue in the message', () => {

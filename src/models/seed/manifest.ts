@@ -33,11 +33,18 @@ export const ManifestSchema = z
       scale: z.literal('0-255'),
       colour: z.literal('RGB'),
     }),
-    tasks: z.strictObject({
-      EXPR: z.strictObject({ labels: labels(EXPR_LABELS) }),
-      AU: z.strictObject({ labels: labels(AU_LABELS), thresholds: z.array(probability).length(AU_LABELS.length) }),
-      VA: z.strictObject({ labels: labels(VA_LABELS), bins: z.literal(VA_BINS) }),
-    }),
+    /**
+     * The tasks the weights were trained for. AU and VA come together or not at all: a model
+     * distilled from expression-only teachers provides EXPR alone, and its AU / VA heads (random)
+     * are never decoded.
+     */
+    tasks: z
+      .strictObject({
+        EXPR: z.strictObject({ labels: labels(EXPR_LABELS) }),
+        AU: z.strictObject({ labels: labels(AU_LABELS), thresholds: z.array(probability).length(AU_LABELS.length) }).optional(),
+        VA: z.strictObject({ labels: labels(VA_LABELS), bins: z.literal(VA_BINS) }).optional(),
+      })
+      .refine((t) => (t.AU === undefined) === (t.VA === undefined), { message: 'AU and VA are provided together or not at all' }),
     /** Frames per window the GRU heads were trained and thresholded with (cnn-rnn only). */
     seqLen: z.int().positive().optional(),
     members: z
@@ -93,11 +100,24 @@ export function seedInputSpec(): ModelManifest['input'] {
   return { size: INPUT_SIZE, resize: RESIZE_SIZE, mean: [...MEAN_RGB], scale: '0-255', colour: 'RGB' };
 }
 
+/** A manifest's task block with all three tasks (what every seed checkpoint provides). */
+export type SeedTasks = Required<ModelManifest['tasks']>;
+
 /** Task block with the seed's label names and the given AU thresholds. */
-export function seedTaskSpec(thresholds: readonly number[]): ModelManifest['tasks'] {
+export function seedTaskSpec(thresholds: readonly number[]): SeedTasks {
   return {
     EXPR: { labels: [...EXPR_LABELS] },
     AU: { labels: [...AU_LABELS], thresholds: [...thresholds] },
     VA: { labels: [...VA_LABELS], bins: VA_BINS },
   };
+}
+
+/** Task block of a model that provides expressions only. */
+export function exprOnlyTaskSpec(): ModelManifest['tasks'] {
+  return { EXPR: { labels: [...EXPR_LABELS] } };
+}
+
+/** Whether the weights provide AU and VA (false: expressions only). */
+export function manifestProvidesAuVa(m: Pick<ModelManifest, 'tasks'>): boolean {
+  return m.tasks.AU !== undefined;
 }

@@ -6,6 +6,9 @@
  *   <out>/<video>_<track>/<frame:05d>.jpg every further track
  *   <out>/<video>.landmarks.csv           one row per face: frame, track, folder, score, box (x, y, w, h in
  *                                         source pixels), the 5 points (eyes, nose, mouth corners)
+ *   <out>/<video>.soft.<teacher>.jsonl    with a teacher (distillation on unlabelled video): one row per
+ *                                         face, {folder, frame, p}: the teacher's EXPR probabilities on
+ *                                         its own crop of the face, cut from the same frame
  *   <out>/.complete/<video>.json          written last; a video with a matching marker is skipped
  * Resumable: a finished video (same input size and mtime) is skipped, and a video interrupted
  * midway is analysed again from its start, keeping the crops already written. Crops are written
@@ -15,12 +18,37 @@ import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { readdir, readFile, stat, writeFile, rename, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Config } from '../../config/schema.js';
+import type { AlignedFace, Alignment } from '../../core/records.js';
+import type { RgbFace } from '../../models/seed/index.js';
 import { SourceError, ErrorCodes } from '../../core/errors.js';
 import type { FaceDetector } from '../../models/face-detector/index.js';
 import { readVideoFaces } from '../../predict/video-faces.js';
 import { encodeJpeg } from '../../streams/encode-image.js';
 
 export const VIDEO_EXTENSIONS = new Set(['.mp4', '.avi', '.mov', '.mkv', '.webm', '.mpg', '.mpeg', '.m4v', '.wmv', '.flv', '.ts', '.mts']);
+/** Stills count as one-frame videos where faces of photos are wanted (distillation data). */
+export const STILL_EXTENSIONS = new Set(['.jpg', '.jpeg', '.png', '.bmp']);
+
+/**
+ * A distillation teacher run on every aligned face: its own crop of the face (cut from the same
+ * frame) in, EXPR probabilities in the seed's order out.
+ */
+export interface SoftLabeller {
+  /** Names the teacher's outputs: labels of another teacher (or other weights) are never reused. */
+  readonly key: string;
+  cropOf(face: AlignedFace): Alignment;
+  label(crops: readonly RgbFace[]): Promise<Float64Array[]>;
+}
+
+/** One row of `<video>.soft.<teacher>.jsonl`. */
+export interface SoftLabelRow {
+  readonly folder: string;
+  /** 1-based frame number, as in the crop's file name. */
+  readonly frame: number;
+  readonly p: readonly number[];
+}
+
+export const softLabelFile = (out: string, video: string, key: string): string => path.join(out, `${video}.soft.${key}.jsonl`);
 
 export interface AlignEvents {
   videoStarted?(video: string, index: number, total: number): void;
@@ -50,6 +78,10 @@ export interface AlignOptions {
   readonly quality?: number;
   readonly events?: AlignEvents;
   readonly signal?: AbortSignal;
+  /** Label every face with this teacher too (see `SoftLabeller`). */
+  readonly teacher?: SoftLabeller;
+  /** Accept stills (JPEG, PNG, BMP) as one-frame videos (default: video files only). */
+  readonly stills?: boolean;
 }
 
 interface Marker {
@@ -58,10 +90,12 @@ interface Marker {
   readonly frames: number;
   readonly faces: number;
   readonly folders: readonly string[];
+  /** The teacher whose soft labels were written with the crops (absent: none). */
+  readonly teacher?: string;
 }
 
 /** The videos to align: the file itself, or the video files of a directory (sorted by name). */
-export async function listVideos(input: string): Promise<string[]> {
+export async function listVideos(input: string, stills = false): Promise<string[]> {
   let s;
   try {
     s = await stat(input);
@@ -70,14 +104,19 @@ export async function listVideos(input: string): Promise<string[]> {
   }
   if (!s.isDirectory()) return [input];
   const candidates = (await readdir(input, { withFileTypes: true }))
-    .filter((e) => (e.isFile() || e.isSymbolicLink()) && !e.name.startsWith('.') && VIDEO_EXTENSIONS.has(path.extname(e.name).toLowerCase()))
+    .filter((e) => (e.isFile() || e.isSymbolicLink()) && !e.name.startsWith('.') && isMedia(e.name, stills))
     .map((e) => e.name)
     .sort();
   // Symbolic links count when they point at a file.
   const names: string[] = [];
   for (const n of candidates) if (await stat(path.join(input, n)).then((x) => x.isFile(), () => false)) names.push(n);
-  if (names.length === 0) throw new SourceError(ErrorCodes.SOURCE_NOT_FOUND, `--input ${input}: no video files (${[...VIDEO_EXTENSIONS].join(' ')})`);
+  if (names.length === 0) throw new SourceError(ErrorCodes.SOURCE_NOT_FOUND, `--input ${input}: no video files (${[...VIDEO_EXTENSIONS, ...(stills ? STILL_EXTENSIONS : [])].join(' ')})`);
   return names.map((n) => path.join(input, n));
+}
+
+function isMedia(name: string, stills: boolean): boolean {
+  const ext = path.extname(name).toLowerCase();
+  return VIDEO_EXTENSIONS.has(ext) || (stills && STILL_EXTENSIONS.has(ext));
 }
 
 const videoName = (file: string): string => path.basename(file, path.extname(file));
@@ -97,7 +136,8 @@ export async function alignVideo(file: string, o: AlignOptions): Promise<Aligned
   const markerFile = path.join(o.out, '.complete', `${video}.json`);
   const st = await stat(file);
   const marker = await readMarker(markerFile);
-  if (marker !== undefined && marker.size === st.size && marker.mtimeMs === st.mtimeMs) {
+  const teacherDone = o.teacher === undefined || (marker?.teacher === o.teacher.key && existsSync(softLabelFile(o.out, video, o.teacher.key)));
+  if (marker !== undefined && marker.size === st.size && marker.mtimeMs === st.mtimeMs && teacherDone) {
     return { video, input: file, frames: marker.frames, faces: marker.faces, written: 0, folders: marker.folders, skipped: true };
   }
   await mkdir(o.out, { recursive: true });
@@ -106,8 +146,10 @@ export async function alignVideo(file: string, o: AlignOptions): Promise<Aligned
   let faces = 0;
   let written = 0;
   const quality = o.quality ?? 95;
+  const soft: string[] = [];
+  const teacher = o.teacher;
   const r = await readVideoFaces(file, o.detector, o.config, {
-    frame: (frame, found) => {
+    frame: async (frame, found) => {
       if (o.signal?.aborted === true) throw new Error('aborted');
       const n = frame.seq + 1;
       for (const { face, crop } of found) {
@@ -127,14 +169,27 @@ export async function alignVideo(file: string, o: AlignOptions): Promise<Aligned
         const [bx, by, bw, bh] = face.box;
         csv.push([n, face.trackId, folder, fmt(face.score), fmt(bx), fmt(by), fmt(bw), fmt(bh), ...face.landmarks.flatMap(([x, y]) => [fmt(x), fmt(y)])].join(','));
       }
+      if (teacher !== undefined && found.length > 0) {
+        const probs = await teacher.label(found.map((f) => f.also ?? f.crop));
+        found.forEach(({ face }, i) => {
+          const p = probs[i];
+          const folder = folders.get(face.trackId);
+          if (p !== undefined && folder !== undefined) soft.push(JSON.stringify({ folder, frame: n, p: Array.from(p, (v) => Math.round(v * 1e6) / 1e6) } satisfies SoftLabelRow));
+        });
+      }
       o.events?.frame?.(video, n, faces);
     },
     tracksEnded: () => undefined,
-  });
+  }, undefined, teacher !== undefined ? (face) => teacher.cropOf(face) : undefined);
+  if (teacher !== undefined) {
+    const file = softLabelFile(o.out, video, teacher.key);
+    await writeFile(`${file}.part`, soft.length > 0 ? soft.join('\n') + '\n' : '');
+    await rename(`${file}.part`, file);
+  }
   const csvFile = path.join(o.out, `${video}.landmarks.csv`);
   await writeFile(`${csvFile}.part`, csv.join('\n') + '\n');
   await rename(`${csvFile}.part`, csvFile);
-  const done: Marker = { size: st.size, mtimeMs: st.mtimeMs, frames: r.frames, faces, folders: [...folders.values()] };
+  const done: Marker = { size: st.size, mtimeMs: st.mtimeMs, frames: r.frames, faces, folders: [...folders.values()], ...(teacher !== undefined ? { teacher: teacher.key } : {}) };
   await mkdir(path.dirname(markerFile), { recursive: true });
   await writeFile(`${markerFile}.part`, JSON.stringify(done));
   await rename(`${markerFile}.part`, markerFile);
@@ -142,7 +197,7 @@ export async function alignVideo(file: string, o: AlignOptions): Promise<Aligned
 }
 
 export async function alignVideos(o: AlignOptions): Promise<AlignedVideo[]> {
-  const files = await listVideos(o.input);
+  const files = await listVideos(o.input, o.stills === true);
   const names = files.map(videoName);
   const dup = names.find((n, i) => names.indexOf(n) !== i);
   if (dup !== undefined) throw new SourceError(ErrorCodes.CONFLICT, `--input ${o.input}: two videos share the name ${dup} (their folders would collide)`);

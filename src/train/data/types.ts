@@ -21,6 +21,11 @@ export interface LabelledFace {
   readonly expr?: number;
   /** [valence, arousal] in [-1, 1]. */
   readonly va?: readonly [number, number];
+  /**
+   * A teacher's EXPR probabilities for this face (seed order, summing to 1): the target of
+   * distillation on unlabelled faces, where there is no ground truth.
+   */
+  readonly exprSoft?: readonly number[];
 }
 
 /** What a reader kept and what it skipped, and why (every reader returns one). */

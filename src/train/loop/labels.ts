@@ -18,6 +18,19 @@ export function labelsOf(task: Task, faces: readonly LabelledFace[]): TaskLabels
   }
 }
 
+/**
+ * A teacher's soft EXPR labels as logits [N, 7]: log-probabilities (softmax(log p / T) is the
+ * teacher's distribution at temperature T). Zeros are floored so the logits stay finite.
+ */
+export function softTargets(faces: readonly LabelledFace[]): tf.Tensor2D {
+  const rows = faces.map((f) => {
+    const p = f.exprSoft;
+    if (p === undefined || p.length !== 7) throw new TrainError(`${f.image}: no soft EXPR label (a teacher's 7 probabilities)`, { image: f.image });
+    return p.map((v) => Math.log(Math.max(v, 1e-7)));
+  });
+  return tf.tensor2d(rows, [faces.length, 7]);
+}
+
 /** A seeded shuffle for tasks without a balancing sampler (and for the CNN-RNN's windows). */
 export function permutationSampler(n: number, seed: number): { readonly name: string; epoch(e: number): Uint32Array; readonly stats: Readonly<Record<string, unknown>> } {
   return {

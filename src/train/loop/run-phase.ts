@@ -15,10 +15,11 @@ import { TASKS as SEED_TASKS } from '../../models/seed/constants.js';
 import type { Augmentation, FaceBatchLoader, LabelledFace, Sampler, Task } from '../data/types.js';
 import { TrainError } from '../errors.js';
 import { Adam, lrAt, type AdamOptions, type AdamState, type LrSchedule } from '../adam.js';
-import { studentTaskLoss, teacherTaskLoss, type Logits3, type StudentLossOptions, type TaskLabels, type TeacherWeights } from '../losses.js';
+import { klBatchmean, studentTaskLoss, teacherTaskLoss, type Logits3, type StudentLossOptions, type TaskLabels, type TeacherWeights } from '../losses.js';
 import type { TrainableNet } from '../nets/trainable-net.js';
 import { readCheckpoint, writeCheckpoint } from './checkpoint.js';
-import { labelsOf } from './labels.js';
+import { labelsOf, softTargets } from './labels.js';
+import { softScores } from './soft-scores.js';
 import { disposeLogits, frozenLogits } from './teacher-model.js';
 import { collectOutputs, scoreOutputs, type TaskScores, type ValSet } from './validate.js';
 
@@ -59,6 +60,11 @@ export interface PhaseOptions {
   readonly net: TrainableNet;
   /** The frozen teacher a student distils (eval mode). */
   readonly teacher?: SeedModel;
+  /**
+   * Distil from the faces' soft labels (`exprSoft`, a teacher's probabilities on unlabelled
+   * faces) instead of a teacher run here: the loss is KL on EXPR alone, validation is agreement.
+   */
+  readonly softLabels?: boolean;
   readonly streams: readonly TaskStream[];
   readonly val: readonly ValSet[];
   readonly loader: FaceBatchLoader;
@@ -108,7 +114,8 @@ const TASK_ORDER: readonly Task[] = SEED_TASKS;
 interface TaskBatch {
   readonly task: Task;
   readonly x: Tensor4D;
-  readonly labels: TaskLabels;
+  /** Ground truth, or with soft labels the teacher's log-probabilities [N, 7] as EXPR logits. */
+  readonly labels: TaskLabels | { readonly task: 'soft'; readonly y: Tensor2D };
   readonly teacher?: Logits3;
   /** CNN-RNN: frozen-CNN features per task [B, T, hidden]. */
   readonly features?: { EXPR: Tensor3D; AU: Tensor3D; VA: Tensor3D };
@@ -122,7 +129,9 @@ function disposeBatch(b: TaskBatch): void {
 }
 
 export async function runPhase(o: PhaseOptions): Promise<PhaseResult> {
-  if (o.role === 'student' && o.teacher === undefined) throw new TrainError(`${o.name}: a student needs a teacher`);
+  const soft = o.softLabels === true;
+  if (o.role === 'student' && o.teacher === undefined && !soft) throw new TrainError(`${o.name}: a student needs a teacher`);
+  if (soft && o.role !== 'student') throw new TrainError(`${o.name}: soft labels train students only`);
   const streams = TASK_ORDER.map((t) => o.streams.find((s) => s.task === t)).filter((s): s is TaskStream => s !== undefined);
   if (streams.length === 0) throw new TrainError(`${o.name}: no labelled training data`);
   const seqLen = o.mode === 'cnn-rnn' ? (o.seqLen ?? 32) : 1;
@@ -186,8 +195,8 @@ export async function runPhase(o: PhaseOptions): Promise<PhaseResult> {
             const faces = units.flat();
             const data = await o.loader(faces, o.augmentation, o.seed * 1_000_003 + stepId + TASK_ORDER.indexOf(s.task));
             const x = tf.tensor4d(data, [faces.length, 112, 112, 3]);
-            const labels = labelsOf(s.task, faces);
-            const teacher = o.teacher !== undefined ? frozenLogits(o.teacher, x, o.mode === 'cnn-rnn' ? seqLen : undefined) : undefined;
+            const labels = soft ? { task: 'soft' as const, y: softTargets(faces) } : labelsOf(s.task, faces);
+            const teacher = o.teacher !== undefined && !soft ? frozenLogits(o.teacher, x, o.mode === 'cnn-rnn' ? seqLen : undefined) : undefined;
             let features: TaskBatch['features'];
             if (o.mode === 'cnn-rnn') {
               features = tf.tidy(() => {
@@ -209,10 +218,13 @@ export async function runPhase(o: PhaseOptions): Promise<PhaseResult> {
               } else {
                 logits = o.net.cnn(b.x, { training: true, dropoutSeed: o.seed + stepId + bi }).logits;
               }
+              const lb = b.labels;
               const l =
-                o.role === 'teacher'
-                  ? teacherTaskLoss(logits[b.task], b.labels, o.teacherWeights)
-                  : studentTaskLoss(logits, b.teacher ?? logits, b.labels, o.studentLoss);
+                lb.task === 'soft'
+                  ? klBatchmean(logits.EXPR, lb.y, o.studentLoss.temperature)
+                  : o.role === 'teacher'
+                    ? teacherTaskLoss(logits[b.task], lb, o.teacherWeights)
+                    : studentTaskLoss(logits, b.teacher ?? logits, lb, o.studentLoss);
               perTask.push(tf.keep(l));
               return l;
             });
@@ -269,7 +281,7 @@ async function validate(o: PhaseOptions, seqLen: number): Promise<TaskScores> {
   const model = SeedModel.fromWeights({ arch: o.net.arch, kind: o.net.kind, dims: o.net.dims, weights: o.net.exportWeights() });
   try {
     const outs = await collectOutputs(model, o.val, o.loader, Math.max(1, Math.floor(64 / seqLen)), o.mode === 'cnn-rnn' ? seqLen : undefined);
-    return scoreOutputs(outs);
+    return o.softLabels === true ? softScores(outs) : scoreOutputs(outs);
   } finally {
     model.dispose();
   }

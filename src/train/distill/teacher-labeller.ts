@@ -1,0 +1,63 @@
+/**
+ * Any model directory as a distillation teacher on unlabelled faces: packaged expression
+ * classifiers or seed ensembles, run by the daemon's own model runtime (so the teacher sees
+ * exactly what it sees live: its own crop, its own preprocessing, the ensemble mean of its
+ * members). Per face it gives the ensemble's EXPR probabilities (a CNN-RNN teacher's per-frame
+ * CNN heads).
+ */
+import { createHash } from 'node:crypto';
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { loadAffectRunner, type AffectRunner } from '../../models/affect/affect-runner.js';
+import { faceCropAlignment } from '../../models/packaged/face-crop.js';
+import type { SoftLabeller } from '../align/align-videos.js';
+import { TrainError } from '../errors.js';
+
+export interface TeacherLabeller extends SoftLabeller {
+  readonly dir: string;
+  readonly runner: AffectRunner;
+  /** Human-readable: the teacher's id, version, members and what it was trained on. */
+  readonly description: string;
+  dispose(): Promise<void>;
+}
+
+/** A key that changes with any file of the model directory (manifest, weights). */
+async function dirKey(dir: string, id: string): Promise<string> {
+  const h = createHash('sha256');
+  const names = (await readdir(dir, { withFileTypes: true })).filter((e) => e.isFile()).map((e) => e.name).sort();
+  for (const n of names) {
+    h.update(n);
+    h.update(await readFile(path.join(dir, n)));
+  }
+  return `${id}-${h.digest('hex').slice(0, 12)}`;
+}
+
+export async function loadTeacherLabeller(dir: string): Promise<TeacherLabeller> {
+  let runner: AffectRunner;
+  try {
+    runner = await loadAffectRunner(dir, { engine: 'auto', includeMembers: false });
+  } catch (err) {
+    throw new TrainError(`teacher ${dir}: ${(err as Error).message}`, { dir }, { cause: err });
+  }
+  try {
+    const m = runner.manifest;
+    const key = await dirKey(dir, m.id);
+    const trainedOn = m.provenance.trainingData.join('; ');
+    const description = `${m.id} ${m.version} (${m.architecture}, members ${runner.memberInfo.map((x) => x.name).join(', ')}; trained on: ${trainedOn})`;
+    return {
+      dir,
+      runner,
+      key,
+      description,
+      cropOf: (face) => faceCropAlignment(face, runner.crop, runner.cropSize ?? face.alignment.size),
+      label: async (crops) => {
+        const frames = runner.decideCnn(await runner.runCnn(crops));
+        return frames.map((f) => Float64Array.from(f.expr.probabilities));
+      },
+      dispose: () => runner.dispose(),
+    };
+  } catch (err) {
+    await runner.dispose();
+    throw err;
+  }
+}

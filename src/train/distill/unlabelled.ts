@@ -1,0 +1,119 @@
+/**
+ * Unlabelled faces for distillation (spec §3.3 without the ground-truth term): videos, stills
+ * and folders of them are aligned by the daemon's own stages (as `daemon align` does, into a
+ * cache directory) and every face is labelled by the teacher with its EXPR probabilities, on the
+ * teacher's own crop of the same frame. Aligning and labelling are resumable per video; labels of
+ * another teacher are never reused (the file name carries the teacher's key).
+ */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { FaceDetector } from '../../models/face-detector/index.js';
+import { alignVideo, listVideos, softLabelFile, type AlignEvents, type AlignOptions, type SoftLabeller } from '../align/align-videos.js';
+import { DataFormatError, ReportBuilder, textLines } from '../data/read-report.js';
+import type { LabelledFace, ReadReport } from '../data/types.js';
+import { TrainError } from '../errors.js';
+
+export interface UnlabelledSet {
+  /** Video files, stills, or directories of them. */
+  readonly inputs: readonly string[];
+  /** Where aligned crops and soft labels are written (reused across runs). */
+  readonly cache: string;
+  /** Keep every n-th frame of a track (1 = all; consecutive frames are near duplicates). */
+  readonly every: number;
+}
+
+export interface UnlabelledFaces {
+  readonly faces: readonly LabelledFace[];
+  readonly report: ReadReport;
+  /** Media files that were aligned, in order. */
+  readonly files: readonly string[];
+}
+
+const frameFile = (frame1: number): string => `${String(frame1).padStart(5, '0')}.jpg`;
+
+/** Media files of a set, expanded and de-duplicated by name (their folders in the cache would collide). */
+export async function mediaFiles(inputs: readonly string[]): Promise<string[]> {
+  const files: string[] = [];
+  for (const input of inputs) files.push(...(await listVideos(input, true)));
+  const seen = new Map<string, string>();
+  for (const f of files) {
+    const name = path.basename(f, path.extname(f));
+    const other = seen.get(name);
+    if (other !== undefined && other !== f) throw new TrainError(`${other} and ${f} share the name ${name}: their aligned folders would collide; rename one`);
+    seen.set(name, f);
+  }
+  return [...new Set(files)];
+}
+
+function parseSoftRow(line: string, file: string, n: number): { folder: string; frame: number; p: number[] } {
+  let o: unknown;
+  try {
+    o = JSON.parse(line);
+  } catch (err) {
+    throw new DataFormatError(file, n, `not valid JSON (${err instanceof Error ? err.message : String(err)})`);
+  }
+  const r = o as { folder?: unknown; frame?: unknown; p?: unknown } | null;
+  if (r === null || typeof r !== 'object' || typeof r.folder !== 'string' || !/^[^/\\]+$/.test(r.folder) || r.folder === '..' || r.folder === '.') {
+    throw new DataFormatError(file, n, '"folder" must be a folder name inside the cache');
+  }
+  if (!Number.isInteger(r.frame) || (r.frame as number) < 1) throw new DataFormatError(file, n, '"frame" must be a 1-based frame number');
+  const p = r.p;
+  if (!Array.isArray(p) || p.length !== 7 || !p.every((x) => typeof x === 'number' && Number.isFinite(x) && x >= 0)) {
+    throw new DataFormatError(file, n, '"p" must be 7 non-negative probabilities (Neutral, Anger, Disgust, Fear, Happiness, Sadness, Surprise)');
+  }
+  const sum = (p as number[]).reduce((a, b) => a + b, 0);
+  if (Math.abs(sum - 1) > 1e-3) throw new DataFormatError(file, n, `"p" sums to ${sum}, not 1`);
+  return { folder: r.folder, frame: r.frame as number, p: (p as number[]).map((x) => x / sum) };
+}
+
+/** The soft-labelled faces of one aligned video (every n-th frame of each track). */
+export async function readSoftLabels(cache: string, video: string, key: string, every: number, report: ReportBuilder): Promise<LabelledFace[]> {
+  const file = softLabelFile(cache, video, key);
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    throw new TrainError(`${file}: cannot read the soft labels (${(err as Error).message})`, { file });
+  }
+  const faces: LabelledFace[] = [];
+  const seen = new Map<string, number>();
+  for (const [i, line] of textLines(text).entries()) {
+    if (line.trim() === '') continue;
+    const row = parseSoftRow(line, file, i + 1);
+    const k = seen.get(row.folder) ?? 0;
+    seen.set(row.folder, k + 1);
+    if (k % every !== 0) {
+      report.skip(`every ${every}th frame kept`);
+      continue;
+    }
+    report.keep();
+    faces.push({ image: path.join(cache, row.folder, frameFile(row.frame)), video: row.folder, frame: row.frame - 1, exprSoft: row.p });
+  }
+  return faces;
+}
+
+export interface PrepareOptions {
+  readonly detector: FaceDetector;
+  readonly config: AlignOptions['config'];
+  readonly teacher: SoftLabeller;
+  readonly events?: AlignEvents;
+  readonly signal?: AbortSignal;
+}
+
+/** Aligns and labels every file of a set (resumable), then reads its faces. */
+export async function prepareUnlabelled(set: UnlabelledSet, what: string, o: PrepareOptions): Promise<UnlabelledFaces> {
+  const files = await mediaFiles(set.inputs);
+  const report = new ReportBuilder(`${what} (teacher ${o.teacher.key})`);
+  const faces: LabelledFace[] = [];
+  for (const [i, file] of files.entries()) {
+    if (o.signal?.aborted === true) throw new TrainError('aborted');
+    const video = path.basename(file, path.extname(file));
+    o.events?.videoStarted?.(video, i, files.length);
+    const r = await alignVideo(file, { input: file, out: set.cache, detector: o.detector, config: o.config, teacher: o.teacher, stills: true, ...(o.events !== undefined ? { events: o.events } : {}), ...(o.signal !== undefined ? { signal: o.signal } : {}) });
+    if (r.skipped) o.events?.videoSkipped?.(video, 'already aligned and labelled');
+    else o.events?.videoDone?.(r);
+    if (r.faces === 0) report.skip('file without faces', path.basename(file));
+    faces.push(...(await readSoftLabels(set.cache, video, o.teacher.key, set.every, report)));
+  }
+  return { faces, report: report.build(), files };
+}
