@@ -29,7 +29,9 @@ export function quietFfmpeg(): void {
   if (quieted) return;
   quieted = true;
   Log.setLevel(AV_LOG_ERROR);
-  Log.setCallback((_level, message) => {
-    if (!EXPECTED.test(message)) process.stderr.write(message.endsWith('\n') ? message : `${message}\n`);
+  // The callback sees messages above the level too (swscale's "deprecated pixel format" warning
+  // for every JPEG encoded): filter here.
+  Log.setCallback((level, message) => {
+    if (level <= AV_LOG_ERROR && !EXPECTED.test(message)) process.stderr.write(message.endsWith('\n') ? message : `${message}\n`);
   });
 }

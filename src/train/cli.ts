@@ -46,6 +46,10 @@ export async function trainCli(o: TrainCliOptions): Promise<number> {
     const res = await runTraining(plan, { resume: o.resume === true }, progress);
     progress.stop();
     const m = res.manifest.provenance.metrics ?? {};
+    if (plan.data.softTeacher !== undefined) {
+      err(`wrote ${res.out} (${res.manifest.members.length} member(s), expressions only); held-out agreement with the teacher ${(m['ensemble.agreement'] ?? NaN).toFixed(3)}, KL ${(m['ensemble.kl'] ?? NaN).toFixed(3)} nats; tensors ${tensorCount()}`);
+      return 0;
+    }
     err(`wrote ${res.out} (${res.manifest.members.length} member(s)); ensemble S ${(m['ensemble.S'] ?? NaN).toFixed(4)}; ${res.manifest.tasks.AU !== undefined ? `AU thresholds ${res.manifest.tasks.AU.thresholds.map((x) => x.toFixed(3)).join(',')}` : 'expressions only'}; tensors ${tensorCount()}`);
     return 0;
   } catch (e) {
