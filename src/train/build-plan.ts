@@ -14,7 +14,8 @@ import { FaceDetector } from '../models/face-detector/index.js';
 import { quietFfmpeg } from '../streams/open-source.js';
 import type { AlignEvents } from './align/align-videos.js';
 import { loadTeacherLabeller } from './distill/teacher-labeller.js';
-import { prepareUnlabelled } from './distill/unlabelled.js';
+import { mediaFiles, prepareUnlabelled } from './distill/unlabelled.js';
+import path from 'node:path';
 import { TrainError } from './errors.js';
 
 function merge(task: Task, parts: readonly TaskData[]): TaskData {
@@ -50,6 +51,17 @@ async function readUnlabelled(
     ev.log?.(`teacher ${teacher.description}`);
     detector = await FaceDetector.load();
     const parts: TaskData[] = [];
+    const names = new Map<string, string>();
+    for (const s of sources) {
+      // One cache holds every set's folders by file name: a held-out file named like a training file
+      // would silently share its faces.
+      for (const f of [...(await mediaFiles(s.inputs)), ...(await mediaFiles(s.val))]) {
+        const name = path.basename(f, path.extname(f));
+        const other = names.get(name);
+        if (other !== undefined) throw new TrainError(`${other === f ? f : `${other} and ${f}`}: the name ${name} appears twice among training and held-out media (every file's faces are kept under its name)`);
+        names.set(name, f);
+      }
+    }
     for (const s of sources) {
       const every = c.kind === 'cnn' ? s.every : 1;
       const o = { detector, config, teacher, ...(ev.align !== undefined ? { events: ev.align } : {}) };

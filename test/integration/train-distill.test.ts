@@ -15,7 +15,7 @@ import { buildPlan } from '../../src/train/build-plan.js';
 import { parseTrainConfig } from '../../src/train/config.js';
 import { selectTrainingBackend } from '../../src/train/engine/train-backend.js';
 import { runTraining } from '../../src/train/run-training.js';
-import { media, repoRoot } from '../helpers/media.js';
+import { media, mediaDir, repoRoot } from '../helpers/media.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'train-distill-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -100,6 +100,14 @@ describe('daemon train on unlabelled video with a packaged teacher', () => {
     }
     expect(tf.memory().numTensors).toBe(tensors0);
   }, 400_000);
+
+  it('refuses a held-out file that is also a training file', async () => {
+    const c = parseTrainConfig({
+      out: path.join(dir, 'x'), teacher: { from: 'model-dir', dir: teacher }, students: { count: 1 },
+      data: { sources: [{ kind: 'unlabelled', inputs: [mediaDir], val: [media('single_face.mp4')], cache }] },
+    });
+    await expect(buildPlan(c)).rejects.toThrow(/the name single_face appears twice among training and held-out media/);
+  });
 
   it('refuses unlabelled data without a model-directory teacher, and mixed with labelled data', () => {
     const src = { kind: 'unlabelled', inputs: ['a.mp4'], cache: 'c' };
