@@ -2,7 +2,10 @@
 """PyTorch reference for `daemon bench train`: images/s of one teacher step (three task batches
 through the whole model in train mode, CE + 8*BCE + VA losses, backward, Adam) with 2 threads.
 compact = torchvision ResNet-18 layout at a width multiplier; resnet50 = torchvision ResNet-50
-(the caffe variant differs only in where the stride sits; same FLOPs within a few %).
+(v1.5: the stride of a stage's first block sits in its 3x3 conv; the seed's caffe variant puts
+it in the 1x1 reduce conv, so that conv runs at the lower resolution: at 112 px torchvision does
+1.076 G multiply-adds per image forward, the caffe layout 1.020 G, i.e. PyTorch's reference does
+5.5 % more work per image than the daemon's resnet50-caffe).
 Prints one JSON line: {"imagesPerSecond", "forwardImagesPerSecond", "backwardImagesPerSecond", "steps"}.
 """
 import argparse

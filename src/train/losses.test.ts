@@ -38,6 +38,27 @@ describe('seed losses vs PyTorch', () => {
     expect([-1, -0.95, -0.9, 0, 0.05, 0.999, 1].map(vaBin)).toEqual([0, 0, 1, 10, 10, 19, 19]);
   });
 
+  it('bins the label as the seed does, from its float32 value (AFEW-VA\'s k/10 labels sit on the edges)', () => {
+    // The seed copies labels into a FloatTensor and digitizes y.cpu().numpy() (float32) against
+    // numpy's float64 edges: float32 0.1 lies above edge 11 (0.10000000000000009), float64 0.1 below.
+    // Expected bins from numpy: np.digitize(np.float32([0.1, 0.3, 0.7, -0.1, -0.7]), np.linspace(-1, 1, 21)) - 1.
+    expect([0.1, 0.3, 0.7, -0.1, -0.7].map((v) => vaBin(Math.fround(v)))).toEqual([11, 13, 16, 8, 3]);
+    expect(vaBin(0.1)).toBe(10);
+    // The loss takes its bins from the label tensor (float32): with λ_ccc = 0 it is CE to those bins.
+    const before = tf.memory().numTensors;
+    const z = tf.tensor2d([Array.from({ length: 40 }, (_, k) => Math.sin(k)), Array.from({ length: 40 }, (_, k) => Math.cos(k))]);
+    const y = tf.tensor2d([
+      [0.1, 0.3],
+      [-0.7, 0.7],
+    ]);
+    const ce = value(() => crossEntropy(tf.slice(z, [0, 0], [-1, 20]) as Tensor2D, tf.tensor1d([11, 3], 'int32')));
+    expect(value(() => vaDimLoss(z, y, 0, 0))).toBeCloseTo(ce, 6);
+    const ceA = value(() => crossEntropy(tf.slice(z, [0, 20], [-1, 20]) as Tensor2D, tf.tensor1d([13, 16], 'int32')));
+    expect(value(() => vaDimLoss(z, y, 1, 0))).toBeCloseTo(ceA, 6);
+    tf.dispose([z, y]);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
   it.each(['EXPR', 'AU', 'VA'] as const)('%s batch: teacher loss, ground-truth and distillation terms, student loss', (task) => {
     const before = tf.memory().numTensors;
     const e = fx.expected[task];

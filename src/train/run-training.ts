@@ -24,7 +24,7 @@ import { permutationSampler } from './loop/labels.js';
 import { runPhase, type EpochRecord, type StepInfo, type TaskStream } from './loop/run-phase.js';
 import { collectOutputs, type ValSet } from './loop/validate.js';
 import { softEnsembleScores } from './loop/soft-scores.js';
-import { videoWindows } from './loop/windows.js';
+import { videoWindows } from './data/sequence-windows.js';
 import type { TrainPlan } from './plan.js';
 
 export interface TrainEvents {

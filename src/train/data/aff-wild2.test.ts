@@ -96,6 +96,12 @@ describe('Aff-Wild2 reader', () => {
     await expect(readAffWild2Split('EXPR', 'Training_Set', src)).rejects.toThrow(/e\.txt:1: empty file/);
     await expect(readAffWild2Split('AU', 'Training_Set', src)).rejects.toThrow(/AU_Set\/Training_Set: no such directory/);
   });
+
+  it('a label "file" that cannot be read (a directory named v.txt) is a data-format error naming it', async () => {
+    const src = await fixture('unreadable', { 'VA_Set/Training_Set/v.txt/inner': 'x' }, {});
+    await expect(readAffWild2Split('VA', 'Training_Set', src)).rejects.toMatchObject({ code: 'VA_ERR_DATA_FORMAT' });
+    await expect(readAffWild2Split('VA', 'Training_Set', src)).rejects.toThrow(/v\.txt: cannot read the label file/);
+  });
 });
 
 describe('synthetic Aff-Wild2 dataset', () => {

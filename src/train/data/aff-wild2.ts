@@ -4,9 +4,9 @@
  * image `<images>/<video>/{k+1:05d}.jpg`. A frame is kept iff its image exists and no value on its
  * row is the missing marker (−1 for AU/EXPR, −5 for VA), as the seed's annotation script keeps it.
  */
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import path from 'node:path';
-import { DataFormatError, ReportBuilder, parseNumber, textLines } from './read-report.js';
+import { DataFormatError, ReportBuilder, parseNumber, readDataFile, textLines } from './read-report.js';
 import type { LabelledFace, ReadReport, Task, TaskData } from './types.js';
 
 export type AffWild2Split = 'Training_Set' | 'Validation_Set';
@@ -73,7 +73,7 @@ export async function readAffWild2Split(task: Task, split: AffWild2Split, src: A
   for (const name of txt) {
     const video = name.slice(0, -4);
     const file = path.join(dir, name);
-    const lines = textLines(await readFile(file, 'utf8'));
+    const lines = textLines((await readDataFile(file, 'label file')).toString('utf8'));
     if (lines.length === 0) throw new DataFormatError(file, 1, 'empty file (expected a header line, then one line per frame)');
     const videoDir = path.join(src.images, video);
     const present = new Set(await listDir(videoDir));

@@ -5,9 +5,9 @@
  * token of the name minus 1. Intensity ≥ 2 → active. All subjects go to training (the seed's
  * 21/6 split is merged back in Mixed_AU).
  */
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import path from 'node:path';
-import { DataFormatError, ReportBuilder, parseNumber, textLines } from './read-report.js';
+import { DataFormatError, ReportBuilder, parseNumber, readDataFile, textLines } from './read-report.js';
 import type { LabelledFace, ReadReport } from './types.js';
 
 export interface DisfaSource {
@@ -21,12 +21,7 @@ export const DISFA_AUS = [1, 2, 4, 6, 12, 15, 20, 25] as const;
 const IMAGE_EXT = new Set(['.bmp', '.png', '.jpg', '.jpeg']);
 
 async function readAuFile(file: string): Promise<Map<number, number>> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (err) {
-    throw new DataFormatError(file, undefined, `cannot read the AU label file (${err instanceof Error ? err.message : String(err)})`, { cause: err });
-  }
+  const text = (await readDataFile(file, 'AU label file')).toString('utf8');
   const out = new Map<number, number>();
   textLines(text).forEach((line, i) => {
     if (line.trim() === '') return;

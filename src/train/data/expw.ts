@@ -7,11 +7,11 @@
  * each face gets its own file, so labels and crops match. Labels are remapped to the Aff-Wild2
  * order with [1, 2, 3, 4, 5, 6, 0] (angry→Anger … neutral→Neutral).
  */
-import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { mkdir, rename, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { readImageFile } from '../../streams/decode-image.js';
 import { encodeJpeg } from '../../streams/encode-image.js';
-import { DataFormatError, ReportBuilder, parseNumber, textLines } from './read-report.js';
+import { DataFormatError, ReportBuilder, parseNumber, readDataFile, textLines } from './read-report.js';
 import type { LabelledFace, ReadReport } from './types.js';
 
 export const EXPW_TO_AFFWILD2 = [1, 2, 3, 4, 5, 6, 0] as const;
@@ -72,12 +72,7 @@ const exists = async (p: string): Promise<boolean> => stat(p).then(
 
 export async function readExpw(src: ExpwSource, progress?: (done: number, total: number) => void): Promise<{ faces: LabelledFace[]; report: ReadReport }> {
   const file = path.join(src.root, 'label', 'label.lst');
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (err) {
-    throw new DataFormatError(file, undefined, `cannot read the ExpW label list (${err instanceof Error ? err.message : String(err)})`, { cause: err });
-  }
+  const text = (await readDataFile(file, 'ExpW label list')).toString('utf8');
   const entries = parseExpwLabels(text, file);
   await mkdir(src.cacheDir, { recursive: true });
   const report = new ReportBuilder('ExpW');

@@ -3,10 +3,9 @@
  * decoders, resizes them to 134 once and keeps them in a small LRU, then crops/flips per the
  * augmentation into one NHWC float32 batch (spec §1.3).
  */
-import { readFile } from 'node:fs/promises';
 import { INPUT_SIZE } from '../../models/seed/constants.js';
 import { decodeImage, type RgbImage } from '../../streams/decode-image.js';
-import { DataFormatError } from './read-report.js';
+import { DataFormatError, readDataFile } from './read-report.js';
 import { cropInto, cropPlan, resizeForCrop } from './face-transform.js';
 import type { FaceBatchLoader, LabelledFace } from './types.js';
 
@@ -52,12 +51,7 @@ class Lru<V> {
 }
 
 async function loadResized(file: string): Promise<RgbImage> {
-  let bytes: Buffer;
-  try {
-    bytes = await readFile(file);
-  } catch (err) {
-    throw new DataFormatError(file, undefined, `cannot read the face image (${err instanceof Error ? err.message : String(err)})`, { cause: err });
-  }
+  const bytes = await readDataFile(file, 'face image');
   const img = decodeImage(bytes, file);
   if (img.width < 8 || img.height < 8) throw new DataFormatError(file, undefined, `face image too small (${img.width}×${img.height})`);
   return resizeForCrop(img);

@@ -11,6 +11,5 @@ export { mlRosSampler, type MlRosVariant, type MlRosOptions } from './ml-ros.js'
 export { createFaceBatchLoader, type FaceBatchLoaderOptions, type StatefulFaceBatchLoader } from './face-batch-loader.js';
 export { writeSyntheticAffWild2, type SyntheticAffWild2, type SyntheticAffWild2Options } from './synthetic.js';
 export { formatReport, DataFormatError } from './read-report.js';
-export { vaBin, VA_BIN_EDGES } from './va-bins.js';
 export { Rng, hashSeed } from './rng.js';
 export { sequenceWindows, videosOf, type SequenceWindow } from './sequence-windows.js';

@@ -7,9 +7,9 @@
  * anything else malformed is an error naming the file and line. A line may carry any subset of
  * labels; `facesFor(task)` keeps those with the task's label.
  */
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import path from 'node:path';
-import { DataFormatError, ReportBuilder, textLines } from './read-report.js';
+import { DataFormatError, ReportBuilder, readDataFile, textLines } from './read-report.js';
 import type { LabelledFace, ReadReport, Task } from './types.js';
 
 const KEYS = new Set(['image', 'au', 'expr', 'va', 'video', 'frame']);
@@ -58,12 +58,7 @@ export interface Manifest {
 }
 
 export async function readManifest(file: string): Promise<Manifest> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (err) {
-    throw new DataFormatError(file, undefined, `cannot read the manifest (${err instanceof Error ? err.message : String(err)})`, { cause: err });
-  }
+  const text = (await readDataFile(file, 'manifest')).toString('utf8');
   const dir = path.dirname(path.resolve(file));
   const report = new ReportBuilder(`manifest ${file}`);
   const parsed: LabelledFace[] = [];

@@ -2,12 +2,22 @@
  * What a reader kept and skipped (ReadReport), and the error a malformed annotation file raises:
  * it always names the file and the 1-based line.
  */
+import { readFile } from 'node:fs/promises';
 import { AnalyticsError, ErrorCodes } from '../../core/errors.js';
 import type { ReadReport } from './types.js';
 
 export class DataFormatError extends AnalyticsError {
   constructor(file: string, line: number | undefined, problem: string, options: { cause?: unknown } = {}) {
     super(ErrorCodes.DATA_FORMAT, `${file}${line !== undefined ? `:${line}` : ''}: ${problem}`, { ...options, context: { file, ...(line !== undefined ? { line } : {}) } });
+  }
+}
+
+/** Reads a data file whole; a file that cannot be read is a DataFormatError naming it and `what` it is. */
+export async function readDataFile(file: string, what: string): Promise<Buffer> {
+  try {
+    return await readFile(file);
+  } catch (err) {
+    throw new DataFormatError(file, undefined, `cannot read the ${what} (${err instanceof Error ? err.message : String(err)})`, { cause: err });
   }
 }
 

@@ -5,6 +5,12 @@
  * is replaced by the last `seqLen` rows; a video shorter than `seqLen` gives windows padded by
  * repeating its last row. Stride seqLen/2 in training and seqLen in validation, as the seed. A
  * video with fewer rows than the stride gives no window (⌊L/stride⌋ = 0), as in the seed.
+ *
+ * One deliberate difference: for a video with seqLen/2 ≤ L < seqLen the seed's
+ * `data.iloc[L − seqLen : L]` has a negative start, which pandas reads from the end, so its window
+ * holds only the last seqLen − L rows (then padded); here such a window holds all L rows. The
+ * seed's intent (its own padding branch) is the whole short video, and dropping real rows for
+ * copies of the last one only loses data.
  */
 import type { LabelledFace } from './types.js';
 
@@ -42,4 +48,9 @@ export function sequenceWindows(faces: readonly LabelledFace[], seqLen: number, 
     }
   }
   return out;
+}
+
+/** The windows as lists of faces (what the training loop batches). */
+export function videoWindows(faces: readonly LabelledFace[], seqLen: number, stride: number): LabelledFace[][] {
+  return sequenceWindows(faces, seqLen, stride).map((w) => Array.from(w.indices, (i) => faces[i]!));
 }

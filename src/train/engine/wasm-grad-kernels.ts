@@ -20,11 +20,15 @@ function asTensor(info: TensorInfo | undefined, name: string): Tensor {
   return t;
 }
 
-interface FilterGradAttrs {
+/** The attributes TF.js gives both convolution backward kernels. */
+interface ConvGradAttrs {
   readonly strides: [number, number] | number;
   readonly pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
   readonly dataFormat: 'NHWC' | 'NCHW';
   readonly dimRoundingMode?: 'floor' | 'round' | 'ceil';
+}
+
+interface FilterGradAttrs extends ConvGradAttrs {
   readonly filterShape: [number, number, number, number];
 }
 
@@ -55,11 +59,7 @@ export function conv2dFilterGrad(x: Tensor4D, dy: Tensor4D, a: FilterGradAttrs):
   });
 }
 
-interface InputGradAttrs {
-  readonly strides: [number, number] | number;
-  readonly pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
-  readonly dataFormat: 'NHWC' | 'NCHW';
-  readonly dimRoundingMode?: 'floor' | 'round' | 'ceil';
+interface InputGradAttrs extends ConvGradAttrs {
   readonly inputShape: [number, number, number, number];
 }
 

@@ -24,7 +24,7 @@ export interface EnsembleOutputs {
   readonly va?: Float64Array;
 }
 
-const sigmoid = (x: number): number => 1 / (1 + Math.exp(-x));
+export const sigmoid = (x: number): number => 1 / (1 + Math.exp(-x));
 
 /** Softmax of each row of width `w` (max-subtracted). */
 export function softmaxRows(z: ArrayLike<number>, w: number): Float64Array {

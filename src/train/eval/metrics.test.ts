@@ -50,6 +50,16 @@ describe('ABAW metrics as coded, against sklearn (test/fixtures/train/metrics.js
     close(ccc([2, 3, 4], [1, 2, 3]), 4 / 7);
   });
 
+  it('CCC of a constant input is 0, not the seed formula\'s NaN (a NaN S would never be selected)', () => {
+    expect(ccc([0.25, 0.25, 0.25], [0.1, -0.3, 0.5])).toBe(0);
+    expect(ccc([0.1, -0.3, 0.5], [0.5, 0.5, 0.5])).toBe(0);
+    expect(ccc([0.5, 0.5], [0.5, 0.5])).toBe(0);
+    // A constant whose mean is off by rounding still gives (almost) 0, never NaN.
+    expect(Math.abs(ccc([0.2, 0.2, 0.2], [0.1, -0.3, 0.5]))).toBeLessThan(1e-12);
+    // Near-constant predictions approach that limit continuously.
+    expect(Math.abs(ccc([0.2, 0.2 + 1e-9, 0.2], [0.1, -0.3, 0.5]))).toBeLessThan(1e-6);
+  });
+
   it('sklearn precision_recall_curve with tied scores', () => {
     const p = fixture.precisionRecallCurve;
     const c = precisionRecallCurve(p.gt, p.scores);
@@ -109,6 +119,9 @@ describe('validation scores (per-epoch model selection)', () => {
     const v = evaluateValidation({ EXPR: { faces, members: [{ expr }] }, AU: { faces, members: [{ au }, { au }] } });
     close(v.expr!.score, c.expr.score);
     close(v.au!.score, c.au.score);
-    expect(v.score).toBeUndefined();
+    // S sums the tasks evaluated (here EXPR and AU; no VA set).
+    close(v.score!, c.expr.score + c.au.score);
+    expect(v.va).toBeUndefined();
+    expect(evaluateValidation({}).score).toBeUndefined();
   });
 });

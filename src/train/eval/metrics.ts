@@ -5,7 +5,7 @@
  * - EXPR: 0.67·F1 + 0.33·Acc; F1 = sklearn's macro F1 over its default labels, the union of the
  *   classes present in the truth and in the predictions;
  * - VA: CCC with the population std (np.std), and the seed's VA score, the sum CCC_v + CCC_a;
- * - the seed's validation score S = EXPR + AU (threshold 0.5) + CCC_v + CCC_a.
+ * - the seed's validation score S = EXPR + AU (threshold 0.5) + CCC_v + CCC_a (over the tasks present).
  * Arrays are flat, row-major (AU: N×8, VA: N×2).
  */
 
@@ -106,7 +106,7 @@ export function exprMetric(gt: ArrayLike<number>, pred: ArrayLike<number>): Expr
   return { f1, acc, score: 0.67 * f1 + 0.33 * acc };
 }
 
-/** Concordance correlation coefficient with population std (the seed's metric, not its loss). */
+/** Concordance correlation coefficient with population std (the seed's metric, not its loss); 0 where an input is constant. */
 export function ccc(x: ArrayLike<number>, y: ArrayLike<number>): number {
   const n = x.length;
   if (n !== y.length) throw new RangeError(`CCC inputs differ in length (${n} vs ${y.length})`);
@@ -129,10 +129,11 @@ export function ccc(x: ArrayLike<number>, y: ArrayLike<number>): number {
     sxx += vx * vx;
     syy += vy * vy;
   }
-  const rho = sxy / (Math.sqrt(sxx) * Math.sqrt(syy));
-  const sx = Math.sqrt(sxx / n);
-  const sy = Math.sqrt(syy / n);
-  return (2 * rho * sx * sy) / (sx * sx + sy * sy + (mx - my) ** 2);
+  // 2ρ·s_x·s_y = 2·cov: the seed's formula without its 0/0 where an input is constant (it gives
+  // NaN there, e.g. for an untrained head's constant output, and a NaN S never wins model
+  // selection); the limit there is 0, and 0 is also taken when both are the same constant.
+  const denom = sxx / n + syy / n + (mx - my) ** 2;
+  return denom === 0 ? 0 : (2 * sxy) / n / denom;
 }
 
 /** VA score from [v, a] truth and predictions (N×2 each). */
@@ -145,7 +146,10 @@ export function vaMetric(gt: ArrayLike<number>, pred: ArrayLike<number>): VaMetr
   return { cccV, cccA, score: cccV + cccA };
 }
 
-/** The seed's model-selection score S = EXPR score + AU score + CCC_v + CCC_a. */
-export function seedScore(expr: ExprMetric, au: AuMetric, va: VaMetric): number {
-  return expr.score + au.score + va.cccV + va.cccA;
+/**
+ * The seed's model-selection score S = EXPR score + AU score + CCC_v + CCC_a, summed over the
+ * tasks given (a run whose data lacks a task still selects its best epoch by the others).
+ */
+export function seedScore(expr: ExprMetric | undefined, au: AuMetric | undefined, va: VaMetric | undefined): number {
+  return (expr?.score ?? 0) + (au?.score ?? 0) + (va !== undefined ? va.cccV + va.cccA : 0);
 }

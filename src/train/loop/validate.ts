@@ -1,12 +1,14 @@
 /**
  * Validation of one model on the validation sets (eval transform, eval mode): collected logits
- * per task and the seed's scores (spec §6.1) with S = EXPR + AU(thr 0.5) + CCC_v + CCC_a.
+ * per task and the seed's scores (spec §6.1, computed by ../eval) with S = EXPR + AU(thr 0.5) +
+ * CCC_v + CCC_a.
  */
 import { tf, type Tensor2D } from '../../models/tf.js';
 import type { SeedModel } from '../../models/seed/model.js';
-import { AU_SELECTION_THRESHOLD, VA_CENTRES, VA_BINS } from '../../models/seed/constants.js';
+import { AU_SELECTION_THRESHOLD } from '../../models/seed/constants.js';
 import type { FaceBatchLoader, LabelledFace, Task } from '../data/types.js';
-import { auScore, ccc, exprScore } from './scores.js';
+import type { MemberLogits } from '../eval/ensemble-outputs.js';
+import { evaluateValidation, type TaskOutputs as EvalTaskOutputs, type ValidationInput, type ValidationScores } from '../eval/validation.js';
 import { disposeLogits, frozenLogits } from './teacher-model.js';
 
 export interface ValSet {
@@ -52,63 +54,44 @@ export async function collectOutputs(model: SeedModel, sets: readonly ValSet[], 
   return out;
 }
 
-const sigmoid = (z: number): number => 1 / (1 + Math.exp(-z));
-
-/** Softmax expectation over bins [from, from + 20) of a row. */
-export function vaValue(row: Float32Array, from: number): number {
-  let max = -Infinity;
-  for (let k = 0; k < VA_BINS; k++) max = Math.max(max, row[from + k] ?? 0);
-  let sum = 0;
-  let acc = 0;
-  for (let k = 0; k < VA_BINS; k++) {
-    const e = Math.exp((row[from + k] ?? 0) - max);
-    sum += e;
-    acc += e * (VA_CENTRES[k] ?? 0);
-  }
-  return acc / sum;
-}
-
 export interface TaskScores {
   readonly [metric: string]: number;
 }
 
-/** Scores of collected outputs; AU thresholds default to 0.5 (the seed's model selection). */
-export function scoreOutputs(outputs: readonly TaskOutputs[], auThresholds?: readonly number[]): TaskScores {
-  const s: Record<string, number> = {};
-  let total = 0;
-  for (const o of outputs) {
-    const n = o.faces.length;
-    if (n === 0) continue;
-    if (o.task === 'AU') {
-      const probs = Float32Array.from(o.logits, sigmoid);
-      const truth = new Float32Array(n * 8);
-      o.faces.forEach((f, i) => (f.au ?? []).forEach((v, j) => (truth[i * 8 + j] = v)));
-      const r = auScore(probs, truth, auThresholds ?? new Array<number>(8).fill(AU_SELECTION_THRESHOLD));
-      Object.assign(s, { au_f1: r.f1, au_acc: r.acc, au_score: r.score });
-      total += r.score;
-    } else if (o.task === 'EXPR') {
-      const pred = Array.from({ length: n }, (_, i) => {
-        let best = 0;
-        for (let k = 1; k < o.width; k++) if ((o.logits[i * o.width + k] ?? 0) > (o.logits[i * o.width + best] ?? 0)) best = k;
-        return best;
-      });
-      const r = exprScore(pred, o.faces.map((f) => f.expr ?? -1));
-      Object.assign(s, { expr_f1: r.f1, expr_acc: r.acc, expr_score: r.score });
-      total += r.score;
-    } else {
-      const v: number[] = [];
-      const a: number[] = [];
-      for (let i = 0; i < n; i++) {
-        const row = o.logits.subarray(i * o.width, (i + 1) * o.width);
-        v.push(vaValue(row, 0));
-        a.push(vaValue(row, VA_BINS));
-      }
-      const cv = ccc(v, o.faces.map((f) => f.va?.[0] ?? 0));
-      const ca = ccc(a, o.faces.map((f) => f.va?.[1] ?? 0));
-      Object.assign(s, { ccc_valence: cv, ccc_arousal: ca });
-      total += cv + ca;
-    }
+const MEMBER_LOGITS = { EXPR: 'expr', AU: 'au', VA: 'va' } as const satisfies Record<Task, keyof MemberLogits>;
+
+/**
+ * Collected outputs (`members[m]` = member m's, every member in the same task and face order) as
+ * the evaluation's per-task input; tasks without validation faces are left out.
+ */
+export function validationInput(members: readonly (readonly TaskOutputs[])[]): ValidationInput {
+  const input: { -readonly [T in Task]?: EvalTaskOutputs } = {};
+  for (const [ti, o] of (members[0] ?? []).entries()) {
+    if (o.faces.length === 0) continue;
+    if (input[o.task] !== undefined) throw new RangeError(`two validation sets for ${o.task}`);
+    input[o.task] = {
+      faces: o.faces,
+      members: members.map((m) => {
+        const mo = m[ti];
+        if (mo?.task !== o.task || mo.faces.length !== o.faces.length) throw new RangeError(`ensemble members' ${o.task} outputs do not line up`);
+        return { [MEMBER_LOGITS[o.task]]: mo.logits };
+      }),
+    };
   }
-  s['S'] = total;
+  return input;
+}
+
+/** The scores as the epoch log and the manifest name them; S = 0 when nothing was validated. */
+export function namedScores(v: ValidationScores): Record<string, number> {
+  const s: Record<string, number> = {};
+  if (v.expr) Object.assign(s, { expr_f1: v.expr.f1, expr_acc: v.expr.acc, expr_score: v.expr.score });
+  if (v.au) Object.assign(s, { au_f1: v.au.f1, au_acc: v.au.acc, au_score: v.au.score });
+  if (v.va) Object.assign(s, { ccc_valence: v.va.cccV, ccc_arousal: v.va.cccA });
+  s['S'] = v.score ?? 0;
   return s;
+}
+
+/** One model's validation scores with the AU threshold of model selection (0.5, spec §3.4). */
+export function scoreOutputs(outputs: readonly TaskOutputs[]): TaskScores {
+  return namedScores(evaluateValidation(validationInput([outputs]), { auThresholds: AU_SELECTION_THRESHOLD }));
 }
