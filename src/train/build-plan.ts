@@ -41,7 +41,7 @@ async function readUnlabelled(
   c: TrainConfig,
   sources: readonly Extract<TrainConfig['data']['sources'][number], { kind: 'unlabelled' }>[],
   ev: BuildPlanEvents,
-): Promise<{ parts: TaskData[]; teacher: string }> {
+): Promise<{ parts: { data: TaskData; what: string }[]; teacher: string }> {
   if (c.teacher.from !== 'model-dir') throw new TrainError('unlabelled data needs teacher.from: model-dir');
   quietFfmpeg();
   const config = loadConfig({ env: {} });
@@ -50,7 +50,7 @@ async function readUnlabelled(
   try {
     ev.log?.(`teacher ${teacher.description}`);
     detector = await FaceDetector.load();
-    const parts: TaskData[] = [];
+    const parts: { data: TaskData; what: string }[] = [];
     const names = new Map<string, string>();
     for (const s of sources) {
       // One cache holds every set's folders by file name: a held-out file named like a training file
@@ -67,7 +67,10 @@ async function readUnlabelled(
       const o = { detector, config, teacher, ...(ev.align !== undefined ? { events: ev.align } : {}) };
       const train = await prepareUnlabelled({ inputs: s.inputs, cache: s.cache, every }, `unlabelled ${s.inputs.join(', ')}`, o);
       const val = s.val.length > 0 ? await prepareUnlabelled({ inputs: s.val, cache: s.cache, every }, `held out ${s.val.join(', ')}`, o) : undefined;
-      parts.push({ task: 'EXPR', train: train.faces, val: val?.faces ?? [], reports: [train.report, ...(val !== undefined ? [val.report] : [])] });
+      parts.push({
+        data: { task: 'EXPR', train: train.faces, val: val?.faces ?? [], reports: [train.report, ...(val !== undefined ? [val.report] : [])] },
+        what: `unlabelled media (${train.files.map((f) => path.basename(f)).join(', ')}; held out: ${val?.files.map((f) => path.basename(f)).join(', ') ?? 'none'}) with soft labels by the teacher ${teacher.runner.manifest.id} ${teacher.runner.manifest.version}`,
+      });
     }
     return { parts, teacher: teacher.description };
   } finally {
@@ -88,7 +91,7 @@ export async function buildPlan(c: TrainConfig, ev: BuildPlanEvents = {}): Promi
   if (unlabelled.length > 0) {
     const u = await readUnlabelled(c, unlabelled, ev);
     softTeacher = u.teacher;
-    for (const td of u.parts) add(td, `unlabelled faces labelled by the teacher ${u.teacher}`);
+    for (const p of u.parts) add(p.data, p.what);
   }
   for (const s of c.data.sources) {
     if (s.kind === 'unlabelled') continue;
