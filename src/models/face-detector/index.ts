@@ -1,5 +1,6 @@
 import { tf, type Tensor3D } from '../tf.js';
 import { BlazeFace } from './blazeface.js';
+import type { FaceGraph, FaceGraphOptions } from './face-graph.js';
 import { FaceMesh } from './face-mesh.js';
 import { DEFAULT_DETECTOR_OPTIONS, MESH_CROP_SCALE, type FaceDetectorOptions } from './constants.js';
 import { clipBox, iou, nonMaxSuppression, squareAround } from './geometry.js';
@@ -8,6 +9,13 @@ import type { Box, DetectedFace, RgbImage } from './types.js';
 export type { Box, DetectedFace, FiveLandmarks, Point, RgbImage } from './types.js';
 export { DEFAULT_DETECTOR_OPTIONS, type FaceDetectorOptions } from './constants.js';
 export { iou, boxCenter } from './geometry.js';
+export type { FaceGraphOptions } from './face-graph.js';
+
+/** The engine each face model ended up on (`auto` falls back per model). */
+export interface FaceEngines {
+  readonly detector: FaceGraph['engine'];
+  readonly mesh: FaceGraph['engine'];
+}
 
 export interface DetectionResult {
   readonly faces: readonly DetectedFace[];
@@ -29,14 +37,23 @@ export class FaceDetector {
     readonly mesh: FaceMesh,
   ) {}
 
-  static async load(): Promise<FaceDetector> {
-    const blazeface = await BlazeFace.load();
+  /**
+   * `engine` defaults to TF.js, the engine every caller had before ONNX Runtime; the daemon
+   * passes its `detector.engine` (auto: ONNX Runtime where it loads).
+   */
+  static async load(opts: Partial<FaceGraphOptions> = {}): Promise<FaceDetector> {
+    const o: FaceGraphOptions = { engine: opts.engine ?? 'tfjs', threads: opts.threads ?? 1, ...(opts.cacheDir !== undefined ? { cacheDir: opts.cacheDir } : {}) };
+    const blazeface = await BlazeFace.load(o);
     try {
-      return new FaceDetector(blazeface, await FaceMesh.load());
+      return new FaceDetector(blazeface, await FaceMesh.load(o));
     } catch (err) {
       blazeface.dispose();
       throw err;
     }
+  }
+
+  get engines(): FaceEngines {
+    return { detector: this.blazeface.engine, mesh: this.mesh.engine };
   }
 
   /** Runs both models once so the first real frame does not pay for kernel compilation. */
