@@ -47,11 +47,14 @@ export class BlazeFace {
     return this.model.run(input);
   }
 
-  /** `image` is float32 HWC in 0..255; the image is letterboxed (padded bottom/right) to a square. */
-  async detect(image: Tensor3D, minScore: number): Promise<BlazeCandidate[]> {
+  /**
+   * The network input for `image` (float32 HWC in 0..255): letterboxed (padded bottom/right) to a
+   * square, 256×256, in −1..1. The caller owns the result.
+   */
+  prepare(image: Tensor3D): Tensor4D {
     const [h, w] = image.shape;
     const side = Math.max(h, w);
-    const input = tf.tidy(() => {
+    return tf.tidy(() => {
       // Resize first, then pad: the same letterbox as padding the full frame, at a fraction of the cost.
       const rh = Math.max(1, Math.round((h * BLAZEFACE_INPUT) / side));
       const rw = Math.max(1, Math.round((w * BLAZEFACE_INPUT) / side));
@@ -61,6 +64,12 @@ export class BlazeFace {
       const padded = tf.pad(normalised, [[0, BLAZEFACE_INPUT - rh], [0, BLAZEFACE_INPUT - rw], [0, 0]], -1);
       return tf.expandDims<Tensor4D>(padded, 0);
     });
+  }
+
+  /** `image` is float32 HWC in 0..255; candidates are in its pixels. */
+  async detect(image: Tensor3D, minScore: number): Promise<BlazeCandidate[]> {
+    const side = Math.max(image.shape[0], image.shape[1]);
+    const input = this.prepare(image);
     let outs: GraphOutput[];
     try {
       outs = await this.model.run(input);

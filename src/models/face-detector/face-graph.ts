@@ -30,8 +30,10 @@ export interface FaceGraphOptions {
   readonly engine: EnginePreference;
   /** Intra-op threads of the ONNX Runtime session. */
   readonly threads: number;
-  /** Where converted graphs are cached when the place beside the model is not writable (tests). */
+  /** Where converted graphs are cached when the place beside the model is not writable. */
   readonly cacheDir?: string;
+  /** false: convert in memory, neither reading nor writing a cache (parity tests of the converter itself). */
+  readonly cache?: boolean;
 }
 
 class TfjsGraph implements FaceGraph {
@@ -83,19 +85,25 @@ class OnnxGraph implements FaceGraph {
 }
 
 /** The ONNX graph of a TF.js graph model, converted once and cached beside it (or in the user cache). */
-export async function convertedFaceGraph(modelJsonPath: string, cacheDir?: string): Promise<{ readonly bytes: Uint8Array; readonly path: string; readonly built: boolean; readonly outputs: readonly string[] }> {
+export async function convertedFaceGraph(
+  modelJsonPath: string,
+  cacheDir?: string,
+  cache = true,
+): Promise<{ readonly bytes: Uint8Array; readonly path: string; readonly built: boolean; readonly outputs: readonly string[] }> {
   const graph = await readTfjsGraph(modelJsonPath);
   const name = path.basename(modelJsonPath, '.json');
+  const outputs = tfjsGraphOutputs(graph.json.modelTopology.node);
+  if (!cache) return { bytes: tfjsGraphToOnnx(graph, name).bytes, path: '', built: true, outputs };
   // The file name carries the sha256 of model.json and its shards and the converter's version:
   // changed weights or a changed converter never meet a stale graph.
   const key = `${name}-${TFJS_CONVERTER_VERSION}-${graph.sha256.slice(0, 24)}.onnx`;
   const cached = await cachedGraph(path.dirname(modelJsonPath), key, () => tfjsGraphToOnnx(graph, name).bytes, cacheDir);
-  return { ...cached, outputs: tfjsGraphOutputs(graph.json.modelTopology.node) };
+  return { ...cached, outputs };
 }
 
 async function onnxGraph(modelJsonPath: string, opts: FaceGraphOptions): Promise<FaceGraph> {
   const ort = await loadOrt();
-  const converted = await convertedFaceGraph(modelJsonPath, opts.cacheDir);
+  const converted = await convertedFaceGraph(modelJsonPath, opts.cacheDir, opts.cache ?? true);
   const session = await createSession(ort, converted.bytes, { threads: opts.threads });
   const inputName = session.inputNames[0];
   if (inputName === undefined || session.inputNames.length !== 1) {

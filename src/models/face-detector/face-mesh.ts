@@ -38,13 +38,18 @@ export class FaceMesh {
     return results;
   }
 
-  private async runOne(image: Tensor3D, c: Box): Promise<MeshResult> {
+  /** The network input for crop `c` of `image` (float32 HWC 0..255): [1,192,192,3] in 0..1. The caller owns it. */
+  prepare(image: Tensor3D, c: Box): Tensor4D {
     const [h, w] = image.shape;
-    const input = tf.tidy(() => {
+    return tf.tidy(() => {
       const boxes = tf.tensor2d([[c[1] / h, c[0] / w, (c[1] + c[3]) / h, (c[0] + c[2]) / w]]);
       const crop = tf.image.cropAndResize(tf.expandDims<Tensor4D>(image, 0), boxes, tf.tensor1d([0], 'int32'), [FACEMESH_INPUT, FACEMESH_INPUT]);
       return tf.div<Tensor4D>(crop, 255);
     });
+  }
+
+  private async runOne(image: Tensor3D, c: Box): Promise<MeshResult> {
+    const input = this.prepare(image, c);
     let outs: GraphOutput[];
     try {
       outs = await this.model.run(input);

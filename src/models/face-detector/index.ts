@@ -42,7 +42,7 @@ export class FaceDetector {
    * passes its `detector.engine` (auto: ONNX Runtime where it loads).
    */
   static async load(opts: Partial<FaceGraphOptions> = {}): Promise<FaceDetector> {
-    const o: FaceGraphOptions = { engine: opts.engine ?? 'tfjs', threads: opts.threads ?? 1, ...(opts.cacheDir !== undefined ? { cacheDir: opts.cacheDir } : {}) };
+    const o: FaceGraphOptions = { engine: opts.engine ?? 'tfjs', threads: opts.threads ?? 1, ...(opts.cacheDir !== undefined ? { cacheDir: opts.cacheDir } : {}), ...(opts.cache !== undefined ? { cache: opts.cache } : {}) };
     const blazeface = await BlazeFace.load(o);
     try {
       return new FaceDetector(blazeface, await FaceMesh.load(o));
