@@ -75,9 +75,18 @@ export class FaceDetector {
   }
 }
 
+/** Time spent in each network by one session (benchmarks read it; wall clock, milliseconds). */
+export interface FaceTiming {
+  detectorMs: number;
+  detectorRuns: number;
+  meshMs: number;
+  meshCrops: number;
+}
+
 export class FaceDetectorSession {
   private frames = 0;
   private followed: Box[] = [];
+  readonly timing: FaceTiming = { detectorMs: 0, detectorRuns: 0, meshMs: 0, meshCrops: 0 };
 
   constructor(
     private readonly detector: FaceDetector,
@@ -97,7 +106,10 @@ export class FaceDetectorSession {
     try {
       let crops = this.followed;
       if (runDetector) {
+        const t0 = performance.now();
         const found = await this.detector.blazeface.detect(image, o.minScore);
+        this.timing.detectorMs += performance.now() - t0;
+        this.timing.detectorRuns++;
         const kept = nonMaxSuppression(found, o.iouThreshold, o.maxFaces);
         // Prefer the followed (mesh-derived, better centred) crop for a face the detector re-finds.
         crops = kept.map((c) => {
@@ -106,7 +118,10 @@ export class FaceDetectorSession {
           return prev ?? square;
         });
       }
+      const t1 = performance.now();
       const meshes = await this.detector.mesh.run(image, crops);
+      this.timing.meshMs += performance.now() - t1;
+      this.timing.meshCrops += crops.length;
       const faces: DetectedFace[] = [];
       const next: Box[] = [];
       for (const m of meshes) {
