@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend, tensorCount } from '../../src/models/backend.js';
 import { FaceDetector, type Box } from '../../src/models/face-detector/index.js';
+import { HostedFaceDetector } from '../../src/models/face-detector/face-detector-host.js';
 import { nonMaxSuppression, squareAround } from '../../src/models/face-detector/geometry.js';
 import { MESH_CROP_SCALE } from '../../src/models/face-detector/constants.js';
 import type { GraphOutput } from '../../src/models/face-detector/face-graph.js';
@@ -130,4 +131,23 @@ describe('face models on ONNX Runtime', () => {
       expect(trackEvents(b).map((t) => `${t.trackId}:${t.state}`)).toEqual(trackEvents(a).map((t) => `${t.trackId}:${t.state}`));
     });
   }
+
+  it('run in the detector worker thread under detector.engine auto, finding the face of a real frame', async () => {
+    const hosted = await HostedFaceDetector.open({ worker: true, backend: 'wasm', engine: 'auto', threads: 1 });
+    try {
+      expect(hosted.engines).toEqual({ detector: 'onnx', mesh: 'onnx' });
+      let raw: { data: Uint8Array; width: number; height: number } | undefined;
+      for await (const f of openSource({ kind: 'file', path: media('utterance_1.mp4') }, { realtime: false, loop: false, maxWidth: 640 })) {
+        raw = { data: f.data, width: f.width, height: f.height };
+        break;
+      }
+      const session = hosted.createSession();
+      const result = await session.detect(raw!);
+      expect(result.faces).toHaveLength(1);
+      expect(result.faces[0]!.box[0]).toBeGreaterThan(200);
+      session.close?.();
+    } finally {
+      await hosted.close();
+    }
+  });
 });
