@@ -150,4 +150,42 @@ describe('face models on ONNX Runtime', () => {
       await hosted.close();
     }
   });
+
+  it('a detector worker killed while ONNX Runtime is running ends between calls: the process survives and the worker serves again', async () => {
+    // Worker.terminate() inside a native ONNX Runtime run aborted the whole process ("terminate
+    // called after throwing an instance of 'Napi::Error'"); this test's process would die with it.
+    const hosted = await HostedFaceDetector.open({ worker: true, backend: 'wasm', engine: 'onnx', threads: 1 });
+    try {
+      const session = hosted.createSession({ detectEveryFrames: 1 });
+      const img = { data: new Uint8Array(640 * 360 * 3).fill(90), width: 640, height: 360 };
+      let stop = false;
+      let served = 0;
+      const load = (async () => {
+        while (!stop) {
+          try {
+            await session.detect(img);
+            served++;
+          } catch {
+            await new Promise((r) => setTimeout(r, 5));
+          }
+        }
+      })();
+      for (let i = 0; i < 3; i++) {
+        const before = served;
+        while (served === before) await new Promise((r) => setTimeout(r, 2));
+        // Kill at staggered moments of a busy worker: most land inside a run.
+        await new Promise((r) => setTimeout(r, 3 + 7 * i));
+        await hosted.killWorker();
+        expect(hosted.health().state).not.toBe('ready');
+        while (hosted.health().state !== 'ready') await new Promise((r) => setTimeout(r, 20));
+      }
+      const after = served;
+      while (served < after + 3) await new Promise((r) => setTimeout(r, 5));
+      stop = true;
+      await load;
+      expect(hosted.health().restarts).toBe(3);
+    } finally {
+      await hosted.close();
+    }
+  });
 });

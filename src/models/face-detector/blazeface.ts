@@ -34,7 +34,7 @@ export class BlazeFace {
     private readonly anchorXY: Float32Array,
   ) {}
 
-  static async load(opts: FaceGraphOptions = { engine: 'tfjs', threads: 1 }, modelPath = humanModelPath('blazeface.json')): Promise<BlazeFace> {
+  static async load(opts: FaceGraphOptions = { engine: 'auto', threads: 1 }, modelPath = humanModelPath('blazeface.json')): Promise<BlazeFace> {
     return new BlazeFace(await loadFaceGraph(modelPath, opts), anchors(BLAZEFACE_INPUT));
   }
 

@@ -30,7 +30,7 @@ export const detectorService: ModelService<DetectorInit, FaceEngines, DetectorAp
   name: 'face-detector',
   async open(init) {
     await selectBackend(init.backend);
-    const detector = await FaceDetector.load({ engine: init.engine ?? 'tfjs', threads: init.threads ?? 1 });
+    const detector = await FaceDetector.load({ engine: init.engine ?? 'auto', threads: init.threads ?? 1 });
     try {
       await detector.warmUp();
     } catch (err) {

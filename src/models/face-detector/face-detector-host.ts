@@ -37,7 +37,7 @@ export class HostedFaceDetector implements FaceDetectorHost, AsyncDisposable {
   static async open(opts: {
     readonly worker: boolean;
     readonly backend: BackendPreference;
-    /** BlazeFace's and FaceMesh's engine (default tfjs); `auto` takes ONNX Runtime where it loads. */
+    /** BlazeFace's and FaceMesh's engine (default auto: ONNX Runtime where it loads). */
     readonly engine?: EnginePreference;
     readonly threads?: number;
     readonly onHostState?: (h: HostHealth) => void;

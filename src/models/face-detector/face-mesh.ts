@@ -14,7 +14,7 @@ export interface MeshResult {
 export class FaceMesh {
   private constructor(private readonly model: FaceGraph) {}
 
-  static async load(opts: FaceGraphOptions = { engine: 'tfjs', threads: 1 }, modelPath = humanModelPath('facemesh.json')): Promise<FaceMesh> {
+  static async load(opts: FaceGraphOptions = { engine: 'auto', threads: 1 }, modelPath = humanModelPath('facemesh.json')): Promise<FaceMesh> {
     return new FaceMesh(await loadFaceGraph(modelPath, opts));
   }
 

@@ -38,11 +38,11 @@ export class FaceDetector {
   ) {}
 
   /**
-   * `engine` defaults to TF.js, the engine every caller had before ONNX Runtime; the daemon
-   * passes its `detector.engine` (auto: ONNX Runtime where it loads).
+   * `engine` defaults to `auto` (ONNX Runtime where it loads), as `detector.engine` does, so
+   * `daemon predict`, `align` and the benchmarks find the same faces as the live daemon.
    */
   static async load(opts: Partial<FaceGraphOptions> = {}): Promise<FaceDetector> {
-    const o: FaceGraphOptions = { engine: opts.engine ?? 'tfjs', threads: opts.threads ?? 1, ...(opts.cacheDir !== undefined ? { cacheDir: opts.cacheDir } : {}), ...(opts.cache !== undefined ? { cache: opts.cache } : {}) };
+    const o: FaceGraphOptions = { engine: opts.engine ?? 'auto', threads: opts.threads ?? 1, ...(opts.cacheDir !== undefined ? { cacheDir: opts.cacheDir } : {}), ...(opts.cache !== undefined ? { cache: opts.cache } : {}) };
     const blazeface = await BlazeFace.load(o);
     try {
       return new FaceDetector(blazeface, await FaceMesh.load(o));
