@@ -89,10 +89,22 @@ export function buildCli(): Command {
     .command('faces')
     .description('decode + detect + align + track frames/s and per-stage time')
     .option('--backend <name>', 'TF.js backend', 'auto')
+    .option(
+      '--engine <list>',
+      'face-network engines side by side in one run (comma-separated: tfjs, onnx)',
+      (v: string): ('tfjs' | 'onnx')[] => {
+        const engines = v.split(',').map((e) => e.trim());
+        const bad = engines.find((e) => e !== 'tfjs' && e !== 'onnx');
+        if (bad !== undefined) throw new InvalidArgumentError(`unknown engine ${JSON.stringify(bad)} (tfjs, onnx)`);
+        return engines as ('tfjs' | 'onnx')[];
+      },
+      ['tfjs', 'onnx'] as ('tfjs' | 'onnx')[],
+    )
+    .option('--threads <n>', 'intra-op threads per ONNX Runtime session', positiveInt('--threads'), 1)
     .option('--json', 'print JSON only')
-    .action(async (o: { backend: string; json?: boolean }) => {
+    .action(async (o: { backend: string; engine: ('tfjs' | 'onnx')[]; threads: number; json?: boolean }) => {
       const { benchFaces } = await import('./bench/faces.js');
-      await benchFaces({ backend: o.backend, json: o.json === true });
+      await benchFaces({ backend: o.backend, json: o.json === true, engines: o.engine, threads: o.threads });
     });
 
   const backendChoices = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];

@@ -10,6 +10,7 @@ import type { AnalyticsEvent } from './core/records.js';
 import { AffectEngine } from './models/affect/affect-engine.js';
 import { selectBackend, tensorCount } from './models/backend.js';
 import { HostedFaceDetector, type FaceDetectorHost } from './models/face-detector/face-detector-host.js';
+import type { FaceEngines } from './models/face-detector/index.js';
 import type { HostHealth } from './models/runtime/model-host.js';
 
 import type { Logger } from './observability/logger.js';
@@ -43,6 +44,7 @@ export interface Daemon {
 export function buildDaemon(config: Config, deps: { readonly logger: Logger; readonly registry?: Registry }): Daemon {
   const log = deps.logger.child({ component: 'daemon' });
   let detector: FaceDetectorHost | undefined;
+  let faceEngines: FaceEngines | undefined;
   let engine: AffectEngine | undefined;
   let sinks: EventSink[] = [];
   let cluster: ClusterCoordinator | undefined;
@@ -94,13 +96,15 @@ export function buildDaemon(config: Config, deps: { readonly logger: Logger; rea
       for (const t of info.tried) log.warn({ backend: t.name, reason: t.error }, 'TF.js backend unavailable, trying the next');
       log.info({ backend }, 'TF.js backend selected');
       try {
-        detector = await HostedFaceDetector.open({ worker: config.detector.worker, backend: config.backend, onHostState: hostState });
+        const hosted = await HostedFaceDetector.open({ worker: config.detector.worker, backend: config.backend, engine: config.detector.engine, threads: config.detector.threads, onHostState: hostState });
+        detector = hosted;
+        faceEngines = hosted.engines;
         metrics.modelHostUp.set({ host: 'face-detector' }, 1);
       } catch (err) {
         if (err instanceof ModelLoadError) throw err;
         throw new ModelLoadError(ErrorCodes.MODEL_LOAD, `face models failed to load: ${(err as Error).message}`, { cause: err });
       }
-      log.info({ worker: config.detector.worker }, 'face models loaded (BlazeFace + FaceMesh from @vladmandic/human)');
+      log.info({ worker: config.detector.worker, engines: faceEngines }, 'face models loaded (BlazeFace + FaceMesh from @vladmandic/human)');
       if (config.model.dir !== null) {
         engine = await AffectEngine.load(config.model.dir, { ...config.model, backend: config.backend }, {
           onBatch: (stage, size, seconds) => {

@@ -152,6 +152,14 @@ export const configSchema = z.strictObject({
       minFaceSize: z.number().int().min(1).max(4096).default(16),
       /** Run the face models in a worker thread, on their own core (false: on the daemon's thread). */
       worker: z.boolean().default(true),
+      /**
+       * Engine of the face networks (BlazeFace, FaceMesh): ONNX Runtime (their TF.js graphs converted
+       * and cached) where it loads (auto), or forced. Separate from model.engine: the face models
+       * run on their own thread and have their own thread budget.
+       */
+      engine: z.enum(['auto', 'onnx', 'tfjs']).default('auto'),
+      /** Intra-op threads per face-model ONNX Runtime session (the detector runs one frame at a time). */
+      threads: z.number().int().min(1).max(64).default(1),
     })
     .prefault({}),
   tracker: z

@@ -88,7 +88,10 @@ describe('daemon over real HTTP and WebSocket', () => {
     expect(m.get('va_ws_clients')).toBe(1);
     expect(m.get('va_ws_messages_sent_total{type="faces"}')).toBeGreaterThan(0);
     expect(m.has('nodejs_eventloop_lag_seconds')).toBe(true);
-    expect(m.get('va_tensors_alive')).toBeGreaterThan(0);
+    // TF.js tensors only: with the face networks on ONNX Runtime (detector.engine auto) TF.js holds
+    // no weights here, just the transient preprocessing tensors of a frame in flight.
+    expect(m.has('va_tensors_alive')).toBe(true);
+    expect(m.get('va_tensors_alive')).toBeGreaterThanOrEqual(0);
   });
 
   it('manages streams over the API with clear errors', async () => {

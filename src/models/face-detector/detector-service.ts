@@ -1,11 +1,16 @@
 import { selectBackend, type BackendPreference } from '../backend.js';
+import type { EnginePreference } from '../engine/member-engine.js';
 import type { ModelService } from '../runtime/model-service.js';
 import type { FaceDetectorOptions } from './constants.js';
-import { FaceDetector, type DetectionResult, type FaceDetectorSession } from './index.js';
+import { FaceDetector, type DetectionResult, type FaceDetectorSession, type FaceEngines } from './index.js';
 import type { RgbImage } from './types.js';
 
 export interface DetectorInit {
+  /** TF.js backend: preprocessing always runs on TF.js, the networks too under engine `tfjs`. */
   readonly backend: BackendPreference;
+  readonly engine?: EnginePreference;
+  /** Intra-op threads of each ONNX Runtime session. */
+  readonly threads?: number;
 }
 
 export interface DetectRequest {
@@ -21,11 +26,11 @@ export type DetectorApi = {
 };
 
 /** BlazeFace + FaceMesh as a hostable service: one detector, one session per stream. */
-export const detectorService: ModelService<DetectorInit, null, DetectorApi> = {
+export const detectorService: ModelService<DetectorInit, FaceEngines, DetectorApi> = {
   name: 'face-detector',
   async open(init) {
     await selectBackend(init.backend);
-    const detector = await FaceDetector.load();
+    const detector = await FaceDetector.load({ engine: init.engine ?? 'auto', threads: init.threads ?? 1 });
     try {
       await detector.warmUp();
     } catch (err) {
@@ -34,7 +39,7 @@ export const detectorService: ModelService<DetectorInit, null, DetectorApi> = {
     }
     const sessions = new Map<number, FaceDetectorSession>();
     return {
-      info: null,
+      info: detector.engines,
       api: {
         detect: ({ session, options, image }) => {
           let s = sessions.get(session);

@@ -1,10 +1,11 @@
 import type { BackendPreference } from '../backend.js';
+import type { EnginePreference } from '../engine/member-engine.js';
 import type { HostHealth, ModelHost } from '../runtime/model-host.js';
 import { openHost } from '../runtime/open-host.js';
 import { WorkerHost } from '../runtime/worker-host.js';
 import type { FaceDetectorOptions } from './constants.js';
 import { detectorService, type DetectorApi } from './detector-service.js';
-import type { DetectionResult } from './index.js';
+import type { DetectionResult, FaceEngines } from './index.js';
 import type { RgbImage } from './types.js';
 
 export interface DetectorSessionHandle {
@@ -31,16 +32,29 @@ export interface FaceDetectorHost {
 export class HostedFaceDetector implements FaceDetectorHost, AsyncDisposable {
   private nextSession = 1;
 
-  private constructor(private readonly host: ModelHost<null, DetectorApi>) {}
+  private constructor(private readonly host: ModelHost<FaceEngines, DetectorApi>) {}
 
-  static async open(opts: { readonly worker: boolean; readonly backend: BackendPreference; readonly onHostState?: (h: HostHealth) => void }): Promise<HostedFaceDetector> {
-    const host = await openHost(detectorService, { backend: opts.backend }, {
+  static async open(opts: {
+    readonly worker: boolean;
+    readonly backend: BackendPreference;
+    /** BlazeFace's and FaceMesh's engine (default auto: ONNX Runtime where it loads). */
+    readonly engine?: EnginePreference;
+    readonly threads?: number;
+    readonly onHostState?: (h: HostHealth) => void;
+  }): Promise<HostedFaceDetector> {
+    const init = { backend: opts.backend, ...(opts.engine !== undefined ? { engine: opts.engine } : {}), ...(opts.threads !== undefined ? { threads: opts.threads } : {}) };
+    const host = await openHost(detectorService, init, {
       worker: opts.worker,
       base: import.meta.url,
       script: './detector-worker',
       ...(opts.onHostState ? { onState: opts.onHostState } : {}),
     });
     return new HostedFaceDetector(host);
+  }
+
+  /** The engine each face model runs on. */
+  get engines(): FaceEngines {
+    return this.host.info;
   }
 
   createSession(options: Partial<FaceDetectorOptions> = {}): DetectorSessionHandle {

@@ -1,7 +1,6 @@
-import { loadGraphModel, type GraphModel } from '@tensorflow/tfjs-converter';
-import { tf, type Tensor, type Tensor3D, type Tensor4D } from "../tf.js";
-import { fsIOHandler } from '../io/fs-io-handler.js';
+import { tf, type Tensor3D, type Tensor4D } from '../tf.js';
 import { FACEMESH_INPUT, MESH_INDEX, humanModelPath } from './constants.js';
+import { loadFaceGraph, type FaceGraph, type FaceGraphOptions, type GraphOutput } from './face-graph.js';
 import type { Box, FiveLandmarks, Point } from './types.js';
 
 export interface MeshResult {
@@ -13,10 +12,19 @@ export interface MeshResult {
 
 /** MediaPipe FaceMesh (468 points) on square crops; gives the five alignment points and presence. */
 export class FaceMesh {
-  private constructor(private readonly model: GraphModel) {}
+  private constructor(private readonly model: FaceGraph) {}
 
-  static async load(modelPath = humanModelPath('facemesh.json')): Promise<FaceMesh> {
-    return new FaceMesh(await loadGraphModel(fsIOHandler(modelPath)));
+  static async load(opts: FaceGraphOptions = { engine: 'auto', threads: 1 }, modelPath = humanModelPath('facemesh.json')): Promise<FaceMesh> {
+    return new FaceMesh(await loadFaceGraph(modelPath, opts));
+  }
+
+  get engine(): FaceGraph['engine'] {
+    return this.model.engine;
+  }
+
+  /** The network's raw outputs on a prepared [n,192,192,3] input in 0..1 (parity tests). */
+  raw(input: Tensor4D): Promise<GraphOutput[]> {
+    return this.model.run(input);
   }
 
   /**
@@ -30,25 +38,27 @@ export class FaceMesh {
     return results;
   }
 
-  private async runOne(image: Tensor3D, c: Box): Promise<MeshResult> {
+  /** The network input for crop `c` of `image` (float32 HWC 0..255): [1,192,192,3] in 0..1. The caller owns it. */
+  prepare(image: Tensor3D, c: Box): Tensor4D {
     const [h, w] = image.shape;
-    const [meshT, scoreT] = tf.tidy(() => {
+    return tf.tidy(() => {
       const boxes = tf.tensor2d([[c[1] / h, c[0] / w, (c[1] + c[3]) / h, (c[0] + c[2]) / w]]);
       const crop = tf.image.cropAndResize(tf.expandDims<Tensor4D>(image, 0), boxes, tf.tensor1d([0], 'int32'), [FACEMESH_INPUT, FACEMESH_INPUT]);
-      const outs = this.model.execute(tf.div(crop, 255) as Tensor) as Tensor[];
-      const mesh = outs.find((t) => t.shape[t.shape.length - 1] === 1404);
-      const score = outs.find((t) => t.shape[t.shape.length - 1] === 1);
-      if (!mesh || !score) throw new Error('facemesh model returned unexpected outputs');
-      return [tf.clone(mesh), tf.clone(score)] as const;
+      return tf.div<Tensor4D>(crop, 255);
     });
-    let mesh: Float32Array;
-    let scores: Float32Array;
+  }
+
+  private async runOne(image: Tensor3D, c: Box): Promise<MeshResult> {
+    const input = this.prepare(image, c);
+    let outs: GraphOutput[];
     try {
-      [mesh, scores] = (await Promise.all([meshT.data(), scoreT.data()])) as [Float32Array, Float32Array];
+      outs = await this.model.run(input);
     } finally {
-      meshT.dispose();
-      scoreT.dispose();
+      input.dispose();
     }
+    const mesh = outs.find((t) => t.shape[t.shape.length - 1] === 1404)?.data;
+    const scores = outs.find((t) => t.shape[t.shape.length - 1] === 1)?.data;
+    if (!mesh || !scores) throw new Error('facemesh model returned unexpected outputs');
     const s = c[2] / FACEMESH_INPUT;
     const pt = (i: number): Point => [c[0] + mesh[3 * i]! * s, c[1] + mesh[3 * i + 1]! * s];
     const mid = (i: number, j: number): Point => {

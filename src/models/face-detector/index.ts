@@ -1,5 +1,6 @@
 import { tf, type Tensor3D } from '../tf.js';
 import { BlazeFace } from './blazeface.js';
+import type { FaceGraph, FaceGraphOptions } from './face-graph.js';
 import { FaceMesh } from './face-mesh.js';
 import { DEFAULT_DETECTOR_OPTIONS, MESH_CROP_SCALE, type FaceDetectorOptions } from './constants.js';
 import { clipBox, iou, nonMaxSuppression, squareAround } from './geometry.js';
@@ -8,6 +9,13 @@ import type { Box, DetectedFace, RgbImage } from './types.js';
 export type { Box, DetectedFace, FiveLandmarks, Point, RgbImage } from './types.js';
 export { DEFAULT_DETECTOR_OPTIONS, type FaceDetectorOptions } from './constants.js';
 export { iou, boxCenter } from './geometry.js';
+export type { FaceGraphOptions } from './face-graph.js';
+
+/** The engine each face model ended up on (`auto` falls back per model). */
+export interface FaceEngines {
+  readonly detector: FaceGraph['engine'];
+  readonly mesh: FaceGraph['engine'];
+}
 
 export interface DetectionResult {
   readonly faces: readonly DetectedFace[];
@@ -29,14 +37,23 @@ export class FaceDetector {
     readonly mesh: FaceMesh,
   ) {}
 
-  static async load(): Promise<FaceDetector> {
-    const blazeface = await BlazeFace.load();
+  /**
+   * `engine` defaults to `auto` (ONNX Runtime where it loads), as `detector.engine` does, so
+   * `daemon predict`, `align` and the benchmarks find the same faces as the live daemon.
+   */
+  static async load(opts: Partial<FaceGraphOptions> = {}): Promise<FaceDetector> {
+    const o: FaceGraphOptions = { engine: opts.engine ?? 'auto', threads: opts.threads ?? 1, ...(opts.cacheDir !== undefined ? { cacheDir: opts.cacheDir } : {}), ...(opts.cache !== undefined ? { cache: opts.cache } : {}) };
+    const blazeface = await BlazeFace.load(o);
     try {
-      return new FaceDetector(blazeface, await FaceMesh.load());
+      return new FaceDetector(blazeface, await FaceMesh.load(o));
     } catch (err) {
       blazeface.dispose();
       throw err;
     }
+  }
+
+  get engines(): FaceEngines {
+    return { detector: this.blazeface.engine, mesh: this.mesh.engine };
   }
 
   /** Runs both models once so the first real frame does not pay for kernel compilation. */
@@ -58,9 +75,18 @@ export class FaceDetector {
   }
 }
 
+/** Time spent in each network by one session (benchmarks read it; wall clock, milliseconds). */
+export interface FaceTiming {
+  detectorMs: number;
+  detectorRuns: number;
+  meshMs: number;
+  meshCrops: number;
+}
+
 export class FaceDetectorSession {
   private frames = 0;
   private followed: Box[] = [];
+  readonly timing: FaceTiming = { detectorMs: 0, detectorRuns: 0, meshMs: 0, meshCrops: 0 };
 
   constructor(
     private readonly detector: FaceDetector,
@@ -80,7 +106,10 @@ export class FaceDetectorSession {
     try {
       let crops = this.followed;
       if (runDetector) {
+        const t0 = performance.now();
         const found = await this.detector.blazeface.detect(image, o.minScore);
+        this.timing.detectorMs += performance.now() - t0;
+        this.timing.detectorRuns++;
         const kept = nonMaxSuppression(found, o.iouThreshold, o.maxFaces);
         // Prefer the followed (mesh-derived, better centred) crop for a face the detector re-finds.
         crops = kept.map((c) => {
@@ -89,7 +118,10 @@ export class FaceDetectorSession {
           return prev ?? square;
         });
       }
+      const t1 = performance.now();
       const meshes = await this.detector.mesh.run(image, crops);
+      this.timing.meshMs += performance.now() - t1;
+      this.timing.meshCrops += crops.length;
       const faces: DetectedFace[] = [];
       const next: Box[] = [];
       for (const m of meshes) {

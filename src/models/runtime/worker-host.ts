@@ -2,7 +2,7 @@ import type { Worker } from 'node:worker_threads';
 import { ErrorCodes, InferenceError, ModelLoadError } from '../../core/errors.js';
 import { ModelUnavailableError, type HostEvents, type HostHealth, type HostState, type ModelHost } from './model-host.js';
 import type { ArgOf, ModelApi, ModelService, OpName, ResultOf } from './model-service.js';
-import { TENSORS_OP, awaitReady, type RpcMessage } from './worker-rpc.js';
+import { TENSORS_OP, awaitReady, stopWorker, type RpcMessage } from './worker-rpc.js';
 import { startWorker } from './worker-url.js';
 
 export interface WorkerHostOptions extends HostEvents {
@@ -14,6 +14,8 @@ export interface WorkerHostOptions extends HostEvents {
   readonly restartMaxMs?: number;
   /** A worker that stayed up this long resets the backoff. */
   readonly stableMs?: number;
+  /** How long close() and kill() wait for the worker to end between calls before terminating it. */
+  readonly exitTimeoutMs?: number;
 }
 
 interface Pending {
@@ -164,7 +166,7 @@ export class WorkerHost<Init, Info, Api extends ModelApi<Api>> implements ModelH
 
   /** Ends the worker thread the way a crash would (not a close): the host restarts it. For drills and tests. */
   async kill(): Promise<void> {
-    await this.worker?.terminate();
+    if (this.worker) await stopWorker(this.worker, { close: false, timeoutMs: this.opts.exitTimeoutMs ?? 5_000 });
   }
 
   close(): Promise<void> {
@@ -174,7 +176,7 @@ export class WorkerHost<Init, Info, Api extends ModelApi<Api>> implements ModelH
       this.worker = undefined;
       this.failPending('closed');
       this.setState('closed');
-      await worker?.terminate();
+      if (worker) await stopWorker(worker, { close: true, timeoutMs: this.opts.exitTimeoutMs ?? 5_000 });
     })();
     return this.closing;
   }

@@ -8,6 +8,8 @@ import { tensorCount } from '../backend.js';
 import type { ModelApi, ModelService } from './model-service.js';
 
 export type RpcCall = { readonly t: 'call'; readonly id: number; readonly op: string; readonly arg: unknown };
+/** Ends the worker after the call it is running: with `close`, the service is closed first (a close); without, not (a drill's crash). */
+export type RpcExit = { readonly t: 'exit'; readonly close: boolean; readonly code: number };
 
 export type RpcMessage =
   | { readonly t: 'ready'; readonly info: unknown }
@@ -29,8 +31,9 @@ export function serveRpc<Init, Info, Api extends ModelApi<Api>>(service: ModelSe
   if (!port) throw new Error(`the ${service.name} worker script must run in a worker thread`);
   void (async () => {
     let api: Api;
+    let opened: Awaited<ReturnType<typeof service.open>>;
     try {
-      const opened = await service.open(workerData as Init);
+      opened = await service.open(workerData as Init);
       api = opened.api;
       port.postMessage({ t: 'ready', info: opened.info } satisfies RpcMessage);
     } catch (err) {
@@ -38,7 +41,14 @@ export function serveRpc<Init, Info, Api extends ModelApi<Api>>(service: ModelSe
       return;
     }
     let chain: Promise<void> = Promise.resolve();
-    port.on('message', (msg: RpcCall) => {
+    port.on('message', (msg: RpcCall | RpcExit) => {
+      if (msg.t === 'exit') {
+        chain = chain.then(async () => {
+          if (msg.close) await Promise.resolve(opened.close()).catch(() => undefined);
+          process.exit(msg.code);
+        });
+        return;
+      }
       chain = chain.then(async () => {
         try {
           const fn = (api as Record<string, unknown>)[msg.op];
@@ -81,4 +91,28 @@ export function awaitReady(worker: Worker): Promise<unknown> {
     worker.on('error', onError);
     worker.on('exit', onExit);
   });
+}
+
+/**
+ * Ends a worker between calls, never inside one: `Worker.terminate()` during a synchronous native
+ * call (an ONNX Runtime `run`) aborts the whole process (measured: "terminate called after throwing
+ * an instance of 'Napi::Error'"). The worker finishes its current call, closes its service when
+ * `close` is set, and exits; one that does not within `timeoutMs` (stuck, or still loading) is
+ * terminated.
+ */
+export async function stopWorker(worker: Worker, opts: { readonly close: boolean; readonly timeoutMs: number }): Promise<void> {
+  if (worker.threadId === -1) return;
+  let timer: NodeJS.Timeout | undefined;
+  const exited = new Promise<boolean>((resolve) => {
+    worker.once('exit', () => resolve(true));
+    timer = setTimeout(() => resolve(false), opts.timeoutMs);
+  });
+  try {
+    worker.postMessage({ t: 'exit', close: opts.close, code: opts.close ? 0 : 1 } satisfies RpcExit);
+  } catch {
+    // the port is already closed: the worker is on its way out
+  }
+  const clean = await exited;
+  clearTimeout(timer);
+  if (!clean) await worker.terminate();
 }
