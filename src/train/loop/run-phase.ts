@@ -20,6 +20,7 @@ import type { TrainableNet } from '../nets/trainable-net.js';
 import { readCheckpoint, writeCheckpoint } from './checkpoint.js';
 import { labelsOf, softTargets } from './labels.js';
 import { softScores } from './soft-scores.js';
+import { summedGrads } from './summed-grads.js';
 import { disposeLogits, frozenLogits } from './teacher-model.js';
 import { collectOutputs, scoreOutputs, type TaskScores, type ValSet } from './validate.js';
 
@@ -208,15 +209,11 @@ export async function runPhase(o: PhaseOptions): Promise<PhaseResult> {
             batches.push({ task: s.task, x, labels, ...(teacher !== undefined ? { teacher } : {}), ...(features !== undefined ? { features } : {}) });
           }
           const perTask: Tensor[] = [];
-          // One backward pass per task batch, gradients summed before the Adam step: the same step
-          // as one pass over the summed loss (each batch goes through the model on its own anyway),
-          // with a third of the activations held at once — what lets the ResNet-50 train at the
-          // seed's batch sizes inside wasm's 4 GiB.
-          const scale = o.role === 'student' ? 1 / batches.length : 1;
-          let grads: NamedTensorMap = {};
-          let loss = 0;
-          for (const [bi, b] of batches.entries()) {
-            const r = tf.variableGrads(() => {
+          // One backward pass per task batch (summedGrads): the same step, a third of the memory.
+          const { grads, loss } = await summedGrads(
+            batches.length,
+            (bi) => {
+              const b = batches[bi]!;
               let logits: Logits3;
               if (b.features !== undefined) {
                 const seq = o.net.gru(b.features);
@@ -233,20 +230,11 @@ export async function runPhase(o: PhaseOptions): Promise<PhaseResult> {
                     ? teacherTaskLoss(logits[b.task], lb, o.teacherWeights)
                     : studentTaskLoss(logits, b.teacher ?? logits, lb, o.studentLoss);
               perTask.push(tf.keep(l));
-              // A new tensor even at scale 1: `l` itself is kept for the per-task loss.
-              return tf.mul(l, scale) as tf.Scalar;
-            }, vars);
-            loss += (await r.value.data())[0] ?? NaN;
-            r.value.dispose();
-            // Heads other than this batch's task get no gradient from it: keep what earlier batches gave them.
-            const sum: NamedTensorMap = { ...grads };
-            for (const [k, g] of Object.entries(r.grads)) {
-              const prev = grads[k];
-              sum[k] = prev === undefined ? g : tf.add(prev, g);
-              if (prev !== undefined) tf.dispose([prev, g]);
-            }
-            grads = sum;
-          }
+              return l;
+            },
+            vars,
+            o.role === 'student' ? 1 / batches.length : 1,
+          );
           adam.apply(grads);
           tf.dispose(Object.values(grads));
           const taskLoss: Partial<Record<Task, number>> = {};
