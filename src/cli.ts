@@ -207,7 +207,8 @@ export function buildCli(): Command {
     .option('--members', 'add per-member outputs to each row')
     .addOption(new Option('--backend <name>', 'TF.js backend').choices(backendChoices).default('auto'))
     .addOption(new Option('--engine <name>', 'inference engine: auto (ONNX Runtime where it loads), onnx, tfjs').choices(['auto', 'onnx', 'tfjs']).default('auto'))
-    .option('--threads <n>', 'intra-op threads per ONNX Runtime session (0 = one per core)', nonNegativeInt('--threads'), 0)
+    .option('--threads <n>', 'intra-op threads per ONNX Runtime session (0 = one per core, split between the workers)', nonNegativeInt('--threads'), 0)
+    .option('--workers <n>', 'model worker threads sharing the CNN and GRU batches (default: one per core; 1 = on the main thread)', positiveInt('--workers'))
     .option('--batch <n>', 'faces per CNN batch and windows per GRU batch', positiveInt('--batch'), 8)
     .option('-c, --config <file>', 'daemon config whose analysis/detector/tracker settings a video uses')
     .action(async (o: import('./predict/commands.js').PredictCliOptions) => {

@@ -4,6 +4,7 @@
  * one row per frame (and track) in JSON Lines or CSV.
  */
 import { stat } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
@@ -12,6 +13,7 @@ import { selectBackend, type BackendPreference } from '../models/backend.js';
 import { FaceDetector } from '../models/face-detector/index.js';
 import { faceCropAlignment } from '../models/packaged/face-crop.js';
 import { loadAffectRunner, providesAuVa, runnerEngine, type AffectRunner } from '../models/affect/affect-runner.js';
+import { openAffectPool } from '../models/affect/affect-pool.js';
 import { listImages, readImage } from './image-dir.js';
 import { PredictSink } from './predict-sink.js';
 import { RowWriter, rowFormatOf } from './row-writer.js';
@@ -40,6 +42,11 @@ export interface PredictOptions {
   readonly engine?: EnginePreference;
   /** Intra-op threads per ONNX Runtime session (0: one per core). */
   readonly threads?: number;
+  /**
+   * Model worker threads sharing the CNN and GRU batches (default: one per core); 1 runs the
+   * model on the calling thread. Rows are the same for any number.
+   */
+  readonly workers?: number;
   /** Faces per CNN batch, and windows per GRU batch (default 8). */
   readonly batch?: number;
   /** Daemon config file whose analysis/detector/tracker/alignment settings a video uses. */
@@ -54,6 +61,8 @@ export interface PredictSummary {
   readonly backend: string;
   /** `onnx`, `tfjs` or `hybrid`. */
   readonly engine: string;
+  /** Model worker threads (0: the model ran on the calling thread). */
+  readonly workers: number;
   /** Images read, or video frames analysed. */
   readonly frames: number;
   readonly faces: number;
@@ -81,6 +90,9 @@ export async function predict(o: PredictOptions): Promise<PredictSummary> {
   if (o.render !== undefined) renderFormatOf(o.render);
   const input = await inputKind(o.input);
   if (o.render !== undefined && input !== 'video') throw new AnalyticsError(ErrorCodes.BAD_REQUEST, '--render needs a video --input (not a directory of images)');
+  const cores = availableParallelism();
+  const workers = o.workers ?? cores;
+  if (!Number.isInteger(workers) || workers < 1 || workers > 64) throw new AnalyticsError(ErrorCodes.BAD_REQUEST, `--workers must be an integer from 1 to 64, got ${workers}`);
   const progress = o.progress ?? (() => undefined);
   // A video uses the daemon's own analysis settings (defaults, or --config), never the environment.
   const cfg: Config = loadConfig({ ...(o.config !== undefined ? { file: o.config } : {}), env: {} });
@@ -90,12 +102,23 @@ export async function predict(o: PredictOptions): Promise<PredictSummary> {
   let writer: RowWriter | undefined;
   let runner: AffectRunner | undefined;
   try {
-    runner = await loadAffectRunner(o.model, { engine: o.engine ?? 'auto', threads: o.threads ?? 0, includeMembers: o.members === true });
+    // One worker: the model on this thread, its sessions using every core. Several: each worker's
+    // sessions get an equal share of the cores, and batches run on all of them at once.
+    runner =
+      workers > 1
+        ? await openAffectPool(o.model, {
+            workers,
+            backend: o.backend ?? 'auto',
+            engine: o.engine ?? 'auto',
+            threads: o.threads !== undefined && o.threads > 0 ? o.threads : Math.max(1, Math.floor(cores / workers)),
+            includeMembers: o.members === true,
+          })
+        : await loadAffectRunner(o.model, { engine: o.engine ?? 'auto', threads: o.threads ?? 0, includeMembers: o.members === true });
     const model = runner;
     const m = runner.manifest;
     const auVa = providesAuVa(m);
     progress(`model ${m.id} ${m.version}: ${m.architecture} ${m.kind}${auVa && m.seqLen !== undefined ? ` seq_len ${m.seqLen}` : ''}, ${runner.memberInfo.length} member(s)${auVa ? '' : ', expressions only'}`);
-    progress(`engine ${runnerEngine(runner)}${runner.fallback !== undefined ? ` (ONNX Runtime unavailable: ${runner.fallback})` : ''}`);
+    progress(`engine ${runnerEngine(runner)}${runner.fallback !== undefined ? ` (ONNX Runtime unavailable: ${runner.fallback})` : ''}, ${workers > 1 ? `${workers} model workers` : 'model on the main thread'}`);
     writer = out !== undefined ? RowWriter.open(out, { video: input === 'video', members: o.members === true ? runner.memberInfo.map((x) => x.name) : [], auVa }) : undefined;
     const collector = o.render !== undefined ? new RenderCollector({ au: auVa, expr: true, va: auVa }) : undefined;
     const rowsOut = writer;
@@ -110,6 +133,7 @@ export async function predict(o: PredictOptions): Promise<PredictSummary> {
         },
       },
       batch,
+      workers,
     );
     let frames = 0;
     if (input === 'images') {
@@ -161,6 +185,7 @@ export async function predict(o: PredictOptions): Promise<PredictSummary> {
       kind: runner.kind,
       backend: backend.name,
       engine: runnerEngine(runner),
+      workers: workers > 1 ? workers : 0,
       frames,
       faces: sink.faces,
       rows,

@@ -12,6 +12,8 @@ export interface AffectInit {
   readonly engine: EnginePreference;
   /** Intra-op threads per ONNX Runtime session (0: one per core). */
   readonly threads: number;
+  /** Per-member outputs in the GRU decisions (`daemon predict --members`; default false). */
+  readonly includeMembers?: boolean;
 }
 
 export interface AffectInfo {
@@ -25,6 +27,8 @@ export interface AffectInfo {
   /** `onnx`, `tfjs`, or `hybrid`; per member in `members`. */
   readonly engine: string;
   readonly members: readonly string[];
+  /** Name and role per member, in ensemble order. */
+  readonly memberInfo: readonly { readonly name: string; readonly role: string }[];
   /** Why `auto` fell back to TF.js, when it did. */
   readonly fallback?: string;
 }
@@ -44,7 +48,7 @@ export const affectService: ModelService<AffectInit, AffectInfo, AffectApi> = {
   name: 'affect',
   async open(init) {
     const backend = (await selectBackend(init.backend)).name;
-    const runner = await loadAffectRunner(init.dir, { engine: init.engine, threads: init.threads, includeMembers: false });
+    const runner = await loadAffectRunner(init.dir, { engine: init.engine, threads: init.threads, includeMembers: init.includeMembers === true });
     return {
       info: {
         manifest: runner.manifest,
@@ -54,6 +58,7 @@ export const affectService: ModelService<AffectInit, AffectInfo, AffectApi> = {
         backend,
         engine: runnerEngine(runner),
         members: runner.memberEngines,
+        memberInfo: runner.memberInfo.map((m) => ({ name: m.name, role: m.role })),
         ...(runner.fallback !== undefined ? { fallback: runner.fallback } : {}),
       },
       api: {

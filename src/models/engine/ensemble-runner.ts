@@ -12,7 +12,7 @@ import { combineMembers, type EnsembleFrame } from '../seed/ensemble.js';
 import type { LoadedEnsemble } from '../seed/model-dir.js';
 import { preprocessFacePixels, type RgbFace } from '../seed/preprocess.js';
 import type { FrameCache, MemberFrameCache } from '../seed/frame-cache.js';
-import { batchWindows, planSeedWindows } from '../seed/seed-windows.js';
+import { runSeedWindows } from '../seed/run-seed-windows.js';
 import type { PerTask } from '../seed/types.js';
 import type { EngineName, EnginePreference, MemberEngine } from './member-engine.js';
 import { onnxMember } from './onnx-member.js';
@@ -161,20 +161,7 @@ export class EnsembleRunner {
   /** The seed's windows (spec §7.3) over one sequence of cached frames; one decision per frame. */
   async decideSequence(frames: readonly FrameCache[], windowBatch: number): Promise<EnsembleFrame[]> {
     if (this.kind !== 'cnn-rnn') throw new RangeError('decideSequence() needs a cnn-rnn model');
-    if (frames.length === 0) return [];
-    const plan = planSeedWindows(frames.length, this.seqLen);
-    const rows: EnsembleFrame[] = [];
-    for (const batch of batchWindows(plan.windows, windowBatch)) {
-      const windows = batch.map((w) =>
-        w.map((id) => {
-          const f = frames[id];
-          if (f === undefined) throw new RangeError(`frame ${id} has no cached features`);
-          return f;
-        }),
-      );
-      for (const decisions of await this.runWindows(windows)) rows.push(...decisions);
-    }
-    return Array.from(plan.source, (idx) => rows[idx]!);
+    return runSeedWindows(frames, this.seqLen, windowBatch, (windows) => this.runWindows(windows));
   }
 
   /** Releases the engines' sessions (not the ensemble's weights). Idempotent. */
