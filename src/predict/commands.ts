@@ -74,8 +74,10 @@ export interface PredictCliOptions {
   renderOnly?: boolean;
   members?: boolean;
   backend: BackendPreference;
-  engine: 'auto' | 'onnx' | 'tfjs';
+  engine: 'auto' | 'onnx' | 'tfjs' | 'onnx-int8';
   threads: number;
+  calibration?: string;
+  compareFp32?: boolean;
   workers?: number;
   batch: number;
   config?: string;
@@ -95,6 +97,8 @@ export async function predictCli(o: PredictCliOptions): Promise<number> {
       backend: o.backend,
       engine: o.engine,
       threads: o.threads,
+      ...(o.calibration !== undefined ? { calibration: o.calibration } : {}),
+      compareFp32: o.compareFp32 === true,
       ...(o.workers !== undefined ? { workers: o.workers } : {}),
       batch: o.batch,
       ...(o.config !== undefined ? { config: o.config } : {}),

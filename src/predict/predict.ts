@@ -20,6 +20,9 @@ import { RowWriter, rowFormatOf } from './row-writer.js';
 import type { EnginePreference } from '../models/engine/member-engine.js';
 import { readVideoFaces } from './video-faces.js';
 import { RenderCollector, renderAnnotated } from './render-annotated.js';
+import { loadCalibrationFaces } from '../pipeline/int8-calibration-faces.js';
+import type { Int8Calibration } from '../models/onnx/int8-calibration.js';
+import { Fp32Comparison, formatAgreement, type Fp32Agreement } from './compare-fp32.js';
 
 /** The annotated video's container follows its extension. */
 function renderFormatOf(file: string): void {
@@ -42,6 +45,10 @@ export interface PredictOptions {
   readonly engine?: EnginePreference;
   /** Intra-op threads per ONNX Runtime session (0: one per core). */
   readonly threads?: number;
+  /** `onnx-int8`: directory of aligned face crops to calibrate on (default: the photos shipped with face-api). */
+  readonly calibration?: string;
+  /** `onnx-int8`: also run fp32 ONNX Runtime on the same faces and report the agreement. */
+  readonly compareFp32?: boolean;
   /**
    * Model worker threads sharing the CNN and GRU batches (default: one per core); 1 runs the
    * model on the calling thread. Rows are the same for any number.
@@ -63,6 +70,10 @@ export interface PredictSummary {
   readonly engine: string;
   /** Model worker threads (0: the model ran on the calling thread). */
   readonly workers: number;
+  /** `onnx-int8`: the calibration set's name. */
+  readonly calibration?: string;
+  /** With `compareFp32`: how the int8 decisions agree with fp32's. */
+  readonly agreement?: Fp32Agreement;
   /** Images read, or video frames analysed. */
   readonly frames: number;
   readonly faces: number;
@@ -94,6 +105,10 @@ export async function predict(o: PredictOptions): Promise<PredictSummary> {
   const workers = o.workers ?? cores;
   if (!Number.isInteger(workers) || workers < 1 || workers > 64) throw new AnalyticsError(ErrorCodes.BAD_REQUEST, `--workers must be an integer from 1 to 64, got ${workers}`);
   const progress = o.progress ?? (() => undefined);
+  const engine = o.engine ?? 'auto';
+  if (engine !== 'onnx-int8' && (o.compareFp32 === true || o.calibration !== undefined)) {
+    throw new AnalyticsError(ErrorCodes.BAD_REQUEST, `${o.compareFp32 === true ? '--compare-fp32' : '--calibration'} needs --engine onnx-int8`);
+  }
   // A video uses the daemon's own analysis settings (defaults, or --config), never the environment.
   const cfg: Config = loadConfig({ ...(o.config !== undefined ? { file: o.config } : {}), env: {} });
   const backend = await selectBackend(o.backend ?? 'auto');
@@ -101,7 +116,15 @@ export async function predict(o: PredictOptions): Promise<PredictSummary> {
   let detector: FaceDetector | undefined;
   let writer: RowWriter | undefined;
   let runner: AffectRunner | undefined;
+  let reference: AffectRunner | undefined;
+  let comparison: Fp32Comparison | undefined;
+  let calibration: Int8Calibration | undefined;
   try {
+    if (engine === 'onnx-int8') {
+      calibration = await loadCalibrationFaces({ dir: o.calibration ?? null, alignSize: cfg.alignment.size });
+      progress(`int8 calibration: ${calibration.name}`);
+    }
+    const threads = o.threads ?? 0;
     // One worker: the model on this thread, its sessions using every core. Several: each worker's
     // sessions get an equal share of the cores, and batches run on all of them at once.
     runner =
@@ -109,11 +132,17 @@ export async function predict(o: PredictOptions): Promise<PredictSummary> {
         ? await openAffectPool(o.model, {
             workers,
             backend: o.backend ?? 'auto',
-            engine: o.engine ?? 'auto',
-            threads: o.threads !== undefined && o.threads > 0 ? o.threads : Math.max(1, Math.floor(cores / workers)),
+            engine,
+            threads: threads > 0 ? threads : Math.max(1, Math.floor(cores / workers)),
             includeMembers: o.members === true,
+            ...(calibration !== undefined ? { calibration } : {}),
           })
-        : await loadAffectRunner(o.model, { engine: o.engine ?? 'auto', threads: o.threads ?? 0, includeMembers: o.members === true });
+        : await loadAffectRunner(o.model, { engine, threads, includeMembers: o.members === true, ...(calibration !== undefined ? { calibration } : {}) });
+    if (o.compareFp32 === true) {
+      reference = await loadAffectRunner(o.model, { engine: 'onnx', threads, includeMembers: false });
+      comparison = new Fp32Comparison(reference);
+      runner = comparison.wrap(runner);
+    }
     const model = runner;
     const m = runner.manifest;
     const auVa = providesAuVa(m);
@@ -173,6 +202,8 @@ export async function predict(o: PredictOptions): Promise<PredictSummary> {
     }
     writer?.close();
     if (out !== undefined) progress(`${rows} row(s) → ${out}`);
+    const agreement = comparison?.result();
+    if (agreement !== undefined) progress(formatAgreement(agreement));
     let rendered: PredictSummary['rendered'];
     if (o.render !== undefined && collector) {
       progress(`rendering ${o.render}`);
@@ -186,6 +217,8 @@ export async function predict(o: PredictOptions): Promise<PredictSummary> {
       backend: backend.name,
       engine: runnerEngine(runner),
       workers: workers > 1 ? workers : 0,
+      ...(calibration !== undefined ? { calibration: calibration.name } : {}),
+      ...(agreement !== undefined ? { agreement } : {}),
       frames,
       faces: sink.faces,
       rows,
@@ -198,5 +231,6 @@ export async function predict(o: PredictOptions): Promise<PredictSummary> {
   } finally {
     detector?.close();
     await runner?.dispose();
+    await reference?.dispose();
   }
 }

@@ -8,6 +8,7 @@
 import { ErrorCodes, ModelLoadError } from '../../core/errors.js';
 import type { BackendPreference } from '../backend.js';
 import type { EnginePreference } from '../engine/member-engine.js';
+import type { Int8Calibration } from '../onnx/int8-calibration.js';
 import type { ModelHost } from '../runtime/model-host.js';
 import { openHost } from '../runtime/open-host.js';
 import { combineMembers, decodeMemberFrame } from '../seed/index.js';
@@ -23,6 +24,8 @@ export interface AffectPoolOptions {
   /** Intra-op threads per ONNX Runtime session in each worker. */
   readonly threads: number;
   readonly includeMembers: boolean;
+  /** Calibration faces for `engine: onnx-int8`. */
+  readonly calibration?: Int8Calibration;
 }
 
 /** An `AffectRunner` whose calls may overlap: up to `concurrency` batches run at once, one per worker. */
@@ -39,7 +42,7 @@ export async function openAffectPool(dir: string, o: AffectPoolOptions): Promise
   try {
     host = await openHost(
       affectService,
-      { dir, backend: o.backend, engine: o.engine, threads: o.threads, includeMembers: o.includeMembers },
+      { dir, backend: o.backend, engine: o.engine, threads: o.threads, includeMembers: o.includeMembers, ...(o.calibration !== undefined ? { calibration: o.calibration } : {}) },
       { worker: true, workers: o.workers, base: import.meta.url, script: './affect-worker' },
     );
   } catch (err) {

@@ -13,6 +13,7 @@ import { isPackagedManifestJson, type FaceCropSpec, type PackagedManifest } from
 import { PackagedRunner } from '../packaged/packaged-runner.js';
 import { loadModelDir, type EnsembleFrame, type ModelManifest, type RgbFace } from '../seed/index.js';
 import type { FrameCache } from '../seed/frame-cache.js';
+import type { Int8Calibration } from '../onnx/int8-calibration.js';
 
 export type AffectManifest = ModelManifest | PackagedManifest;
 
@@ -46,6 +47,8 @@ export interface AffectRunnerOptions {
   /** Intra-op threads per ONNX Runtime session (0: ONNX Runtime's default). */
   readonly threads?: number;
   readonly cacheDir?: string;
+  /** Calibration faces for `engine: onnx-int8`. */
+  readonly calibration?: Int8Calibration;
 }
 
 /** Whether a manifest (or a runner's) provides AU and VA. */
@@ -104,6 +107,7 @@ export async function loadAffectRunner(dir: string, opts: AffectRunnerOptions): 
       includeMembers: opts.includeMembers,
       ...(opts.threads !== undefined ? { threads: opts.threads } : {}),
       ...(opts.cacheDir !== undefined ? { cacheDir: opts.cacheDir } : {}),
+      ...(opts.calibration !== undefined ? { calibration: opts.calibration } : {}),
     });
   } catch (err) {
     ensemble.dispose();

@@ -4,6 +4,7 @@ import type { FaceCropSpec } from '../packaged/manifest.js';
 import type { ModelService } from '../runtime/model-service.js';
 import type { EnsembleFrame, RgbFace } from '../seed/index.js';
 import type { FrameCache } from '../seed/frame-cache.js';
+import type { Int8Calibration } from '../onnx/int8-calibration.js';
 import { loadAffectRunner, runnerEngine, type AffectManifest } from './affect-runner.js';
 
 export interface AffectInit {
@@ -14,6 +15,8 @@ export interface AffectInit {
   readonly threads: number;
   /** Per-member outputs in the GRU decisions (`daemon predict --members`; default false). */
   readonly includeMembers?: boolean;
+  /** Calibration faces for `engine: onnx-int8` (cloned into each worker). */
+  readonly calibration?: Int8Calibration;
 }
 
 export interface AffectInfo {
@@ -48,7 +51,7 @@ export const affectService: ModelService<AffectInit, AffectInfo, AffectApi> = {
   name: 'affect',
   async open(init) {
     const backend = (await selectBackend(init.backend)).name;
-    const runner = await loadAffectRunner(init.dir, { engine: init.engine, threads: init.threads, includeMembers: init.includeMembers === true });
+    const runner = await loadAffectRunner(init.dir, { engine: init.engine, threads: init.threads, includeMembers: init.includeMembers === true, ...(init.calibration !== undefined ? { calibration: init.calibration } : {}) });
     return {
       info: {
         manifest: runner.manifest,
