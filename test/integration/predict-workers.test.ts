@@ -41,6 +41,8 @@ beforeAll(async () => {
 }, 120_000);
 afterAll(async () => {
   await rm(root, { recursive: true, force: true });
+  // The model directories and their ONNX caches beside them.
+  for (const dir of Object.values(models)) if (dir !== '') await rm(path.dirname(dir), { recursive: true, force: true });
 });
 
 describe.each(['cnn-rnn', 'cnn'] as const)('predict --workers on a real clip (%s fixture model)', (kind) => {
