@@ -50,8 +50,8 @@ export interface PredictOptions {
   /** `onnx-int8`: also run fp32 ONNX Runtime on the same faces and report the agreement. */
   readonly compareFp32?: boolean;
   /**
-   * Model worker threads sharing the CNN and GRU batches (default: one per core); 1 runs the
-   * model on the calling thread. Rows are the same for any number.
+   * Model worker threads sharing the CNN and GRU batches (default: one per core for a video, 1 for
+   * a directory of images); 1 runs the model on the calling thread. Rows are the same for any number.
    */
   readonly workers?: number;
   /** Faces per CNN batch, and windows per GRU batch (default 8). */
@@ -102,7 +102,9 @@ export async function predict(o: PredictOptions): Promise<PredictSummary> {
   const input = await inputKind(o.input);
   if (o.render !== undefined && input !== 'video') throw new AnalyticsError(ErrorCodes.BAD_REQUEST, '--render needs a video --input (not a directory of images)');
   const cores = availableParallelism();
-  const workers = o.workers ?? cores;
+  // A video (decoding and face detection on this thread, the model beside it) gets a worker per
+  // core; a directory of aligned faces is read file by file and stays on this thread unless asked.
+  const workers = o.workers ?? (input === 'video' ? cores : 1);
   if (!Number.isInteger(workers) || workers < 1 || workers > 64) throw new AnalyticsError(ErrorCodes.BAD_REQUEST, `--workers must be an integer from 1 to 64, got ${workers}`);
   const progress = o.progress ?? (() => undefined);
   const engine = o.engine ?? 'auto';

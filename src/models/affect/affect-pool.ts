@@ -5,7 +5,7 @@
  * caller's thread, computed by the same functions as in-thread, so rows do not depend on how
  * many hosts ran them.
  */
-import { ErrorCodes, ModelLoadError } from '../../core/errors.js';
+import { ErrorCodes, ModelLoadError, type ErrorCode } from '../../core/errors.js';
 import type { BackendPreference } from '../backend.js';
 import type { EnginePreference } from '../engine/member-engine.js';
 import type { Int8Calibration } from '../onnx/int8-calibration.js';
@@ -35,6 +35,9 @@ export interface PooledAffectRunner extends AffectRunner {
   tensors(): Promise<number>;
 }
 
+const CODES = new Set<string>(Object.values(ErrorCodes));
+const isErrorCode = (c: unknown): c is ErrorCode => typeof c === 'string' && CODES.has(c);
+
 /** Opens `workers` hosts of the model; the caller owns the runner (dispose ends the workers). */
 export async function openAffectPool(dir: string, o: AffectPoolOptions): Promise<PooledAffectRunner> {
   if (!Number.isInteger(o.workers) || o.workers < 1) throw new RangeError(`workers must be a positive integer, got ${o.workers}`);
@@ -46,6 +49,10 @@ export async function openAffectPool(dir: string, o: AffectPoolOptions): Promise
       { worker: true, workers: o.workers, base: import.meta.url, script: './affect-worker' },
     );
   } catch (err) {
+    // The worker's own error (code and words) is what the user must see: a missing manifest is
+    // VA_ERR_MODEL_FILES whether the model loads on this thread or in a worker.
+    const inner = (err as { cause?: { code?: unknown; message?: unknown } }).cause;
+    if (err instanceof ModelLoadError && isErrorCode(inner?.code) && typeof inner.message === 'string') throw new ModelLoadError(inner.code, inner.message, { cause: err });
     if (err instanceof ModelLoadError) throw err;
     throw new ModelLoadError(ErrorCodes.MODEL_LOAD, `cannot load the model directory ${dir}: ${(err as Error).message}`, { cause: err });
   }
