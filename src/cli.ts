@@ -210,7 +210,7 @@ export function buildCli(): Command {
     .option('--calibration <dir>', 'onnx-int8: directory of aligned face crops to calibrate on (default: the photos shipped with @vladmandic/face-api)')
     .option('--compare-fp32', 'onnx-int8: also run fp32 ONNX Runtime and report the agreement (EXPR argmax, AU decisions, max |Δ| VA)')
     .option('--threads <n>', 'intra-op threads per ONNX Runtime session (0 = one per core, split between the workers)', nonNegativeInt('--threads'), 0)
-    .option('--workers <n>', 'model worker threads sharing the CNN and GRU batches (default: one per core for a video, 1 for images; 1 = on the main thread)', positiveInt('--workers'))
+    .option('--workers <n>', 'model worker threads sharing the CNN and GRU batches (default for a video: one per two cores; 1 = on the main thread)', positiveInt('--workers'))
     .option('--batch <n>', 'faces per CNN batch and windows per GRU batch', positiveInt('--batch'), 8)
     .option('-c, --config <file>', 'daemon config whose analysis/detector/tracker settings a video uses')
     .action(async (o: import('./predict/commands.js').PredictCliOptions) => {
