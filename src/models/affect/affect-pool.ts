@@ -13,7 +13,7 @@ import type { ModelHost } from '../runtime/model-host.js';
 import { openHost } from '../runtime/open-host.js';
 import { combineMembers, decodeMemberFrame } from '../seed/index.js';
 import { runSeedWindows } from '../seed/run-seed-windows.js';
-import { providesAuVa, type AffectRunner } from './affect-runner.js';
+import type { AffectRunner } from './affect-runner.js';
 import { affectService, type AffectApi, type AffectInfo } from './affect-service.js';
 
 export interface AffectPoolOptions {
@@ -58,9 +58,8 @@ export async function openAffectPool(dir: string, o: AffectPoolOptions): Promise
   }
   const info = host.info;
   const m = info.manifest;
-  const thresholds = providesAuVa(m) ? m.tasks.AU.thresholds : [];
+  const { thresholds, seqLen } = info;
   const kind = m.kind;
-  const seqLen = providesAuVa(m) ? (m.seqLen ?? 1) : 1;
   const runWindows: AffectRunner['runWindows'] = async (windows) => {
     if (kind !== 'cnn-rnn') throw new RangeError('runWindows() needs a cnn-rnn model');
     return windows.length === 0 ? [] : host.call('gru', windows);

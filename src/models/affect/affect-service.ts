@@ -30,6 +30,9 @@ export interface AffectInfo {
   /** `onnx`, `tfjs`, or `hybrid`; per member in `members`. */
   readonly engine: string;
   readonly members: readonly string[];
+  /** CNN-RNN window length (1 for a per-frame model) and AU thresholds (empty without AU), as the runner uses them. */
+  readonly seqLen: number;
+  readonly thresholds: readonly number[];
   /** Name and role per member, in ensemble order. */
   readonly memberInfo: readonly { readonly name: string; readonly role: string }[];
   /** Why `auto` fell back to TF.js, when it did. */
@@ -62,6 +65,8 @@ export const affectService: ModelService<AffectInit, AffectInfo, AffectApi> = {
         engine: runnerEngine(runner),
         members: runner.memberEngines,
         memberInfo: runner.memberInfo.map((m) => ({ name: m.name, role: m.role })),
+        seqLen: runner.seqLen,
+        thresholds: [...runner.thresholds],
         ...(runner.fallback !== undefined ? { fallback: runner.fallback } : {}),
       },
       api: {
