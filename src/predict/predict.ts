@@ -118,12 +118,19 @@ export async function predict(o: PredictOptions): Promise<PredictSummary> {
   const backend = await selectBackend(o.backend ?? 'auto');
   progress(`backend ${backend.name}`);
   let detector: FaceDetector | undefined;
+  // The face models load while the affect model does (its workers boot on their own threads).
+  let detecting: Promise<FaceDetector> | undefined;
   let writer: RowWriter | undefined;
   let runner: AffectRunner | undefined;
   let reference: AffectRunner | undefined;
   let comparison: Fp32Comparison | undefined;
   let calibration: Int8Calibration | undefined;
   try {
+    if (input === 'video' && engine !== 'onnx-int8') {
+      detecting = FaceDetector.load();
+      // Awaited below, or in `finally` on a failure before that.
+      detecting.catch(() => undefined);
+    }
     if (engine === 'onnx-int8') {
       calibration = await loadCalibrationFaces({ dir: o.calibration ?? null, alignSize: cfg.alignment.size });
       progress(`int8 calibration: ${calibration.name}`);
@@ -179,7 +186,7 @@ export async function predict(o: PredictOptions): Promise<PredictSummary> {
       }
       await sink.finish();
     } else {
-      detector = await FaceDetector.load();
+      detector = await (detecting ?? FaceDetector.load());
       const source = path.basename(o.input);
       let tracks = 0;
       const seen = new Set<number>();
@@ -233,6 +240,7 @@ export async function predict(o: PredictOptions): Promise<PredictSummary> {
     writer?.abort();
     throw err;
   } finally {
+    detector ??= await detecting?.catch(() => undefined);
     detector?.close();
     await runner?.dispose();
     await reference?.dispose();
