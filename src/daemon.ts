@@ -8,6 +8,8 @@ import type { Config } from './config/schema.js';
 import { ErrorCodes, ModelLoadError } from './core/errors.js';
 import type { AnalyticsEvent } from './core/records.js';
 import { AffectEngine } from './models/affect/affect-engine.js';
+import type { Int8Calibration } from './models/onnx/int8-calibration.js';
+import { loadCalibrationFaces } from './pipeline/int8-calibration-faces.js';
 import { selectBackend, tensorCount } from './models/backend.js';
 import { HostedFaceDetector, type FaceDetectorHost } from './models/face-detector/face-detector-host.js';
 import type { FaceEngines } from './models/face-detector/index.js';
@@ -106,7 +108,12 @@ export function buildDaemon(config: Config, deps: { readonly logger: Logger; rea
       }
       log.info({ worker: config.detector.worker, engines: faceEngines }, 'face models loaded (BlazeFace + FaceMesh from @vladmandic/human)');
       if (config.model.dir !== null) {
-        engine = await AffectEngine.load(config.model.dir, { ...config.model, backend: config.backend }, {
+        let calibration: Int8Calibration | undefined;
+        if (config.model.engine === 'onnx-int8') {
+          calibration = await loadCalibrationFaces({ dir: config.model.int8Calibration, alignSize: config.alignment.size });
+          log.info({ calibration: calibration.name }, 'int8 calibration faces loaded (the quantised graphs are cached per set)');
+        }
+        engine = await AffectEngine.load(config.model.dir, { ...config.model, backend: config.backend, ...(calibration !== undefined ? { calibration } : {}) }, {
           onBatch: (stage, size, seconds) => {
             const l = { model: engine?.id ?? '', backend, stage };
             metrics.inferenceBatchSize.observe(l, size);

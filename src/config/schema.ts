@@ -131,8 +131,17 @@ export const configSchema = z.strictObject({
       maxTracks: z.number().int().min(1).max(256).default(16),
       /** Run the affect models in a worker thread, on their own core (false: on the daemon's thread). */
       worker: z.boolean().default(true),
-      /** Inference engine of the affect models: ONNX Runtime where it loads (auto), or forced. */
-      engine: z.enum(['auto', 'onnx', 'tfjs']).default('auto'),
+      /**
+       * Inference engine of the affect models: ONNX Runtime where it loads (auto), or forced;
+       * `onnx-int8` (opt-in) quantises the CNNs to int8, calibrated on `int8Calibration`.
+       */
+      engine: z.enum(['auto', 'onnx', 'tfjs', 'onnx-int8']).default('auto'),
+      /**
+       * With engine onnx-int8: a directory of aligned face crops (PNG/JPEG, one face per image) to
+       * calibrate on, ideally from the cameras watched; null = the faces of the photos shipped with
+       * @vladmandic/face-api (demo/sample1-6.jpg).
+       */
+      int8Calibration: z.string().min(1).nullable().default(null),
       /** Intra-op threads per ONNX Runtime session (0: the cores but one, split between the model workers). */
       threads: z.number().int().min(0).max(256).default(0),
       /**

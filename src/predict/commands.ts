@@ -74,8 +74,11 @@ export interface PredictCliOptions {
   renderOnly?: boolean;
   members?: boolean;
   backend: BackendPreference;
-  engine: 'auto' | 'onnx' | 'tfjs';
+  engine: 'auto' | 'onnx' | 'tfjs' | 'onnx-int8';
   threads: number;
+  calibration?: string;
+  compareFp32?: boolean;
+  workers?: number;
   batch: number;
   config?: string;
 }
@@ -94,11 +97,14 @@ export async function predictCli(o: PredictCliOptions): Promise<number> {
       backend: o.backend,
       engine: o.engine,
       threads: o.threads,
+      ...(o.calibration !== undefined ? { calibration: o.calibration } : {}),
+      compareFp32: o.compareFp32 === true,
+      ...(o.workers !== undefined ? { workers: o.workers } : {}),
       batch: o.batch,
       ...(o.config !== undefined ? { config: o.config } : {}),
       progress: stderr,
     });
-    stderr(`done: ${s.rows} row(s)${s.rendered ? `, ${s.rendered.frames} frame(s) rendered` : ''} from ${s.frames} ${s.input === 'video' ? 'frame(s)' : 'image(s)'} in ${s.seconds.toFixed(1)} s on ${s.engine} (TF.js backend ${s.backend})`);
+    stderr(`done: ${s.rows} row(s)${s.rendered ? `, ${s.rendered.frames} frame(s) rendered` : ''} from ${s.frames} ${s.input === 'video' ? 'frame(s)' : 'image(s)'} in ${s.seconds.toFixed(1)} s on ${s.engine}${s.workers > 0 ? ` × ${s.workers} workers` : ''} (TF.js backend ${s.backend})`);
     return 0;
   } catch (err) {
     return report(err);

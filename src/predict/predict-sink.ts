@@ -3,6 +3,10 @@
  * Faces wait in a small batch; the CNN runs once per face and member; CNN models write their
  * rows right away, CNN-RNN models keep each sequence's per-frame CNN features (never its pixels)
  * until the sequence ends, then run the GRU heads over the seed's windows.
+ *
+ * With a pool of model hosts (`concurrency` > 1) up to that many CNN batches are in flight at
+ * once; their results are taken in the order the batches were cut, so rows, sequences and
+ * batches are exactly those of one host running them one after another.
  */
 import type { RgbFace } from '../models/seed/index.js';
 import { toRow, type PredictionRow, type RowContext } from './rows.js';
@@ -16,6 +20,11 @@ interface PendingFace {
   readonly face: RgbFace;
 }
 
+interface InFlight {
+  readonly batch: readonly PendingFace[];
+  readonly caches: Promise<FrameCache[]>;
+}
+
 interface Sequence {
   readonly ctx: RowContext[];
   readonly cache: FrameCache[];
@@ -24,13 +33,19 @@ interface Sequence {
 export class PredictSink {
   private pending: PendingFace[] = [];
   private readonly sequences = new Map<number, Sequence>();
+  /** CNN batches dispatched and not yet taken, oldest first. */
+  private readonly inFlight: InFlight[] = [];
   faces = 0;
 
   constructor(
     private readonly runner: AffectRunner,
     private readonly writer: { write(row: PredictionRow): void },
     private readonly batch: number,
-  ) {}
+    /** CNN batches allowed in flight at once (the runner's hosts); 1 = one after another. */
+    private readonly concurrency = 1,
+  ) {
+    if (!Number.isInteger(concurrency) || concurrency < 1) throw new RangeError(`concurrency must be a positive integer, got ${concurrency}`);
+  }
 
   private get members(): readonly { name: string; role: string }[] {
     return this.runner.memberInfo;
@@ -42,12 +57,30 @@ export class PredictSink {
     if (this.pending.length >= this.batch) await this.flush();
   }
 
-  /** Runs the CNN on the waiting faces. */
+  /** Sends the waiting faces to the CNN; waits only when `concurrency` batches are already out. */
   async flush(): Promise<void> {
-    if (this.pending.length === 0) return;
-    const batch = this.pending;
-    this.pending = [];
-    const caches = await this.runner.runCnn(batch.map((p) => p.face));
+    if (this.pending.length > 0) {
+      const batch = this.pending;
+      this.pending = [];
+      const caches = this.runner.runCnn(batch.map((p) => p.face));
+      // Taken (and its failure thrown) in order later; until then a failure must not count as unhandled.
+      caches.catch(() => undefined);
+      this.inFlight.push({ batch, caches });
+    }
+    while (this.inFlight.length >= this.concurrency) await this.takeOldest();
+  }
+
+  /** Every dispatched batch is back and taken, in dispatch order. */
+  private async drain(): Promise<void> {
+    await this.flush();
+    while (this.inFlight.length > 0) await this.takeOldest();
+  }
+
+  private async takeOldest(): Promise<void> {
+    const next = this.inFlight.shift();
+    if (next === undefined) return;
+    const { batch } = next;
+    const caches = await next.caches;
     if (this.runner.kind === 'cnn') {
       this.runner.decideCnn(caches).forEach((f, i) => {
         const p = batch[i];
@@ -68,7 +101,7 @@ export class PredictSink {
   /** A sequence (track) is complete: run its windows and write its rows in frame order. */
   async endSequence(seq: number): Promise<void> {
     if (this.runner.kind === 'cnn') return;
-    await this.flush();
+    await this.drain();
     const s = this.sequences.get(seq);
     if (s === undefined) return;
     this.sequences.delete(seq);
@@ -80,7 +113,7 @@ export class PredictSink {
 
   /** End of input: everything still open is finished. */
   async finish(): Promise<void> {
-    await this.flush();
+    await this.drain();
     for (const seq of [...this.sequences.keys()].sort((a, b) => a - b)) await this.endSequence(seq);
   }
 }

@@ -4,6 +4,7 @@
  * one row per frame (and track) in JSON Lines or CSV.
  */
 import { stat } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
@@ -12,12 +13,16 @@ import { selectBackend, type BackendPreference } from '../models/backend.js';
 import { FaceDetector } from '../models/face-detector/index.js';
 import { faceCropAlignment } from '../models/packaged/face-crop.js';
 import { isSeedManifest, loadAffectRunner, providesAuVa, runnerEngine, type AffectRunner } from '../models/affect/affect-runner.js';
+import { openAffectPool } from '../models/affect/affect-pool.js';
 import { listImages, readImage } from './image-dir.js';
 import { PredictSink } from './predict-sink.js';
 import { RowWriter, rowFormatOf } from './row-writer.js';
 import type { EnginePreference } from '../models/engine/member-engine.js';
 import { readVideoFaces } from './video-faces.js';
 import { RenderCollector, renderAnnotated } from './render-annotated.js';
+import { loadCalibrationFaces } from '../pipeline/int8-calibration-faces.js';
+import type { Int8Calibration } from '../models/onnx/int8-calibration.js';
+import { Fp32Comparison, formatAgreement, type Fp32Agreement } from './compare-fp32.js';
 
 /** The annotated video's container follows its extension. */
 function renderFormatOf(file: string): void {
@@ -40,6 +45,15 @@ export interface PredictOptions {
   readonly engine?: EnginePreference;
   /** Intra-op threads per ONNX Runtime session (0: one per core). */
   readonly threads?: number;
+  /** `onnx-int8`: directory of aligned face crops to calibrate on (default: the photos shipped with face-api). */
+  readonly calibration?: string;
+  /** `onnx-int8`: also run fp32 ONNX Runtime on the same faces and report the agreement. */
+  readonly compareFp32?: boolean;
+  /**
+   * Model worker threads sharing the CNN and GRU batches (default: one per two cores for a video,
+   * 1 for a directory of images); 1 runs the model on the calling thread. Rows are the same for any number.
+   */
+  readonly workers?: number;
   /** Faces per CNN batch, and windows per GRU batch (default 8). */
   readonly batch?: number;
   /** Daemon config file whose analysis/detector/tracker/alignment settings a video uses. */
@@ -54,6 +68,12 @@ export interface PredictSummary {
   readonly backend: string;
   /** `onnx`, `tfjs` or `hybrid`. */
   readonly engine: string;
+  /** Model worker threads (0: the model ran on the calling thread). */
+  readonly workers: number;
+  /** `onnx-int8`: the calibration set's name. */
+  readonly calibration?: string;
+  /** With `compareFp32`: how the int8 decisions agree with fp32's. */
+  readonly agreement?: Fp32Agreement;
   /** Images read, or video frames analysed. */
   readonly frames: number;
   readonly faces: number;
@@ -81,21 +101,64 @@ export async function predict(o: PredictOptions): Promise<PredictSummary> {
   if (o.render !== undefined) renderFormatOf(o.render);
   const input = await inputKind(o.input);
   if (o.render !== undefined && input !== 'video') throw new AnalyticsError(ErrorCodes.BAD_REQUEST, '--render needs a video --input (not a directory of images)');
+  const cores = availableParallelism();
+  // As the daemon's model.workers: one model worker per two cores, each session with a share of the
+  // cores. On 2 cores that is the model on this thread, its ONNX Runtime session running
+  // asynchronously on both cores beside decoding and detection: measured the faster here (README).
+  // A directory of aligned faces is read file by file and stays on this thread unless asked.
+  const workers = o.workers ?? (input === 'video' ? Math.max(1, Math.floor(cores / 2)) : 1);
+  if (!Number.isInteger(workers) || workers < 1 || workers > 64) throw new AnalyticsError(ErrorCodes.BAD_REQUEST, `--workers must be an integer from 1 to 64, got ${workers}`);
   const progress = o.progress ?? (() => undefined);
+  const engine = o.engine ?? 'auto';
+  if (engine !== 'onnx-int8' && (o.compareFp32 === true || o.calibration !== undefined)) {
+    throw new AnalyticsError(ErrorCodes.BAD_REQUEST, `${o.compareFp32 === true ? '--compare-fp32' : '--calibration'} needs --engine onnx-int8`);
+  }
   // A video uses the daemon's own analysis settings (defaults, or --config), never the environment.
   const cfg: Config = loadConfig({ ...(o.config !== undefined ? { file: o.config } : {}), env: {} });
   const backend = await selectBackend(o.backend ?? 'auto');
   progress(`backend ${backend.name}`);
   let detector: FaceDetector | undefined;
+  // The face models load while the affect model does (its workers boot on their own threads).
+  let detecting: Promise<FaceDetector> | undefined;
   let writer: RowWriter | undefined;
   let runner: AffectRunner | undefined;
+  let reference: AffectRunner | undefined;
+  let comparison: Fp32Comparison | undefined;
+  let calibration: Int8Calibration | undefined;
   try {
-    runner = await loadAffectRunner(o.model, { engine: o.engine ?? 'auto', threads: o.threads ?? 0, includeMembers: o.members === true });
+    if (input === 'video' && engine !== 'onnx-int8') {
+      detecting = FaceDetector.load();
+      // Awaited below, or in `finally` on a failure before that.
+      detecting.catch(() => undefined);
+    }
+    if (engine === 'onnx-int8') {
+      calibration = await loadCalibrationFaces({ dir: o.calibration ?? null, alignSize: cfg.alignment.size });
+      progress(`int8 calibration: ${calibration.name}`);
+    }
+    const threads = o.threads ?? 0;
+    // One worker: the model on this thread, its sessions using every core. Several: each worker's
+    // sessions get an equal share of the cores, and batches run on all of them at once.
+    runner =
+      workers > 1
+        ? await openAffectPool(o.model, {
+            workers,
+            backend: o.backend ?? 'auto',
+            engine,
+            threads: threads > 0 ? threads : Math.max(1, Math.floor(cores / workers)),
+            includeMembers: o.members === true,
+            ...(calibration !== undefined ? { calibration } : {}),
+          })
+        : await loadAffectRunner(o.model, { engine, threads, includeMembers: o.members === true, ...(calibration !== undefined ? { calibration } : {}) });
+    if (o.compareFp32 === true) {
+      reference = await loadAffectRunner(o.model, { engine: 'onnx', threads, includeMembers: false });
+      comparison = new Fp32Comparison(reference);
+      runner = comparison.wrap(runner);
+    }
     const model = runner;
     const m = runner.manifest;
     const auVa = providesAuVa(m);
     progress(`model ${m.id} ${m.version}: ${m.architecture} ${m.kind}${isSeedManifest(m) && m.seqLen !== undefined ? ` seq_len ${m.seqLen}` : ''}, ${runner.memberInfo.length} member(s)${auVa ? '' : ', expressions only'}`);
-    progress(`engine ${runnerEngine(runner)}${runner.fallback !== undefined ? ` (ONNX Runtime unavailable: ${runner.fallback})` : ''}`);
+    progress(`engine ${runnerEngine(runner)}${runner.fallback !== undefined ? ` (ONNX Runtime unavailable: ${runner.fallback})` : ''}, ${workers > 1 ? `${workers} model workers` : 'model on the main thread'}`);
     writer = out !== undefined ? RowWriter.open(out, { video: input === 'video', members: o.members === true ? runner.memberInfo.map((x) => x.name) : [], auVa }) : undefined;
     const collector = o.render !== undefined ? new RenderCollector({ au: auVa, expr: true, va: auVa }) : undefined;
     const rowsOut = writer;
@@ -110,6 +173,7 @@ export async function predict(o: PredictOptions): Promise<PredictSummary> {
         },
       },
       batch,
+      workers,
     );
     let frames = 0;
     if (input === 'images') {
@@ -122,7 +186,7 @@ export async function predict(o: PredictOptions): Promise<PredictSummary> {
       }
       await sink.finish();
     } else {
-      detector = await FaceDetector.load();
+      detector = await (detecting ?? FaceDetector.load());
       const source = path.basename(o.input);
       let tracks = 0;
       const seen = new Set<number>();
@@ -149,6 +213,8 @@ export async function predict(o: PredictOptions): Promise<PredictSummary> {
     }
     writer?.close();
     if (out !== undefined) progress(`${rows} row(s) → ${out}`);
+    const agreement = comparison?.result();
+    if (agreement !== undefined) progress(formatAgreement(agreement));
     let rendered: PredictSummary['rendered'];
     if (o.render !== undefined && collector) {
       progress(`rendering ${o.render}`);
@@ -161,6 +227,9 @@ export async function predict(o: PredictOptions): Promise<PredictSummary> {
       kind: runner.kind,
       backend: backend.name,
       engine: runnerEngine(runner),
+      workers: workers > 1 ? workers : 0,
+      ...(calibration !== undefined ? { calibration: calibration.name } : {}),
+      ...(agreement !== undefined ? { agreement } : {}),
       frames,
       faces: sink.faces,
       rows,
@@ -171,7 +240,9 @@ export async function predict(o: PredictOptions): Promise<PredictSummary> {
     writer?.abort();
     throw err;
   } finally {
+    detector ??= await detecting?.catch(() => undefined);
     detector?.close();
     await runner?.dispose();
+    await reference?.dispose();
   }
 }

@@ -11,6 +11,7 @@ import { HostPool } from '../runtime/host-pool.js';
 import { WorkerHost } from '../runtime/worker-host.js';
 import { combineMembers, decodeMemberFrame, type EnsembleFrame, type RgbFace } from '../seed/index.js';
 import type { FrameCache } from '../seed/frame-cache.js';
+import type { Int8Calibration } from '../onnx/int8-calibration.js';
 import { isSeedManifest, providesAuVa, type AffectManifest } from './affect-runner.js';
 import { affectService, type AffectApi, type AffectInfo } from './affect-service.js';
 
@@ -28,6 +29,8 @@ export interface AffectEngineOptions {
   readonly threads: number;
   /** Model workers sharing the inference (with `worker`); batches run on all of them at once. */
   readonly workers?: number;
+  /** Calibration faces for `engine: onnx-int8`. */
+  readonly calibration?: Int8Calibration;
 }
 
 export interface AffectEngineHooks {
@@ -76,7 +79,7 @@ export class AffectEngine {
     const threads = options.threads > 0 ? options.threads : Math.max(1, Math.floor((cores - 1) / workers));
     const opts: AffectEngineOptions = { ...options, workers, threads };
     try {
-      const host = await openHost(affectService, { dir, backend: opts.backend, engine: opts.engine, threads: opts.threads }, {
+      const host = await openHost(affectService, { dir, backend: opts.backend, engine: opts.engine, threads: opts.threads, ...(opts.calibration !== undefined ? { calibration: opts.calibration } : {}) }, {
         worker: opts.worker,
         workers: Math.max(1, opts.workers ?? 1),
         base: import.meta.url,

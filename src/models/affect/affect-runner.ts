@@ -14,6 +14,7 @@ import { PackagedRunner } from '../packaged/packaged-runner.js';
 import { loadModelDir, type EnsembleFrame, type ModelManifest, type RgbFace } from '../seed/index.js';
 import { manifestProvidesAuVa } from '../seed/manifest.js';
 import type { FrameCache } from '../seed/frame-cache.js';
+import type { Int8Calibration } from '../onnx/int8-calibration.js';
 
 export type AffectManifest = ModelManifest | PackagedManifest;
 
@@ -47,6 +48,8 @@ export interface AffectRunnerOptions {
   /** Intra-op threads per ONNX Runtime session (0: ONNX Runtime's default). */
   readonly threads?: number;
   readonly cacheDir?: string;
+  /** Calibration faces for `engine: onnx-int8`. */
+  readonly calibration?: Int8Calibration;
 }
 
 /** A seed-architecture manifest (CNN / CNN-RNN weights), as opposed to packaged classifiers. */
@@ -110,6 +113,7 @@ export async function loadAffectRunner(dir: string, opts: AffectRunnerOptions): 
       includeMembers: opts.includeMembers,
       ...(opts.threads !== undefined ? { threads: opts.threads } : {}),
       ...(opts.cacheDir !== undefined ? { cacheDir: opts.cacheDir } : {}),
+      ...(opts.calibration !== undefined ? { calibration: opts.calibration } : {}),
     });
   } catch (err) {
     ensemble.dispose();

@@ -4,6 +4,7 @@ import type { FaceCropSpec } from '../packaged/manifest.js';
 import type { ModelService } from '../runtime/model-service.js';
 import type { EnsembleFrame, RgbFace } from '../seed/index.js';
 import type { FrameCache } from '../seed/frame-cache.js';
+import type { Int8Calibration } from '../onnx/int8-calibration.js';
 import { loadAffectRunner, runnerEngine, type AffectManifest } from './affect-runner.js';
 
 export interface AffectInit {
@@ -12,6 +13,10 @@ export interface AffectInit {
   readonly engine: EnginePreference;
   /** Intra-op threads per ONNX Runtime session (0: one per core). */
   readonly threads: number;
+  /** Per-member outputs in the GRU decisions (`daemon predict --members`; default false). */
+  readonly includeMembers?: boolean;
+  /** Calibration faces for `engine: onnx-int8` (cloned into each worker). */
+  readonly calibration?: Int8Calibration;
 }
 
 export interface AffectInfo {
@@ -25,6 +30,11 @@ export interface AffectInfo {
   /** `onnx`, `tfjs`, or `hybrid`; per member in `members`. */
   readonly engine: string;
   readonly members: readonly string[];
+  /** CNN-RNN window length (1 for a per-frame model) and AU thresholds (empty without AU), as the runner uses them. */
+  readonly seqLen: number;
+  readonly thresholds: readonly number[];
+  /** Name and role per member, in ensemble order. */
+  readonly memberInfo: readonly { readonly name: string; readonly role: string }[];
   /** Why `auto` fell back to TF.js, when it did. */
   readonly fallback?: string;
 }
@@ -44,7 +54,7 @@ export const affectService: ModelService<AffectInit, AffectInfo, AffectApi> = {
   name: 'affect',
   async open(init) {
     const backend = (await selectBackend(init.backend)).name;
-    const runner = await loadAffectRunner(init.dir, { engine: init.engine, threads: init.threads, includeMembers: false });
+    const runner = await loadAffectRunner(init.dir, { engine: init.engine, threads: init.threads, includeMembers: init.includeMembers === true, ...(init.calibration !== undefined ? { calibration: init.calibration } : {}) });
     return {
       info: {
         manifest: runner.manifest,
@@ -54,6 +64,9 @@ export const affectService: ModelService<AffectInit, AffectInfo, AffectApi> = {
         backend,
         engine: runnerEngine(runner),
         members: runner.memberEngines,
+        memberInfo: runner.memberInfo.map((m) => ({ name: m.name, role: m.role })),
+        seqLen: runner.seqLen,
+        thresholds: [...runner.thresholds],
         ...(runner.fallback !== undefined ? { fallback: runner.fallback } : {}),
       },
       api: {

@@ -13,10 +13,11 @@ import { combineMembers, type EnsembleFrame } from '../seed/ensemble.js';
 import type { LoadedEnsemble } from '../seed/model-dir.js';
 import { preprocessFacePixels, type RgbFace } from '../seed/preprocess.js';
 import type { FrameCache, MemberFrameCache } from '../seed/frame-cache.js';
-import { batchWindows, planSeedWindows } from '../seed/seed-windows.js';
+import { runSeedWindows } from '../seed/run-seed-windows.js';
 import type { PerTask } from '../seed/types.js';
 import type { EngineName, EnginePreference, MemberEngine } from './member-engine.js';
 import { onnxMember } from './onnx-member.js';
+import { MIN_CALIBRATION_FACES, type Int8Calibration } from '../onnx/int8-calibration.js';
 import { tfjsMember } from './tfjs-member.js';
 
 const NO_OUTPUT = new Float32Array(0);
@@ -32,6 +33,8 @@ export interface EnsembleRunnerOptions {
   readonly includeMembers?: boolean;
   /** Where exported graphs are cached when `<model dir>.onnx/` cannot be written (default: the user's cache). */
   readonly cacheDir?: string;
+  /** With `engine: onnx-int8`: the faces the int8 CNN graphs are calibrated on (required there). */
+  readonly calibration?: Int8Calibration;
 }
 
 export class EnsembleRunner {
@@ -58,11 +61,20 @@ export class EnsembleRunner {
   static async open(ensemble: LoadedEnsemble, opts: EnsembleRunnerOptions): Promise<EnsembleRunner> {
     let fallback: string | undefined;
     let ort: Awaited<ReturnType<typeof loadOrt>> | undefined;
+    // int8 is an explicit opt-in: it never falls back silently (to fp32 or TF.js).
+    const forced = opts.engine === 'onnx' || opts.engine === 'onnx-int8';
+    const int8 = opts.engine === 'onnx-int8' ? opts.calibration : undefined;
+    if (opts.engine === 'onnx-int8' && (int8 === undefined || int8.faces.length < MIN_CALIBRATION_FACES)) {
+      throw new ModelLoadError(
+        ErrorCodes.MODEL_LOAD,
+        `engine onnx-int8 needs at least ${MIN_CALIBRATION_FACES} calibration faces${int8 !== undefined ? `; ${int8.name} has ${int8.faces.length}` : ''}`,
+      );
+    }
     if (opts.engine !== 'tfjs') {
       try {
         ort = await loadOrt();
       } catch (err) {
-        if (opts.engine === 'onnx') throw err;
+        if (forced) throw err;
         fallback = (err as Error).message;
       }
     }
@@ -72,10 +84,11 @@ export class EnsembleRunner {
         const spec = ensemble.manifest.members[i];
         if (ort && spec) {
           try {
-            members.push(await onnxMember(ort, { model: m.model, dir: ensemble.dir, weights: spec.weights, name: m.name, ...(opts.cacheDir !== undefined ? { cacheDir: opts.cacheDir } : {}) }, { threads: opts.threads ?? 0 }));
+            const src = { model: m.model, dir: ensemble.dir, weights: spec.weights, name: m.name, ...(opts.cacheDir !== undefined ? { cacheDir: opts.cacheDir } : {}), ...(int8 !== undefined ? { int8 } : {}) };
+            members.push(await onnxMember(ort, src, { threads: opts.threads ?? 0 }));
             continue;
           } catch (err) {
-            if (opts.engine === 'onnx') throw new ModelLoadError(ErrorCodes.MODEL_LOAD, `member ${m.name} cannot run on ONNX Runtime: ${(err as Error).message}`, { cause: err });
+            if (forced) throw new ModelLoadError(ErrorCodes.MODEL_LOAD, `member ${m.name} cannot run on ONNX Runtime: ${(err as Error).message}`, { cause: err });
             fallback = `member ${m.name}: ${(err as Error).message}`;
           }
         }
@@ -167,20 +180,7 @@ export class EnsembleRunner {
   /** The seed's windows (spec §7.3) over one sequence of cached frames; one decision per frame. */
   async decideSequence(frames: readonly FrameCache[], windowBatch: number): Promise<EnsembleFrame[]> {
     if (this.kind !== 'cnn-rnn') throw new RangeError('decideSequence() needs a cnn-rnn model');
-    if (frames.length === 0) return [];
-    const plan = planSeedWindows(frames.length, this.seqLen);
-    const rows: EnsembleFrame[] = [];
-    for (const batch of batchWindows(plan.windows, windowBatch)) {
-      const windows = batch.map((w) =>
-        w.map((id) => {
-          const f = frames[id];
-          if (f === undefined) throw new RangeError(`frame ${id} has no cached features`);
-          return f;
-        }),
-      );
-      for (const decisions of await this.runWindows(windows)) rows.push(...decisions);
-    }
-    return Array.from(plan.source, (idx) => rows[idx]!);
+    return runSeedWindows(frames, this.seqLen, windowBatch, (windows) => this.runWindows(windows));
   }
 
   /** Releases the engines' sessions (not the ensemble's weights). Idempotent. */

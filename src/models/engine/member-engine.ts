@@ -1,6 +1,7 @@
 import type { PerTask } from '../seed/types.js';
 
-export type EngineName = 'onnx' | 'tfjs';
+/** `onnx-int8`: ONNX Runtime with a statically quantised CNN (opt-in; GRU heads stay fp32). */
+export type EngineName = 'onnx' | 'onnx-int8' | 'tfjs';
 /** `auto`: ONNX Runtime where it loads, TF.js otherwise. */
 export type EnginePreference = 'auto' | EngineName;
 

@@ -3,6 +3,8 @@ import type { SeedModel } from '../seed/model.js';
 import type { PerTask } from '../seed/types.js';
 import { exportCnn, exportGru } from '../onnx/export-member.js';
 import { cachedGraph, weightsHash } from '../onnx/onnx-cache.js';
+import { calibrationBatches, calibrationKey, type Int8Calibration } from '../onnx/int8-calibration.js';
+import { exportCnnInt8 } from '../onnx/quantize.js';
 import { createSession, type Ort, type OrtSession, type OrtSessionOptions } from '../onnx/ort.js';
 import { INPUT_SIZE } from '../seed/constants.js';
 import type { CnnArrays, MemberEngine } from './member-engine.js';
@@ -18,13 +20,23 @@ export interface OnnxMemberSource {
   readonly weights: string;
   readonly name: string;
   readonly cacheDir?: string;
+  /** Quantise the CNN to int8 (static QDQ) with ranges observed on these faces. */
+  readonly int8?: Int8Calibration;
 }
 
-/** A seed member on ONNX Runtime: its exported (cached) CNN and GRU graphs, one session each. */
+/**
+ * A seed member on ONNX Runtime: its exported (cached) CNN and GRU graphs, one session each. With
+ * `int8`, the CNN graph is the calibrated QDQ export, cached beside the fp32 one under the same
+ * weights hash plus the calibration set's hash; the GRU heads stay fp32 (a few kFLOP per frame).
+ */
 export async function onnxMember(ort: Ort, src: OnnxMemberSource, opts: OrtSessionOptions): Promise<MemberEngine> {
   const key = await weightsHash(src.dir, src.weights);
   const base = `${src.name.replace(/[^A-Za-z0-9_.-]/g, '_')}-${key}`;
-  const cnnGraph = await cachedGraph(src.dir, `${base}-cnn.onnx`, () => exportCnn(src.model), src.cacheDir);
+  const int8 = src.int8;
+  const cnnGraph =
+    int8 === undefined
+      ? await cachedGraph(src.dir, `${base}-cnn.onnx`, () => exportCnn(src.model), src.cacheDir)
+      : await cachedGraph(src.dir, `${base}-cnn-int8-${calibrationKey(int8)}.onnx`, () => exportCnnInt8(ort, src.model, calibrationBatches(int8)), src.cacheDir);
   const cnn = await createSession(ort, cnnGraph.bytes, opts);
   let gru: OrtSession | undefined;
   try {
@@ -41,7 +53,7 @@ export async function onnxMember(ort: Ort, src: OnnxMemberSource, opts: OrtSessi
   };
   let released: Promise<void> | undefined;
   return {
-    engine: 'onnx',
+    engine: int8 === undefined ? 'onnx' : 'onnx-int8',
     hidden,
     async cnn(faces, batch): Promise<CnnArrays> {
       const out = await cnn.run({ faces: new ort.Tensor('float32', faces, [batch, INPUT_SIZE, INPUT_SIZE, 3]) });

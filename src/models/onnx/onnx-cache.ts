@@ -38,7 +38,7 @@ export function userCacheDir(): string {
  * The cached file, created by `build` when absent. Writes go to a temporary name and are renamed
  * into place, so concurrent processes and crashes never leave a half-written graph.
  */
-export async function cachedGraph(modelDir: string, file: string, build: () => Uint8Array, cacheDir?: string): Promise<{ path: string; bytes: Uint8Array; built: boolean }> {
+export async function cachedGraph(modelDir: string, file: string, build: () => Uint8Array | Promise<Uint8Array>, cacheDir?: string): Promise<{ path: string; bytes: Uint8Array; built: boolean }> {
   const candidates = [`${path.resolve(modelDir)}.onnx`, ...(cacheDir !== undefined ? [cacheDir] : []), userCacheDir()];
   for (const dir of candidates) {
     const target = path.join(dir, file);
@@ -48,7 +48,7 @@ export async function cachedGraph(modelDir: string, file: string, build: () => U
       // not cached here
     }
   }
-  const bytes = build();
+  const bytes = await build();
   for (const dir of candidates) {
     if (!(await writable(dir))) continue;
     const target = path.join(dir, file);
