@@ -49,6 +49,7 @@ async function runOnce(
   model: string,
   o: Omit<PipelineBenchRun, 'faceFramesPerSecond' | 'latencyP50Ms' | 'latencyP95Ms' | 'dropRate' | 'decodedShare'>,
   backend: string,
+  engine: 'auto' | 'onnx' | 'onnx-int8' | 'tfjs',
 ): Promise<PipelineBenchRun> {
   const media = path.resolve(packageRoot, '..', 'shared', 'media');
   const clips = ['utterance_1.mp4', 'single_face.mp4', 'face_noface.mov', 'utterance_1.mp4'];
@@ -58,7 +59,7 @@ async function runOnce(
     log: { level: 'warn' },
     files: { roots: [media] },
     analysis: { analysisFps: o.analysisFps },
-    model: { dir: model, stride: 8 },
+    model: { dir: model, stride: 8, engine },
     streams: Array.from({ length: o.streams }, (_, i) => ({ id: `s${i}`, url: path.join(media, clips[i % clips.length]!), realtime: true, loop: true })),
   });
   const nominalFps = config.streams.reduce((sum, st) => sum + (CLIP_FPS[path.basename(st.url)] ?? 30), 0);
@@ -103,6 +104,8 @@ export interface PipelineBenchOptions {
   readonly streams: readonly number[];
   readonly analysisFps: readonly (number | null)[];
   readonly members: number;
+  /** `model.engine` of the daemon under test. */
+  readonly engine?: 'auto' | 'onnx' | 'onnx-int8' | 'tfjs';
   readonly backend: string;
   readonly json: boolean;
 }
@@ -125,11 +128,11 @@ export async function benchPipeline(o: PipelineBenchOptions): Promise<PipelineBe
       });
       for (const streams of o.streams) {
         for (const fps of o.analysisFps) {
-          const r = await runOnce(dir, { arch, members: o.members, streams, analysisFps: fps, seconds: o.seconds }, o.backend);
+          const r = await runOnce(dir, { arch, members: o.members, streams, analysisFps: fps, seconds: o.seconds }, o.backend, o.engine ?? 'auto');
           runs.push(r);
           if (!o.json) {
             console.log(
-              `${arch.padEnd(12)} members=${r.members} streams=${r.streams} analysisFps=${String(r.analysisFps ?? 'all').padEnd(4)} ` +
+              `${arch.padEnd(12)} engine=${o.engine ?? 'auto'} members=${r.members} streams=${r.streams} analysisFps=${String(r.analysisFps ?? 'all').padEnd(4)} ` +
                 `${r.faceFramesPerSecond.toFixed(1).padStart(6)} face-frames/s  latency p50 ${r.latencyP50Ms} ms p95 ${r.latencyP95Ms} ms  drop rate ${(r.dropRate * 100).toFixed(1)}%  decoded ${(r.decodedShare * 100).toFixed(0)}% of source frames`,
             );
           }
