@@ -116,12 +116,16 @@ describe('live affect in the daemon', () => {
     }
   }, 240_000);
 
-  it('equals daemon predict for a packaged expression model (the default), which publishes no AU or VA', async () => {
+  it.each([
+    ['a packaged expression model (the default)', 'default-expressions'],
+    ['an expressions-only seed model (the distilled student, on ONNX Runtime)', 'student-expressions'],
+  ])('equals daemon predict for %s, which publishes no AU or VA', async (_what, id) => {
+    const modelDir = path.join(path.dirname(defaultModelDir), id);
     // The short clip keeps the test cheap: the comparison is frame by frame either way.
-    run = await runOnce(defaultModelDir, { smoothing: 'off', file: 'single_face.mp4' });
+    run = await runOnce(modelDir, { smoothing: 'off', file: 'single_face.mp4' });
     const live = run.client.messages.filter((m) => m.type === 'affect') as unknown as (Omit<Affect, 'au' | 'va'> & { au?: unknown; va?: unknown })[];
     const out = path.join(mkdtempSync(path.join(tmpdir(), 'va-predict-')), 'rows.jsonl');
-    await predict({ model: defaultModelDir, input: media('single_face.mp4'), out, backend: 'wasm' });
+    await predict({ model: modelDir, input: media('single_face.mp4'), out, backend: 'wasm' });
     const rows = readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as PredictionRow);
     const offline = new Map(rows.map((r) => [`${r.frame}/${r.trackId}`, r]));
     expect(live.length).toBeGreaterThan(60);
@@ -129,7 +133,7 @@ describe('live affect in the daemon', () => {
     for (const a of live) {
       const r = offline.get(`${a.frame}/${a.trackId}`);
       expect(r, `${a.frame}/${a.trackId}`).toBeDefined();
-      expect(a.model.id).toBe('default-expressions');
+      expect(a.model.id).toBe(id);
       expect(a.au).toBeUndefined();
       expect(a.va).toBeUndefined();
       expect(r!.au).toBeUndefined();

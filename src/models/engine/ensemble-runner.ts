@@ -127,7 +127,9 @@ export class EnsembleRunner {
       faces.forEach((_, i) => {
         frames[i]?.push({
           features: perTask((t) => out.features[t].slice(i * this.hidden, (i + 1) * this.hidden)),
-          logits: perTask((t) => out.logits[t].slice(i * TASK_OUTPUTS[t], (i + 1) * TASK_OUTPUTS[t])),
+          // An expressions-only model's AU / VA heads are cut here, at the source: every later
+          // decision (here, in the affect worker's callers, in predict's pool) sees them absent.
+          logits: perTask((t) => (this.auVa || t === 'EXPR' ? out.logits[t].slice(i * TASK_OUTPUTS[t], (i + 1) * TASK_OUTPUTS[t]) : NO_OUTPUT)),
         });
       });
     }
