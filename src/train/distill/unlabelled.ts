@@ -83,7 +83,7 @@ export async function readSoftLabels(cache: string, video: string, key: string, 
     const k = seen.get(row.folder) ?? 0;
     seen.set(row.folder, k + 1);
     if (k % every !== 0) {
-      report.skip(`every ${every}th frame kept`);
+      report.skip(`one frame in ${every} kept`);
       continue;
     }
     report.keep();
