@@ -14,6 +14,7 @@ import type { BackendPreference } from '../models/backend.js';
 import { packageRoot } from '../paths.js';
 import { Adam, SEED_ADAM } from './adam.js';
 import { teacherTaskLoss, type TaskLabels } from './losses.js';
+import { summedGrads } from './loop/summed-grads.js';
 import { selectTrainingBackend } from './engine/train-backend.js';
 import { archDims, TrainableNet } from './nets/trainable-net.js';
 
@@ -68,10 +69,10 @@ export async function benchTrain(o: BenchTrainOptions): Promise<BenchTrainReport
         tf.dispose(outs);
       });
       const step = await timeLoop(o.seconds / 2, async () => {
-        const { value, grads } = tf.variableGrads(() => tf.addN(labels.map((l) => teacherTaskLoss(net.cnn(x, { training: true }).logits[l.task], l))) as tf.Scalar, vars);
-        adam.apply(grads as NamedTensorMap);
-        await value.data();
-        tf.dispose([value, ...Object.values(grads)]);
+        // As the training loop takes it: one backward pass per task batch, gradients summed.
+        const { grads } = await summedGrads(labels.length, (i) => teacherTaskLoss(net.cnn(x, { training: true }).logits[labels[i]!.task], labels[i]!), vars);
+        adam.apply(grads);
+        tf.dispose(Object.values(grads));
       });
       const perStep = 3 * o.batch;
       const fwdIps = (fwd.n * perStep) / fwd.s;

@@ -12,7 +12,7 @@ import { SeedModel } from '../models/seed/model.js';
 import { loadModelDir } from '../models/seed/model-dir.js';
 import { saveModelDir } from '../models/seed/model-dir.js';
 import { initSeedWeights } from '../models/seed/init.js';
-import { exprOnlyTaskSpec, MANIFEST_FORMAT_VERSION, seedInputSpec, seedTaskSpec, type ModelManifest } from '../models/seed/manifest.js';
+import { exprOnlyTaskSpec, manifestProvidesAuVa, MANIFEST_FORMAT_VERSION, seedInputSpec, seedTaskSpec, type ModelManifest } from '../models/seed/manifest.js';
 import type { SeedWeights } from '../models/seed/weights.js';
 import type { Task } from './data/types.js';
 import { TrainError } from './errors.js';
@@ -149,11 +149,31 @@ async function freshNet(plan: TrainPlan, seed: number): Promise<TrainableNet> {
   return TrainableNet.fromWeights(w);
 }
 
-async function loadTeacher(dir: string, member: string | undefined, kind: 'cnn' | 'cnn-rnn'): Promise<SeedModel> {
+/**
+ * Whether the written model may offer AU and VA: only when both were learnt, from labels or from a
+ * teacher that provides them. A model offers both or neither (the manifest's rule), and a head
+ * nothing taught is never published.
+ */
+export function learntAuVa(plan: TrainPlan, teacherAuVa: boolean): boolean {
+  if (plan.data.softTeacher !== undefined) return false;
+  const has = (t: Task): boolean => plan.data.tasks.some((td) => td.task === t && td.train.length > 0);
+  if (!has('EXPR') && !(plan.teacher.from === 'model-dir')) throw new TrainError('no EXPR training data: every model provides expressions, so EXPR labels are required');
+  const au = has('AU') || teacherAuVa;
+  const va = has('VA') || teacherAuVa;
+  if (au !== va) throw new TrainError(`${au ? 'AU' : 'VA'} training data without ${au ? 'VA' : 'AU'}: a model provides AU and VA together or neither; add the other task's data, or train on EXPR alone`);
+  return au;
+}
+
+async function loadTeacher(dir: string, member: string | undefined, kind: 'cnn' | 'cnn-rnn', plan: TrainPlan): Promise<{ model: SeedModel; auVa: boolean }> {
   const ens = await loadModelDir(dir);
   if (ens.kind !== kind) {
     ens.dispose();
     throw new TrainError(`teacher ${dir} is a ${ens.kind} model, this run needs ${kind}`);
+  }
+  const auVa = manifestProvidesAuVa(ens.manifest);
+  if (!auVa && plan.data.tasks.some((td) => td.task !== 'EXPR' && td.train.length > 0)) {
+    ens.dispose();
+    throw new TrainError(`teacher ${dir} provides expressions only: its AU and VA heads were never trained, so it cannot teach them (distil EXPR data only, or use another teacher)`);
   }
   const pick = member !== undefined ? ens.members.find((m) => m.name === member) : (ens.members.find((m) => m.role === 'teacher') ?? ens.members[0]);
   if (pick === undefined) {
@@ -161,7 +181,7 @@ async function loadTeacher(dir: string, member: string | undefined, kind: 'cnn' 
     throw new TrainError(`${dir}: no member ${member ?? ''}`);
   }
   for (const m of ens.members) if (m !== pick) m.model.dispose();
-  return pick.model;
+  return { model: pick.model, auVa };
 }
 
 export async function runTraining(plan: TrainPlan, opts: RunOptions, ev: TrainEvents = {}): Promise<TrainResult> {
@@ -181,7 +201,14 @@ export async function runTraining(plan: TrainPlan, opts: RunOptions, ev: TrainEv
   try {
     // With soft labels the teacher already spoke (at data preparation); it may not even be a seed model.
     const soft = plan.data.softTeacher !== undefined;
-    if (plan.teacher.from === 'model-dir' && !soft) teacher = await loadTeacher(plan.teacher.dir, plan.teacher.member, plan.kind);
+    let teacherAuVa = false;
+    if (plan.teacher.from === 'model-dir' && !soft) {
+      const t = await loadTeacher(plan.teacher.dir, plan.teacher.member, plan.kind, plan);
+      teacher = t.model;
+      teacherAuVa = t.auVa;
+    }
+    // Checked before any training: a run that would publish untaught heads stops here.
+    const auVa = learntAuVa(plan, teacherAuVa);
     for (const [k, name] of names.entries()) {
       const role = name === 'teacher' ? 'teacher' : 'student';
       const done = await readCheckpoint<MemberMeta>(memberFile(name));
@@ -247,7 +274,7 @@ export async function runTraining(plan: TrainPlan, opts: RunOptions, ev: TrainEv
         }
       }
     }
-    return await exportRun(plan, finished, metas, val, history);
+    return await exportRun(plan, finished, metas, val, history, auVa);
   } finally {
     teacher?.dispose();
   }
@@ -259,6 +286,7 @@ async function exportRun(
   metas: ReadonlyMap<string, MemberMeta>,
   val: readonly ValSet[],
   history: readonly EpochRecord[],
+  auVa: boolean,
 ): Promise<TrainResult> {
   const students = [...finished.keys()].filter((n) => n !== 'teacher');
   const memberNames = students.length === 0 || plan.ensembleWithTeacher ? [...finished.keys()] : students;
@@ -300,13 +328,14 @@ async function exportRun(
       kind: plan.kind,
       input: seedInputSpec(),
       // Distilled from soft EXPR labels only: the AU and VA heads never learnt anything and are not offered.
-      tasks: soft !== undefined ? exprOnlyTaskSpec() : seedTaskSpec(hasAuVal ? ens.thresholds : new Array<number>(8).fill(0.5)),
+      // Heads nothing taught (AU and VA without their data or a teacher for them) are not offered.
+      tasks: !auVa ? exprOnlyTaskSpec() : seedTaskSpec(hasAuVal ? ens.thresholds : new Array<number>(8).fill(0.5)),
       ...(plan.kind === 'cnn-rnn' ? { seqLen: plan.seqLen } : {}),
       members: memberNames.map((name) => ({ name, role: name === 'teacher' ? ('teacher' as const) : ('student' as const), weights: `${name}.json` })),
       provenance: {
         source:
           `trained by daemon train (${plan.kind}, ${plan.arch}${plan.arch === 'compact' ? ` width ${plan.width}` : ''}, seed ${plan.seed})` +
-          (soft !== undefined ? `, distilled (KL at T = ${plan.studentLoss.temperature}, expressions only, no ground truth) from the teacher ${soft}` : '') +
+          (soft !== undefined ? `, distilled (KL at T = ${plan.studentLoss.temperature}, expressions only, no ground truth) from the teacher ${soft}` : !auVa ? ', expressions only (no AU / VA data or teacher)' : '') +
           '; hyper-parameters, per-epoch history and data reports in training.json',
         trainingData: [...plan.data.sources],
         metrics,
@@ -318,7 +347,7 @@ async function exportRun(
     const reports = plan.data.tasks.flatMap((t) => t.reports);
     await writeFile(
       path.join(plan.out, 'training.json'),
-      JSON.stringify({ plan: plan.record, auThresholds: ens.thresholds, metrics, members: [...metas.values()].map((m) => ({ name: m.name, bestEpoch: m.bestEpoch, scores: m.scores })), history, dataReports: reports }, null, 2) + '\n',
+      JSON.stringify({ plan: plan.record, auThresholds: auVa ? ens.thresholds : [], metrics, members: [...metas.values()].map((m) => ({ name: m.name, bestEpoch: m.bestEpoch, scores: m.scores })), history, dataReports: reports }, null, 2) + '\n',
     );
     return { out: plan.out, manifest, history };
   } finally {
