@@ -12,7 +12,7 @@ import type { TrainPlan } from './plan.js';
 import { loadConfig } from '../config/load.js';
 import { FaceDetector } from '../models/face-detector/index.js';
 import { quietFfmpeg } from '../streams/open-source.js';
-import type { AlignEvents } from './align/align-videos.js';
+import { checkVideoNames, type AlignEvents } from './align/align-videos.js';
 import { loadTeacherLabeller } from './distill/teacher-labeller.js';
 import { mediaFiles, prepareUnlabelled } from './distill/unlabelled.js';
 import path from 'node:path';
@@ -52,6 +52,7 @@ async function readUnlabelled(
     detector = await FaceDetector.load();
     const parts: { data: TaskData; what: string }[] = [];
     const names = new Map<string, string>();
+    const all: string[] = [];
     for (const s of sources) {
       // One cache holds every set's folders by file name: a held-out file named like a training file
       // would silently share its faces.
@@ -60,8 +61,10 @@ async function readUnlabelled(
         const other = names.get(name);
         if (other !== undefined) throw new TrainError(`${other === f ? f : `${other} and ${f}`}: the name ${name} appears twice among training and held-out media (every file's faces are kept under its name)`);
         names.set(name, f);
+        all.push(f);
       }
     }
+    checkVideoNames(all);
     for (const s of sources) {
       const every = c.kind === 'cnn' ? s.every : 1;
       const o = { detector, config, teacher, ...(ev.align !== undefined ? { events: ev.align } : {}) };

@@ -14,7 +14,7 @@
  * midway is analysed again from its start, keeping the crops already written. Crops are written
  * atomically (temporary name, then rename), so a kill never leaves a truncated JPEG.
  */
-import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { readdir, readFile, stat, writeFile, rename, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Config } from '../../config/schema.js';
@@ -120,6 +120,48 @@ function isMedia(name: string, stills: boolean): boolean {
 }
 
 const videoName = (file: string): string => path.basename(file, path.extname(file));
+
+/**
+ * Writes `target` through a fresh `<target>.part` (a stale one — or a symlink someone planted
+ * there — is removed first and the new one created exclusively), then renames it into place: a
+ * kill never leaves a truncated file, and nothing outside the output directory is written.
+ */
+function writeAtomicSync(target: string, data: string | Uint8Array): void {
+  const part = `${target}.part`;
+  try {
+    unlinkSync(part);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  writeFileSync(part, data, { flag: 'wx' });
+  renameSync(part, target);
+}
+
+/** A folder of the output must be a real directory, not a link leading elsewhere. */
+function ensureFolder(dir: string): void {
+  let st;
+  try {
+    st = lstatSync(dir);
+  } catch {
+    mkdirSync(dir, { recursive: true });
+    return;
+  }
+  if (!st.isDirectory()) throw new SourceError(ErrorCodes.CONFLICT, `${dir} exists and is not a directory (a link or a file): refusing to write crops through it`);
+}
+
+/**
+ * Folder names that cannot collide: a video's further tracks are `<video>_<track>`, so no video
+ * may be named like another's track folder, and names must stay inside the output directory.
+ */
+export function checkVideoNames(files: readonly string[]): void {
+  const names = files.map(videoName);
+  const set = new Set(names);
+  for (const [i, n] of names.entries()) {
+    if (n === '' || n.startsWith('.')) throw new SourceError(ErrorCodes.BAD_REQUEST, `${files[i]}: a name that is empty or starts with "." cannot name its crops' folder`);
+    const m = /^(.+)_\d+$/.exec(n);
+    if (m !== null && set.has(m[1] ?? '')) throw new SourceError(ErrorCodes.CONFLICT, `${files[i]}: the name ${n} is the folder of a further track of ${m[1]}; rename it`);
+  }
+}
 const frameFile = (frame1: number): string => `${String(frame1).padStart(5, '0')}.jpg`;
 const fmt = (x: number): string => (Math.round(x * 100) / 100).toString();
 
@@ -133,6 +175,7 @@ async function readMarker(file: string): Promise<Marker | undefined> {
 
 export async function alignVideo(file: string, o: AlignOptions): Promise<AlignedVideo> {
   const video = videoName(file);
+  checkVideoNames([file]);
   const markerFile = path.join(o.out, '.complete', `${video}.json`);
   const st = await stat(file);
   const marker = await readMarker(markerFile);
@@ -141,6 +184,10 @@ export async function alignVideo(file: string, o: AlignOptions): Promise<Aligned
     return { video, input: file, frames: marker.frames, faces: marker.faces, written: 0, folders: marker.folders, skipped: true };
   }
   await mkdir(o.out, { recursive: true });
+  if (marker !== undefined && (marker.size !== st.size || marker.mtimeMs !== st.mtimeMs)) {
+    // The file changed since it was aligned: its old crops describe other frames, so they go.
+    for (const f of marker.folders) if (/^[^/\\]+$/.test(f) && f !== '.' && f !== '..') rmSync(path.join(o.out, f), { recursive: true, force: true });
+  }
   const folders = new Map<number, string>();
   const csv: string[] = ['frame,track,folder,score,box_x,box_y,box_w,box_h,left_eye_x,left_eye_y,right_eye_x,right_eye_y,nose_x,nose_y,mouth_left_x,mouth_left_y,mouth_right_x,mouth_right_y'];
   let faces = 0;
@@ -157,12 +204,11 @@ export async function alignVideo(file: string, o: AlignOptions): Promise<Aligned
         if (folder === undefined) {
           folder = folders.size === 0 ? video : `${video}_${face.trackId}`;
           folders.set(face.trackId, folder);
-          mkdirSync(path.join(o.out, folder), { recursive: true });
+          ensureFolder(path.join(o.out, folder));
         }
         const target = path.join(o.out, folder, frameFile(n));
         if (!existsSync(target)) {
-          writeFileSync(`${target}.part`, encodeJpeg(crop.data, crop.width, crop.height, quality));
-          renameSync(`${target}.part`, target);
+          writeAtomicSync(target, encodeJpeg(crop.data, crop.width, crop.height, quality));
           written++;
         }
         faces++;
@@ -183,21 +229,19 @@ export async function alignVideo(file: string, o: AlignOptions): Promise<Aligned
   }, undefined, teacher !== undefined ? (face) => teacher.cropOf(face) : undefined);
   if (teacher !== undefined) {
     const file = softLabelFile(o.out, video, teacher.key);
-    await writeFile(`${file}.part`, soft.length > 0 ? soft.join('\n') + '\n' : '');
-    await rename(`${file}.part`, file);
+    writeAtomicSync(file, soft.length > 0 ? soft.join('\n') + '\n' : '');
   }
   const csvFile = path.join(o.out, `${video}.landmarks.csv`);
-  await writeFile(`${csvFile}.part`, csv.join('\n') + '\n');
-  await rename(`${csvFile}.part`, csvFile);
+  writeAtomicSync(csvFile, csv.join('\n') + '\n');
   const done: Marker = { size: st.size, mtimeMs: st.mtimeMs, frames: r.frames, faces, folders: [...folders.values()], ...(teacher !== undefined ? { teacher: teacher.key } : {}) };
   await mkdir(path.dirname(markerFile), { recursive: true });
-  await writeFile(`${markerFile}.part`, JSON.stringify(done));
-  await rename(`${markerFile}.part`, markerFile);
+  writeAtomicSync(markerFile, JSON.stringify(done));
   return { video, input: file, frames: r.frames, faces, written, folders: done.folders, skipped: false };
 }
 
 export async function alignVideos(o: AlignOptions): Promise<AlignedVideo[]> {
   const files = await listVideos(o.input, o.stills === true);
+  checkVideoNames(files);
   const names = files.map(videoName);
   const dup = names.find((n, i) => names.indexOf(n) !== i);
   if (dup !== undefined) throw new SourceError(ErrorCodes.CONFLICT, `--input ${o.input}: two videos share the name ${dup} (their folders would collide)`);

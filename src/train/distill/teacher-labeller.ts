@@ -6,7 +6,7 @@
  * CNN heads).
  */
 import { createHash } from 'node:crypto';
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { loadAffectRunner, type AffectRunner } from '../../models/affect/affect-runner.js';
 import { faceCropAlignment } from '../../models/packaged/face-crop.js';
@@ -24,8 +24,10 @@ export interface TeacherLabeller extends SoftLabeller {
 /** A key that changes with any file of the model directory (manifest, weights). */
 async function dirKey(dir: string, id: string): Promise<string> {
   const h = createHash('sha256');
-  const names = (await readdir(dir, { withFileTypes: true })).filter((e) => e.isFile()).map((e) => e.name).sort();
+  const names = (await readdir(dir)).sort();
   for (const n of names) {
+    // stat follows links: a weights file that is a link to other weights changes the key too.
+    if (!(await stat(path.join(dir, n)).then((s) => s.isFile(), () => false))) continue;
     h.update(n);
     h.update(await readFile(path.join(dir, n)));
   }

@@ -1,0 +1,93 @@
+/**
+ * The aligned-faces cache under attack or simply reused (found by an adversarial review of the
+ * distillation data path): planted links, names that collide with another file's track folders or
+ * leave the output, a file replaced under the same name, a teacher whose weights are a link.
+ */
+import { createHash } from 'node:crypto';
+import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/load.js';
+import { FaceDetector } from '../../src/models/face-detector/index.js';
+import { demoPhotos } from '../../src/streams/demo-source.js';
+import { alignVideo, alignVideos } from '../../src/train/align/align-videos.js';
+import { loadTeacherLabeller } from '../../src/train/distill/teacher-labeller.js';
+import { media, repoRoot } from '../helpers/media.js';
+
+const dir = mkdtempSync(path.join(tmpdir(), 'align-hostile-'));
+const config = loadConfig({ env: {} });
+let detector: FaceDetector;
+beforeAll(async () => {
+  detector = await FaceDetector.load();
+});
+afterAll(() => {
+  detector.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+const sha = (f: string): string => createHash('sha256').update(readFileSync(f)).digest('hex');
+
+describe('aligned-faces output against hostile or reused input', () => {
+  it('never writes through a link planted at a temporary file, nor through a linked track folder', async () => {
+    const out = path.join(dir, 'planted');
+    mkdirSync(out);
+    const victim = path.join(dir, 'victim.txt');
+    writeFileSync(victim, 'precious');
+    symlinkSync(victim, path.join(out, 'multi_face.landmarks.csv.part'));
+    const r = await alignVideo(media('multi_face.jpg'), { input: media('multi_face.jpg'), out, detector, config, stills: true });
+    expect(r.faces).toBe(5);
+    expect(readFileSync(victim, 'utf8')).toBe('precious');
+    const out2 = path.join(dir, 'linked-folder');
+    mkdirSync(out2);
+    const elsewhere = path.join(dir, 'elsewhere');
+    mkdirSync(elsewhere);
+    symlinkSync(elsewhere, path.join(out2, 'multi_face'));
+    await expect(alignVideo(media('multi_face.jpg'), { input: media('multi_face.jpg'), out: out2, detector, config, stills: true })).rejects.toThrow(/not a directory \(a link or a file\)/);
+    expect(existsSync(path.join(elsewhere, '00001.jpg'))).toBe(false);
+  });
+
+  it('refuses names that leave the output or collide with another file’s track folders', async () => {
+    const inputs = path.join(dir, 'names');
+    mkdirSync(inputs);
+    const dots = path.join(inputs, '...jpg');
+    copyFileSync(media('multi_face.jpg'), dots);
+    await expect(alignVideo(dots, { input: dots, out: path.join(dir, 'dots-out'), detector, config, stills: true })).rejects.toThrow(/starts with "\."/);
+    expect(existsSync(path.join(dir, '00001.jpg'))).toBe(false);
+    const pair = path.join(dir, 'pair');
+    mkdirSync(pair);
+    symlinkSync(media('multi_face.jpg'), path.join(pair, 'group.jpg'));
+    symlinkSync(demoPhotos()[0]!, path.join(pair, 'group_2.jpg'));
+    await expect(alignVideos({ input: pair, out: path.join(dir, 'pair-out'), detector, config, stills: true })).rejects.toThrow(/group_2 is the folder of a further track of group/);
+  });
+
+  it('replaces the crops of a file that changed under the same name', async () => {
+    const out = path.join(dir, 'replaced');
+    const file = path.join(dir, 'clip.jpg');
+    copyFileSync(media('multi_face.jpg'), file);
+    await alignVideo(file, { input: file, out, detector, config, stills: true });
+    const before = sha(path.join(out, 'clip', '00001.jpg'));
+    copyFileSync(demoPhotos()[1]!, file);
+    utimesSync(file, new Date(), new Date(Date.now() + 5000));
+    const r = await alignVideo(file, { input: file, out, detector, config, stills: true });
+    expect(r.skipped).toBe(false);
+    expect(sha(path.join(out, 'clip', '00001.jpg'))).not.toBe(before);
+  });
+
+  it('keys a teacher by the content behind links too', async () => {
+    const t = path.join(dir, 'teacher');
+    cpSync(path.join(repoRoot, 'config', 'models', 'student-expressions'), t, { recursive: true });
+    const bin = path.join(t, 'student_0.bin');
+    const real = path.join(dir, 'weights.bin');
+    copyFileSync(bin, real);
+    rmSync(bin);
+    symlinkSync(real, bin);
+    const a = await loadTeacherLabeller(t);
+    await a.dispose();
+    const w = readFileSync(real);
+    w.writeUInt8(w.readUInt8(w.length - 1) ^ 1, w.length - 1); // one bit of the last weight
+    writeFileSync(real, w);
+    const b = await loadTeacherLabeller(t);
+    await b.dispose();
+    expect(b.key).not.toBe(a.key);
+  });
+});
