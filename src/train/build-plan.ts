@@ -1,4 +1,5 @@
 /** Resolves a validated config into a TrainPlan: reads the data, picks loader and augmentation. */
+import path from 'node:path';
 import { readAffWild2 } from './data/aff-wild2.js';
 import { facesFor, readManifest } from './data/manifest.js';
 import { loadPreset, PRESET_TASK, type DatasetRoots } from './data/presets.js';
@@ -15,7 +16,6 @@ import { quietFfmpeg } from '../streams/open-source.js';
 import { checkVideoNames, type AlignEvents } from './align/align-videos.js';
 import { loadTeacherLabeller } from './distill/teacher-labeller.js';
 import { mediaFiles, prepareUnlabelled } from './distill/unlabelled.js';
-import path from 'node:path';
 import { TrainError } from './errors.js';
 
 function merge(task: Task, parts: readonly TaskData[]): TaskData {
@@ -41,7 +41,7 @@ async function readUnlabelled(
   c: TrainConfig,
   sources: readonly Extract<TrainConfig['data']['sources'][number], { kind: 'unlabelled' }>[],
   ev: BuildPlanEvents,
-): Promise<{ parts: { data: TaskData; what: string }[]; teacher: string }> {
+): Promise<{ parts: { data: TaskData; what: string }[]; teacher: string; teacherKey: string }> {
   if (c.teacher.from !== 'model-dir') throw new TrainError('unlabelled data needs teacher.from: model-dir');
   quietFfmpeg();
   const config = loadConfig({ env: {} });
@@ -75,7 +75,7 @@ async function readUnlabelled(
         what: `unlabelled media (${train.files.map((f) => path.basename(f)).join(', ')}; held out: ${val?.files.map((f) => path.basename(f)).join(', ') ?? 'none'}) with soft labels by the teacher ${teacher.runner.manifest.id} ${teacher.runner.manifest.version}`,
       });
     }
-    return { parts, teacher: teacher.description };
+    return { parts, teacher: teacher.description, teacherKey: teacher.key };
   } finally {
     detector?.close();
     await teacher.dispose();
@@ -91,9 +91,11 @@ export async function buildPlan(c: TrainConfig, ev: BuildPlanEvents = {}): Promi
   };
   const unlabelled = c.data.sources.filter((s) => s.kind === 'unlabelled');
   let softTeacher: string | undefined;
+  let teacherKey: string | undefined;
   if (unlabelled.length > 0) {
     const u = await readUnlabelled(c, unlabelled, ev);
     softTeacher = u.teacher;
+    teacherKey = u.teacherKey;
     for (const p of u.parts) add(p.data, p.what);
   }
   for (const s of c.data.sources) {
@@ -145,7 +147,8 @@ export async function buildPlan(c: TrainConfig, ev: BuildPlanEvents = {}): Promi
     augmentation,
     checkpointEverySteps: c.checkpoint.everySteps,
     data: { tasks, loader: createFaceBatchLoader(), sources, samplers: softTeacher !== undefined ? {} : samplersFor(c), ...(softTeacher !== undefined ? { softTeacher } : {}) },
-    record: { ...c, out: undefined, runDir: undefined, backend: undefined },
+    // The teacher's key joins the record: `--resume` refuses a run whose soft labels came from other weights.
+    record: { ...c, out: undefined, runDir: undefined, backend: undefined, ...(teacherKey !== undefined ? { teacherKey } : {}) },
   };
 }
 
