@@ -195,18 +195,20 @@ export async function runPhase(o: PhaseOptions): Promise<PhaseResult> {
             const units = Array.from(ord.subarray(step * o.batch, (step + 1) * o.batch), (i) => s.units[i] ?? []);
             const faces = units.flat();
             const data = await o.loader(faces, o.augmentation, o.seed * 1_000_003 + stepId + TASK_ORDER.indexOf(s.task));
-            const x = tf.tensor4d(data, [faces.length, 112, 112, 3]);
+            // Labels first (a face without its label throws before any tensor exists), then the
+            // batch is owned by `batches` as soon as it is built, so the finally below frees it.
             const labels = soft ? { task: 'soft' as const, y: softTargets(faces) } : labelsOf(s.task, faces);
-            const teacher = o.teacher !== undefined && !soft ? frozenLogits(o.teacher, x, o.mode === 'cnn-rnn' ? seqLen : undefined) : undefined;
-            let features: TaskBatch['features'];
+            const x = tf.tensor4d(data, [faces.length, 112, 112, 3]);
+            const batch: { -readonly [K in keyof TaskBatch]: TaskBatch[K] } = { task: s.task, x, labels };
+            batches.push(batch);
+            if (o.teacher !== undefined && !soft) batch.teacher = frozenLogits(o.teacher, x, o.mode === 'cnn-rnn' ? seqLen : undefined);
             if (o.mode === 'cnn-rnn') {
-              features = tf.tidy(() => {
+              batch.features = tf.tidy(() => {
                 const f = o.net.cnn(x, { training: !o.frozenBn, dropoutSeed: o.seed + stepId }).features;
                 const r = (t: Tensor2D): Tensor3D => tf.reshape(t, [units.length, seqLen, t.shape[1]]);
                 return { EXPR: r(f.EXPR), AU: r(f.AU), VA: r(f.VA) };
               });
             }
-            batches.push({ task: s.task, x, labels, ...(teacher !== undefined ? { teacher } : {}), ...(features !== undefined ? { features } : {}) });
           }
           const perTask: Tensor[] = [];
           // One backward pass per task batch (summedGrads): the same step, a third of the memory.
@@ -234,7 +236,10 @@ export async function runPhase(o: PhaseOptions): Promise<PhaseResult> {
             },
             vars,
             o.role === 'student' ? 1 / batches.length : 1,
-          );
+          ).catch((err: unknown) => {
+            tf.dispose(perTask);
+            throw err;
+          });
           adam.apply(grads);
           tf.dispose(Object.values(grads));
           const taskLoss: Partial<Record<Task, number>> = {};
