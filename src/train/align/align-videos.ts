@@ -162,6 +162,7 @@ export function checkVideoNames(files: readonly string[]): void {
     if (m !== null && set.has(m[1] ?? '')) throw new SourceError(ErrorCodes.CONFLICT, `${files[i]}: the name ${n} is the folder of a further track of ${m[1]}; rename it`);
   }
 }
+
 const frameFile = (frame1: number): string => `${String(frame1).padStart(5, '0')}.jpg`;
 const fmt = (x: number): string => (Math.round(x * 100) / 100).toString();
 
