@@ -1,5 +1,6 @@
 import './core/polyfills.js';
 import { Command, InvalidArgumentError, Option } from 'commander';
+import type { EnginePreference } from './models/engine/member-engine.js';
 import { runDaemon } from './main.js';
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
@@ -140,11 +141,10 @@ export function buildCli(): Command {
     .option('--streams <list>', 'concurrent stream counts', '1,4')
     .option('--analysis-fps <list>', "analysis rates to try ('all' = every frame)", 'all,10')
     .option('--members <n>', 'ensemble members', positiveInt('--members'), 1)
-    .option('--engine <name>', 'model.engine: auto, onnx, onnx-int8, tfjs', 'auto')
+    .addOption(new Option('--engine <name>', 'model.engine of the daemon under test').choices(['auto', 'onnx', 'tfjs', 'onnx-int8']).default('auto'))
     .option('--backend <name>', 'TF.js backend', 'auto')
     .option('--json', 'print JSON only')
     .action(async (o: { seconds: number; arch: string; streams: string; analysisFps: string; members: number; engine: string; backend: string; json?: boolean }) => {
-      if (!['auto', 'onnx', 'onnx-int8', 'tfjs'].includes(o.engine)) throw new InvalidArgumentError(`--engine: unknown ${o.engine}`);
       const { benchPipeline } = await import('./bench/pipeline.js');
       const list = (v: string): string[] => v.split(',').map((x) => x.trim()).filter(Boolean);
       await benchPipeline({
@@ -156,7 +156,7 @@ export function buildCli(): Command {
         streams: list(o.streams).map(Number),
         analysisFps: list(o.analysisFps).map((v) => (v === 'all' ? null : Number(v))),
         members: o.members,
-        engine: o.engine as 'auto' | 'onnx' | 'onnx-int8' | 'tfjs',
+        engine: o.engine as EnginePreference,
         backend: o.backend,
         json: o.json === true,
       });

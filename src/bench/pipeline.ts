@@ -6,6 +6,7 @@ import { Writable } from 'node:stream';
 import { Registry } from 'prom-client';
 import { configSchema } from '../config/schema.js';
 import { buildDaemon } from '../daemon.js';
+import type { EnginePreference } from '../models/engine/member-engine.js';
 import { writeRandomModelDir } from '../models/seed/random-model-dir.js';
 import { createLogger } from '../observability/logger.js';
 import { packageRoot } from '../paths.js';
@@ -49,7 +50,7 @@ async function runOnce(
   model: string,
   o: Omit<PipelineBenchRun, 'faceFramesPerSecond' | 'latencyP50Ms' | 'latencyP95Ms' | 'dropRate' | 'decodedShare'>,
   backend: string,
-  engine: 'auto' | 'onnx' | 'onnx-int8' | 'tfjs',
+  engine: EnginePreference,
 ): Promise<PipelineBenchRun> {
   const media = path.resolve(packageRoot, '..', 'shared', 'media');
   const clips = ['utterance_1.mp4', 'single_face.mp4', 'face_noface.mov', 'utterance_1.mp4'];
@@ -105,7 +106,7 @@ export interface PipelineBenchOptions {
   readonly analysisFps: readonly (number | null)[];
   readonly members: number;
   /** `model.engine` of the daemon under test. */
-  readonly engine?: 'auto' | 'onnx' | 'onnx-int8' | 'tfjs';
+  readonly engine?: EnginePreference;
   readonly backend: string;
   readonly json: boolean;
 }

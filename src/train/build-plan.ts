@@ -45,31 +45,22 @@ async function readUnlabelled(
   if (c.teacher.from !== 'model-dir') throw new TrainError('unlabelled data needs teacher.from: model-dir');
   quietFfmpeg();
   const config = loadConfig({ env: {} });
+  // Every set shares one cache that keeps faces by file name: names are checked across all of them
+  // (a held-out file named like a training file would silently share its faces).
+  const listed = [];
+  for (const s of sources) listed.push({ s, train: await mediaFiles(s.inputs), val: await mediaFiles(s.val) });
+  checkVideoNames(listed.flatMap((l) => [...l.train, ...l.val]), 'training and held-out media');
   const teacher = await loadTeacherLabeller(c.teacher.dir);
   let detector: FaceDetector | undefined;
   try {
     ev.log?.(`teacher ${teacher.description}`);
     detector = await FaceDetector.load();
     const parts: { data: TaskData; what: string }[] = [];
-    const names = new Map<string, string>();
-    const all: string[] = [];
-    for (const s of sources) {
-      // One cache holds every set's folders by file name: a held-out file named like a training file
-      // would silently share its faces.
-      for (const f of [...(await mediaFiles(s.inputs)), ...(await mediaFiles(s.val))]) {
-        const name = path.basename(f, path.extname(f));
-        const other = names.get(name);
-        if (other !== undefined) throw new TrainError(`${other === f ? f : `${other} and ${f}`}: the name ${name} appears twice among training and held-out media (every file's faces are kept under its name)`);
-        names.set(name, f);
-        all.push(f);
-      }
-    }
-    checkVideoNames(all);
-    for (const s of sources) {
+    for (const { s, train: trainFiles, val: valFiles } of listed) {
       const every = c.kind === 'cnn' ? s.every : 1;
       const o = { detector, config, teacher, ...(ev.align !== undefined ? { events: ev.align } : {}) };
-      const train = await prepareUnlabelled({ inputs: s.inputs, cache: s.cache, every }, `unlabelled ${s.inputs.join(', ')}`, o);
-      const val = s.val.length > 0 ? await prepareUnlabelled({ inputs: s.val, cache: s.cache, every }, `held out ${s.val.join(', ')}`, o) : undefined;
+      const train = await prepareUnlabelled({ files: trainFiles, cache: s.cache, every }, `unlabelled ${s.inputs.join(', ')}`, o);
+      const val = valFiles.length > 0 ? await prepareUnlabelled({ files: valFiles, cache: s.cache, every }, `held out ${s.val.join(', ')}`, o) : undefined;
       parts.push({
         data: { task: 'EXPR', train: train.faces, val: val?.faces ?? [], reports: [train.report, ...(val !== undefined ? [val.report] : [])] },
         what: `unlabelled media (${train.files.map((f) => path.basename(f)).join(', ')}; held out: ${val?.files.map((f) => path.basename(f)).join(', ') ?? 'none'}) with soft labels by the teacher ${teacher.runner.manifest.id} ${teacher.runner.manifest.version}`,

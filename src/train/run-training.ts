@@ -157,7 +157,7 @@ async function freshNet(plan: TrainPlan, seed: number): Promise<TrainableNet> {
 export function learntAuVa(plan: TrainPlan, teacherAuVa: boolean): boolean {
   if (plan.data.softTeacher !== undefined) return false;
   const has = (t: Task): boolean => plan.data.tasks.some((td) => td.task === t && td.train.length > 0);
-  if (!has('EXPR') && !(plan.teacher.from === 'model-dir')) throw new TrainError('no EXPR training data: every model provides expressions, so EXPR labels are required');
+  if (!has('EXPR') && plan.teacher.from !== 'model-dir') throw new TrainError('no EXPR training data: every model provides expressions, so EXPR labels are required');
   const au = has('AU') || teacherAuVa;
   const va = has('VA') || teacherAuVa;
   if (au !== va) throw new TrainError(`${au ? 'AU' : 'VA'} training data without ${au ? 'VA' : 'AU'}: a model provides AU and VA together or neither; add the other task's data, or train on EXPR alone`);

@@ -7,7 +7,7 @@
 import { z } from 'zod';
 import { EXPR_LABELS } from '../seed/constants.js';
 import { ModelManifestError } from '../seed/errors.js';
-import { manifestIssues } from '../seed/manifest.js';
+import { deepFreeze, manifestIssues } from '../seed/manifest.js';
 
 export const PACKAGED_ARCHITECTURE = 'packaged-expression';
 
@@ -122,12 +122,4 @@ export function parsePackagedManifest(json: unknown, source: string): PackagedMa
   const r = PackagedManifestSchema.safeParse(json);
   if (!r.success) throw new ModelManifestError(source, manifestIssues(r.error));
   return deepFreeze(r.data);
-}
-
-function deepFreeze<T>(v: T): T {
-  if (v !== null && typeof v === 'object') {
-    for (const child of Object.values(v)) deepFreeze(child);
-    Object.freeze(v);
-  }
-  return v;
 }

@@ -87,7 +87,8 @@ export function parseManifest(json: unknown, source = MANIFEST_FILE): ModelManif
   return deepFreeze(r.data);
 }
 
-function deepFreeze<T>(v: T): T {
+/** Freezes a parsed manifest all the way down (shared by every manifest kind). */
+export function deepFreeze<T>(v: T): T {
   if (v !== null && typeof v === 'object') {
     for (const child of Object.values(v)) deepFreeze(child);
     Object.freeze(v);

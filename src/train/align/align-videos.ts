@@ -153,17 +153,22 @@ function ensureFolder(dir: string): void {
  * Folder names that cannot collide: a video's further tracks are `<video>_<track>`, so no video
  * may be named like another's track folder, and names must stay inside the output directory.
  */
-export function checkVideoNames(files: readonly string[]): void {
+export function checkVideoNames(files: readonly string[], among = 'the inputs'): void {
   const names = files.map(videoName);
   const set = new Set(names);
+  const first = new Map<string, string>();
   for (const [i, n] of names.entries()) {
+    const f = files[i] ?? '';
+    const other = first.get(n);
+    if (other !== undefined) throw new SourceError(ErrorCodes.CONFLICT, `${other === f ? f : `${other} and ${f}`}: the name ${n} appears twice among ${among} (every file's faces are kept under its name)`);
+    first.set(n, f);
     if (n === '' || n.startsWith('.')) throw new SourceError(ErrorCodes.BAD_REQUEST, `${files[i]}: a name that is empty or starts with "." cannot name its crops' folder`);
     const m = /^(.+)_\d+$/.exec(n);
     if (m !== null && set.has(m[1] ?? '')) throw new SourceError(ErrorCodes.CONFLICT, `${files[i]}: the name ${n} is the folder of a further track of ${m[1]}; rename it`);
   }
 }
 
-const frameFile = (frame1: number): string => `${String(frame1).padStart(5, '0')}.jpg`;
+export const frameFile = (frame1: number): string => `${String(frame1).padStart(5, '0')}.jpg`;
 const fmt = (x: number): string => (Math.round(x * 100) / 100).toString();
 
 async function readMarker(file: string): Promise<Marker | undefined> {
@@ -243,9 +248,6 @@ export async function alignVideo(file: string, o: AlignOptions): Promise<Aligned
 export async function alignVideos(o: AlignOptions): Promise<AlignedVideo[]> {
   const files = await listVideos(o.input, o.stills === true);
   checkVideoNames(files);
-  const names = files.map(videoName);
-  const dup = names.find((n, i) => names.indexOf(n) !== i);
-  if (dup !== undefined) throw new SourceError(ErrorCodes.CONFLICT, `--input ${o.input}: two videos share the name ${dup} (their folders would collide)`);
   const out: AlignedVideo[] = [];
   for (const [i, file] of files.entries()) {
     if (o.signal?.aborted === true) break;

@@ -8,14 +8,14 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { FaceDetector } from '../../models/face-detector/index.js';
-import { alignVideo, listVideos, softLabelFile, type AlignEvents, type AlignOptions, type SoftLabeller } from '../align/align-videos.js';
+import { alignVideo, frameFile, listVideos, softLabelFile, type AlignEvents, type AlignOptions, type SoftLabeller } from '../align/align-videos.js';
 import { DataFormatError, ReportBuilder, textLines } from '../data/read-report.js';
 import type { LabelledFace, ReadReport } from '../data/types.js';
 import { TrainError } from '../errors.js';
 
 export interface UnlabelledSet {
-  /** Video files, stills, or directories of them. */
-  readonly inputs: readonly string[];
+  /** Media files (see `mediaFiles`), their names checked (`checkVideoNames`). */
+  readonly files: readonly string[];
   /** Where aligned crops and soft labels are written (reused across runs). */
   readonly cache: string;
   /** Keep every n-th frame of a track (1 = all; consecutive frames are near duplicates). */
@@ -29,20 +29,11 @@ export interface UnlabelledFaces {
   readonly files: readonly string[];
 }
 
-const frameFile = (frame1: number): string => `${String(frame1).padStart(5, '0')}.jpg`;
-
-/** Media files of a set, expanded and de-duplicated by name (their folders in the cache would collide). */
+/** Media files of a set's inputs (videos and stills; directories expanded). Names are checked by the caller (`checkVideoNames`), over every set sharing the cache. */
 export async function mediaFiles(inputs: readonly string[]): Promise<string[]> {
   const files: string[] = [];
   for (const input of inputs) files.push(...(await listVideos(input, true)));
-  const seen = new Map<string, string>();
-  for (const f of files) {
-    const name = path.basename(f, path.extname(f));
-    const other = seen.get(name);
-    if (other !== undefined && other !== f) throw new TrainError(`${other} and ${f} share the name ${name}: their aligned folders would collide; rename one`);
-    seen.set(name, f);
-  }
-  return [...new Set(files)];
+  return files;
 }
 
 function parseSoftRow(line: string, file: string, n: number): { folder: string; frame: number; p: number[] } {
@@ -102,7 +93,7 @@ export interface PrepareOptions {
 
 /** Aligns and labels every file of a set (resumable), then reads its faces. */
 export async function prepareUnlabelled(set: UnlabelledSet, what: string, o: PrepareOptions): Promise<UnlabelledFaces> {
-  const files = await mediaFiles(set.inputs);
+  const files = set.files;
   const report = new ReportBuilder(`${what} (teacher ${o.teacher.key})`);
   const faces: LabelledFace[] = [];
   for (const [i, file] of files.entries()) {
