@@ -283,6 +283,7 @@ export function buildCli(): Command {
     })
     .option('--resume', 'continue the run in the run directory (same config) from its last checkpoint')
     .addOption(new Option('--backend <name>', 'TF.js backend').choices(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']))
+    .addOption(new Option('--engine <name>', 'who takes the CNN gradients (auto: TF.js on native TensorFlow, else ONNX Runtime)').choices(['auto', 'tfjs', 'onnx']))
     .action(async (o: import('./train/cli.js').TrainCliOptions) => {
       const { trainCli } = await import('./train/cli.js');
       process.exitCode = await trainCli(o);
@@ -295,7 +296,7 @@ export function buildCli(): Command {
     .option('--width <w>', 'compact width multiplier', positiveNumber, 1)
     .option('--batch <n>', 'faces per task batch', positiveInt('--batch'), 20)
     .option('--seconds <s>', 'seconds per backend', positiveInt('--seconds'), 20)
-    .option('--backend <list>', 'comma-separated backends', 'wasm,cpu')
+    .option('--backend <list>', 'comma-separated engines: onnx (ONNX Runtime gradients) and TF.js backends', 'onnx,wasm')
     .option('--json', 'print JSON only')
     .action(async (o: { arch: 'resnet50' | 'compact'; width: number; batch: number; seconds: number; backend: string; json?: boolean }) => {
       const { benchTrain } = await import('./train/bench-train.js');

@@ -94,6 +94,46 @@ export class Adam {
   }
 }
 
+/**
+ * The same update on plain arrays, one pass per parameter: the ONNX Runtime training path keeps
+ * parameters and moments outside TF.js between checkpoints (engine/onnx-cnn-step.ts). Computed in
+ * float64 and stored as float32, so it differs from `Adam` by float32 rounding only (tested).
+ */
+export class FlatAdam {
+  step: number;
+
+  constructor(
+    readonly m: Map<string, Float32Array>,
+    readonly v: Map<string, Float32Array>,
+    step: number,
+    private readonly o: AdamOptions = SEED_ADAM,
+  ) {
+    this.step = step;
+  }
+
+  /** Updates `params` in place from `grads` (same names, same layouts as the moments). */
+  apply(params: ReadonlyMap<string, Float32Array>, grads: ReadonlyMap<string, Float32Array>, lr: number): void {
+    this.step += 1;
+    const { beta1: b1, beta2: b2, eps } = this.o;
+    const c2 = 1 - b2 ** this.step;
+    const rate = lr / (1 - b1 ** this.step);
+    for (const [n, g] of grads) {
+      const p = params.get(n);
+      const m = this.m.get(n);
+      const v = this.v.get(n);
+      if (p === undefined || m === undefined || v === undefined || p.length !== g.length) throw new Error(`optimizer state lacks ${n}`);
+      for (let i = 0; i < g.length; i++) {
+        const gi = g[i] as number;
+        const mi = b1 * (m[i] as number) + (1 - b1) * gi;
+        const vi = b2 * (v[i] as number) + (1 - b2) * gi * gi;
+        m[i] = mi;
+        v[i] = vi;
+        p[i] = (p[i] as number) - (mi / (Math.sqrt(vi / c2) + eps)) * rate;
+      }
+    }
+  }
+}
+
 export type LrSchedule = { readonly kind: 'step'; readonly stepEpochs: number; readonly gamma: number } | { readonly kind: 'constant' };
 
 /** StepLR stepped once per epoch (the seed built it but never stepped it: `constant`). */

@@ -1,7 +1,9 @@
 /**
  * `daemon bench train`: images/s of one teacher step as the seed takes it (three task batches,
  * each through the whole model in train mode, the task losses, backward, Adam), and of the
- * train-mode forward alone, per backend; plus PyTorch's figure from
+ * train-mode forward alone, per engine (`onnx`: ONNX Runtime's gradients, TF.js's losses and
+ * Adam, as `daemon train` runs by default without native TensorFlow; a TF.js backend name: the
+ * tape on that backend); plus PyTorch's figure from
  * tools/train_bench_reference.py (2 threads) when /usr/bin/python3 has torch.
  */
 import { execFile } from 'node:child_process';
@@ -15,6 +17,7 @@ import { packageRoot } from '../paths.js';
 import { Adam, SEED_ADAM } from './adam.js';
 import { teacherTaskLoss, type TaskLabels } from './losses.js';
 import { summedGrads } from './loop/summed-grads.js';
+import { OnnxCnnStep } from './engine/onnx-cnn-step.js';
 import { selectTrainingBackend } from './engine/train-backend.js';
 import { archDims, TrainableNet } from './nets/trainable-net.js';
 
@@ -53,7 +56,8 @@ export async function benchTrain(o: BenchTrainOptions): Promise<BenchTrainReport
   const arch = o.arch === 'resnet50' ? 'resnet50-caffe' : 'compact';
   for (const be of o.backends) {
     try {
-      const info = await selectTrainingBackend(be as BackendPreference);
+      const onnx = be === 'onnx';
+      const info = await selectTrainingBackend(onnx ? 'wasm' : (be as BackendPreference));
       const net = TrainableNet.random(arch, 'cnn', archDims(arch, o.width), 1);
       const vars = net.trainable();
       const adam = new Adam(new Map(net.trainableNames().map((n, i) => [n, vars[i] as tf.Variable] as const)), SEED_ADAM);
@@ -63,28 +67,43 @@ export async function benchTrain(o: BenchTrainOptions): Promise<BenchTrainReport
         { task: 'AU', y: tf.tensor2d(Array.from({ length: o.batch * 8 }, (_, i) => (i % 3 === 0 ? 1 : 0)), [o.batch, 8]) },
         { task: 'VA', y: tf.tensor2d(Array.from({ length: o.batch * 2 }, (_, i) => Math.sin(i)), [o.batch, 2]) },
       ];
-      const fwd = await timeLoop(o.seconds / 2, async () => {
-        const outs = tf.tidy(() => labels.map((l) => net.cnn(x, { training: true }).logits[l.task]));
-        await outs[2]?.data();
-        tf.dispose(outs);
-      });
-      const step = await timeLoop(o.seconds / 2, async () => {
-        // As the training loop takes it: one backward pass per task batch, gradients summed.
-        const { grads } = await summedGrads(labels.length, (i) => teacherTaskLoss(net.cnn(x, { training: true }).logits[labels[i]!.task], labels[i]!), vars);
-        adam.apply(grads);
-        tf.dispose(Object.values(grads));
-      });
-      const perStep = 3 * o.batch;
-      const fwdIps = (fwd.n * perStep) / fwd.s;
-      const stepIps = (step.n * perStep) / step.s;
-      // Backward (+ Adam) alone: the step's time minus the forward's.
-      const bwdSec = step.s / step.n - fwd.s / fwd.n;
-      reports.push({ engine: `tfjs-${info.name}`, available: true, imagesPerSecond: stepIps, forwardImagesPerSecond: fwdIps, backwardImagesPerSecond: bwdSec > 0 ? perStep / bwdSec : Infinity, steps: step.n });
-      tf.dispose([x, ...labels.map((l) => l.y)]);
-      adam.dispose();
-      net.dispose();
+      const step = onnx ? await OnnxCnnStep.create(net, o.batch) : undefined;
+      try {
+        // As daemon train runs it: parameters and Adam's moments stay in the step's arrays.
+        await step?.load({ state: await adam.state(), options: SEED_ADAM });
+        const fwd = await timeLoop(o.seconds / 2, async () => {
+          if (step !== undefined) {
+            for (let i = 0; i < labels.length; i++) await step.forward(x, i);
+            return;
+          }
+          const outs = tf.tidy(() => labels.map((l) => net.cnn(x, { training: true }).logits[l.task]));
+          await outs[2]?.data();
+          tf.dispose(outs);
+        });
+        const timed = await timeLoop(o.seconds / 2, async () => {
+          // As the training loop takes it: one backward pass per task batch, gradients summed.
+          if (step !== undefined) {
+            await step.train({ count: labels.length, x: () => x, term: (i, logits) => teacherTaskLoss(logits[labels[i]!.task], labels[i]!) }, SEED_ADAM.lr);
+            return;
+          }
+          const { grads } = await summedGrads(labels.length, (i) => teacherTaskLoss(net.cnn(x, { training: true }).logits[labels[i]!.task], labels[i]!), vars);
+          adam.apply(grads);
+          tf.dispose(Object.values(grads));
+        });
+        const perStep = 3 * o.batch;
+        const fwdIps = (fwd.n * perStep) / fwd.s;
+        const stepIps = (timed.n * perStep) / timed.s;
+        // Backward (+ Adam) alone: the step's time minus the forward's.
+        const bwdSec = timed.s / timed.n - fwd.s / fwd.n;
+        reports.push({ engine: onnx ? 'onnx' : `tfjs-${info.name}`, available: true, imagesPerSecond: stepIps, forwardImagesPerSecond: fwdIps, backwardImagesPerSecond: bwdSec > 0 ? perStep / bwdSec : Infinity, steps: timed.n });
+      } finally {
+        await step?.release();
+        tf.dispose([x, ...labels.map((l) => l.y)]);
+        adam.dispose();
+        net.dispose();
+      }
     } catch (err) {
-      reports.push({ engine: `tfjs-${be}`, available: false, error: err instanceof Error ? (err.message.split('\n')[0] ?? '') : String(err) });
+      reports.push({ engine: be === 'onnx' ? 'onnx' : `tfjs-${be}`, available: false, error: err instanceof Error ? (err.message.split('\n')[0] ?? '') : String(err) });
     }
   }
   const script = path.join(packageRoot, 'tools', 'train_bench_reference.py');

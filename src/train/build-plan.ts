@@ -139,7 +139,7 @@ export async function buildPlan(c: TrainConfig, ev: BuildPlanEvents = {}): Promi
     checkpointEverySteps: c.checkpoint.everySteps,
     data: { tasks, loader: createFaceBatchLoader(), sources, samplers: softTeacher !== undefined ? {} : samplersFor(c), ...(softTeacher !== undefined ? { softTeacher } : {}) },
     // The teacher's key joins the record: `--resume` refuses a run whose soft labels came from other weights.
-    record: { ...c, out: undefined, runDir: undefined, backend: undefined, ...(teacherKey !== undefined ? { teacherKey } : {}) },
+    record: { ...c, out: undefined, runDir: undefined, backend: undefined, engine: undefined, ...(teacherKey !== undefined ? { teacherKey } : {}) },
   };
 }
 

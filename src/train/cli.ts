@@ -6,7 +6,7 @@ import { tensorCount } from '../models/backend.js';
 import type { AlignEvents } from './align/align-videos.js';
 import { buildPlan } from './build-plan.js';
 import { loadTrainConfig, type TrainOverrides } from './config.js';
-import { selectTrainingBackend } from './engine/train-backend.js';
+import { resolveTrainEngine, selectTrainingBackend } from './engine/train-backend.js';
 import { progressReporter } from './progress.js';
 import { runTraining } from './run-training.js';
 import type { BackendPreference } from '../models/backend.js';
@@ -40,10 +40,11 @@ export async function trainCli(o: TrainCliOptions): Promise<number> {
   const progress = progressReporter();
   try {
     const backend = await selectTrainingBackend(config.backend as BackendPreference);
-    err(`training on the ${backend.name} backend`);
+    const engine = await resolveTrainEngine(config.engine, backend);
+    err(`training on the ${backend.name} backend${engine === 'onnx' ? ', CNN gradients on ONNX Runtime' : ''}`);
     const plan = await buildPlan(config, { log: err, align: alignProgress(err) });
     for (const t of plan.data.tasks) err(`${t.task}: ${t.train.length} training / ${t.val.length} validation faces`);
-    const res = await runTraining(plan, { resume: o.resume === true }, progress);
+    const res = await runTraining(plan, { resume: o.resume === true, engine }, progress);
     progress.stop();
     const m = res.manifest.provenance.metrics ?? {};
     if (plan.data.softTeacher !== undefined) {

@@ -64,6 +64,8 @@ export const trainConfigSchema = z
     id: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, 'lower-case letters, digits, . _ -').default('trained'),
     seed: z.int().min(0).default(1),
     backend: z.enum(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']).default('auto'),
+    /** Who takes the CNN phases' gradients: auto (TF.js on native TensorFlow, else ONNX Runtime), tfjs, onnx. */
+    engine: z.enum(['auto', 'tfjs', 'onnx']).default('auto'),
     kind: z.enum(['cnn', 'cnn-rnn']).default('cnn'),
     arch: z.enum(['compact', 'resnet50-caffe']).default('compact'),
     /** Width multiplier of the compact backbone (1 = ResNet-18 widths). */
@@ -148,6 +150,7 @@ export interface TrainOverrides {
   readonly out?: string;
   readonly seed?: number;
   readonly backend?: string;
+  readonly engine?: string;
 }
 
 type Json = Record<string, unknown>;
@@ -191,6 +194,7 @@ export function parseTrainConfig(raw: unknown, o: TrainOverrides = {}, base = pr
   if (o.width !== undefined) c['width'] = o.width;
   if (o.seed !== undefined) c['seed'] = o.seed;
   if (o.backend !== undefined) c['backend'] = o.backend;
+  if (o.engine !== undefined) c['engine'] = o.engine;
   if (o.students !== undefined) c['students'] = { ...obj(c['students']), count: o.students };
   if (o.epochs !== undefined) {
     c['students'] = { ...obj(c['students']), epochs: o.epochs };

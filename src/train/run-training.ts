@@ -21,6 +21,7 @@ import { readMemberWeights } from './nets/member-weights.js';
 import { readCheckpoint, removeFile, writeCheckpoint } from './loop/checkpoint.js';
 import { evaluateEnsemble } from './loop/ensemble-eval.js';
 import { permutationSampler } from './loop/labels.js';
+import type { TrainEngine } from './engine/train-backend.js';
 import { runPhase, type EpochRecord, type StepInfo, type TaskStream } from './loop/run-phase.js';
 import { collectOutputs, type ValSet } from './loop/validate.js';
 import { softEnsembleScores } from './loop/soft-scores.js';
@@ -42,6 +43,8 @@ export interface TrainResult {
 
 export interface RunOptions {
   readonly resume: boolean;
+  /** Who takes the CNN phases' gradients (default 'tfjs'); see engine/train-backend.ts. */
+  readonly engine?: TrainEngine;
   /** Test hook: stop like a kill after this many steps of the run. */
   readonly abortAfterSteps?: number;
 }
@@ -242,6 +245,7 @@ export async function runTraining(plan: TrainPlan, opts: RunOptions, ev: TrainEv
             studentLoss: plan.studentLoss,
             seed: plan.seed * 104_729 + k * 7,
             frozenBn: plan.frozenBn,
+            ...(opts.engine !== undefined ? { engine: opts.engine } : {}),
             checkpointFile: ckpt,
             checkpointEverySteps: plan.checkpointEverySteps,
             ...(ev.onStep !== undefined ? { onStep: ev.onStep } : {}),

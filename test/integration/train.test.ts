@@ -2,7 +2,9 @@
  * `daemon train` end to end on a small learnable dataset in the Aff-Wild2 layout: a teacher and
  * two distilled students of a narrow compact backbone, a model directory `daemon predict`
  * loads, scores clearly above chance on the held-out videos; and a run killed mid-epoch that
- * resumes to exactly the weights of an uninterrupted run.
+ * resumes to exactly the weights of an uninterrupted run. Both on ONNX Runtime's gradients, as
+ * `daemon train` runs without native TensorFlow (the resume crosses its parameter/Adam hand-over);
+ * the TF.js tape path trains in train-tasks, train-distill and train-rnn.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -51,7 +53,7 @@ describe('daemon train', () => {
     const t0 = Date.now();
     const before = tensorCount();
     const plan = await buildPlan(parseTrainConfig(config(out)));
-    const res = await runTraining(plan, { resume: false });
+    const res = await runTraining(plan, { resume: false, engine: 'onnx' });
     console.log(`trained in ${((Date.now() - t0) / 1000).toFixed(1)} s`, JSON.stringify(res.manifest.provenance.metrics));
     expect(tensorCount()).toBe(before);
     expect(res.manifest.members.map((m) => `${m.name}:${m.role}`)).toEqual(['student_0:student', 'student_1:student']);
@@ -99,12 +101,12 @@ describe('daemon train', () => {
     };
     const a = path.join(dir, 'a');
     const b = path.join(dir, 'b');
-    await runTraining(await buildPlan(parseTrainConfig(config(a, small))), { resume: false });
+    await runTraining(await buildPlan(parseTrainConfig(config(a, small))), { resume: false, engine: 'onnx' });
     const planB = await buildPlan(parseTrainConfig(config(b, small)));
     // 17 steps: mid-epoch, two steps after the last checkpoint (every 3 steps).
-    await expect(runTraining(planB, { resume: false, abortAfterSteps: 17 })).rejects.toBeInstanceOf(TrainingAborted);
-    await expect(runTraining(planB, { resume: false })).rejects.toThrow(/--resume/);
-    await runTraining(await buildPlan(parseTrainConfig(config(b, small))), { resume: true });
+    await expect(runTraining(planB, { resume: false, abortAfterSteps: 17, engine: 'onnx' })).rejects.toBeInstanceOf(TrainingAborted);
+    await expect(runTraining(planB, { resume: false, engine: 'onnx' })).rejects.toThrow(/--resume/);
+    await runTraining(await buildPlan(parseTrainConfig(config(b, small))), { resume: true, engine: 'onnx' });
     const weights = async (d: string): Promise<Buffer> => readFile(path.join(d, 'student_0.bin'));
     expect((await weights(b)).equals(await weights(a))).toBe(true);
     const la = readFileSync(path.join(`${a}.run`, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { loss: number }).loss);

@@ -37,7 +37,11 @@ export class GraphBuilder {
   private readonly outputs: Record<string, unknown>[] = [];
   private counter = 0;
 
-  constructor(private readonly name: string) {}
+  /** `prefix` starts every generated name (two graphs that exchange tensors must not collide). */
+  constructor(
+    private readonly name: string,
+    private readonly prefix = '',
+  ) {}
 
   input(name: string, shape: readonly Dim[]): string {
     this.inputs.push(valueInfo(name, shape));
@@ -48,9 +52,15 @@ export class GraphBuilder {
     this.outputs.push(valueInfo(name, shape));
   }
 
-  /** A graph output whose shape ONNX Runtime infers (calibration taps). */
-  tap(name: string): void {
-    this.outputs.push({ name, type: { tensor_type: { elem_type: DataType.FLOAT } } });
+  /** A graph output whose shape ONNX Runtime infers (calibration taps, saved activations). */
+  tap(name: string, elemType: number = DataType.FLOAT): void {
+    this.outputs.push({ name, type: { tensor_type: { elem_type: elemType } } });
+  }
+
+  /** A graph input of any shape (a tensor another graph produced). */
+  inputAny(name: string, elemType: number = DataType.FLOAT): string {
+    this.inputs.push({ name, type: { tensor_type: { elem_type: elemType } } });
+    return name;
   }
 
   /** A float32 constant (weights). */
@@ -76,7 +86,7 @@ export class GraphBuilder {
 
   /** Adds a node; returns its output names (one fresh name per requested output). */
   op(opType: string, inputs: readonly string[], attrs: Record<string, Attr> = {}, outputs: number | readonly string[] = 1): string[] {
-    const outs = typeof outputs === 'number' ? Array.from({ length: outputs }, () => `${opType.toLowerCase()}_${this.counter++}`) : [...outputs];
+    const outs = typeof outputs === 'number' ? Array.from({ length: outputs }, () => `${this.prefix}${opType.toLowerCase()}_${this.counter++}`) : [...outputs];
     this.nodes.push({
       input: [...inputs],
       output: outs,

@@ -21,6 +21,8 @@ import { readCheckpoint, writeCheckpoint } from './checkpoint.js';
 import { labelsOf, softTargets } from './labels.js';
 import { softScores } from './soft-scores.js';
 import { summedGrads } from './summed-grads.js';
+import { OnnxCnnStep } from '../engine/onnx-cnn-step.js';
+import type { TrainEngine } from '../engine/train-backend.js';
 import { disposeLogits, frozenLogits } from './teacher-model.js';
 import { collectOutputs, scoreOutputs, type TaskScores, type ValSet } from './validate.js';
 
@@ -88,6 +90,12 @@ export interface PhaseOptions {
   readonly onEpoch?: (r: EpochRecord) => void | Promise<void>;
   /** Test hook: stop abruptly (as a kill would) once this many steps of the phase have run. */
   readonly abortAfterSteps?: number;
+  /**
+   * Who takes a CNN phase's gradients: TF.js's tape on the selected backend, or ONNX Runtime
+   * (engine/onnx-cnn-step.ts; same losses, Adam, statistics). CNN-RNN phases train their GRU
+   * heads on TF.js either way. Default 'tfjs'.
+   */
+  readonly engine?: TrainEngine;
 }
 
 export interface PhaseResult {
@@ -166,7 +174,9 @@ export async function runPhase(o: PhaseOptions): Promise<PhaseResult> {
     if (b.size > 0) best = b;
   }
 
+  let onnxStep: OnnxCnnStep | undefined;
   const save = async (): Promise<void> => {
+    onnxStep?.store(adam);
     const tensors = new Map<string, Float32Array>();
     for (const [k, v] of await o.net.snapshot()) tensors.set(`net:${k}`, v);
     const st = await adam.state();
@@ -179,6 +189,12 @@ export async function runPhase(o: PhaseOptions): Promise<PhaseResult> {
 
   let stepsRun = 0;
   try {
+    if (o.engine === 'onnx' && o.mode === 'cnn') {
+      onnxStep = await OnnxCnnStep.create(o.net, o.batch);
+      // Parameters, statistics and Adam's moments live in the step's arrays from here; save()
+      // and validation write them back first.
+      await onnxStep.load({ state: await adam.state(), options: o.adam });
+    }
     while (epoch < o.epochs) {
       const t0 = Date.now();
       adam.lr = lrAt(o.adam.lr, epoch, o.schedule);
@@ -211,37 +227,46 @@ export async function runPhase(o: PhaseOptions): Promise<PhaseResult> {
             }
           }
           const perTask: Tensor[] = [];
+          const lossOf = (bi: number, logits: Logits3): tf.Scalar => {
+            const b = batches[bi]!;
+            const lb = b.labels;
+            const l =
+              lb.task === 'soft'
+                ? klBatchmean(logits.EXPR, lb.y, o.studentLoss.temperature)
+                : o.role === 'teacher'
+                  ? teacherTaskLoss(logits[b.task], lb, o.teacherWeights)
+                  : studentTaskLoss(logits, b.teacher ?? logits, lb, o.studentLoss);
+            perTask.push(tf.keep(l));
+            return l;
+          };
+          const scale = o.role === 'student' ? 1 / batches.length : 1;
+          const dropoutSeed = (bi: number): number => o.seed + stepId + bi;
           // One backward pass per task batch (summedGrads): the same step, a third of the memory.
-          const { grads, loss } = await summedGrads(
-            batches.length,
-            (bi) => {
-              const b = batches[bi]!;
-              let logits: Logits3;
-              if (b.features !== undefined) {
-                const seq = o.net.gru(b.features);
-                const flat = (t: Tensor3D): Tensor2D => tf.reshape(t, [t.shape[0] * t.shape[1], t.shape[2]]);
-                logits = { EXPR: flat(seq.EXPR), AU: flat(seq.AU), VA: flat(seq.VA) };
-              } else {
-                logits = o.net.cnn(b.x, { training: true, dropoutSeed: o.seed + stepId + bi }).logits;
-              }
-              const lb = b.labels;
-              const l =
-                lb.task === 'soft'
-                  ? klBatchmean(logits.EXPR, lb.y, o.studentLoss.temperature)
-                  : o.role === 'teacher'
-                    ? teacherTaskLoss(logits[b.task], lb, o.teacherWeights)
-                    : studentTaskLoss(logits, b.teacher ?? logits, lb, o.studentLoss);
-              perTask.push(tf.keep(l));
-              return l;
-            },
-            vars,
-            o.role === 'student' ? 1 / batches.length : 1,
-          ).catch((err: unknown) => {
+          let loss: number;
+          try {
+            if (onnxStep !== undefined) {
+              loss = await onnxStep.train({ count: batches.length, x: (bi) => batches[bi]!.x, term: lossOf, scale, dropoutSeed }, adam.lr);
+            } else {
+              const taken = await summedGrads(
+                batches.length,
+                (bi) => {
+                  const b = batches[bi]!;
+                  if (b.features === undefined) return lossOf(bi, o.net.cnn(b.x, { training: true, dropoutSeed: dropoutSeed(bi) }).logits);
+                  const seq = o.net.gru(b.features);
+                  const flat = (t: Tensor3D): Tensor2D => tf.reshape(t, [t.shape[0] * t.shape[1], t.shape[2]]);
+                  return lossOf(bi, { EXPR: flat(seq.EXPR), AU: flat(seq.AU), VA: flat(seq.VA) });
+                },
+                vars,
+                scale,
+              );
+              adam.apply(taken.grads);
+              tf.dispose(Object.values(taken.grads));
+              loss = taken.loss;
+            }
+          } catch (err) {
             tf.dispose(perTask);
             throw err;
-          });
-          adam.apply(grads);
-          tf.dispose(Object.values(grads));
+          }
           const taskLoss: Partial<Record<Task, number>> = {};
           for (const [i, t] of perTask.entries()) {
             const task = batches[i]?.task;
@@ -260,6 +285,7 @@ export async function runPhase(o: PhaseOptions): Promise<PhaseResult> {
         stepsRun += 1;
         if (o.checkpointEverySteps > 0 && step % o.checkpointEverySteps === 0 && step < steps) await save();
       }
+      onnxStep?.store(adam);
       const scores = o.val.length > 0 ? await validate(o, seqLen) : { S: -sums.loss / Math.max(1, sums.n) };
       const isBest = bestScores === null || (scores['S'] ?? -Infinity) > (bestScores['S'] ?? -Infinity);
       if (isBest) {
@@ -279,6 +305,7 @@ export async function runPhase(o: PhaseOptions): Promise<PhaseResult> {
     }
   } finally {
     adam.dispose();
+    await onnxStep?.release();
   }
   if (best === undefined || bestScores === null) throw new TrainError(`${o.name}: no epoch completed`);
   return { best, bestEpoch, bestScores, history };

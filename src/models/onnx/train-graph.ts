@@ -1,0 +1,496 @@
+/**
+ * A seed CNN's training step (backbone + the three heads, PyTorch `train()` semantics) as two
+ * ONNX graphs, so ONNX Runtime's threaded MLAS kernels run it instead of TF.js:
+ * - forward: faces [B, 112, 112, 3] and every parameter (the model directory's layouts, but
+ *   convolution kernels OIHW) →
+ *   per task logits, every BatchNorm's batch mean and biased variance (the caller updates the
+ *   running statistics), and the activations the backward needs (`saved`);
+ * - backward: the saved activations, the parameters it needs and ∂L/∂logits per task → ∂L/∂p
+ *   for every parameter, named `grad:<parameter>` and laid out like the parameter.
+ *
+ * The reverse mode is written by hand per layer (ONNX Runtime's CPU build has no gradient
+ * graphs): each forward layer records a closure that emits its backward nodes; they run in
+ * reverse order, and a tensor read by several layers (a residual input, the backbone feature
+ * read by three heads) gets the sum of their gradients. Shapes are static (one pair of graphs per
+ * batch size), which lets every size be computed here. The math is PyTorch's: BN normalises with
+ * the biased batch variance, eps 1e-5; its backward is the usual closed form
+ *   dy = γ·rstd · (dout − mean(dout) − x̂ · mean(dout·x̂)).
+ */
+import { BN_EPSILON, INPUT_SIZE, TASKS, TASK_OUTPUTS } from '../seed/constants.js';
+import { compactBlocks, type CompactDims } from '../seed/compact-layers.js';
+import { resnet50Blocks, type ResNet50Dims } from '../seed/resnet50-layers.js';
+import type { SeedDims } from '../seed/architecture.js';
+import { GraphBuilder } from './graph-builder.js';
+import { DataType } from './onnx-proto.js';
+
+export interface TrainGraphs {
+  readonly forward: Uint8Array;
+  readonly backward: Uint8Array;
+  /** Parameters the forward graph takes, with their shapes (model-directory layouts). */
+  readonly params: ReadonlyMap<string, readonly number[]>;
+  /** Parameters the backward graph takes as well. */
+  readonly backwardParams: readonly string[];
+  /**
+   * Backward inputs derived from a kernel: name → the OIHW kernel parameter it is made from, as
+   * [I, O, k, k] with both spatial axes reversed (a stride-1 convolution's input gradient is a
+   * plain convolution of the output gradient with it, faster than ConvTranspose).
+   */
+  readonly flipped: ReadonlyMap<string, string>;
+  /** Names of the activations the forward returns for the backward. */
+  readonly saved: readonly string[];
+  /** BatchNorm scopes whose batch statistics the forward returns as `stat:<bn>/mean|var`. */
+  readonly batchNorms: readonly string[];
+  /** Values each BatchNorm's statistics are taken over (B·H·W or B), for the unbiased variance. */
+  readonly bnCounts: ReadonlyMap<string, number>;
+  /** ResNet-50 convolutions followed by dropout: the forward takes `mask:<conv>` (0 or 1/(1−p)). */
+  readonly dropout: ReadonlyMap<string, readonly number[]>;
+  readonly batch: number;
+}
+
+/** An activation as the builder tracks it: its ONNX name and static NCHW (or [B, F]) shape. */
+interface T {
+  readonly name: string;
+  readonly shape: readonly number[];
+}
+
+class TrainTape {
+  readonly f = new GraphBuilder('seed-cnn-train-forward');
+  readonly b = new GraphBuilder('seed-cnn-train-backward', 'b_');
+  readonly params = new Map<string, readonly number[]>();
+  readonly backwardParams = new Set<string>();
+  readonly flipped = new Map<string, string>();
+  readonly saved = new Set<string>();
+  readonly batchNorms: string[] = [];
+  readonly bnCounts = new Map<string, number>();
+  readonly dropout = new Map<string, readonly number[]>();
+  private readonly backward: (() => void)[] = [];
+  private readonly onehots = new Set<string>();
+  private readonly grads = new Map<string, string[]>();
+  /** Forward tensors whose gradient nobody needs (the input image). */
+  private readonly constant = new Set<string>();
+  private n = 0;
+
+  constructor(readonly batch: number) {}
+
+  private fresh(prefix: string): string {
+    return `${prefix}_${this.n++}`;
+  }
+
+  param(name: string, shape: readonly number[]): string {
+    if (!this.params.has(name)) {
+      this.params.set(name, shape);
+      this.f.input(name, shape);
+    }
+    return name;
+  }
+
+  /** The parameter as a backward-graph input. */
+  bparam(name: string): string {
+    if (!this.backwardParams.has(name)) {
+      this.backwardParams.add(name);
+      this.b.input(name, this.params.get(name) ?? []);
+    }
+    return name;
+  }
+
+  /** The kernel's flipped, transposed copy as a backward input (see TrainGraphs.flipped). */
+  bflipped(kernel: string): string {
+    const name = `${kernel}@flipped`;
+    if (!this.flipped.has(name)) {
+      const [o, i, kh, kw] = this.params.get(kernel) ?? [];
+      this.flipped.set(name, kernel);
+      this.b.input(name, [i ?? 0, o ?? 0, kh ?? 0, kw ?? 0]);
+    }
+    return name;
+  }
+
+  /** A forward tensor the backward reads: a forward output and a backward input of one name. */
+  save(name: string, elemType: number = DataType.FLOAT): string {
+    if (!this.saved.has(name)) {
+      this.saved.add(name);
+      this.f.tap(name, elemType);
+      this.b.inputAny(name, elemType);
+    }
+    return name;
+  }
+
+  /** A forward-graph input the backward reads too (the dropout masks). */
+  saveInput(name: string): string {
+    if (!this.saved.has(name)) {
+      this.saved.add(name);
+      this.b.inputAny(name);
+    }
+    return name;
+  }
+
+  /** [k·k, 1, k, k] one-hot kernels (output channel q picks offset q), one initializer per k. */
+  onehot(k: number): string {
+    const name = `onehot_${k}x${k}`;
+    if (!this.onehots.has(name)) {
+      this.onehots.add(name);
+      const kk = k * k;
+      const data = new Float32Array(kk * kk);
+      for (let q = 0; q < kk; q++) data[q * kk + q] = 1;
+      this.b.weight(name, data, [kk, 1, k, k]);
+    }
+    return name;
+  }
+
+  fconst(v: number): string {
+    return this.f.weight(this.fresh('fc'), new Float32Array([v]), []);
+  }
+
+  bconst(v: number): string {
+    return this.b.weight(this.fresh('bc'), new Float32Array([v]), []);
+  }
+
+  bints(values: readonly number[]): string {
+    return this.b.ints(this.fresh('bi'), values);
+  }
+
+  fints(values: readonly number[]): string {
+    return this.f.ints(this.fresh('fi'), values);
+  }
+
+  markConstant(name: string): void {
+    this.constant.add(name);
+  }
+
+  needsGrad(name: string): boolean {
+    return !this.constant.has(name);
+  }
+
+  onBackward(f: () => void): void {
+    this.backward.push(f);
+  }
+
+  addGrad(forwardName: string, gradName: string): void {
+    if (!this.needsGrad(forwardName)) return;
+    const list = this.grads.get(forwardName) ?? [];
+    list.push(gradName);
+    this.grads.set(forwardName, list);
+  }
+
+  /** The total gradient of a forward tensor, in the backward graph; undefined when nothing reached it. */
+  gradOf(forwardName: string): string | undefined {
+    const list = this.grads.get(forwardName);
+    if (list === undefined || list.length === 0) return undefined;
+    if (list.length === 1) return list[0];
+    const sum = this.b.one('Sum', list);
+    this.grads.set(forwardName, [sum]);
+    return sum;
+  }
+
+  paramGrad(param: string, grad: string): void {
+    this.b.op('Identity', [grad], {}, [`grad:${param}`]);
+    this.b.output(`grad:${param}`, this.params.get(param) ?? []);
+  }
+
+  runBackward(): void {
+    for (const step of [...this.backward].reverse()) step();
+  }
+}
+
+const numel = (s: readonly number[]): number => s.reduce((a, b) => a * b, 1);
+
+interface ConvSpec {
+  readonly stride: number;
+  readonly pad: number;
+  readonly relu: boolean;
+}
+
+class TrainGraphWriter {
+  constructor(readonly t: TrainTape) {}
+
+  /**
+   * dW (OIHW) of a convolution from its saved input and its output gradient, as GEMMs over
+   * im2col, in one of two forms by shape:
+   * - large outputs (OH·OW ≥ O: the stem, layer1, layer2): the patches are a convolution of
+   *   each input channel with k·k one-hot kernels, [B, C·k·k, OH·OW] per image without any
+   *   transpose; dW = Σ_b dy_b · patches_bᵀ (a batched MatMul, then a sum over the batch);
+   * - small outputs (deep layers, where that per-image product would dwarf the patches): batch
+   *   and channels swapped, padded, the k·k strided views stacked per channel into
+   *   [C·k·k, B·OH·OW], and one GEMM with the swapped output gradient [O, B·OH·OW].
+   * (A dilated Conv of input and gradient runs MLAS as C skinny GEMMs of k·k columns: measured
+   * 2–4× slower on the early layers.)
+   */
+  private kernelGrad(xs: string, dy: string, c: { inC: number; outC: number; k: number; stride: number; pad: number; h: number; w: number; oh: number; ow: number }): string {
+    const { b } = this.t;
+    const { inC, outC, k, stride, pad, h, w, oh, ow } = c;
+    const batch = this.t.batch;
+    const kk = k * k;
+    if (oh * ow >= outC) {
+      let patches: string;
+      if (k === 1 && stride === 1 && pad === 0) {
+        patches = b.one('Reshape', [xs, this.t.bints([batch, inC, h * w])]);
+      } else {
+        const kernel = this.t.onehot(k);
+        const perChannel = b.one('Reshape', [xs, this.t.bints([batch * inC, 1, h, w])]);
+        const cols = b.one('Conv', [perChannel, kernel], { kernel_shape: [k, k], strides: [stride, stride], pads: [pad, pad, pad, pad] });
+        patches = b.one('Reshape', [cols, this.t.bints([batch, inC * kk, oh * ow])]);
+      }
+      const dyB = b.one('Reshape', [dy, this.t.bints([batch, outC, oh * ow])]);
+      const perImage = b.one('MatMul', [dyB, b.one('Transpose', [patches], { perm: [0, 2, 1] })]);
+      return b.one('Reshape', [b.one('ReduceSum', [perImage, this.t.bints([0])], { keepdims: 0 }), this.t.bints([outC, inC, k, k])]);
+    }
+    const xT = b.one('Transpose', [xs], { perm: [1, 0, 2, 3] });
+    const dyT = b.one('Reshape', [b.one('Transpose', [dy], { perm: [1, 0, 2, 3] }), this.t.bints([outC, -1])]);
+    let cols: string;
+    if (k === 1 && stride === 1 && pad === 0) {
+      cols = b.one('Reshape', [xT, this.t.bints([inC, -1])]);
+    } else {
+      const xp = pad > 0 ? b.one('Pad', [xT, this.t.bints([0, 0, pad, pad, 0, 0, pad, pad])]) : xT;
+      const views: string[] = [];
+      const axes = this.t.bints([2, 3]);
+      const steps = this.t.bints([stride, stride]);
+      const one = this.t.bints([1]);
+      for (let i = 0; i < k; i++) {
+        for (let j = 0; j < k; j++) {
+          const view = b.one('Slice', [xp, this.t.bints([i, j]), this.t.bints([i + stride * (oh - 1) + 1, j + stride * (ow - 1) + 1]), axes, steps]);
+          views.push(b.one('Unsqueeze', [view, one]));
+        }
+      }
+      cols = b.one('Reshape', [views.length === 1 ? (views[0] as string) : b.one('Concat', views, { axis: 1 }), this.t.bints([inC * kk, -1])]);
+    }
+    return b.one('Reshape', [b.one('Gemm', [dyT, cols], { transB: 1 }), this.t.bints([outC, inC, k, k])]);
+  }
+
+  /** Conv (no bias) with its HWIO kernel [k, k, I, O] transposed to OIHW inside the graph. */
+  conv(x: T, conv: string, inC: number, outC: number, k: number, stride: number, pad: number): T {
+    const { f, b } = this.t;
+    // OIHW, as ONNX takes it: the caller transposes the model directory's HWIO once per step
+    // (ONNX Runtime's Transpose of a weight is slower than the convolution it feeds).
+    const wt = this.t.param(`${conv}/kernel`, [outC, inC, k, k]);
+    const [, , h, w] = x.shape as [number, number, number, number];
+    const oh = Math.floor((h + 2 * pad - k) / stride) + 1;
+    const ow = Math.floor((w + 2 * pad - k) / stride) + 1;
+    const y = f.one('Conv', [x.name, wt], { kernel_shape: [k, k], strides: [stride, stride], pads: [pad, pad, pad, pad] });
+    const out: T = { name: y, shape: [this.t.batch, outC, oh, ow] };
+    const needDx = this.t.needsGrad(x.name);
+    const xs = this.t.save(x.name);
+    this.t.onBackward(() => {
+      const dy = this.t.gradOf(y);
+      if (dy === undefined) return;
+      this.t.paramGrad(wt, this.kernelGrad(xs, dy, { inC, outC, k, stride, pad, h, w, oh, ow }));
+      if (needDx) {
+        let dx: string;
+        if (stride === 1) {
+          dx = b.one('Conv', [dy, this.t.bflipped(wt)], { kernel_shape: [k, k], pads: Array(4).fill(k - 1 - pad) });
+        } else {
+          const opH = h - (stride * (oh - 1) + k - 2 * pad);
+          const opW = w - (stride * (ow - 1) + k - 2 * pad);
+          dx = b.one('ConvTranspose', [dy, this.t.bparam(wt)], { kernel_shape: [k, k], strides: [stride, stride], pads: [pad, pad, pad, pad], output_padding: [opH, opW] });
+        }
+        this.t.addGrad(x.name, dx);
+      }
+    });
+    return out;
+  }
+
+  /** Training-mode BatchNorm over every axis but channels (axis 1). */
+  batchNorm(x: T, bn: string): T {
+    const { f, b } = this.t;
+    const c = x.shape[1] as number;
+    const axes = x.shape.length === 4 ? [0, 2, 3] : [0];
+    const bshape = x.shape.length === 4 ? [1, c, 1, 1] : [1, c];
+    const count = numel(x.shape) / c;
+    const gamma = this.t.param(`${bn}/gamma`, [c]);
+    const beta = this.t.param(`${bn}/beta`, [c]);
+    this.t.batchNorms.push(bn);
+    this.t.bnCounts.set(bn, count);
+    const mean = f.one('ReduceMean', [x.name], { axes, keepdims: 1 });
+    const xc = f.one('Sub', [x.name, mean]);
+    const variance = f.one('ReduceMean', [f.one('Mul', [xc, xc])], { axes, keepdims: 1 });
+    const rstd = f.one('Reciprocal', [f.one('Sqrt', [f.one('Add', [variance, this.t.fconst(BN_EPSILON)])])]);
+    const xhat = f.one('Mul', [xc, rstd]);
+    const cshape = this.t.fints(bshape);
+    const y = f.one('Add', [f.one('Mul', [xhat, f.one('Reshape', [gamma, cshape])]), f.one('Reshape', [beta, cshape])]);
+    const flat = this.t.fints([c]);
+    f.op('Reshape', [mean, flat], {}, [`stat:${bn}/mean`]);
+    f.op('Reshape', [variance, flat], {}, [`stat:${bn}/var`]);
+    f.output(`stat:${bn}/mean`, [c]);
+    f.output(`stat:${bn}/var`, [c]);
+    const xs = this.t.save(xhat);
+    const rs = this.t.save(rstd);
+    this.t.onBackward(() => {
+      const dout = this.t.gradOf(y);
+      if (dout === undefined) return;
+      const ax = this.t.bints(axes);
+      const dbeta = b.one('ReduceSum', [dout, ax], { keepdims: 1 });
+      const dgamma = b.one('ReduceSum', [b.one('Mul', [dout, xs]), ax], { keepdims: 1 });
+      const flatB = this.t.bints([c]);
+      this.t.paramGrad(beta, b.one('Reshape', [dbeta, flatB]));
+      this.t.paramGrad(gamma, b.one('Reshape', [dgamma, flatB]));
+      if (!this.t.needsGrad(x.name)) return;
+      const inv = this.t.bconst(1 / count);
+      const g = b.one('Mul', [b.one('Reshape', [this.t.bparam(gamma), this.t.bints(bshape)]), rs]);
+      const centred = b.one('Sub', [b.one('Sub', [dout, b.one('Mul', [dbeta, inv])]), b.one('Mul', [xs, b.one('Mul', [dgamma, inv])])]);
+      this.t.addGrad(x.name, b.one('Mul', [g, centred]));
+    });
+    return { name: y, shape: x.shape };
+  }
+
+  relu(x: T): T {
+    const { f, b } = this.t;
+    const y = f.one('Relu', [x.name]);
+    this.t.onBackward(() => {
+      const dy = this.t.gradOf(y);
+      if (dy === undefined) return;
+      // y ≥ 0, so sign(y) is the ReLU's derivative.
+      this.t.addGrad(x.name, b.one('Mul', [dy, b.one('Sign', [this.t.save(y)])]));
+    });
+    return { name: y, shape: x.shape };
+  }
+
+  add(a: T, c: T): T {
+    const y = this.t.f.one('Add', [a.name, c.name]);
+    this.t.onBackward(() => {
+      const dy = this.t.gradOf(y);
+      if (dy === undefined) return;
+      this.t.addGrad(a.name, dy);
+      this.t.addGrad(c.name, dy);
+    });
+    return { name: y, shape: a.shape };
+  }
+
+  /** Multiplies by a mask the caller draws (dropout: 0 or 1/(1−p) per element). */
+  dropout(x: T, conv: string): T {
+    const mask = `mask:${conv}`;
+    this.t.dropout.set(conv, x.shape);
+    this.t.f.input(mask, x.shape);
+    const y = this.t.f.one('Mul', [x.name, mask]);
+    this.t.onBackward(() => {
+      const dy = this.t.gradOf(y);
+      if (dy === undefined) return;
+      this.t.addGrad(x.name, this.t.b.one('Mul', [dy, this.t.saveInput(mask)]));
+    });
+    return { name: y, shape: x.shape };
+  }
+
+  /** PyTorch MaxPool2d (pads count as −∞; ceil mode's overhang as extra end padding). */
+  maxPool(x: T, kernel: number, stride: number, pad: number, ceilMode: boolean): T {
+    const { f, b } = this.t;
+    const [bn, c, h, w] = x.shape as [number, number, number, number];
+    const size = (s: number): { out: number; extra: number } => {
+      const span = s + 2 * pad - kernel;
+      let out = (ceilMode ? Math.ceil(span / stride) : Math.floor(span / stride)) + 1;
+      if (ceilMode && (out - 1) * stride >= s + pad) out -= 1;
+      return { out, extra: Math.max(0, (out - 1) * stride + kernel - (s + 2 * pad)) };
+    };
+    const sh = size(h);
+    const sw = size(w);
+    const [y, idx] = f.op('MaxPool', [x.name], { kernel_shape: [kernel, kernel], strides: [stride, stride], pads: [pad, pad, pad + sh.extra, pad + sw.extra] }, 2) as [string, string];
+    this.t.onBackward(() => {
+      const dy = this.t.gradOf(y);
+      if (dy === undefined) return;
+      // Indices are flat over the whole NCHW input; overlapping windows add.
+      const zeros = b.one('ConstantOfShape', [this.t.bints([bn * c * h * w])]);
+      const flat = this.t.bints([-1]);
+      const scattered = b.one('ScatterElements', [zeros, b.one('Reshape', [this.t.save(idx, DataType.INT64), flat]), b.one('Reshape', [dy, flat])], { axis: 0, reduction: 'add' });
+      this.t.addGrad(x.name, b.one('Reshape', [scattered, this.t.bints([bn, c, h, w])]));
+    });
+    return { name: y, shape: [bn, c, sh.out, sw.out] };
+  }
+
+  /** Mean over H and W → [B, C]. */
+  globalMean(x: T): T {
+    const [bn, c, h, w] = x.shape as [number, number, number, number];
+    const y = this.t.f.one('ReduceMean', [x.name], { axes: [2, 3], keepdims: 0 });
+    this.t.onBackward(() => {
+      const dy = this.t.gradOf(y);
+      if (dy === undefined) return;
+      const { b } = this.t;
+      const scaled = b.one('Mul', [b.one('Reshape', [dy, this.t.bints([bn, c, 1, 1])]), this.t.bconst(1 / (h * w))]);
+      this.t.addGrad(x.name, b.one('Expand', [scaled, this.t.bints([bn, c, h, w])]));
+    });
+    return { name: y, shape: [bn, c] };
+  }
+
+  /** x [B, in] · kernel [in, out] + bias. */
+  linear(x: T, scope: string, out: number): T {
+    const { f, b } = this.t;
+    const inF = x.shape[1] as number;
+    const kernel = this.t.param(`${scope}/kernel`, [inF, out]);
+    const bias = this.t.param(`${scope}/bias`, [out]);
+    const y = f.one('Gemm', [x.name, kernel, bias]);
+    const xs = this.t.save(x.name);
+    this.t.onBackward(() => {
+      const dy = this.t.gradOf(y);
+      if (dy === undefined) return;
+      this.t.paramGrad(kernel, b.one('Gemm', [xs, dy], { transA: 1 }));
+      this.t.paramGrad(bias, b.one('ReduceSum', [dy, this.t.bints([0])], { keepdims: 0 }));
+      if (this.t.needsGrad(x.name)) this.t.addGrad(x.name, b.one('Gemm', [dy, this.t.bparam(kernel)], { transB: 1 }));
+    });
+    return { name: y, shape: [x.shape[0] as number, out] };
+  }
+
+  convBn(x: T, conv: string, bn: string, inC: number, outC: number, k: number, s: ConvSpec, dropout = false): T {
+    let y = this.conv(x, conv, inC, outC, k, s.stride, s.pad);
+    if (dropout) y = this.dropout(y, conv);
+    y = this.batchNorm(y, bn);
+    return s.relu ? this.relu(y) : y;
+  }
+}
+
+const S = 'backbone/';
+const DROPOUT_CONVS = new Set(['backbone/conv5_3_3x3', 'backbone/conv5_3_1x1_increase']);
+
+function compactBackbone(g: TrainGraphWriter, x: T, dims: CompactDims): T {
+  let h = g.convBn(x, `${S}conv1`, `${S}bn1`, 3, dims.stem, 7, { stride: 2, pad: 3, relu: true });
+  h = g.maxPool(h, 3, 2, 1, false);
+  for (const blk of compactBlocks(dims)) {
+    const n = `${S}${blk.name}`;
+    const shortcut = blk.downsample ? g.convBn(h, `${n}.downsample.0`, `${n}.downsample.1`, blk.inC, blk.out, 1, { stride: blk.stride, pad: 0, relu: false }) : h;
+    let y = g.convBn(h, `${n}.conv1`, `${n}.bn1`, blk.inC, blk.out, 3, { stride: blk.stride, pad: 1, relu: true });
+    y = g.convBn(y, `${n}.conv2`, `${n}.bn2`, blk.out, blk.out, 3, { stride: 1, pad: 1, relu: false });
+    h = g.relu(g.add(y, shortcut));
+  }
+  return g.globalMean(h);
+}
+
+function resnet50Backbone(g: TrainGraphWriter, x: T, dims: ResNet50Dims): T {
+  let h = g.convBn(x, `${S}conv1_7x7_s2`, `${S}conv1_7x7_s2_bn`, 3, dims.stem, 7, { stride: 2, pad: 3, relu: true });
+  h = g.maxPool(h, 3, 2, 0, true);
+  for (const blk of resnet50Blocks(dims)) {
+    const n = `${S}${blk.name}`;
+    const cb = (y: T, c: string, outC: number, k: number, s: ConvSpec): T => g.convBn(y, `${n}_${c}`, `${n}_${c}_bn`, y.shape[1] as number, outC, k, s, DROPOUT_CONVS.has(`${n}_${c}`));
+    const shortcut = blk.proj ? cb(h, '1x1_proj', blk.out, 1, { stride: blk.stride, pad: 0, relu: false }) : h;
+    let y = cb(h, '1x1_reduce', blk.mid, 1, { stride: blk.stride, pad: 0, relu: true });
+    y = cb(y, '3x3', blk.mid, 3, { stride: 1, pad: 1, relu: true });
+    y = cb(y, '1x1_increase', blk.out, 1, { stride: 1, pad: 0, relu: false });
+    h = g.relu(g.add(y, shortcut));
+  }
+  return g.globalMean(h);
+}
+
+/** The forward/backward pair for one architecture at one batch size. */
+export function buildTrainGraphs(dims: SeedDims, batch: number): TrainGraphs {
+  const tape = new TrainTape(batch);
+  const g = new TrainGraphWriter(tape);
+  const input = tape.f.input('x', [batch, INPUT_SIZE, INPUT_SIZE, 3]);
+  const x: T = { name: tape.f.one('Transpose', [input], { perm: [0, 3, 1, 2] }), shape: [batch, 3, INPUT_SIZE, INPUT_SIZE] };
+  tape.markConstant(x.name);
+  const bb = dims.backbone;
+  const f = bb.arch === 'compact' ? compactBackbone(g, x, bb.dims) : resnet50Backbone(g, x, bb.dims);
+  for (const task of TASKS) {
+    const s = `heads/${task}`;
+    const hid = g.relu(g.linear(g.batchNorm(f, `${s}/bn0`), `${s}/fc_0`, dims.hidden));
+    const logits = g.linear(g.batchNorm(hid, `${s}/bn1`), `${s}/fc_1`, TASK_OUTPUTS[task]);
+    tape.f.op('Identity', [logits.name], {}, [`logits_${task}`]);
+    tape.f.output(`logits_${task}`, logits.shape);
+    tape.addGrad(logits.name, tape.b.input(`dlogits_${task}`, logits.shape));
+  }
+  tape.runBackward();
+  return {
+    forward: tape.f.encode(),
+    backward: tape.b.encode(),
+    params: tape.params,
+    backwardParams: [...tape.backwardParams],
+    flipped: tape.flipped,
+    saved: [...tape.saved],
+    batchNorms: tape.batchNorms,
+    bnCounts: tape.bnCounts,
+    dropout: tape.dropout,
+    batch,
+  };
+}

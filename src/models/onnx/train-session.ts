@@ -1,0 +1,152 @@
+/**
+ * Runs the training graphs of train-graph.ts on ONNX Runtime: one forward per task batch
+ * (logits, batch statistics, saved activations), then one backward from ∂L/∂logits to every
+ * parameter's gradient. The saved activations stay ONNX Runtime tensors between the two calls
+ * (the backward reads them without a copy back into JavaScript) and are dropped after the
+ * backward; the caller computes the losses and their gradient with respect to the logits.
+ */
+import { TASKS, type TaskName } from '../seed/constants.js';
+import type { SeedDims } from '../seed/architecture.js';
+import { buildTrainGraphs, type TrainGraphs } from './train-graph.js';
+import { executionProviders, loadOrt, type Ort, type OrtSession } from './ort.js';
+
+type OrtTensor = import('onnxruntime-node').Tensor;
+
+export interface TrainForwardResult {
+  /** Per task [B, n] logits, row-major. */
+  readonly logits: Readonly<Record<TaskName, Float32Array>>;
+  /** Per BatchNorm scope: batch mean and biased variance over the batch (and H, W). */
+  readonly stats: ReadonlyMap<string, { readonly mean: Float32Array; readonly variance: Float32Array }>;
+  /** Opaque: what the backward reads. Released by `backward` or `release`. */
+  readonly saved: Map<string, OrtTensor>;
+}
+
+async function session(ort: Ort, model: Uint8Array, threads: number): Promise<OrtSession> {
+  return ort.InferenceSession.create(model, {
+    executionProviders: executionProviders(ort),
+    graphOptimizationLevel: 'all',
+    intraOpNumThreads: threads,
+    interOpNumThreads: 1,
+    executionMode: 'sequential',
+  });
+}
+
+/** OIHW [O, I, k, k] → [I, O, k, k] with both spatial axes reversed. */
+export function flipKernel(src: Float32Array, [o, i, kh, kw]: readonly number[]): Float32Array {
+  const co = o ?? 1;
+  const ci = i ?? 1;
+  const h = kh ?? 1;
+  const w = kw ?? 1;
+  const out = new Float32Array(src.length);
+  for (let a = 0; a < co; a++) {
+    for (let c = 0; c < ci; c++) {
+      const from = (a * ci + c) * h * w;
+      const to = (c * co + a) * h * w;
+      for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) out[to + (h - 1 - y) * w + (w - 1 - x)] = src[from + y * w + x] as number;
+    }
+  }
+  return out;
+}
+
+export class OrtTrainStep {
+  private closed = false;
+
+  private constructor(
+    private readonly ort: Ort,
+    readonly graphs: TrainGraphs,
+    private readonly fwd: OrtSession,
+    private readonly bwd: OrtSession,
+  ) {}
+
+  /** Builds and loads the graphs for `dims` at `batch` faces per task batch. */
+  static async create(dims: SeedDims, batch: number, threads = 0): Promise<OrtTrainStep> {
+    const ort = await loadOrt();
+    const graphs = buildTrainGraphs(dims, batch);
+    const fwd = await session(ort, graphs.forward, threads);
+    try {
+      const bwd = await session(ort, graphs.backward, threads);
+      return new OrtTrainStep(ort, graphs, fwd, bwd);
+    } catch (err) {
+      await fwd.release();
+      throw err;
+    }
+  }
+
+  get batch(): number {
+    return this.graphs.batch;
+  }
+
+  private tensor(data: Float32Array, shape: readonly number[]): OrtTensor {
+    return new this.ort.Tensor('float32', data, shape as number[]);
+  }
+
+  /**
+   * `x`: [B, 112, 112, 3] preprocessed faces; `params`: every parameter of `graphs.params`;
+   * `masks`: the dropout masks of `graphs.dropout` (ResNet-50 only).
+   */
+  async forward(x: Float32Array, params: ReadonlyMap<string, Float32Array>, masks: ReadonlyMap<string, Float32Array> = new Map()): Promise<TrainForwardResult> {
+    if (this.closed) throw new Error('OrtTrainStep used after release()');
+    const feeds: Record<string, OrtTensor> = { x: this.tensor(x, [this.batch, 112, 112, 3]) };
+    for (const [name, shape] of this.graphs.params) {
+      const v = params.get(name);
+      if (v === undefined) throw new Error(`training step: parameter ${name} is missing`);
+      feeds[name] = this.tensor(v, shape);
+    }
+    for (const [conv, shape] of this.graphs.dropout) {
+      const m = masks.get(conv);
+      if (m === undefined) throw new Error(`training step: dropout mask for ${conv} is missing`);
+      feeds[`mask:${conv}`] = this.tensor(m, shape);
+    }
+    const out = await this.fwd.run(feeds);
+    const take = (name: string): OrtTensor => {
+      const t = out[name];
+      if (t === undefined) throw new Error(`training forward did not return ${name}`);
+      return t;
+    };
+    const logits = Object.fromEntries(TASKS.map((t) => [t, take(`logits_${t}`).data as Float32Array])) as Record<TaskName, Float32Array>;
+    const stats = new Map(this.graphs.batchNorms.map((bn) => [bn, { mean: take(`stat:${bn}/mean`).data as Float32Array, variance: take(`stat:${bn}/var`).data as Float32Array }] as const));
+    const saved = new Map<string, OrtTensor>();
+    for (const name of this.graphs.saved) saved.set(name, name.startsWith('mask:') ? feeds[name]! : take(name));
+    return { logits, stats, saved };
+  }
+
+  /**
+   * ∂L/∂p for every trainable parameter from ∂L/∂logits ([B, n] per task; zeros where a task has
+   * no loss). `params` also holds the flipped kernels of `graphs.flipped` (see `flipKernel`).
+   */
+  async backward(f: TrainForwardResult, dlogits: Readonly<Record<TaskName, Float32Array>>, params: ReadonlyMap<string, Float32Array>): Promise<Map<string, Float32Array>> {
+    if (this.closed) throw new Error('OrtTrainStep used after release()');
+    const feeds: Record<string, OrtTensor> = {};
+    for (const [name, t] of f.saved) feeds[name] = t;
+    for (const name of this.graphs.backwardParams) {
+      const v = params.get(name);
+      if (v === undefined) throw new Error(`training step: parameter ${name} is missing`);
+      feeds[name] = this.tensor(v, this.graphs.params.get(name) ?? []);
+    }
+    for (const [name] of this.graphs.flipped) {
+      const v = params.get(name);
+      if (v === undefined) throw new Error(`training step: ${name} is missing`);
+      const [o, i, kh, kw] = this.graphs.params.get(this.graphs.flipped.get(name) ?? '') ?? [];
+      feeds[name] = this.tensor(v, [i ?? 0, o ?? 0, kh ?? 0, kw ?? 0]);
+    }
+    for (const t of TASKS) feeds[`dlogits_${t}`] = this.tensor(dlogits[t], [this.batch, f.logits[t].length / this.batch]);
+    try {
+      const out = await this.bwd.run(feeds);
+      const grads = new Map<string, Float32Array>();
+      for (const name of this.graphs.params.keys()) {
+        const g = out[`grad:${name}`];
+        if (g === undefined) throw new Error(`training backward did not return the gradient of ${name}`);
+        grads.set(name, g.data as Float32Array);
+      }
+      return grads;
+    } finally {
+      f.saved.clear();
+    }
+  }
+
+  async release(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.allSettled([this.fwd.release(), this.bwd.release()]);
+  }
+}

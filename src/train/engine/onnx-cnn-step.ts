@@ -1,0 +1,339 @@
+/**
+ * A TrainableNet's CNN trained on ONNX Runtime (models/onnx/train-session.ts) instead of TF.js's
+ * tape: per task batch one forward on ONNX Runtime, the loss and its gradient with respect to the
+ * logits in TF.js (the same loss code as the tape path, on [B, n] tensors), one backward on ONNX
+ * Runtime; the gradients of the terms are summed.
+ *
+ * Two ways to use it:
+ * - `summedGrads`: the gradients as TF.js tensors keyed by variable name, for TF.js's Adam (reads
+ *   the net's parameters each call; BN running statistics updated in the net);
+ * - `load` → `train` … → `store`: the parameters, BN running statistics and Adam's moments stay
+ *   in plain arrays in ONNX Runtime's layouts between `load` and `store` and `train` applies the
+ *   update itself (`FlatAdam`, the same formula): per step this saves reading every parameter out
+ *   of TF.js, transposing kernels both ways, and TF.js's Adam — together about a fifth of a step.
+ *   `store` writes everything back (before a checkpoint, a validation, the end of a phase).
+ * BN running statistics follow PyTorch either way (momentum 0.1, unbiased variance).
+ */
+import { tf, type NamedTensorMap, type Tensor2D, type Tensor4D } from '../../models/tf.js';
+import { TASKS, TASK_OUTPUTS, type TaskName } from '../../models/seed/constants.js';
+import { flipKernel, OrtTrainStep, type TrainForwardResult } from '../../models/onnx/train-session.js';
+import { FlatAdam, type Adam, type AdamOptions, type AdamState } from '../adam.js';
+import type { Logits3 } from '../losses.js';
+import { BN_MOMENTUM, type TrainableNet } from '../nets/trainable-net.js';
+import { TrainError } from '../errors.js';
+
+const DROPOUT_RATE = 0.5;
+let uid = 0;
+
+/** [k, k, I, O] → [O, I, k, k]. */
+function hwioToOihw(src: Float32Array, [k1, k2, i, o]: readonly number[]): Float32Array {
+  const kk = (k1 ?? 1) * (k2 ?? 1);
+  const ci = i ?? 1;
+  const co = o ?? 1;
+  const out = new Float32Array(src.length);
+  for (let s = 0; s < kk; s++) {
+    for (let c = 0; c < ci; c++) {
+      const from = (s * ci + c) * co;
+      for (let q = 0; q < co; q++) out[(q * ci + c) * kk + s] = src[from + q] as number;
+    }
+  }
+  return out;
+}
+
+/** [O, I, k, k] → [k, k, I, O]. */
+function oihwToHwio(src: Float32Array, [o, i, k1, k2]: readonly number[]): Float32Array {
+  const kk = (k1 ?? 1) * (k2 ?? 1);
+  const ci = i ?? 1;
+  const co = o ?? 1;
+  const out = new Float32Array(src.length);
+  for (let q = 0; q < co; q++) {
+    for (let c = 0; c < ci; c++) {
+      const from = (q * ci + c) * kk;
+      for (let s = 0; s < kk; s++) out[(s * ci + c) * co + q] = src[from + s] as number;
+    }
+  }
+  return out;
+}
+
+const isKernel = (name: string): boolean => name.startsWith('backbone/') && name.endsWith('/kernel');
+
+export interface OnnxStepResult {
+  /** Variable name → Σ scale·∂L_i/∂p; the caller disposes them. */
+  readonly grads: NamedTensorMap;
+  /** Σ scale·L_i. */
+  readonly loss: number;
+}
+
+/** Batch i's faces, its loss from the logits, its dropout seed; see `OnnxCnnStep.summedGrads`. */
+export interface StepTerms {
+  readonly count: number;
+  readonly x: (i: number) => Tensor4D;
+  /** Built inside a tape over the logits only; it may `tf.keep` what it wants to read later. */
+  readonly term: (i: number, logits: Logits3) => tf.Scalar;
+  readonly scale?: number;
+  readonly dropoutSeed?: (i: number) => number;
+}
+
+interface RunningStats {
+  readonly mean: Float32Array;
+  readonly variance: Float32Array;
+}
+
+interface LoadedState {
+  readonly params: Map<string, Float32Array>;
+  readonly stats: Map<string, RunningStats>;
+  readonly adam: FlatAdam | undefined;
+}
+
+export class OnnxCnnStep {
+  private state: LoadedState | undefined;
+
+  private constructor(
+    private readonly net: TrainableNet,
+    private readonly step: OrtTrainStep,
+  ) {}
+
+  /** The ONNX Runtime graphs of `net`'s CNN at `batch` faces per task batch (ONNX Runtime's threads: 0 = one per core). */
+  static async create(net: TrainableNet, batch: number, threads = 0): Promise<OnnxCnnStep> {
+    const step = await OrtTrainStep.create(net.dims, batch, threads);
+    for (const name of step.graphs.params.keys()) {
+      if (!net.vars.has(name)) {
+        await step.release();
+        throw new TrainError(`the ONNX training graph needs ${name}, which the net lacks`);
+      }
+    }
+    return new OnnxCnnStep(net, step);
+  }
+
+  get batch(): number {
+    return this.step.batch;
+  }
+
+  private variable(name: string): tf.Variable {
+    const v = this.net.vars.get(name);
+    if (v === undefined) throw new TrainError(`parameter ${name} is missing`);
+    return v;
+  }
+
+  /** The net's parameters in the graph's layouts (kernels OIHW). */
+  private async readParams(): Promise<Map<string, Float32Array>> {
+    const out = new Map<string, Float32Array>();
+    for (const [name, shape] of this.step.graphs.params) {
+      const v = this.variable(name);
+      const data = (await v.data()) as Float32Array;
+      if (isKernel(name) && (shape[0] !== v.shape[3] || shape[1] !== v.shape[2])) throw new TrainError(`${name}: shape [${v.shape.join(',')}] does not fit the graph`);
+      out.set(name, isKernel(name) ? hwioToOihw(data, v.shape) : data.slice());
+    }
+    return out;
+  }
+
+  private async readStats(): Promise<Map<string, RunningStats>> {
+    const out = new Map<string, RunningStats>();
+    for (const bn of this.step.graphs.batchNorms) {
+      out.set(bn, {
+        mean: ((await this.variable(`${bn}/moving_mean`).data()) as Float32Array).slice(),
+        variance: ((await this.variable(`${bn}/moving_variance`).data()) as Float32Array).slice(),
+      });
+    }
+    return out;
+  }
+
+  private withFlipped(params: Map<string, Float32Array>): Map<string, Float32Array> {
+    for (const [name, kernel] of this.step.graphs.flipped) params.set(name, flipKernel(params.get(kernel) ?? new Float32Array(), this.step.graphs.params.get(kernel) ?? []));
+    return params;
+  }
+
+  /**
+   * The masks tf.dropout draws in the tape path for the same seed (seed·2 + k for the k-th
+   * dropout of a pass, uniform over NHWC, keep where u + keep ≥ 1), transposed to NCHW: both
+   * engines drop the same units.
+   */
+  private masks(seed: number): Map<string, Float32Array> {
+    const out = new Map<string, Float32Array>();
+    let k = 0;
+    const keep = 1 - DROPOUT_RATE;
+    for (const [conv, [b, c, h, w]] of this.step.graphs.dropout) {
+      const m = tf.tidy(() => {
+        const u = tf.randomUniform([b ?? 1, h ?? 1, w ?? 1, c ?? 1], 0, 1, 'float32', seed * 2 + k++);
+        return tf.transpose(tf.div(tf.floor(tf.add(u, keep)), keep), [0, 3, 1, 2]);
+      });
+      out.set(conv, m.dataSync() as Float32Array);
+      m.dispose();
+    }
+    return out;
+  }
+
+  /** r ← 0.9·r + 0.1·stat, with the unbiased variance (PyTorch). */
+  private updateStats(running: Map<string, RunningStats>, batch: TrainForwardResult['stats']): void {
+    for (const [bn, s] of batch) {
+      const r = running.get(bn);
+      if (r === undefined) throw new TrainError(`BN ${bn} has no running statistics`);
+      const n = this.step.graphs.bnCounts.get(bn) ?? 1;
+      const unbias = n > 1 ? n / (n - 1) : 1;
+      for (let c = 0; c < r.mean.length; c++) {
+        r.mean[c] = (1 - BN_MOMENTUM) * (r.mean[c] as number) + BN_MOMENTUM * (s.mean[c] as number);
+        r.variance[c] = (1 - BN_MOMENTUM) * (r.variance[c] as number) + BN_MOMENTUM * (s.variance[c] as number) * unbias;
+      }
+    }
+  }
+
+  private writeStats(stats: Map<string, RunningStats>): void {
+    for (const [bn, s] of stats) {
+      const rm = this.variable(`${bn}/moving_mean`);
+      const rv = this.variable(`${bn}/moving_variance`);
+      tf.tidy(() => {
+        rm.assign(tf.tensor1d(s.mean));
+        rv.assign(tf.tensor1d(s.variance));
+      });
+    }
+  }
+
+  /** ∂L/∂logits of one task batch's loss (scaled), and the loss. */
+  private async logitGrads(i: number, fwd: TrainForwardResult, t: StepTerms): Promise<{ dlogits: Record<TaskName, Float32Array>; loss: number }> {
+    // Variables, not tensors: a task's loss reaches only its own head's logits, and
+    // variableGrads leaves the others out (their gradient is zero) where grads would throw.
+    const logits = TASKS.map((task) => {
+      const init = tf.tensor2d(fwd.logits[task], [this.batch, TASK_OUTPUTS[task]]);
+      const v = tf.variable(init, true, `onnx-step-logits-${task}-${uid++}`);
+      init.dispose();
+      return v;
+    });
+    try {
+      const [e, a, v] = logits as [tf.Variable, tf.Variable, tf.Variable];
+      const { value, grads } = tf.variableGrads(() => tf.mul(t.term(i, { EXPR: e as Tensor2D, AU: a as Tensor2D, VA: v as Tensor2D }), t.scale ?? 1) as tf.Scalar, logits);
+      try {
+        const loss = (await value.data())[0] ?? Number.NaN;
+        const dlogits = {} as Record<TaskName, Float32Array>;
+        for (const [ti, task] of TASKS.entries()) {
+          const g = grads[logits[ti]!.name];
+          dlogits[task] = g === undefined ? new Float32Array(this.batch * TASK_OUTPUTS[task]) : ((await g.data()) as Float32Array);
+        }
+        return { dlogits, loss };
+      } finally {
+        value.dispose();
+        tf.dispose(Object.values(grads));
+      }
+    } finally {
+      tf.dispose(logits);
+    }
+  }
+
+  /** Σ_i scale·∇L_i in the graph's layouts, from `params`; running statistics updated in `stats`. */
+  private async gradients(t: StepTerms, params: ReadonlyMap<string, Float32Array>, stats: Map<string, RunningStats>): Promise<{ grads: Map<string, Float32Array>; loss: number }> {
+    const sums = new Map<string, Float32Array>();
+    let loss = 0;
+    for (let i = 0; i < t.count; i++) {
+      const xi = t.x(i);
+      if (xi.shape[0] !== this.batch) throw new TrainError(`the ONNX training step was built for batches of ${this.batch}, got ${xi.shape[0]}`);
+      const fwd = await this.step.forward((await xi.data()) as Float32Array, params, this.masks(t.dropoutSeed?.(i) ?? i));
+      let grads: Map<string, Float32Array>;
+      try {
+        this.updateStats(stats, fwd.stats);
+        const lg = await this.logitGrads(i, fwd, t);
+        loss += lg.loss;
+        grads = await this.step.backward(fwd, lg.dlogits, params);
+      } finally {
+        fwd.saved.clear();
+      }
+      for (const [name, g] of grads) {
+        const prev = sums.get(name);
+        if (prev === undefined) sums.set(name, g);
+        else for (let j = 0; j < g.length; j++) prev[j] = (prev[j] as number) + (g[j] as number);
+      }
+    }
+    return { grads: sums, loss };
+  }
+
+  /**
+   * Σ_i scale·∇L_i over `count` task batches as TF.js tensors keyed by variable name, from the
+   * net's current parameters; the BN running statistics are updated in the net.
+   */
+  async summedGrads(count: number, x: (i: number) => Tensor4D, term: (i: number, logits: Logits3) => tf.Scalar, scale = 1, dropoutSeed: (i: number) => number = (i) => i): Promise<OnnxStepResult> {
+    if (this.state !== undefined) throw new TrainError('summedGrads() while the state is loaded: store() first');
+    const params = this.withFlipped(await this.readParams());
+    const stats = await this.readStats();
+    const { grads, loss } = await this.gradients({ count, x, term, scale, dropoutSeed }, params, stats);
+    this.writeStats(stats);
+    const out: NamedTensorMap = {};
+    for (const [name, g] of grads) {
+      const v = this.variable(name);
+      out[v.name] = tf.tensor(isKernel(name) ? oihwToHwio(g, [v.shape[3], v.shape[2], v.shape[0], v.shape[1]] as number[]) : g, v.shape, 'float32');
+    }
+    return { grads: out, loss };
+  }
+
+  /** A training-mode forward alone (running statistics updated, nothing kept for a backward): [B, n] logits per task. */
+  async forward(x: Tensor4D, dropoutSeed = 0): Promise<Record<TaskName, Float32Array>> {
+    const params = this.state?.params ?? this.withFlipped(await this.readParams());
+    const stats = this.state?.stats ?? (await this.readStats());
+    const fwd = await this.step.forward((await x.data()) as Float32Array, params, this.masks(dropoutSeed));
+    fwd.saved.clear();
+    this.updateStats(stats, fwd.stats);
+    if (this.state === undefined) this.writeStats(stats);
+    return fwd.logits;
+  }
+
+  /**
+   * Takes the net's parameters and running statistics, and Adam's state (as `Adam.state()` gives
+   * it, keyed by parameter name), into arrays for `train`.
+   */
+  async load(adam?: { readonly state: AdamState; readonly options: AdamOptions }): Promise<void> {
+    const params = this.withFlipped(await this.readParams());
+    const stats = await this.readStats();
+    let flat: FlatAdam | undefined;
+    if (adam !== undefined) {
+      const layout = (src: ReadonlyMap<string, Float32Array>): Map<string, Float32Array> => {
+        const out = new Map<string, Float32Array>();
+        for (const name of this.step.graphs.params.keys()) {
+          const d = src.get(name);
+          if (d === undefined) throw new TrainError(`optimizer state lacks ${name}`);
+          out.set(name, isKernel(name) ? hwioToOihw(d, this.variable(name).shape) : d.slice());
+        }
+        return out;
+      };
+      flat = new FlatAdam(layout(adam.state.m), layout(adam.state.v), adam.state.step, adam.options);
+    }
+    this.state = { params, stats, adam: flat };
+  }
+
+  /**
+   * One training step on the loaded state: the summed gradient of the terms, then Adam at `lr`.
+   * Returns Σ scale·L_i.
+   */
+  async train(t: StepTerms, lr: number): Promise<number> {
+    const s = this.state;
+    if (s?.adam === undefined) throw new TrainError('train() needs load() with an optimizer state');
+    const { grads, loss } = await this.gradients(t, s.params, s.stats);
+    s.adam.apply(s.params, grads, lr);
+    this.withFlipped(s.params);
+    return loss;
+  }
+
+  /** Writes the loaded parameters, running statistics and Adam state back into the net and `adam`; the state stays loaded. */
+  store(adam?: Adam): void {
+    const s = this.state;
+    if (s === undefined) return;
+    for (const name of this.step.graphs.params.keys()) {
+      const v = this.variable(name);
+      const d = s.params.get(name) ?? new Float32Array();
+      tf.tidy(() => v.assign(tf.tensor(isKernel(name) ? oihwToHwio(d, [v.shape[3], v.shape[2], v.shape[0], v.shape[1]] as number[]) : d, v.shape, 'float32')));
+    }
+    this.writeStats(s.stats);
+    if (adam !== undefined && s.adam !== undefined) {
+      const back = (src: ReadonlyMap<string, Float32Array>): Map<string, Float32Array> => {
+        const out = new Map<string, Float32Array>();
+        for (const [name, d] of src) {
+          const v = this.variable(name);
+          out.set(name, isKernel(name) ? oihwToHwio(d, [v.shape[3], v.shape[2], v.shape[0], v.shape[1]] as number[]) : d);
+        }
+        return out;
+      };
+      adam.restore({ step: s.adam.step, m: back(s.adam.m), v: back(s.adam.v) });
+    }
+  }
+
+  async release(): Promise<void> {
+    this.state = undefined;
+    await this.step.release();
+  }
+}
