@@ -67,13 +67,13 @@ export async function benchTrain(o: BenchTrainOptions): Promise<BenchTrainReport
         { task: 'AU', y: tf.tensor2d(Array.from({ length: o.batch * 8 }, (_, i) => (i % 3 === 0 ? 1 : 0)), [o.batch, 8]) },
         { task: 'VA', y: tf.tensor2d(Array.from({ length: o.batch * 2 }, (_, i) => Math.sin(i)), [o.batch, 2]) },
       ];
-      const step = onnx ? await OnnxCnnStep.create(net, o.batch) : undefined;
+      const step = onnx ? await OnnxCnnStep.create(net, o.batch, labels.length) : undefined;
       try {
         // As daemon train runs it: parameters and Adam's moments stay in the step's arrays.
         await step?.load({ state: await adam.state(), options: SEED_ADAM });
         const fwd = await timeLoop(o.seconds / 2, async () => {
           if (step !== undefined) {
-            for (let i = 0; i < labels.length; i++) await step.forward(x, i);
+            await step.forward(labels.map(() => x));
             return;
           }
           const outs = tf.tidy(() => labels.map((l) => net.cnn(x, { training: true }).logits[l.task]));

@@ -38,13 +38,15 @@ export interface TrainGraphs {
   readonly flipped: ReadonlyMap<string, string>;
   /** Names of the activations the forward returns for the backward. */
   readonly saved: readonly string[];
-  /** BatchNorm scopes whose batch statistics the forward returns as `stat:<bn>/mean|var`. */
+  /** BatchNorm scopes whose batch statistics the forward returns per branch (`statName`/mean|var). */
   readonly batchNorms: readonly string[];
   /** Values each BatchNorm's statistics are taken over (B·H·W or B), for the unbiased variance. */
   readonly bnCounts: ReadonlyMap<string, number>;
-  /** ResNet-50 convolutions followed by dropout: the forward takes `mask:<conv>` (0 or 1/(1−p)). */
+  /** ResNet-50 convolutions followed by dropout: the forward takes `maskName(branch, conv)` (0 or 1/(1−p)). */
   readonly dropout: ReadonlyMap<string, readonly number[]>;
   readonly batch: number;
+  /** Task batches per call (see buildTrainGraphs). */
+  readonly branches: number;
 }
 
 /** An activation as the builder tracks it: its ONNX name and static NCHW (or [B, F]) shape. */
@@ -65,10 +67,15 @@ class TrainTape {
   readonly dropout = new Map<string, readonly number[]>();
   private readonly backward: (() => void)[] = [];
   private readonly onehots = new Set<string>();
+  private readonly zeros = new Set<string>();
   private readonly grads = new Map<string, string[]>();
   /** Forward tensors whose gradient nobody needs (the input image). */
   private readonly constant = new Set<string>();
   private n = 0;
+
+  /** The task batch whose layers are being written (names of its inputs and outputs carry it). */
+  branch = 0;
+  private readonly paramGrads = new Map<string, string[]>();
 
   constructor(readonly batch: number) {}
 
@@ -136,6 +143,16 @@ class TrainTape {
     return name;
   }
 
+  /** A zero vector of length n in the forward graph (one initializer per length). */
+  fzeros(n: number): string {
+    const name = `zeros_${n}`;
+    if (!this.zeros.has(name)) {
+      this.zeros.add(name);
+      this.f.weight(name, new Float32Array(n), [n]);
+    }
+    return name;
+  }
+
   fconst(v: number): string {
     return this.f.weight(this.fresh('fc'), new Float32Array([v]), []);
   }
@@ -181,9 +198,18 @@ class TrainTape {
     return sum;
   }
 
+  /** One branch's contribution to a parameter's gradient; `finishGrads` sums them. */
   paramGrad(param: string, grad: string): void {
-    this.b.op('Identity', [grad], {}, [`grad:${param}`]);
-    this.b.output(`grad:${param}`, this.params.get(param) ?? []);
+    const list = this.paramGrads.get(param) ?? [];
+    list.push(grad);
+    this.paramGrads.set(param, list);
+  }
+
+  finishGrads(): void {
+    for (const [param, list] of this.paramGrads) {
+      this.b.op(list.length === 1 ? 'Identity' : 'Sum', list, {}, [`grad:${param}`]);
+      this.b.output(`grad:${param}`, this.params.get(param) ?? []);
+    }
   }
 
   runBackward(): void {
@@ -296,35 +322,40 @@ class TrainGraphWriter {
     const count = numel(x.shape) / c;
     const gamma = this.t.param(`${bn}/gamma`, [c]);
     const beta = this.t.param(`${bn}/beta`, [c]);
-    this.t.batchNorms.push(bn);
+    if (this.t.branch === 0) this.t.batchNorms.push(bn);
     this.t.bnCounts.set(bn, count);
+    // Normalising and scaling in one BatchNormalization pass over the centred input (its mean
+    // input 0, its variance the batch's): half the memory traffic of Mul/Mul/Add.
     const mean = f.one('ReduceMean', [x.name], { axes, keepdims: 1 });
     const xc = f.one('Sub', [x.name, mean]);
-    const variance = f.one('ReduceMean', [f.one('Mul', [xc, xc])], { axes, keepdims: 1 });
+    const variance = f.one('Mul', [f.one('ReduceSumSquare', [xc], { axes, keepdims: 1 }), this.t.fconst(1 / count)]);
     const rstd = f.one('Reciprocal', [f.one('Sqrt', [f.one('Add', [variance, this.t.fconst(BN_EPSILON)])])]);
-    const xhat = f.one('Mul', [xc, rstd]);
-    const cshape = this.t.fints(bshape);
-    const y = f.one('Add', [f.one('Mul', [xhat, f.one('Reshape', [gamma, cshape])]), f.one('Reshape', [beta, cshape])]);
     const flat = this.t.fints([c]);
-    f.op('Reshape', [mean, flat], {}, [`stat:${bn}/mean`]);
-    f.op('Reshape', [variance, flat], {}, [`stat:${bn}/var`]);
-    f.output(`stat:${bn}/mean`, [c]);
-    f.output(`stat:${bn}/var`, [c]);
-    const xs = this.t.save(xhat);
+    const varFlat = f.one('Reshape', [variance, flat]);
+    const y = f.one('BatchNormalization', [xc, gamma, beta, this.t.fzeros(c), varFlat], { epsilon: { float: BN_EPSILON } });
+    const stat = statName(this.t.branch, bn);
+    f.op('Reshape', [mean, flat], {}, [`${stat}/mean`]);
+    f.op('Identity', [varFlat], {}, [`${stat}/var`]);
+    f.output(`${stat}/mean`, [c]);
+    f.output(`${stat}/var`, [c]);
+    const xs = this.t.save(xc);
     const rs = this.t.save(rstd);
     this.t.onBackward(() => {
       const dout = this.t.gradOf(y);
       if (dout === undefined) return;
       const ax = this.t.bints(axes);
       const dbeta = b.one('ReduceSum', [dout, ax], { keepdims: 1 });
-      const dgamma = b.one('ReduceSum', [b.one('Mul', [dout, xs]), ax], { keepdims: 1 });
+      // Σ dout·x̂ = rstd · Σ dout·(x − mean)
+      const dgamma = b.one('Mul', [b.one('ReduceSum', [b.one('Mul', [dout, xs]), ax], { keepdims: 1 }), rs]);
       const flatB = this.t.bints([c]);
       this.t.paramGrad(beta, b.one('Reshape', [dbeta, flatB]));
       this.t.paramGrad(gamma, b.one('Reshape', [dgamma, flatB]));
       if (!this.t.needsGrad(x.name)) return;
       const inv = this.t.bconst(1 / count);
       const g = b.one('Mul', [b.one('Reshape', [this.t.bparam(gamma), this.t.bints(bshape)]), rs]);
-      const centred = b.one('Sub', [b.one('Sub', [dout, b.one('Mul', [dbeta, inv])]), b.one('Mul', [xs, b.one('Mul', [dgamma, inv])])]);
+      // dx = γ·rstd · (dout − Σdout/n − x̂ · Σ(dout·x̂)/n), with x̂ = (x − mean)·rstd.
+      const perCentred = b.one('Mul', [b.one('Mul', [dgamma, rs]), inv]);
+      const centred = b.one('Sub', [b.one('Sub', [dout, b.one('Mul', [dbeta, inv])]), b.one('Mul', [xs, perCentred])]);
       this.t.addGrad(x.name, b.one('Mul', [g, centred]));
     });
     return { name: y, shape: x.shape };
@@ -355,7 +386,7 @@ class TrainGraphWriter {
 
   /** Multiplies by a mask the caller draws (dropout: 0 or 1/(1−p) per element). */
   dropout(x: T, conv: string): T {
-    const mask = `mask:${conv}`;
+    const mask = maskName(this.t.branch, conv);
     this.t.dropout.set(conv, x.shape);
     this.t.f.input(mask, x.shape);
     const y = this.t.f.one('Mul', [x.name, mask]);
@@ -463,24 +494,40 @@ function resnet50Backbone(g: TrainGraphWriter, x: T, dims: ResNet50Dims): T {
   return g.globalMean(h);
 }
 
-/** The forward/backward pair for one architecture at one batch size. */
-export function buildTrainGraphs(dims: SeedDims, batch: number): TrainGraphs {
+/** Graph I/O names of branch (task batch) `branch`. */
+export const inputName = (branch: number): string => `x:${branch}`;
+export const logitsName = (branch: number, task: string): string => `logits:${branch}:${task}`;
+export const dlogitsName = (branch: number, task: string): string => `dlogits:${branch}:${task}`;
+export const statName = (branch: number, bn: string): string => `stat:${branch}:${bn}`;
+export const maskName = (branch: number, conv: string): string => `mask:${branch}:${conv}`;
+
+/**
+ * The forward/backward pair for one architecture at one batch size, over `branches` task batches
+ * at once (the seed's step: one batch per task, each through the whole model with its own
+ * BatchNorm statistics). The branches share the parameters and are otherwise independent, so
+ * ONNX Runtime can run them side by side; the backward returns the sum of their gradients.
+ */
+export function buildTrainGraphs(dims: SeedDims, batch: number, branches = 1): TrainGraphs {
   const tape = new TrainTape(batch);
   const g = new TrainGraphWriter(tape);
-  const input = tape.f.input('x', [batch, INPUT_SIZE, INPUT_SIZE, 3]);
-  const x: T = { name: tape.f.one('Transpose', [input], { perm: [0, 3, 1, 2] }), shape: [batch, 3, INPUT_SIZE, INPUT_SIZE] };
-  tape.markConstant(x.name);
-  const bb = dims.backbone;
-  const f = bb.arch === 'compact' ? compactBackbone(g, x, bb.dims) : resnet50Backbone(g, x, bb.dims);
-  for (const task of TASKS) {
-    const s = `heads/${task}`;
-    const hid = g.relu(g.linear(g.batchNorm(f, `${s}/bn0`), `${s}/fc_0`, dims.hidden));
-    const logits = g.linear(g.batchNorm(hid, `${s}/bn1`), `${s}/fc_1`, TASK_OUTPUTS[task]);
-    tape.f.op('Identity', [logits.name], {}, [`logits_${task}`]);
-    tape.f.output(`logits_${task}`, logits.shape);
-    tape.addGrad(logits.name, tape.b.input(`dlogits_${task}`, logits.shape));
+  for (let br = 0; br < branches; br++) {
+    tape.branch = br;
+    const input = tape.f.input(inputName(br), [batch, INPUT_SIZE, INPUT_SIZE, 3]);
+    const x: T = { name: tape.f.one('Transpose', [input], { perm: [0, 3, 1, 2] }), shape: [batch, 3, INPUT_SIZE, INPUT_SIZE] };
+    tape.markConstant(x.name);
+    const bb = dims.backbone;
+    const f = bb.arch === 'compact' ? compactBackbone(g, x, bb.dims) : resnet50Backbone(g, x, bb.dims);
+    for (const task of TASKS) {
+      const s = `heads/${task}`;
+      const hid = g.relu(g.linear(g.batchNorm(f, `${s}/bn0`), `${s}/fc_0`, dims.hidden));
+      const logits = g.linear(g.batchNorm(hid, `${s}/bn1`), `${s}/fc_1`, TASK_OUTPUTS[task]);
+      tape.f.op('Identity', [logits.name], {}, [logitsName(br, task)]);
+      tape.f.output(logitsName(br, task), logits.shape);
+      tape.addGrad(logits.name, tape.b.input(dlogitsName(br, task), logits.shape));
+    }
   }
   tape.runBackward();
+  tape.finishGrads();
   return {
     forward: tape.f.encode(),
     backward: tape.b.encode(),
@@ -492,5 +539,6 @@ export function buildTrainGraphs(dims: SeedDims, batch: number): TrainGraphs {
     bnCounts: tape.bnCounts,
     dropout: tape.dropout,
     batch,
+    branches,
   };
 }

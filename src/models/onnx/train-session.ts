@@ -5,29 +5,34 @@
  * (the backward reads them without a copy back into JavaScript) and are dropped after the
  * backward; the caller computes the losses and their gradient with respect to the logits.
  */
-import { TASKS, type TaskName } from '../seed/constants.js';
+import { TASKS, TASK_OUTPUTS, type TaskName } from '../seed/constants.js';
 import type { SeedDims } from '../seed/architecture.js';
-import { buildTrainGraphs, type TrainGraphs } from './train-graph.js';
+import { buildTrainGraphs, dlogitsName, inputName, logitsName, maskName, statName, type TrainGraphs } from './train-graph.js';
 import { executionProviders, loadOrt, type Ort, type OrtSession } from './ort.js';
 
 type OrtTensor = import('onnxruntime-node').Tensor;
 
+export type BatchStats = ReadonlyMap<string, { readonly mean: Float32Array; readonly variance: Float32Array }>;
+
 export interface TrainForwardResult {
-  /** Per task [B, n] logits, row-major. */
-  readonly logits: Readonly<Record<TaskName, Float32Array>>;
-  /** Per BatchNorm scope: batch mean and biased variance over the batch (and H, W). */
-  readonly stats: ReadonlyMap<string, { readonly mean: Float32Array; readonly variance: Float32Array }>;
+  /** Per branch (task batch), per task [B, n] logits, row-major. */
+  readonly logits: readonly Readonly<Record<TaskName, Float32Array>>[];
+  /** Per branch, per BatchNorm scope: batch mean and biased variance over the batch (and H, W). */
+  readonly stats: readonly BatchStats[];
   /** Opaque: what the backward reads. Released by `backward` or `release`. */
   readonly saved: Map<string, OrtTensor>;
 }
 
-async function session(ort: Ort, model: Uint8Array, threads: number): Promise<OrtSession> {
+async function session(ort: Ort, model: Uint8Array, threads: number, branches: number): Promise<OrtSession> {
   return ort.InferenceSession.create(model, {
     executionProviders: executionProviders(ort),
-    graphOptimizationLevel: 'all',
+    // Not 'all': its NCHWc layout pass reorders every kernel on every run when kernels are
+    // inputs rather than constants (measured slower than plain NCHW here).
+    graphOptimizationLevel: 'extended',
     intraOpNumThreads: threads,
-    interOpNumThreads: 1,
-    executionMode: 'sequential',
+    // The branches (task batches) are independent: their small operators run side by side.
+    interOpNumThreads: branches > 1 ? threads : 1,
+    executionMode: branches > 1 ? 'parallel' : 'sequential',
   });
 }
 
@@ -58,13 +63,13 @@ export class OrtTrainStep {
     private readonly bwd: OrtSession,
   ) {}
 
-  /** Builds and loads the graphs for `dims` at `batch` faces per task batch. */
-  static async create(dims: SeedDims, batch: number, threads = 0): Promise<OrtTrainStep> {
+  /** Builds and loads the graphs for `dims` at `batch` faces per task batch, `branches` task batches per call. */
+  static async create(dims: SeedDims, batch: number, branches = 1, threads = 0): Promise<OrtTrainStep> {
     const ort = await loadOrt();
-    const graphs = buildTrainGraphs(dims, batch);
-    const fwd = await session(ort, graphs.forward, threads);
+    const graphs = buildTrainGraphs(dims, batch, branches);
+    const fwd = await session(ort, graphs.forward, threads, branches);
     try {
-      const bwd = await session(ort, graphs.backward, threads);
+      const bwd = await session(ort, graphs.backward, threads, branches);
       return new OrtTrainStep(ort, graphs, fwd, bwd);
     } catch (err) {
       await fwd.release();
@@ -80,22 +85,30 @@ export class OrtTrainStep {
     return new this.ort.Tensor('float32', data, shape as number[]);
   }
 
+  get branches(): number {
+    return this.graphs.branches;
+  }
+
   /**
-   * `x`: [B, 112, 112, 3] preprocessed faces; `params`: every parameter of `graphs.params`;
-   * `masks`: the dropout masks of `graphs.dropout` (ResNet-50 only).
+   * `xs`: per branch [B, 112, 112, 3] preprocessed faces; `params`: every parameter of
+   * `graphs.params`; `masks`: per branch the dropout masks of `graphs.dropout` (ResNet-50 only).
    */
-  async forward(x: Float32Array, params: ReadonlyMap<string, Float32Array>, masks: ReadonlyMap<string, Float32Array> = new Map()): Promise<TrainForwardResult> {
+  async forward(xs: readonly Float32Array[], params: ReadonlyMap<string, Float32Array>, masks: readonly ReadonlyMap<string, Float32Array>[] = []): Promise<TrainForwardResult> {
     if (this.closed) throw new Error('OrtTrainStep used after release()');
-    const feeds: Record<string, OrtTensor> = { x: this.tensor(x, [this.batch, 112, 112, 3]) };
+    if (xs.length !== this.branches) throw new Error(`training step: ${xs.length} task batches for a graph of ${this.branches}`);
+    const feeds: Record<string, OrtTensor> = {};
+    for (const [br, x] of xs.entries()) feeds[inputName(br)] = this.tensor(x, [this.batch, 112, 112, 3]);
     for (const [name, shape] of this.graphs.params) {
       const v = params.get(name);
       if (v === undefined) throw new Error(`training step: parameter ${name} is missing`);
       feeds[name] = this.tensor(v, shape);
     }
-    for (const [conv, shape] of this.graphs.dropout) {
-      const m = masks.get(conv);
-      if (m === undefined) throw new Error(`training step: dropout mask for ${conv} is missing`);
-      feeds[`mask:${conv}`] = this.tensor(m, shape);
+    for (let br = 0; br < this.branches; br++) {
+      for (const [conv, shape] of this.graphs.dropout) {
+        const m = masks[br]?.get(conv);
+        if (m === undefined) throw new Error(`training step: dropout mask for ${conv} is missing`);
+        feeds[maskName(br, conv)] = this.tensor(m, shape);
+      }
     }
     const out = await this.fwd.run(feeds);
     const take = (name: string): OrtTensor => {
@@ -103,34 +116,45 @@ export class OrtTrainStep {
       if (t === undefined) throw new Error(`training forward did not return ${name}`);
       return t;
     };
-    const logits = Object.fromEntries(TASKS.map((t) => [t, take(`logits_${t}`).data as Float32Array])) as Record<TaskName, Float32Array>;
-    const stats = new Map(this.graphs.batchNorms.map((bn) => [bn, { mean: take(`stat:${bn}/mean`).data as Float32Array, variance: take(`stat:${bn}/var`).data as Float32Array }] as const));
+    const logits: Record<TaskName, Float32Array>[] = [];
+    const stats: BatchStats[] = [];
+    for (let br = 0; br < this.branches; br++) {
+      logits.push(Object.fromEntries(TASKS.map((t) => [t, take(logitsName(br, t)).data as Float32Array])) as Record<TaskName, Float32Array>);
+      stats.push(new Map(this.graphs.batchNorms.map((bn) => [bn, { mean: take(`${statName(br, bn)}/mean`).data as Float32Array, variance: take(`${statName(br, bn)}/var`).data as Float32Array }] as const)));
+    }
     const saved = new Map<string, OrtTensor>();
     for (const name of this.graphs.saved) saved.set(name, name.startsWith('mask:') ? feeds[name]! : take(name));
     return { logits, stats, saved };
   }
 
   /**
-   * ∂L/∂p for every trainable parameter from ∂L/∂logits ([B, n] per task; zeros where a task has
-   * no loss). `params` also holds the flipped kernels of `graphs.flipped` (see `flipKernel`).
+   * ∂L/∂p summed over the branches, for every trainable parameter, from ∂L/∂logits (per branch,
+   * [B, n] per task; zeros where a task has no loss). `params` also holds the flipped kernels of
+   * `graphs.flipped` (see `flipKernel`). The forward's saved activations are released.
    */
-  async backward(f: TrainForwardResult, dlogits: Readonly<Record<TaskName, Float32Array>>, params: ReadonlyMap<string, Float32Array>): Promise<Map<string, Float32Array>> {
+  async backward(f: TrainForwardResult, dlogits: readonly Readonly<Record<TaskName, Float32Array>>[], params: ReadonlyMap<string, Float32Array>): Promise<Map<string, Float32Array>> {
     if (this.closed) throw new Error('OrtTrainStep used after release()');
     const feeds: Record<string, OrtTensor> = {};
     for (const [name, t] of f.saved) feeds[name] = t;
-    for (const name of this.graphs.backwardParams) {
-      const v = params.get(name);
-      if (v === undefined) throw new Error(`training step: parameter ${name} is missing`);
-      feeds[name] = this.tensor(v, this.graphs.params.get(name) ?? []);
-    }
-    for (const [name] of this.graphs.flipped) {
-      const v = params.get(name);
-      if (v === undefined) throw new Error(`training step: ${name} is missing`);
-      const [o, i, kh, kw] = this.graphs.params.get(this.graphs.flipped.get(name) ?? '') ?? [];
-      feeds[name] = this.tensor(v, [i ?? 0, o ?? 0, kh ?? 0, kw ?? 0]);
-    }
-    for (const t of TASKS) feeds[`dlogits_${t}`] = this.tensor(dlogits[t], [this.batch, f.logits[t].length / this.batch]);
     try {
+      for (const name of this.graphs.backwardParams) {
+        const v = params.get(name);
+        if (v === undefined) throw new Error(`training step: parameter ${name} is missing`);
+        feeds[name] = this.tensor(v, this.graphs.params.get(name) ?? []);
+      }
+      for (const [name] of this.graphs.flipped) {
+        const v = params.get(name);
+        if (v === undefined) throw new Error(`training step: ${name} is missing`);
+        const [o, i, kh, kw] = this.graphs.params.get(this.graphs.flipped.get(name) ?? '') ?? [];
+        feeds[name] = this.tensor(v, [i ?? 0, o ?? 0, kh ?? 0, kw ?? 0]);
+      }
+      for (let br = 0; br < this.branches; br++) {
+        for (const t of TASKS) {
+          const d = dlogits[br]?.[t];
+          if (d === undefined) throw new Error(`training step: ∂L/∂logits of ${t} in task batch ${br} is missing`);
+          feeds[dlogitsName(br, t)] = this.tensor(d, [this.batch, TASK_OUTPUTS[t]]);
+        }
+      }
       const out = await this.bwd.run(feeds);
       const grads = new Map<string, Float32Array>();
       for (const name of this.graphs.params.keys()) {

@@ -62,7 +62,7 @@ describe('ONNX Runtime training step', () => {
     const seedOf = (i: number): number => 40 + i;
 
     const ref = await summedGrads(3, (i) => teacherTaskLoss(tape.cnn(xs[i]!, { training: true, dropoutSeed: seedOf(i) }).logits[ls[i]!.task], ls[i]!), tape.trainable());
-    const step = await OnnxCnnStep.create(onnx, B, 2);
+    const step = await OnnxCnnStep.create(onnx, B, 3, 2);
     const got = await step.summedGrads(3, (i) => xs[i]!, (i, logits) => teacherTaskLoss(logits[ls[i]!.task], ls[i]!), 1, seedOf);
     await step.release();
 
@@ -97,7 +97,7 @@ describe('ONNX Runtime training step', () => {
     await selectTrainingBackend('wasm');
     const before = tf.memory().numTensors;
     const net = TrainableNet.random('compact', 'cnn', compactDims(0.125), 5);
-    const step = await OnnxCnnStep.create(net, B, 1);
+    const step = await OnnxCnnStep.create(net, B, 1, 1);
     const x = tf.zeros([B + 1, 112, 112, 3]) as Tensor4D;
     const ls = labels();
     await expect(step.summedGrads(1, () => x, (_i, l) => teacherTaskLoss(l.EXPR, ls[0]!))).rejects.toThrow(/batches of 4/);
@@ -122,7 +122,7 @@ describe('ONNX Runtime training state', () => {
     const xs = [0, 1, 2].map((i) => tf.randomUniform([B, 112, 112, 3], -120, 120, 'float32', 21 + i) as Tensor4D);
     const ls = labels();
     const init = await tape.snapshot();
-    const step = await OnnxCnnStep.create(onnx, B, 2);
+    const step = await OnnxCnnStep.create(onnx, B, 3, 2);
     await step.load({ state: await a2.state(), options: { ...SEED_ADAM, lr: 1e-3 } });
     for (let s = 0; s < 3; s++) {
       const r = await summedGrads(3, (i) => teacherTaskLoss(tape.cnn(xs[(i + s) % 3]!, { training: true }).logits[ls[i]!.task], ls[i]!), tape.trainable());

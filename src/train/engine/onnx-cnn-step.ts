@@ -16,7 +16,7 @@
  */
 import { tf, type NamedTensorMap, type Tensor2D, type Tensor4D } from '../../models/tf.js';
 import { TASKS, TASK_OUTPUTS, type TaskName } from '../../models/seed/constants.js';
-import { flipKernel, OrtTrainStep, type TrainForwardResult } from '../../models/onnx/train-session.js';
+import { flipKernel, OrtTrainStep, type BatchStats, type TrainForwardResult } from '../../models/onnx/train-session.js';
 import { FlatAdam, type Adam, type AdamOptions, type AdamState } from '../adam.js';
 import type { Logits3 } from '../losses.js';
 import { BN_MOMENTUM, type TrainableNet } from '../nets/trainable-net.js';
@@ -93,9 +93,12 @@ export class OnnxCnnStep {
     private readonly step: OrtTrainStep,
   ) {}
 
-  /** The ONNX Runtime graphs of `net`'s CNN at `batch` faces per task batch (ONNX Runtime's threads: 0 = one per core). */
-  static async create(net: TrainableNet, batch: number, threads = 0): Promise<OnnxCnnStep> {
-    const step = await OrtTrainStep.create(net.dims, batch, threads);
+  /**
+   * The ONNX Runtime graphs of `net`'s CNN for steps of `taskBatches` task batches of `batch`
+   * faces (ONNX Runtime's threads: 0 = one per core).
+   */
+  static async create(net: TrainableNet, batch: number, taskBatches = 1, threads = 0): Promise<OnnxCnnStep> {
+    const step = await OrtTrainStep.create(net.dims, batch, taskBatches, threads);
     for (const name of step.graphs.params.keys()) {
       if (!net.vars.has(name)) {
         await step.release();
@@ -164,7 +167,7 @@ export class OnnxCnnStep {
   }
 
   /** r ← 0.9·r + 0.1·stat, with the unbiased variance (PyTorch). */
-  private updateStats(running: Map<string, RunningStats>, batch: TrainForwardResult['stats']): void {
+  private updateStats(running: Map<string, RunningStats>, batch: BatchStats): void {
     for (const [bn, s] of batch) {
       const r = running.get(bn);
       if (r === undefined) throw new TrainError(`BN ${bn} has no running statistics`);
@@ -188,12 +191,14 @@ export class OnnxCnnStep {
     }
   }
 
-  /** ∂L/∂logits of one task batch's loss (scaled), and the loss. */
+  /** ∂L/∂logits of task batch i's loss (scaled), and the loss. */
   private async logitGrads(i: number, fwd: TrainForwardResult, t: StepTerms): Promise<{ dlogits: Record<TaskName, Float32Array>; loss: number }> {
+    const out = fwd.logits[i];
+    if (out === undefined) throw new TrainError(`no logits for task batch ${i}`);
     // Variables, not tensors: a task's loss reaches only its own head's logits, and
     // variableGrads leaves the others out (their gradient is zero) where grads would throw.
     const logits = TASKS.map((task) => {
-      const init = tf.tensor2d(fwd.logits[task], [this.batch, TASK_OUTPUTS[task]]);
+      const init = tf.tensor2d(out[task], [this.batch, TASK_OUTPUTS[task]]);
       const v = tf.variable(init, true, `onnx-step-logits-${task}-${uid++}`);
       init.dispose();
       return v;
@@ -218,30 +223,39 @@ export class OnnxCnnStep {
     }
   }
 
-  /** Σ_i scale·∇L_i in the graph's layouts, from `params`; running statistics updated in `stats`. */
-  private async gradients(t: StepTerms, params: ReadonlyMap<string, Float32Array>, stats: Map<string, RunningStats>): Promise<{ grads: Map<string, Float32Array>; loss: number }> {
-    const sums = new Map<string, Float32Array>();
-    let loss = 0;
+  private async inputs(t: Pick<StepTerms, 'count' | 'x' | 'dropoutSeed'>): Promise<{ xs: Float32Array[]; masks: Map<string, Float32Array>[] }> {
+    if (t.count !== this.step.branches) throw new TrainError(`the ONNX training step was built for ${this.step.branches} task batch(es) per step, got ${t.count}`);
+    const xs: Float32Array[] = [];
+    const masks: Map<string, Float32Array>[] = [];
     for (let i = 0; i < t.count; i++) {
       const xi = t.x(i);
       if (xi.shape[0] !== this.batch) throw new TrainError(`the ONNX training step was built for batches of ${this.batch}, got ${xi.shape[0]}`);
-      const fwd = await this.step.forward((await xi.data()) as Float32Array, params, this.masks(t.dropoutSeed?.(i) ?? i));
-      let grads: Map<string, Float32Array>;
-      try {
-        this.updateStats(stats, fwd.stats);
+      xs.push((await xi.data()) as Float32Array);
+      masks.push(this.masks(t.dropoutSeed?.(i) ?? i));
+    }
+    return { xs, masks };
+  }
+
+  /**
+   * Σ_i scale·∇L_i in the graph's layouts, from `params`, all task batches in one forward and one
+   * backward call; running statistics updated in `stats`, task batch by task batch.
+   */
+  private async gradients(t: StepTerms, params: ReadonlyMap<string, Float32Array>, stats: Map<string, RunningStats>): Promise<{ grads: Map<string, Float32Array>; loss: number }> {
+    const { xs, masks } = await this.inputs(t);
+    const fwd = await this.step.forward(xs, params, masks);
+    try {
+      for (const s of fwd.stats) this.updateStats(stats, s);
+      let loss = 0;
+      const dlogits: Record<TaskName, Float32Array>[] = [];
+      for (let i = 0; i < t.count; i++) {
         const lg = await this.logitGrads(i, fwd, t);
         loss += lg.loss;
-        grads = await this.step.backward(fwd, lg.dlogits, params);
-      } finally {
-        fwd.saved.clear();
+        dlogits.push(lg.dlogits);
       }
-      for (const [name, g] of grads) {
-        const prev = sums.get(name);
-        if (prev === undefined) sums.set(name, g);
-        else for (let j = 0; j < g.length; j++) prev[j] = (prev[j] as number) + (g[j] as number);
-      }
+      return { grads: await this.step.backward(fwd, dlogits, params), loss };
+    } finally {
+      fwd.saved.clear();
     }
-    return { grads: sums, loss };
   }
 
   /**
@@ -262,15 +276,19 @@ export class OnnxCnnStep {
     return { grads: out, loss };
   }
 
-  /** A training-mode forward alone (running statistics updated, nothing kept for a backward): [B, n] logits per task. */
-  async forward(x: Tensor4D, dropoutSeed = 0): Promise<Record<TaskName, Float32Array>> {
+  /**
+   * A training-mode forward alone of every task batch (running statistics updated, nothing kept
+   * for a backward): per task batch, [B, n] logits per task.
+   */
+  async forward(xs: readonly Tensor4D[], dropoutSeed: (i: number) => number = (i) => i): Promise<Record<TaskName, Float32Array>[]> {
     const params = this.state?.params ?? this.withFlipped(await this.readParams());
     const stats = this.state?.stats ?? (await this.readStats());
-    const fwd = await this.step.forward((await x.data()) as Float32Array, params, this.masks(dropoutSeed));
+    const { xs: data, masks } = await this.inputs({ count: xs.length, x: (i) => xs[i]!, dropoutSeed });
+    const fwd = await this.step.forward(data, params, masks);
     fwd.saved.clear();
-    this.updateStats(stats, fwd.stats);
+    for (const s of fwd.stats) this.updateStats(stats, s);
     if (this.state === undefined) this.writeStats(stats);
-    return fwd.logits;
+    return [...fwd.logits];
   }
 
   /**

@@ -190,7 +190,7 @@ export async function runPhase(o: PhaseOptions): Promise<PhaseResult> {
   let stepsRun = 0;
   try {
     if (o.engine === 'onnx' && o.mode === 'cnn') {
-      onnxStep = await OnnxCnnStep.create(o.net, o.batch);
+      onnxStep = await OnnxCnnStep.create(o.net, o.batch, streams.length);
       // Parameters, statistics and Adam's moments live in the step's arrays from here; save()
       // and validation write them back first.
       await onnxStep.load({ state: await adam.state(), options: o.adam });
