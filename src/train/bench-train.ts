@@ -57,7 +57,8 @@ export async function benchTrain(o: BenchTrainOptions): Promise<BenchTrainReport
   for (const be of o.backends) {
     try {
       const onnx = be === 'onnx';
-      const info = await selectTrainingBackend(onnx ? 'wasm' : (be as BackendPreference));
+      // The onnx engine keeps TF.js for the losses: on whichever backend starts.
+      const info = await selectTrainingBackend(onnx ? 'auto' : (be as BackendPreference));
       const net = TrainableNet.random(arch, 'cnn', archDims(arch, o.width), 1);
       const vars = net.trainable();
       const adam = new Adam(new Map(net.trainableNames().map((n, i) => [n, vars[i] as tf.Variable] as const)), SEED_ADAM);
@@ -67,8 +68,9 @@ export async function benchTrain(o: BenchTrainOptions): Promise<BenchTrainReport
         { task: 'AU', y: tf.tensor2d(Array.from({ length: o.batch * 8 }, (_, i) => (i % 3 === 0 ? 1 : 0)), [o.batch, 8]) },
         { task: 'VA', y: tf.tensor2d(Array.from({ length: o.batch * 2 }, (_, i) => Math.sin(i)), [o.batch, 2]) },
       ];
-      const step = onnx ? await OnnxCnnStep.create(net, o.batch, labels.length) : undefined;
+      let step: OnnxCnnStep | undefined;
       try {
+        if (onnx) step = await OnnxCnnStep.create(net, o.batch, labels.length);
         // As daemon train runs it: parameters and Adam's moments stay in the step's arrays.
         await step?.load({ state: await adam.state(), options: SEED_ADAM });
         const fwd = await timeLoop(o.seconds / 2, async () => {

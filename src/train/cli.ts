@@ -40,7 +40,8 @@ export async function trainCli(o: TrainCliOptions): Promise<number> {
   const progress = progressReporter();
   try {
     const backend = await selectTrainingBackend(config.backend as BackendPreference);
-    const engine = await resolveTrainEngine(config.engine, backend);
+    // CNN-RNN runs train GRU heads on TF.js only: no engine to choose (or to load).
+    const engine = config.kind === 'cnn' ? await resolveTrainEngine(config.engine, backend) : 'tfjs';
     err(`training on the ${backend.name} backend${engine === 'onnx' ? ', CNN gradients on ONNX Runtime' : ''}`);
     const plan = await buildPlan(config, { log: err, align: alignProgress(err) });
     for (const t of plan.data.tasks) err(`${t.task}: ${t.train.length} training / ${t.val.length} validation faces`);

@@ -504,8 +504,9 @@ export const maskName = (branch: number, conv: string): string => `mask:${branch
 /**
  * The forward/backward pair for one architecture at one batch size, over `branches` task batches
  * at once (the seed's step: one batch per task, each through the whole model with its own
- * BatchNorm statistics). The branches share the parameters and are otherwise independent, so
- * ONNX Runtime can run them side by side; the backward returns the sum of their gradients.
+ * BatchNorm statistics). The branches share the parameters and are otherwise independent; one
+ * call per direction instead of one per task batch, and the backward returns the sum of their
+ * gradients (no summing in JavaScript).
  */
 export function buildTrainGraphs(dims: SeedDims, batch: number, branches = 1): TrainGraphs {
   const tape = new TrainTape(batch);

@@ -23,16 +23,17 @@ export interface TrainForwardResult {
   readonly saved: Map<string, OrtTensor>;
 }
 
-async function session(ort: Ort, model: Uint8Array, threads: number, branches: number): Promise<OrtSession> {
+async function session(ort: Ort, model: Uint8Array, threads: number): Promise<OrtSession> {
   return ort.InferenceSession.create(model, {
     executionProviders: executionProviders(ort),
     // Not 'all': its NCHWc layout pass reorders every kernel on every run when kernels are
     // inputs rather than constants (measured slower than plain NCHW here).
     graphOptimizationLevel: 'extended',
     intraOpNumThreads: threads,
-    // The branches (task batches) are independent: their small operators run side by side.
-    interOpNumThreads: branches > 1 ? threads : 1,
-    executionMode: branches > 1 ? 'parallel' : 'sequential',
+    // Sequential even with several branches: the parallel executor (inter-op threads) measured
+    // 1.4–2× slower here, its threads contending with the intra-op ones on two cores.
+    interOpNumThreads: 1,
+    executionMode: 'sequential',
   });
 }
 
@@ -67,9 +68,9 @@ export class OrtTrainStep {
   static async create(dims: SeedDims, batch: number, branches = 1, threads = 0): Promise<OrtTrainStep> {
     const ort = await loadOrt();
     const graphs = buildTrainGraphs(dims, batch, branches);
-    const fwd = await session(ort, graphs.forward, threads, branches);
+    const fwd = await session(ort, graphs.forward, threads);
     try {
-      const bwd = await session(ort, graphs.backward, threads, branches);
+      const bwd = await session(ort, graphs.backward, threads);
       return new OrtTrainStep(ort, graphs, fwd, bwd);
     } catch (err) {
       await fwd.release();

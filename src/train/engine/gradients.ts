@@ -32,3 +32,20 @@ export function registerGradients(): Promise<void> {
   })();
   return loading;
 }
+
+interface TapeState {
+  activeTape: { saved?: tf.Tensor[] }[] | null;
+  gradientDepth: number;
+}
+
+/**
+ * TF.js's `gradients()` keeps the tensors its tape saves for the backward and frees them only
+ * when the backward runs; a forward that throws leaves them (and the tape) behind. Call after
+ * such a throw: frees what an abandoned outermost tape saved.
+ */
+export function disposeAbandonedTape(): void {
+  const state = tf.engine().state as unknown as TapeState;
+  if (state.gradientDepth !== 0 || state.activeTape === null) return;
+  for (const node of state.activeTape) for (const t of node.saved ?? []) t.dispose();
+  state.activeTape = null;
+}

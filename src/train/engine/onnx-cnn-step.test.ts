@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { tf, type Tensor4D } from '../../models/tf.js';
 import { scaledResNet50Dims } from '../../models/seed/resnet50-layers.js';
-import { teacherTaskLoss, type TaskLabels } from '../losses.js';
+import { teacherTaskLoss, type Logits3, type TaskLabels } from '../losses.js';
 import { summedGrads } from '../loop/summed-grads.js';
 import { compactDims, TrainableNet } from '../nets/trainable-net.js';
 import { OnnxCnnStep } from './onnx-cnn-step.js';
@@ -93,7 +93,7 @@ describe('ONNX Runtime training step', () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 
-  it('refuses a batch of another size than it was built for, and leaks nothing', async () => {
+  it('refuses a batch of another size than it was built for, survives a loss that throws, and leaks nothing', async () => {
     await selectTrainingBackend('wasm');
     const before = tf.memory().numTensors;
     const net = TrainableNet.random('compact', 'cnn', compactDims(0.125), 5);
@@ -101,6 +101,18 @@ describe('ONNX Runtime training step', () => {
     const x = tf.zeros([B + 1, 112, 112, 3]) as Tensor4D;
     const ls = labels();
     await expect(step.summedGrads(1, () => x, (_i, l) => teacherTaskLoss(l.EXPR, ls[0]!))).rejects.toThrow(/batches of 4/);
+    // A loss that throws half-way through its tape: nothing left behind, the step still usable.
+    const good = tf.zeros([B, 112, 112, 3]) as Tensor4D;
+    const throwing = (_i: number, l: Logits3): tf.Scalar => {
+      tf.sigmoid(tf.mul(l.AU, 2));
+      throw new Error('bad labels');
+    };
+    const mid = tf.memory().numTensors;
+    await expect(step.summedGrads(1, () => good, throwing)).rejects.toThrow('bad labels');
+    expect(tf.memory().numTensors).toBe(mid);
+    const ok = await step.summedGrads(1, () => good, (_i, l) => teacherTaskLoss(l.EXPR, ls[0]!));
+    expect(Number.isFinite(ok.loss)).toBe(true);
+    tf.dispose([good, ...Object.values(ok.grads)]);
     await step.release();
     await expect(step.summedGrads(1, () => x, (_i, l) => teacherTaskLoss(l.EXPR, ls[0]!))).rejects.toThrow();
     tf.dispose([x, ...ls.map((l) => l.y)]);
@@ -166,5 +178,41 @@ describe('ONNX Runtime training state', () => {
     tape.dispose();
     onnx.dispose();
     expect(tf.memory().numTensors).toBe(before);
+  });
+});
+
+describe('ONNX Runtime training state on a backend that keeps the arrays it is given (cpu)', () => {
+  it('what store() wrote, and snapshots taken after it, do not change when training goes on', async () => {
+    await selectTrainingBackend('cpu');
+    try {
+      const { Adam, SEED_ADAM } = await import('../adam.js');
+      const net = TrainableNet.random('compact', 'cnn', compactDims(0.125), 9);
+      const adam = new Adam(new Map(net.trainableNames().map((k, i) => [k, net.trainable()[i]!] as const)), SEED_ADAM);
+      const xs = [0, 1, 2].map((i) => tf.randomUniform([B, 112, 112, 3], -120, 120, 'float32', 31 + i) as Tensor4D);
+      const ls = labels();
+      const step = await OnnxCnnStep.create(net, B, 3, 2);
+      await step.load({ state: await adam.state(), options: SEED_ADAM });
+      const terms = { count: 3, x: (i: number) => xs[i]!, term: (i: number, logits: Logits3) => teacherTaskLoss(logits[ls[i]!.task], ls[i]!) };
+      await step.train(terms, 1e-3);
+      step.store(adam);
+      const best = await net.snapshot();
+      const frozen = new Map([...best].map(([k, v]) => [k, v.slice()] as const));
+      const moments = await adam.state();
+      const frozenM = new Map([...moments.m].map(([k, v]) => [k, v.slice()] as const));
+      await step.train(terms, 1e-3);
+      await step.train(terms, 1e-3);
+      let changed = 0;
+      for (const [k, v] of frozen) if (v.some((x, i) => x !== best.get(k)![i])) changed++;
+      for (const [k, v] of frozenM) if (v.some((x, i) => x !== moments.m.get(k)![i])) changed++;
+      expect(changed).toBe(0);
+      // The net itself still holds the stored step, not the later ones.
+      for (const [k, v] of frozen) expect(Array.from((await net.vars.get(k)!.data()) as Float32Array), k).toEqual(Array.from(v));
+      await step.release();
+      tf.dispose([...xs, ...ls.map((l) => l.y)]);
+      adam.dispose();
+      net.dispose();
+    } finally {
+      await selectTrainingBackend('wasm');
+    }
   });
 });

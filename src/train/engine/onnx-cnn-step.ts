@@ -21,6 +21,7 @@ import { FlatAdam, type Adam, type AdamOptions, type AdamState } from '../adam.j
 import type { Logits3 } from '../losses.js';
 import { BN_MOMENTUM, type TrainableNet } from '../nets/trainable-net.js';
 import { TrainError } from '../errors.js';
+import { disposeAbandonedTape } from './gradients.js';
 
 const DROPOUT_RATE = 0.5;
 let uid = 0;
@@ -184,9 +185,11 @@ export class OnnxCnnStep {
     for (const [bn, s] of stats) {
       const rm = this.variable(`${bn}/moving_mean`);
       const rv = this.variable(`${bn}/moving_variance`);
+      // Copies: the cpu backend (and tfjs-node until first use) keeps the array it is given,
+      // and these arrays change in place at the next step.
       tf.tidy(() => {
-        rm.assign(tf.tensor1d(s.mean));
-        rv.assign(tf.tensor1d(s.variance));
+        rm.assign(tf.tensor1d(s.mean.slice()));
+        rv.assign(tf.tensor1d(s.variance.slice()));
       });
     }
   }
@@ -205,7 +208,14 @@ export class OnnxCnnStep {
     });
     try {
       const [e, a, v] = logits as [tf.Variable, tf.Variable, tf.Variable];
-      const { value, grads } = tf.variableGrads(() => tf.mul(t.term(i, { EXPR: e as Tensor2D, AU: a as Tensor2D, VA: v as Tensor2D }), t.scale ?? 1) as tf.Scalar, logits);
+      let taken: ReturnType<typeof tf.variableGrads>;
+      try {
+        taken = tf.tidy(() => tf.variableGrads(() => tf.mul(t.term(i, { EXPR: e as Tensor2D, AU: a as Tensor2D, VA: v as Tensor2D }), t.scale ?? 1) as tf.Scalar, logits));
+      } catch (err) {
+        disposeAbandonedTape();
+        throw err;
+      }
+      const { value, grads } = taken;
       try {
         const loss = (await value.data())[0] ?? Number.NaN;
         const dlogits = {} as Record<TaskName, Float32Array>;
@@ -334,7 +344,8 @@ export class OnnxCnnStep {
     for (const name of this.step.graphs.params.keys()) {
       const v = this.variable(name);
       const d = s.params.get(name) ?? new Float32Array();
-      tf.tidy(() => v.assign(tf.tensor(isKernel(name) ? oihwToHwio(d, [v.shape[3], v.shape[2], v.shape[0], v.shape[1]] as number[]) : d, v.shape, 'float32')));
+      // A copy either way (see writeStats): FlatAdam updates `d` in place at the next step.
+      tf.tidy(() => v.assign(tf.tensor(isKernel(name) ? oihwToHwio(d, [v.shape[3], v.shape[2], v.shape[0], v.shape[1]] as number[]) : d.slice(), v.shape, 'float32')));
     }
     this.writeStats(s.stats);
     if (adam !== undefined && s.adam !== undefined) {
@@ -342,7 +353,7 @@ export class OnnxCnnStep {
         const out = new Map<string, Float32Array>();
         for (const [name, d] of src) {
           const v = this.variable(name);
-          out.set(name, isKernel(name) ? oihwToHwio(d, [v.shape[3], v.shape[2], v.shape[0], v.shape[1]] as number[]) : d);
+          out.set(name, isKernel(name) ? oihwToHwio(d, [v.shape[3], v.shape[2], v.shape[0], v.shape[1]] as number[]) : d.slice());
         }
         return out;
       };

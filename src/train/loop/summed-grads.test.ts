@@ -37,4 +37,24 @@ describe('summedGrads', () => {
       net.dispose();
     }
   });
+
+  it('a term that throws leaves no tensor behind', async () => {
+    await selectTrainingBackend('wasm');
+    const net = TrainableNet.random('compact', 'cnn', compactDims(0.125), 3);
+    try {
+      const x = tf.randomUniform([3, 112, 112, 3], -100, 100, 'float32', 4) as tf.Tensor4D;
+      const y: TaskLabels = { task: 'EXPR', y: tf.tensor1d([0, 4, 6], 'int32') };
+      const before = tf.memory().numTensors;
+      const term = (i: number): tf.Scalar => {
+        const l = teacherTaskLoss(net.cnn(x, { training: false }).logits.EXPR, y);
+        if (i === 1) throw new Error('bad batch');
+        return l;
+      };
+      await expect(summedGrads(2, term, net.trainable('all'))).rejects.toThrow('bad batch');
+      expect(tf.memory().numTensors).toBe(before);
+      tf.dispose([x, y.y]);
+    } finally {
+      net.dispose();
+    }
+  });
 });

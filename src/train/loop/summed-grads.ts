@@ -6,6 +6,7 @@
  * float rounding (each task batch goes through the model on its own anyway; tested).
  */
 import { tf, type NamedTensorMap, type Tensor } from '../../models/tf.js';
+import { disposeAbandonedTape } from '../engine/gradients.js';
 
 export interface SummedGrads {
   /** Variable name → gradient; variables no term reaches are absent. The caller disposes them. */
@@ -21,7 +22,8 @@ export async function summedGrads(count: number, term: (i: number) => tf.Scalar,
   try {
     for (let i = 0; i < count; i++) {
       // A new tensor even at scale 1: the term's own loss may be kept by the caller.
-      const r = tf.variableGrads(() => tf.mul(term(i), scale) as tf.Scalar, vars as tf.Variable[]);
+      // Inside tidy: a term that throws leaves no tape intermediates behind.
+      const r = tf.tidy(() => tf.variableGrads(() => tf.mul(term(i), scale) as tf.Scalar, vars as tf.Variable[]));
       loss += (await r.value.data())[0] ?? Number.NaN;
       r.value.dispose();
       // Variables this term does not reach (another task's head) keep what earlier terms gave them.
@@ -34,6 +36,7 @@ export async function summedGrads(count: number, term: (i: number) => tf.Scalar,
       grads = sum;
     }
   } catch (err) {
+    disposeAbandonedTape();
     tf.dispose(Object.values(grads));
     throw err;
   }

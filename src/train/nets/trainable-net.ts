@@ -192,7 +192,7 @@ export class TrainableNet {
   /** Flat copies of every tensor (for checkpoints). */
   async snapshot(): Promise<Map<string, Float32Array>> {
     const out = new Map<string, Float32Array>();
-    for (const [n, v] of this.live()) out.set(n, (await v.data()) as Float32Array);
+    for (const [n, v] of this.live()) out.set(n, ((await v.data()) as Float32Array).slice());
     return out;
   }
 
