@@ -38,11 +38,11 @@ export interface TrainGraphs {
   readonly flipped: ReadonlyMap<string, string>;
   /** Names of the activations the forward returns for the backward. */
   readonly saved: readonly string[];
-  /** BatchNorm scopes whose batch statistics the forward returns per branch (`statName`/mean|var). */
+  /** BatchNorm scopes whose batch statistics the forward returns per task batch (`statName`/mean|var, [branches, C]). */
   readonly batchNorms: readonly string[];
   /** Values each BatchNorm's statistics are taken over (B·H·W or B), for the unbiased variance. */
   readonly bnCounts: ReadonlyMap<string, number>;
-  /** ResNet-50 convolutions followed by dropout: the forward takes `maskName(branch, conv)` (0 or 1/(1−p)). */
+  /** ResNet-50 convolutions followed by dropout, with the mask shape (all rows): the forward takes `maskName(conv)` (0 or 1/(1−p)). */
   readonly dropout: ReadonlyMap<string, readonly number[]>;
   readonly batch: number;
   /** Task batches per call (see buildTrainGraphs). */
@@ -73,11 +73,17 @@ class TrainTape {
   private readonly constant = new Set<string>();
   private n = 0;
 
-  /** The task batch whose layers are being written (names of its inputs and outputs carry it). */
-  branch = 0;
   private readonly paramGrads = new Map<string, string[]>();
 
-  constructor(readonly batch: number) {}
+  constructor(
+    readonly batch: number,
+    readonly branches: number,
+  ) {}
+
+  /** Rows of every activation: the task batches stacked. */
+  get rows(): number {
+    return this.batch * this.branches;
+  }
 
   private fresh(prefix: string): string {
     return `${prefix}_${this.n++}`;
@@ -198,7 +204,7 @@ class TrainTape {
     return sum;
   }
 
-  /** One branch's contribution to a parameter's gradient; `finishGrads` sums them. */
+  /** A contribution to a parameter's gradient; `finishGrads` sums them. */
   paramGrad(param: string, grad: string): void {
     const list = this.paramGrads.get(param) ?? [];
     list.push(grad);
@@ -243,7 +249,7 @@ class TrainGraphWriter {
   private kernelGrad(xs: string, dy: string, c: { inC: number; outC: number; k: number; stride: number; pad: number; h: number; w: number; oh: number; ow: number }): string {
     const { b } = this.t;
     const { inC, outC, k, stride, pad, h, w, oh, ow } = c;
-    const batch = this.t.batch;
+    const batch = this.t.rows;
     const kk = k * k;
     if (oh * ow >= outC) {
       let patches: string;
@@ -291,7 +297,7 @@ class TrainGraphWriter {
     const oh = Math.floor((h + 2 * pad - k) / stride) + 1;
     const ow = Math.floor((w + 2 * pad - k) / stride) + 1;
     const y = f.one('Conv', [x.name, wt], { kernel_shape: [k, k], strides: [stride, stride], pads: [pad, pad, pad, pad] });
-    const out: T = { name: y, shape: [this.t.batch, outC, oh, ow] };
+    const out: T = { name: y, shape: [this.t.rows, outC, oh, ow] };
     const needDx = this.t.needsGrad(x.name);
     const xs = this.t.save(x.name);
     this.t.onBackward(() => {
@@ -313,50 +319,59 @@ class TrainGraphWriter {
     return out;
   }
 
-  /** Training-mode BatchNorm over every axis but channels (axis 1). */
+  /**
+   * Training-mode BatchNorm over every axis but channels (axis 1), on each task batch's rows
+   * separately: the activation is viewed as [branches, B, C, H·W] (or [branches, B, C]) and the
+   * statistics are reduced over B and H·W, so every task batch is normalised by its own, as if it
+   * ran alone.
+   */
   batchNorm(x: T, bn: string): T {
     const { f, b } = this.t;
     const c = x.shape[1] as number;
-    const axes = x.shape.length === 4 ? [0, 2, 3] : [0];
-    const bshape = x.shape.length === 4 ? [1, c, 1, 1] : [1, c];
-    const count = numel(x.shape) / c;
+    const spatial = x.shape.length === 4 ? (x.shape[2] as number) * (x.shape[3] as number) : 1;
+    const view = x.shape.length === 4 ? [this.t.branches, this.t.batch, c, spatial] : [this.t.branches, this.t.batch, c];
+    const axes = x.shape.length === 4 ? [1, 3] : [1];
+    const pshape = x.shape.length === 4 ? [1, 1, c, 1] : [1, 1, c];
+    const count = this.t.batch * spatial;
     const gamma = this.t.param(`${bn}/gamma`, [c]);
     const beta = this.t.param(`${bn}/beta`, [c]);
-    if (this.t.branch === 0) this.t.batchNorms.push(bn);
+    this.t.batchNorms.push(bn);
     this.t.bnCounts.set(bn, count);
-    // Normalising and scaling in one BatchNormalization pass over the centred input (its mean
-    // input 0, its variance the batch's): half the memory traffic of Mul/Mul/Add.
-    const mean = f.one('ReduceMean', [x.name], { axes, keepdims: 1 });
-    const xc = f.one('Sub', [x.name, mean]);
+    const v = f.one('Reshape', [x.name, this.t.fints(view)]);
+    const mean = f.one('ReduceMean', [v], { axes, keepdims: 1 });
+    const xc = f.one('Sub', [v, mean]);
     const variance = f.one('Mul', [f.one('ReduceSumSquare', [xc], { axes, keepdims: 1 }), this.t.fconst(1 / count)]);
     const rstd = f.one('Reciprocal', [f.one('Sqrt', [f.one('Add', [variance, this.t.fconst(BN_EPSILON)])])]);
-    const flat = this.t.fints([c]);
-    const varFlat = f.one('Reshape', [variance, flat]);
-    const y = f.one('BatchNormalization', [xc, gamma, beta, this.t.fzeros(c), varFlat], { epsilon: { float: BN_EPSILON } });
-    const stat = statName(this.t.branch, bn);
-    f.op('Reshape', [mean, flat], {}, [`${stat}/mean`]);
-    f.op('Identity', [varFlat], {}, [`${stat}/var`]);
-    f.output(`${stat}/mean`, [c]);
-    f.output(`${stat}/var`, [c]);
+    const pShape = this.t.fints(pshape);
+    const scale = f.one('Mul', [f.one('Reshape', [gamma, pShape]), rstd]);
+    const yv = f.one('Add', [f.one('Mul', [xc, scale]), f.one('Reshape', [beta, pShape])]);
+    const y = f.one('Reshape', [yv, this.t.fints(x.shape)]);
+    const perBranch = this.t.fints([this.t.branches, c]);
+    f.op('Reshape', [mean, perBranch], {}, [`${statName(bn)}/mean`]);
+    f.op('Reshape', [variance, perBranch], {}, [`${statName(bn)}/var`]);
+    f.output(`${statName(bn)}/mean`, [this.t.branches, c]);
+    f.output(`${statName(bn)}/var`, [this.t.branches, c]);
     const xs = this.t.save(xc);
     const rs = this.t.save(rstd);
     this.t.onBackward(() => {
       const dout = this.t.gradOf(y);
       if (dout === undefined) return;
+      const dv = b.one('Reshape', [dout, this.t.bints(view)]);
       const ax = this.t.bints(axes);
-      const dbeta = b.one('ReduceSum', [dout, ax], { keepdims: 1 });
-      // Σ dout·x̂ = rstd · Σ dout·(x − mean)
-      const dgamma = b.one('Mul', [b.one('ReduceSum', [b.one('Mul', [dout, xs]), ax], { keepdims: 1 }), rs]);
-      const flatB = this.t.bints([c]);
-      this.t.paramGrad(beta, b.one('Reshape', [dbeta, flatB]));
-      this.t.paramGrad(gamma, b.one('Reshape', [dgamma, flatB]));
+      const dbeta = b.one('ReduceSum', [dv, ax], { keepdims: 1 });
+      // Σ dout·x̂ = rstd · Σ dout·(x − mean), per task batch
+      const dgamma = b.one('Mul', [b.one('ReduceSum', [b.one('Mul', [dv, xs]), ax], { keepdims: 1 }), rs]);
+      // The parameters' gradients: summed over the task batches too.
+      const all = this.t.bints(x.shape.length === 4 ? [0, 1, 3] : [0, 1]);
+      this.t.paramGrad(beta, b.one('ReduceSum', [dbeta, all], { keepdims: 0 }));
+      this.t.paramGrad(gamma, b.one('ReduceSum', [dgamma, all], { keepdims: 0 }));
       if (!this.t.needsGrad(x.name)) return;
       const inv = this.t.bconst(1 / count);
-      const g = b.one('Mul', [b.one('Reshape', [this.t.bparam(gamma), this.t.bints(bshape)]), rs]);
+      const g = b.one('Mul', [b.one('Reshape', [this.t.bparam(gamma), this.t.bints(pshape)]), rs]);
       // dx = γ·rstd · (dout − Σdout/n − x̂ · Σ(dout·x̂)/n), with x̂ = (x − mean)·rstd.
       const perCentred = b.one('Mul', [b.one('Mul', [dgamma, rs]), inv]);
-      const centred = b.one('Sub', [b.one('Sub', [dout, b.one('Mul', [dbeta, inv])]), b.one('Mul', [xs, perCentred])]);
-      this.t.addGrad(x.name, b.one('Mul', [g, centred]));
+      const centred = b.one('Sub', [b.one('Sub', [dv, b.one('Mul', [dbeta, inv])]), b.one('Mul', [xs, perCentred])]);
+      this.t.addGrad(x.name, b.one('Reshape', [b.one('Mul', [g, centred]), this.t.bints(x.shape)]));
     });
     return { name: y, shape: x.shape };
   }
@@ -386,7 +401,7 @@ class TrainGraphWriter {
 
   /** Multiplies by a mask the caller draws (dropout: 0 or 1/(1−p) per element). */
   dropout(x: T, conv: string): T {
-    const mask = maskName(this.t.branch, conv);
+    const mask = maskName(conv);
     this.t.dropout.set(conv, x.shape);
     this.t.f.input(mask, x.shape);
     const y = this.t.f.one('Mul', [x.name, mask]);
@@ -494,38 +509,38 @@ function resnet50Backbone(g: TrainGraphWriter, x: T, dims: ResNet50Dims): T {
   return g.globalMean(h);
 }
 
-/** Graph I/O names of branch (task batch) `branch`. */
-export const inputName = (branch: number): string => `x:${branch}`;
-export const logitsName = (branch: number, task: string): string => `logits:${branch}:${task}`;
-export const dlogitsName = (branch: number, task: string): string => `dlogits:${branch}:${task}`;
-export const statName = (branch: number, bn: string): string => `stat:${branch}:${bn}`;
-export const maskName = (branch: number, conv: string): string => `mask:${branch}:${conv}`;
+/** Graph I/O names (task batches stacked along the rows: rows i·B … (i+1)·B − 1 are task batch i). */
+export const INPUT = 'x';
+export const logitsName = (task: string): string => `logits:${task}`;
+export const dlogitsName = (task: string): string => `dlogits:${task}`;
+/** `${statName(bn)}/mean|var`: [branches, C]. */
+export const statName = (bn: string): string => `stat:${bn}`;
+export const maskName = (conv: string): string => `mask:${conv}`;
 
 /**
  * The forward/backward pair for one architecture at one batch size, over `branches` task batches
  * at once (the seed's step: one batch per task, each through the whole model with its own
- * BatchNorm statistics). The branches share the parameters and are otherwise independent; one
- * call per direction instead of one per task batch, and the backward returns the sum of their
- * gradients (no summing in JavaScript).
+ * BatchNorm statistics). The task batches are stacked along the rows of one network — every
+ * layer but BatchNorm treats rows independently, and BatchNorm reduces each task batch's rows
+ * alone — so each operator runs once per step on `branches`× the rows (a third of the operator
+ * launches, wider GEMMs), and the parameters' gradients come out summed over the task batches.
  */
 export function buildTrainGraphs(dims: SeedDims, batch: number, branches = 1): TrainGraphs {
-  const tape = new TrainTape(batch);
+  const tape = new TrainTape(batch, branches);
   const g = new TrainGraphWriter(tape);
-  for (let br = 0; br < branches; br++) {
-    tape.branch = br;
-    const input = tape.f.input(inputName(br), [batch, INPUT_SIZE, INPUT_SIZE, 3]);
-    const x: T = { name: tape.f.one('Transpose', [input], { perm: [0, 3, 1, 2] }), shape: [batch, 3, INPUT_SIZE, INPUT_SIZE] };
-    tape.markConstant(x.name);
-    const bb = dims.backbone;
-    const f = bb.arch === 'compact' ? compactBackbone(g, x, bb.dims) : resnet50Backbone(g, x, bb.dims);
-    for (const task of TASKS) {
-      const s = `heads/${task}`;
-      const hid = g.relu(g.linear(g.batchNorm(f, `${s}/bn0`), `${s}/fc_0`, dims.hidden));
-      const logits = g.linear(g.batchNorm(hid, `${s}/bn1`), `${s}/fc_1`, TASK_OUTPUTS[task]);
-      tape.f.op('Identity', [logits.name], {}, [logitsName(br, task)]);
-      tape.f.output(logitsName(br, task), logits.shape);
-      tape.addGrad(logits.name, tape.b.input(dlogitsName(br, task), logits.shape));
-    }
+  const rows = tape.rows;
+  const input = tape.f.input(INPUT, [rows, INPUT_SIZE, INPUT_SIZE, 3]);
+  const x: T = { name: tape.f.one('Transpose', [input], { perm: [0, 3, 1, 2] }), shape: [rows, 3, INPUT_SIZE, INPUT_SIZE] };
+  tape.markConstant(x.name);
+  const bb = dims.backbone;
+  const f = bb.arch === 'compact' ? compactBackbone(g, x, bb.dims) : resnet50Backbone(g, x, bb.dims);
+  for (const task of TASKS) {
+    const s = `heads/${task}`;
+    const hid = g.relu(g.linear(g.batchNorm(f, `${s}/bn0`), `${s}/fc_0`, dims.hidden));
+    const logits = g.linear(g.batchNorm(hid, `${s}/bn1`), `${s}/fc_1`, TASK_OUTPUTS[task]);
+    tape.f.op('Identity', [logits.name], {}, [logitsName(task)]);
+    tape.f.output(logitsName(task), logits.shape);
+    tape.addGrad(logits.name, tape.b.input(dlogitsName(task), logits.shape));
   }
   tape.runBackward();
   tape.finishGrads();

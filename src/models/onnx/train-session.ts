@@ -7,7 +7,7 @@
  */
 import { TASKS, TASK_OUTPUTS, type TaskName } from '../seed/constants.js';
 import type { SeedDims } from '../seed/architecture.js';
-import { buildTrainGraphs, dlogitsName, inputName, logitsName, maskName, statName, type TrainGraphs } from './train-graph.js';
+import { buildTrainGraphs, dlogitsName, INPUT, logitsName, maskName, statName, type TrainGraphs } from './train-graph.js';
 import { executionProviders, loadOrt, type Ort, type OrtSession } from './ort.js';
 
 type OrtTensor = import('onnxruntime-node').Tensor;
@@ -90,26 +90,36 @@ export class OrtTrainStep {
     return this.graphs.branches;
   }
 
+  /** The task batches' arrays one after the other (rows i·B … of the graph's inputs). */
+  private stacked(parts: readonly (Float32Array | undefined)[], what: string): Float32Array {
+    const first = parts[0];
+    if (parts.length === 1 && first !== undefined) return first;
+    const size = first?.length ?? 0;
+    const out = new Float32Array(size * parts.length);
+    for (const [i, p] of parts.entries()) {
+      if (p === undefined || p.length !== size) throw new Error(`training step: ${what} of task batch ${i} is missing or the wrong size`);
+      out.set(p, i * size);
+    }
+    return out;
+  }
+
   /**
-   * `xs`: per branch [B, 112, 112, 3] preprocessed faces; `params`: every parameter of
-   * `graphs.params`; `masks`: per branch the dropout masks of `graphs.dropout` (ResNet-50 only).
+   * `xs`: per task batch [B, 112, 112, 3] preprocessed faces; `params`: every parameter of
+   * `graphs.params`; `masks`: per task batch the dropout masks of `graphs.dropout` (ResNet-50
+   * only, each [B, C, H, W]).
    */
   async forward(xs: readonly Float32Array[], params: ReadonlyMap<string, Float32Array>, masks: readonly ReadonlyMap<string, Float32Array>[] = []): Promise<TrainForwardResult> {
     if (this.closed) throw new Error('OrtTrainStep used after release()');
     if (xs.length !== this.branches) throw new Error(`training step: ${xs.length} task batches for a graph of ${this.branches}`);
-    const feeds: Record<string, OrtTensor> = {};
-    for (const [br, x] of xs.entries()) feeds[inputName(br)] = this.tensor(x, [this.batch, 112, 112, 3]);
+    const rows = this.batch * this.branches;
+    const feeds: Record<string, OrtTensor> = { [INPUT]: this.tensor(this.stacked(xs, 'faces'), [rows, 112, 112, 3]) };
     for (const [name, shape] of this.graphs.params) {
       const v = params.get(name);
       if (v === undefined) throw new Error(`training step: parameter ${name} is missing`);
       feeds[name] = this.tensor(v, shape);
     }
-    for (let br = 0; br < this.branches; br++) {
-      for (const [conv, shape] of this.graphs.dropout) {
-        const m = masks[br]?.get(conv);
-        if (m === undefined) throw new Error(`training step: dropout mask for ${conv} is missing`);
-        feeds[maskName(br, conv)] = this.tensor(m, shape);
-      }
+    for (const [conv, shape] of this.graphs.dropout) {
+      feeds[maskName(conv)] = this.tensor(this.stacked(Array.from({ length: this.branches }, (_, i) => masks[i]?.get(conv)), `the dropout mask of ${conv}`), shape);
     }
     const out = await this.fwd.run(feeds);
     const take = (name: string): OrtTensor => {
@@ -117,11 +127,15 @@ export class OrtTrainStep {
       if (t === undefined) throw new Error(`training forward did not return ${name}`);
       return t;
     };
+    const rowsOf = (data: Float32Array, br: number): Float32Array => {
+      const per = data.length / this.branches;
+      return data.subarray(br * per, (br + 1) * per);
+    };
     const logits: Record<TaskName, Float32Array>[] = [];
     const stats: BatchStats[] = [];
     for (let br = 0; br < this.branches; br++) {
-      logits.push(Object.fromEntries(TASKS.map((t) => [t, take(logitsName(br, t)).data as Float32Array])) as Record<TaskName, Float32Array>);
-      stats.push(new Map(this.graphs.batchNorms.map((bn) => [bn, { mean: take(`${statName(br, bn)}/mean`).data as Float32Array, variance: take(`${statName(br, bn)}/var`).data as Float32Array }] as const)));
+      logits.push(Object.fromEntries(TASKS.map((t) => [t, rowsOf(take(logitsName(t)).data as Float32Array, br)])) as Record<TaskName, Float32Array>);
+      stats.push(new Map(this.graphs.batchNorms.map((bn) => [bn, { mean: rowsOf(take(`${statName(bn)}/mean`).data as Float32Array, br), variance: rowsOf(take(`${statName(bn)}/var`).data as Float32Array, br) }] as const)));
     }
     const saved = new Map<string, OrtTensor>();
     for (const name of this.graphs.saved) saved.set(name, name.startsWith('mask:') ? feeds[name]! : take(name));
@@ -129,8 +143,8 @@ export class OrtTrainStep {
   }
 
   /**
-   * ∂L/∂p summed over the branches, for every trainable parameter, from ∂L/∂logits (per branch,
-   * [B, n] per task; zeros where a task has no loss). `params` also holds the flipped kernels of
+   * ∂L/∂p summed over the task batches, for every trainable parameter, from ∂L/∂logits (per task
+   * batch, [B, n] per task; zeros where a task has no loss). `params` also holds the flipped kernels of
    * `graphs.flipped` (see `flipKernel`). The forward's saved activations are released.
    */
   async backward(f: TrainForwardResult, dlogits: readonly Readonly<Record<TaskName, Float32Array>>[], params: ReadonlyMap<string, Float32Array>): Promise<Map<string, Float32Array>> {
@@ -149,12 +163,9 @@ export class OrtTrainStep {
         const [o, i, kh, kw] = this.graphs.params.get(this.graphs.flipped.get(name) ?? '') ?? [];
         feeds[name] = this.tensor(v, [i ?? 0, o ?? 0, kh ?? 0, kw ?? 0]);
       }
-      for (let br = 0; br < this.branches; br++) {
-        for (const t of TASKS) {
-          const d = dlogits[br]?.[t];
-          if (d === undefined) throw new Error(`training step: ∂L/∂logits of ${t} in task batch ${br} is missing`);
-          feeds[dlogitsName(br, t)] = this.tensor(d, [this.batch, TASK_OUTPUTS[t]]);
-        }
+      for (const t of TASKS) {
+        const d = this.stacked(Array.from({ length: this.branches }, (_, br) => dlogits[br]?.[t]), `∂L/∂logits of ${t}`);
+        feeds[dlogitsName(t)] = this.tensor(d, [this.batch * this.branches, TASK_OUTPUTS[t]]);
       }
       const out = await this.bwd.run(feeds);
       const grads = new Map<string, Float32Array>();

@@ -156,9 +156,9 @@ export class OnnxCnnStep {
     const out = new Map<string, Float32Array>();
     let k = 0;
     const keep = 1 - DROPOUT_RATE;
-    for (const [conv, [b, c, h, w]] of this.step.graphs.dropout) {
+    for (const [conv, [, c, h, w]] of this.step.graphs.dropout) {
       const m = tf.tidy(() => {
-        const u = tf.randomUniform([b ?? 1, h ?? 1, w ?? 1, c ?? 1], 0, 1, 'float32', seed * 2 + k++);
+        const u = tf.randomUniform([this.batch, h ?? 1, w ?? 1, c ?? 1], 0, 1, 'float32', seed * 2 + k++);
         return tf.transpose(tf.div(tf.floor(tf.add(u, keep)), keep), [0, 3, 1, 2]);
       });
       out.set(conv, m.dataSync() as Float32Array);
