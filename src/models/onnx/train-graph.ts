@@ -1,12 +1,13 @@
 /**
  * A seed CNN's training step (backbone + the three heads, PyTorch `train()` semantics) as two
  * ONNX graphs, so ONNX Runtime's threaded MLAS kernels run it instead of TF.js:
- * - forward: faces [B, 112, 112, 3] and every parameter (the model directory's layouts, but
- *   convolution kernels OIHW) →
- *   per task logits, every BatchNorm's batch mean and biased variance (the caller updates the
+ * - forward: the step's task batches of faces stacked, [branches·B, 112, 112, 3], and every
+ *   parameter (the model directory's layouts, but convolution kernels OIHW) → per task logits,
+ *   every BatchNorm's batch mean and biased variance per task batch (the caller updates the
  *   running statistics), and the activations the backward needs (`saved`);
  * - backward: the saved activations, the parameters it needs and ∂L/∂logits per task → ∂L/∂p
- *   for every parameter, named `grad:<parameter>` and laid out like the parameter.
+ *   for every parameter summed over the task batches, named `grad:<parameter>` and laid out like
+ *   the parameter.
  *
  * The reverse mode is written by hand per layer (ONNX Runtime's CPU build has no gradient
  * graphs): each forward layer records a closure that emits its backward nodes; they run in
@@ -26,7 +27,7 @@ import { DataType } from './onnx-proto.js';
 export interface TrainGraphs {
   readonly forward: Uint8Array;
   readonly backward: Uint8Array;
-  /** Parameters the forward graph takes, with their shapes (model-directory layouts). */
+  /** Parameters the forward graph takes, with their shapes (model-directory layouts, kernels OIHW). */
   readonly params: ReadonlyMap<string, readonly number[]>;
   /** Parameters the backward graph takes as well. */
   readonly backwardParams: readonly string[];
@@ -222,8 +223,6 @@ class TrainTape {
     for (const step of [...this.backward].reverse()) step();
   }
 }
-
-const numel = (s: readonly number[]): number => s.reduce((a, b) => a * b, 1);
 
 interface ConvSpec {
   readonly stride: number;

@@ -1,9 +1,10 @@
 /**
- * Runs the training graphs of train-graph.ts on ONNX Runtime: one forward per task batch
- * (logits, batch statistics, saved activations), then one backward from ∂L/∂logits to every
- * parameter's gradient. The saved activations stay ONNX Runtime tensors between the two calls
- * (the backward reads them without a copy back into JavaScript) and are dropped after the
- * backward; the caller computes the losses and their gradient with respect to the logits.
+ * Runs the training graphs of train-graph.ts on ONNX Runtime: one forward per step over the
+ * stacked task batches (logits, batch statistics, saved activations), then one backward from
+ * ∂L/∂logits to every parameter's gradient. The saved activations go from the forward's outputs
+ * to the backward's inputs as they are (ONNX Runtime copies them out once; nothing converts them
+ * in JavaScript) and are dropped after the backward; the caller computes the losses and their
+ * gradient with respect to the logits.
  */
 import { TASKS, TASK_OUTPUTS, type TaskName } from '../seed/constants.js';
 import type { SeedDims } from '../seed/architecture.js';
@@ -15,9 +16,9 @@ type OrtTensor = import('onnxruntime-node').Tensor;
 export type BatchStats = ReadonlyMap<string, { readonly mean: Float32Array; readonly variance: Float32Array }>;
 
 export interface TrainForwardResult {
-  /** Per branch (task batch), per task [B, n] logits, row-major. */
+  /** Per task batch, per task [B, n] logits, row-major (views into the stacked output). */
   readonly logits: readonly Readonly<Record<TaskName, Float32Array>>[];
-  /** Per branch, per BatchNorm scope: batch mean and biased variance over the batch (and H, W). */
+  /** Per task batch, per BatchNorm scope: batch mean and biased variance over the batch (and H, W). */
   readonly stats: readonly BatchStats[];
   /** Opaque: what the backward reads. Released by `backward` or `release`. */
   readonly saved: Map<string, OrtTensor>;
@@ -30,8 +31,9 @@ async function session(ort: Ort, model: Uint8Array, threads: number): Promise<Or
     // inputs rather than constants (measured slower than plain NCHW here).
     graphOptimizationLevel: 'extended',
     intraOpNumThreads: threads,
-    // Sequential even with several branches: the parallel executor (inter-op threads) measured
-    // 1.4–2× slower here, its threads contending with the intra-op ones on two cores.
+    // Sequential: the parallel executor (inter-op threads, when the task batches were separate
+    // branches of the graph) measured 1.4–2× slower, its threads contending with the intra-op
+    // ones on two cores.
     interOpNumThreads: 1,
     executionMode: 'sequential',
   });

@@ -216,3 +216,57 @@ describe('ONNX Runtime training state on a backend that keeps the arrays it is g
     }
   });
 });
+
+describe('ONNX Runtime training: task batches stacked', () => {
+  // Very different inputs per task batch (BatchNorm must keep their statistics apart), a task
+  // batch whose loss is zero, and the ResNet-50's dropout drawn per task batch.
+  it.each([
+    ['compact, 2 task batches', 2, -1, () => TrainableNet.random('compact', 'cnn', compactDims(0.125), 3)],
+    ['resnet50-caffe, 3 task batches, the first with a zero loss', 3, 0, () => TrainableNet.random('resnet50-caffe', 'cnn', { backbone: { arch: 'resnet50-caffe', dims: scaledResNet50Dims(16) }, hidden: 16, gruHidden: 8 }, 3)],
+  ] as const)('%s: one stacked call equals the task batches run one by one', async (_name, count, zero, make) => {
+    await selectTrainingBackend('wasm');
+    const before = tf.memory().numTensors;
+    const stackedNet = make();
+    const singleNet = make();
+    const scales = [1, 0.01, 5];
+    const shifts = [0, 80, -30];
+    const xs = Array.from({ length: count }, (_, i) => tf.tidy(() => tf.add(tf.mul(tf.randomUniform([B, 112, 112, 3], -120, 120, 'float32', 51 + i), scales[i]!), shifts[i]!)) as Tensor4D);
+    const ls = labels();
+    const term = (i: number, logits: Logits3): tf.Scalar => {
+      const l = teacherTaskLoss(logits[ls[i]!.task], ls[i]!);
+      return i === zero ? (tf.mul(l, 0) as tf.Scalar) : l;
+    };
+    const seedOf = (i: number): number => 70 + i;
+    const stacked = await OnnxCnnStep.create(stackedNet, B, count, 2);
+    const got = await stacked.summedGrads(count, (i) => xs[i]!, term, 1, seedOf);
+    await stacked.release();
+    const single = await OnnxCnnStep.create(singleNet, B, 1, 2);
+    const sums = new Map<string, Float32Array>();
+    let loss = 0;
+    for (let i = 0; i < count; i++) {
+      const r = await single.summedGrads(1, () => xs[i]!, (_j, logits) => term(i, logits), 1, () => seedOf(i));
+      loss += r.loss;
+      for (const [k, t] of Object.entries(r.grads)) {
+        const d = (await t.data()) as Float32Array;
+        const prev = sums.get(k);
+        sums.set(k, prev === undefined ? d.slice() : prev.map((v, j) => v + d[j]!));
+      }
+      tf.dispose(Object.values(r.grads));
+    }
+    await single.release();
+    expect(got.loss).toBeCloseTo(loss, 4);
+    for (const name of stackedNet.trainableNames()) {
+      const g = (await got.grads[stackedNet.vars.get(name)!.name]!.data()) as Float32Array;
+      expect(relErr(sums.get(singleNet.vars.get(name)!.name)!, g), name).toBeLessThan(1e-4);
+    }
+    // Running statistics: updated task batch by task batch in the same order either way.
+    for (const [name, v] of stackedNet.vars) {
+      if (name.includes('/moving_')) expect(relErr((await singleNet.vars.get(name)!.data()) as Float32Array, (await v.data()) as Float32Array), name).toBeLessThan(1e-5);
+    }
+    tf.dispose([...Object.values(got.grads), ...xs, ...ls.map((l) => l.y)]);
+    stackedNet.dispose();
+    singleNet.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+  });
+});
+

@@ -1,8 +1,8 @@
 /**
  * A TrainableNet's CNN trained on ONNX Runtime (models/onnx/train-session.ts) instead of TF.js's
- * tape: per task batch one forward on ONNX Runtime, the loss and its gradient with respect to the
- * logits in TF.js (the same loss code as the tape path, on [B, n] tensors), one backward on ONNX
- * Runtime; the gradients of the terms are summed.
+ * tape: per step one forward on ONNX Runtime over the task batches stacked, each task batch's
+ * loss and its gradient with respect to the logits in TF.js (the same loss code as the tape path,
+ * on [B, n] tensors), one backward on ONNX Runtime that returns the gradients summed.
  *
  * Two ways to use it:
  * - `summedGrads`: the gradients as TF.js tensors keyed by variable name, for TF.js's Adam (reads
@@ -10,7 +10,7 @@
  * - `load` → `train` … → `store`: the parameters, BN running statistics and Adam's moments stay
  *   in plain arrays in ONNX Runtime's layouts between `load` and `store` and `train` applies the
  *   update itself (`FlatAdam`, the same formula): per step this saves reading every parameter out
- *   of TF.js, transposing kernels both ways, and TF.js's Adam — together about a fifth of a step.
+ *   of TF.js, transposing kernels both ways, and TF.js's Adam (≈ 15 % of a step at width 1).
  *   `store` writes everything back (before a checkpoint, a validation, the end of a phase).
  * BN running statistics follow PyTorch either way (momentum 0.1, unbiased variance).
  */
