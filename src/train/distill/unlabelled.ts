@@ -57,8 +57,12 @@ function parseSoftRow(line: string, file: string, n: number): { folder: string; 
   return { folder: r.folder, frame: r.frame as number, p: (p as number[]).map((x) => x / sum) };
 }
 
-/** The soft-labelled faces of one aligned video (every n-th frame of each track). */
-export async function readSoftLabels(cache: string, video: string, key: string, every: number, report: ReportBuilder): Promise<LabelledFace[]> {
+/**
+ * The soft-labelled faces of one aligned video (every n-th frame of each track). `folders` are the
+ * video's track folders (its alignment marker's): a row naming any other folder is refused, so a
+ * planted or stale file cannot pull another video's faces into this set.
+ */
+export async function readSoftLabels(cache: string, video: string, key: string, every: number, folders: readonly string[], report: ReportBuilder): Promise<LabelledFace[]> {
   const file = softLabelFile(cache, video, key);
   let text: string;
   try {
@@ -71,6 +75,7 @@ export async function readSoftLabels(cache: string, video: string, key: string, 
   for (const [i, line] of textLines(text).entries()) {
     if (line.trim() === '') continue;
     const row = parseSoftRow(line, file, i + 1);
+    if (!folders.includes(row.folder)) throw new DataFormatError(file, i + 1, `"folder" ${JSON.stringify(row.folder)} is not one of ${video}'s track folders (${folders.join(', ')})`);
     const k = seen.get(row.folder) ?? 0;
     seen.set(row.folder, k + 1);
     if (k % every !== 0) {
@@ -104,7 +109,7 @@ export async function prepareUnlabelled(set: UnlabelledSet, what: string, o: Pre
     if (r.skipped) o.events?.videoSkipped?.(video, 'already aligned and labelled');
     else o.events?.videoDone?.(r);
     if (r.faces === 0) report.skip('file without faces', path.basename(file));
-    faces.push(...(await readSoftLabels(set.cache, video, o.teacher.key, set.every, report)));
+    faces.push(...(await readSoftLabels(set.cache, video, o.teacher.key, set.every, r.folders, report)));
   }
   return { faces, report: report.build(), files };
 }
