@@ -2,7 +2,8 @@
  * Distillation on unlabelled video (issue 10): a packaged expression model labels the faces the
  * daemon's own stages find and align; a compact student (CNN, then CNN-RNN on the frozen CNN)
  * learns those soft labels alone and is written as an expressions-only model directory that the
- * daemon's runtime loads and decodes without AU or VA.
+ * daemon's runtime loads and decodes without AU or VA. The CNN student trains on ONNX Runtime's
+ * gradients (one task batch per step), as `daemon train` does by default; the GRU heads on TF.js.
  */
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -59,7 +60,7 @@ describe('daemon train on unlabelled video with a packaged teacher', () => {
     const happy = rows.filter((r) => r.p.indexOf(Math.max(...r.p)) === EXPR_LABELS.indexOf('Happiness')).length;
     expect(happy).toBeGreaterThanOrEqual(4);
 
-    const res = await runTraining(plan, { resume: false });
+    const res = await runTraining(plan, { resume: false, engine: 'onnx' });
     expect(res.manifest.tasks.AU).toBeUndefined();
     expect(res.manifest.tasks.VA).toBeUndefined();
     expect(res.manifest.provenance.source).toMatch(/distilled \(KL at T = 1.5, expressions only, no ground truth\) from the teacher default-expressions/);
@@ -75,7 +76,7 @@ describe('daemon train on unlabelled video with a packaged teacher', () => {
     );
     expect(rnnLogs).toContain('single_face: already aligned and labelled');
     expect(rnnPlan.data.tasks[0]?.train.length).toBeGreaterThanOrEqual(60); // every frame for windows
-    const rnn = await runTraining(rnnPlan, { resume: false });
+    const rnn = await runTraining(rnnPlan, { resume: false, engine: 'onnx' });
     expect(rnn.manifest.kind).toBe('cnn-rnn');
     expect(rnn.manifest.tasks.AU).toBeUndefined();
 
