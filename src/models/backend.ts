@@ -35,6 +35,9 @@ async function tryBackend(name: BackendName): Promise<void> {
     case 'cpu':
       if (!(await tf.setBackend('cpu'))) throw new Error('cpu backend did not initialise');
       return;
+    default:
+      // A name from an unchecked list (bench flags) must not fall through to whatever backend is current.
+      throw new Error(`unknown TF.js backend ${JSON.stringify(name)}`);
   }
 }
 

@@ -241,7 +241,8 @@ export async function runPhase(o: PhaseOptions): Promise<PhaseResult> {
           };
           const scale = o.role === 'student' ? 1 / batches.length : 1;
           const dropoutSeed = (bi: number): number => o.seed + stepId + bi;
-          // One backward pass per task batch (summedGrads): the same step, a third of the memory.
+          // TF.js: one backward pass per task batch (summedGrads), a third of the memory of one pass
+          // over the summed loss. ONNX Runtime: the task batches stacked, one forward and one backward.
           let loss: number;
           try {
             if (onnxStep !== undefined) {
