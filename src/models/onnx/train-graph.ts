@@ -243,7 +243,7 @@ class TrainGraphWriter {
    *   and channels swapped, padded, the k·k strided views stacked per channel into
    *   [C·k·k, B·OH·OW], and one GEMM with the swapped output gradient [O, B·OH·OW].
    * (A dilated Conv of input and gradient runs MLAS as C skinny GEMMs of k·k columns: measured
-   * 2–4× slower on the early layers.)
+   * 2–5× slower on the early layers; faster only for the 3-channel stem of a narrow net.)
    */
   private kernelGrad(xs: string, dy: string, c: { inC: number; outC: number; k: number; stride: number; pad: number; h: number; w: number; oh: number; ow: number }): string {
     const { b } = this.t;
@@ -286,7 +286,7 @@ class TrainGraphWriter {
     return b.one('Reshape', [b.one('Gemm', [dyT, cols], { transB: 1 }), this.t.bints([outC, inC, k, k])]);
   }
 
-  /** Conv (no bias) with its HWIO kernel [k, k, I, O] transposed to OIHW inside the graph. */
+  /** Conv (no bias); its kernel parameter is OIHW (the caller transposes the model directory's HWIO). */
   conv(x: T, conv: string, inC: number, outC: number, k: number, stride: number, pad: number): T {
     const { f, b } = this.t;
     // OIHW, as ONNX takes it: the caller transposes the model directory's HWIO once per step
