@@ -9,7 +9,7 @@ import type { HostHealth, ModelHost } from '../runtime/model-host.js';
 import { openHost } from '../runtime/open-host.js';
 import { HostPool } from '../runtime/host-pool.js';
 import { WorkerHost } from '../runtime/worker-host.js';
-import { combineMembers, decodeMemberFrame, type EnsembleFrame, type RgbFace } from '../seed/index.js';
+import { decideCachedFrame, type EnsembleFrame, type RgbFace } from '../seed/index.js';
 import type { FrameCache } from '../seed/frame-cache.js';
 import type { Int8Calibration } from '../onnx/int8-calibration.js';
 import { isSeedManifest, providesAuVa, type AffectManifest } from './affect-runner.js';
@@ -153,10 +153,7 @@ export class AffectEngine {
 
   /** Per-frame decision of a CNN (not CNN-RNN) model: the seed's ensemble rule on the CNN heads. */
   decideCnn(cache: FrameCache): EnsembleFrame {
-    return combineMembers(
-      cache.map((m) => decodeMemberFrame(m.logits)),
-      { thresholds: this.thresholds },
-    );
+    return decideCachedFrame(cache, { thresholds: this.thresholds });
   }
 
   /** Tensors of a worker-hosted model (0 in-process: those are in the daemon's own count). */

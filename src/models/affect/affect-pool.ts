@@ -11,7 +11,7 @@ import type { EnginePreference } from '../engine/member-engine.js';
 import type { Int8Calibration } from '../onnx/int8-calibration.js';
 import type { ModelHost } from '../runtime/model-host.js';
 import { openHost } from '../runtime/open-host.js';
-import { combineMembers, decodeMemberFrame } from '../seed/index.js';
+import { decideCachedFrame } from '../seed/index.js';
 import { runSeedWindows } from '../seed/run-seed-windows.js';
 import type { AffectRunner } from './affect-runner.js';
 import { affectService, type AffectApi, type AffectInfo } from './affect-service.js';
@@ -77,8 +77,8 @@ export async function openAffectPool(dir: string, o: AffectPoolOptions): Promise
     cropSize: info.cropSize,
     concurrency: o.workers,
     runCnn: async (faces) => (faces.length === 0 ? [] : host.call('cnn', faces)),
-    // The rule of EnsembleRunner.decide / PackagedRunner.decide, on the caller's thread.
-    decideCnn: (frames) => frames.map((f) => combineMembers(f.map((x) => decodeMemberFrame(x.logits)), { thresholds, includeMembers: o.includeMembers })),
+    // The runners' own rule (decideCachedFrame), on the caller's thread.
+    decideCnn: (frames) => frames.map((f) => decideCachedFrame(f, { thresholds, includeMembers: o.includeMembers })),
     runWindows,
     decideSequence: async (frames, windowBatch) => {
       if (kind !== 'cnn-rnn') throw new RangeError('decideSequence() needs a cnn-rnn model');

@@ -136,6 +136,7 @@ export class EnsembleRunner {
     return frames;
   }
 
+  /** decideCachedFrame's rule on per-member logits, an expressions-only model's AU / VA left out. */
   decide(perMember: readonly PerTask<ArrayLike<number>>[]): EnsembleFrame {
     return combineMembers(
       perMember.map((l) => decodeMemberFrame(this.auVa ? l : { EXPR: l.EXPR, AU: NO_OUTPUT, VA: NO_OUTPUT })),

@@ -5,7 +5,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { combineMembers, decodeMemberFrame, type EnsembleFrame, type RgbFace } from '../seed/index.js';
+import { decideCachedFrame, type EnsembleFrame, type RgbFace } from '../seed/index.js';
 import { ModelManifestError, SeedModelError } from '../seed/errors.js';
 import type { FrameCache, MemberFrameCache } from '../seed/frame-cache.js';
 import { parsePackagedManifest, type FaceCropSpec, type PackagedManifest } from './manifest.js';
@@ -81,10 +81,7 @@ export class PackagedRunner {
   }
 
   decide(frame: FrameCache): EnsembleFrame {
-    return combineMembers(
-      frame.map((m) => decodeMemberFrame(m.logits)),
-      { thresholds: this.thresholds, includeMembers: this.opts.includeMembers },
-    );
+    return decideCachedFrame(frame, { thresholds: this.thresholds, includeMembers: this.opts.includeMembers });
   }
 
   decideCnn(frames: readonly FrameCache[]): EnsembleFrame[] {

@@ -7,6 +7,7 @@ import type { Tensor } from '../tf.js';
 import { TASK_OUTPUTS, TASKS } from './constants.js';
 import { decideFrame, decodeMemberFrame, type AffectFrame, type MemberFrame, type Numbers } from './decode.js';
 import { SeedModelError } from './errors.js';
+import type { FrameCache } from './frame-cache.js';
 import type { PerTask } from './types.js';
 
 /** One member's logits for N frames, flattened row-major ([N, n] or [B, T, n] → N = B·T). */
@@ -31,6 +32,14 @@ function frameCount(m: MemberLogits): number {
     }
   }
   return n;
+}
+
+/**
+ * The per-frame decision of a CNN ensemble from its cached member outputs: every runner and every
+ * thread decides with this one rule (a member without AU / VA logits does not vote on them).
+ */
+export function decideCachedFrame(frame: FrameCache, opts: EnsembleOptions): EnsembleFrame {
+  return combineMembers(frame.map((m) => decodeMemberFrame(m.logits)), opts);
 }
 
 /**

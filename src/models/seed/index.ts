@@ -18,7 +18,7 @@ export { initSeedWeights } from './init.js';
 export type { InitOptions } from './init.js';
 export { decodeMemberFrame, applyAuThresholds, sigmoid, softmax, argmax, vaExpectation } from './decode.js';
 export type { AffectFrame, FrameLogits, MemberFrame } from './decode.js';
-export { ensembleLogits, combineMembers, readLogits } from './ensemble.js';
+export { ensembleLogits, combineMembers, decideCachedFrame, readLogits } from './ensemble.js';
 export type { EnsembleFrame, EnsembleOptions, MemberLogits } from './ensemble.js';
 export { ManifestSchema, parseManifest, seedInputSpec, seedTaskSpec, MANIFEST_FILE, MANIFEST_FORMAT_VERSION } from './manifest.js';
 export type { ModelManifest, MemberRole } from './manifest.js';
