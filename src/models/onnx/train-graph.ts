@@ -32,11 +32,11 @@ export interface TrainGraphs {
   /** Parameters the backward graph takes as well. */
   readonly backwardParams: readonly string[];
   /**
-   * Backward inputs derived from a kernel: name → the OIHW kernel parameter it is made from, as
-   * [I, O, k, k] with both spatial axes reversed (a stride-1 convolution's input gradient is a
+   * Backward inputs derived from a kernel: name → the OIHW kernel parameter it is made from and
+   * its own shape [I, O, k, k] (both spatial axes reversed) (a stride-1 convolution's input gradient is a
    * plain convolution of the output gradient with it, faster than ConvTranspose).
    */
-  readonly flipped: ReadonlyMap<string, string>;
+  readonly flipped: ReadonlyMap<string, { readonly kernel: string; readonly shape: readonly number[] }>;
   /** Names of the activations the forward returns for the backward. */
   readonly saved: readonly string[];
   /** BatchNorm scopes whose batch statistics the forward returns per task batch (`statName`/mean|var, [branches, C]). */
@@ -61,20 +61,19 @@ class TrainTape {
   readonly b = new GraphBuilder('seed-cnn-train-backward', 'b_');
   readonly params = new Map<string, readonly number[]>();
   readonly backwardParams = new Set<string>();
-  readonly flipped = new Map<string, string>();
+  readonly flipped = new Map<string, { readonly kernel: string; readonly shape: readonly number[] }>();
   readonly saved = new Set<string>();
   readonly batchNorms: string[] = [];
   readonly bnCounts = new Map<string, number>();
   readonly dropout = new Map<string, readonly number[]>();
   private readonly backward: (() => void)[] = [];
   private readonly onehots = new Set<string>();
-  private readonly zeros = new Set<string>();
   private readonly grads = new Map<string, string[]>();
   /** Forward tensors whose gradient nobody needs (the input image). */
   private readonly constant = new Set<string>();
   private n = 0;
 
-  private readonly paramGrads = new Map<string, string[]>();
+  private readonly gradOutputs = new Set<string>();
 
   constructor(
     readonly batch: number,
@@ -112,27 +111,24 @@ class TrainTape {
     const name = `${kernel}@flipped`;
     if (!this.flipped.has(name)) {
       const [o, i, kh, kw] = this.params.get(kernel) ?? [];
-      this.flipped.set(name, kernel);
-      this.b.input(name, [i ?? 0, o ?? 0, kh ?? 0, kw ?? 0]);
+      const shape = [i ?? 0, o ?? 0, kh ?? 0, kw ?? 0];
+      this.flipped.set(name, { kernel, shape });
+      this.b.input(name, shape);
     }
     return name;
   }
 
   /** A forward tensor the backward reads: a forward output and a backward input of one name. */
   save(name: string, elemType: number = DataType.FLOAT): string {
-    if (!this.saved.has(name)) {
-      this.saved.add(name);
-      this.f.tap(name, elemType);
-      this.b.inputAny(name, elemType);
-    }
-    return name;
+    if (!this.saved.has(name)) this.f.tap(name, elemType);
+    return this.saveInput(name, elemType);
   }
 
   /** A forward-graph input the backward reads too (the dropout masks). */
-  saveInput(name: string): string {
+  saveInput(name: string, elemType: number = DataType.FLOAT): string {
     if (!this.saved.has(name)) {
       this.saved.add(name);
-      this.b.inputAny(name);
+      this.b.inputAny(name, elemType);
     }
     return name;
   }
@@ -146,16 +142,6 @@ class TrainTape {
       const data = new Float32Array(kk * kk);
       for (let q = 0; q < kk; q++) data[q * kk + q] = 1;
       this.b.weight(name, data, [kk, 1, k, k]);
-    }
-    return name;
-  }
-
-  /** A zero vector of length n in the forward graph (one initializer per length). */
-  fzeros(n: number): string {
-    const name = `zeros_${n}`;
-    if (!this.zeros.has(name)) {
-      this.zeros.add(name);
-      this.f.weight(name, new Float32Array(n), [n]);
     }
     return name;
   }
@@ -205,18 +191,13 @@ class TrainTape {
     return sum;
   }
 
-  /** A contribution to a parameter's gradient; `finishGrads` sums them. */
+  /** A parameter's gradient as the backward's output `grad:<param>` (every parameter is used once). */
   paramGrad(param: string, grad: string): void {
-    const list = this.paramGrads.get(param) ?? [];
-    list.push(grad);
-    this.paramGrads.set(param, list);
-  }
-
-  finishGrads(): void {
-    for (const [param, list] of this.paramGrads) {
-      this.b.op(list.length === 1 ? 'Identity' : 'Sum', list, {}, [`grad:${param}`]);
-      this.b.output(`grad:${param}`, this.params.get(param) ?? []);
-    }
+    const name = `grad:${param}`;
+    if (this.gradOutputs.has(name)) throw new Error(`${param} is used by two layers; its gradient would need a sum`);
+    this.gradOutputs.add(name);
+    this.b.op('Identity', [grad], {}, [name]);
+    this.b.output(name, this.params.get(param) ?? []);
   }
 
   runBackward(): void {
@@ -542,7 +523,6 @@ export function buildTrainGraphs(dims: SeedDims, batch: number, branches = 1): T
     tape.addGrad(logits.name, tape.b.input(dlogitsName(task), logits.shape));
   }
   tape.runBackward();
-  tape.finishGrads();
   return {
     forward: tape.f.encode(),
     backward: tape.b.encode(),

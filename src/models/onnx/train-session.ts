@@ -6,7 +6,7 @@
  * in JavaScript) and are dropped after the backward; the caller computes the losses and their
  * gradient with respect to the logits.
  */
-import { TASKS, TASK_OUTPUTS, type TaskName } from '../seed/constants.js';
+import { INPUT_SIZE, TASKS, TASK_OUTPUTS, type TaskName } from '../seed/constants.js';
 import type { SeedDims } from '../seed/architecture.js';
 import { buildTrainGraphs, dlogitsName, INPUT, logitsName, maskName, statName, type TrainGraphs } from './train-graph.js';
 import { executionProviders, loadOrt, type Ort, type OrtSession } from './ort.js';
@@ -114,7 +114,7 @@ export class OrtTrainStep {
     if (this.closed) throw new Error('OrtTrainStep used after release()');
     if (xs.length !== this.branches) throw new Error(`training step: ${xs.length} task batches for a graph of ${this.branches}`);
     const rows = this.batch * this.branches;
-    const feeds: Record<string, OrtTensor> = { [INPUT]: this.tensor(this.stacked(xs, 'faces'), [rows, 112, 112, 3]) };
+    const feeds: Record<string, OrtTensor> = { [INPUT]: this.tensor(this.stacked(xs, 'faces'), [rows, INPUT_SIZE, INPUT_SIZE, 3]) };
     for (const [name, shape] of this.graphs.params) {
       const v = params.get(name);
       if (v === undefined) throw new Error(`training step: parameter ${name} is missing`);
@@ -159,11 +159,10 @@ export class OrtTrainStep {
         if (v === undefined) throw new Error(`training step: parameter ${name} is missing`);
         feeds[name] = this.tensor(v, this.graphs.params.get(name) ?? []);
       }
-      for (const [name] of this.graphs.flipped) {
+      for (const [name, { shape }] of this.graphs.flipped) {
         const v = params.get(name);
         if (v === undefined) throw new Error(`training step: ${name} is missing`);
-        const [o, i, kh, kw] = this.graphs.params.get(this.graphs.flipped.get(name) ?? '') ?? [];
-        feeds[name] = this.tensor(v, [i ?? 0, o ?? 0, kh ?? 0, kw ?? 0]);
+        feeds[name] = this.tensor(v, shape);
       }
       for (const t of TASKS) {
         const d = this.stacked(Array.from({ length: this.branches }, (_, br) => dlogits[br]?.[t]), `∂L/∂logits of ${t}`);

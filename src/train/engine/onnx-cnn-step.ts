@@ -41,8 +41,8 @@ function hwioToOihw(src: Float32Array, [k1, k2, i, o]: readonly number[]): Float
   return out;
 }
 
-/** [O, I, k, k] → [k, k, I, O]. */
-function oihwToHwio(src: Float32Array, [o, i, k1, k2]: readonly number[]): Float32Array {
+/** The inverse of hwioToOihw, given the same HWIO shape. */
+function oihwToHwio(src: Float32Array, [k1, k2, i, o]: readonly number[]): Float32Array {
   const kk = (k1 ?? 1) * (k2 ?? 1);
   const ci = i ?? 1;
   const co = o ?? 1;
@@ -119,6 +119,19 @@ export class OnnxCnnStep {
     return v;
   }
 
+  /**
+   * A copy of a parameter-shaped array (a value, a gradient, a moment) from the net's layout to
+   * the graph's (kernels HWIO → OIHW), and back. Always a copy: the arrays on this side change in
+   * place, and some TF.js backends keep the array a tensor is made from.
+   */
+  private toGraph(name: string, data: Float32Array): Float32Array {
+    return isKernel(name) ? hwioToOihw(data, this.variable(name).shape) : data.slice();
+  }
+
+  private toNet(name: string, data: Float32Array): Float32Array {
+    return isKernel(name) ? oihwToHwio(data, this.variable(name).shape) : data.slice();
+  }
+
   /** The net's parameters in the graph's layouts (kernels OIHW). */
   private async readParams(): Promise<Map<string, Float32Array>> {
     const out = new Map<string, Float32Array>();
@@ -126,7 +139,7 @@ export class OnnxCnnStep {
       const v = this.variable(name);
       const data = (await v.data()) as Float32Array;
       if (isKernel(name) && (shape[0] !== v.shape[3] || shape[1] !== v.shape[2])) throw new TrainError(`${name}: shape [${v.shape.join(',')}] does not fit the graph`);
-      out.set(name, isKernel(name) ? hwioToOihw(data, v.shape) : data.slice());
+      out.set(name, this.toGraph(name, data));
     }
     return out;
   }
@@ -143,7 +156,7 @@ export class OnnxCnnStep {
   }
 
   private withFlipped(params: Map<string, Float32Array>): Map<string, Float32Array> {
-    for (const [name, kernel] of this.step.graphs.flipped) params.set(name, flipKernel(params.get(kernel) ?? new Float32Array(), this.step.graphs.params.get(kernel) ?? []));
+    for (const [name, { kernel }] of this.step.graphs.flipped) params.set(name, flipKernel(params.get(kernel) ?? new Float32Array(), this.step.graphs.params.get(kernel) ?? []));
     return params;
   }
 
@@ -281,7 +294,7 @@ export class OnnxCnnStep {
     const out: NamedTensorMap = {};
     for (const [name, g] of grads) {
       const v = this.variable(name);
-      out[v.name] = tf.tensor(isKernel(name) ? oihwToHwio(g, [v.shape[3], v.shape[2], v.shape[0], v.shape[1]] as number[]) : g, v.shape, 'float32');
+      out[v.name] = tf.tensor(this.toNet(name, g), v.shape, 'float32');
     }
     return { grads: out, loss };
   }
@@ -315,7 +328,7 @@ export class OnnxCnnStep {
         for (const name of this.step.graphs.params.keys()) {
           const d = src.get(name);
           if (d === undefined) throw new TrainError(`optimizer state lacks ${name}`);
-          out.set(name, isKernel(name) ? hwioToOihw(d, this.variable(name).shape) : d.slice());
+          out.set(name, this.toGraph(name, d));
         }
         return out;
       };
@@ -344,17 +357,13 @@ export class OnnxCnnStep {
     for (const name of this.step.graphs.params.keys()) {
       const v = this.variable(name);
       const d = s.params.get(name) ?? new Float32Array();
-      // A copy either way (see writeStats): FlatAdam updates `d` in place at the next step.
-      tf.tidy(() => v.assign(tf.tensor(isKernel(name) ? oihwToHwio(d, [v.shape[3], v.shape[2], v.shape[0], v.shape[1]] as number[]) : d.slice(), v.shape, 'float32')));
+      tf.tidy(() => v.assign(tf.tensor(this.toNet(name, d), v.shape, 'float32')));
     }
     this.writeStats(s.stats);
     if (adam !== undefined && s.adam !== undefined) {
       const back = (src: ReadonlyMap<string, Float32Array>): Map<string, Float32Array> => {
         const out = new Map<string, Float32Array>();
-        for (const [name, d] of src) {
-          const v = this.variable(name);
-          out.set(name, isKernel(name) ? oihwToHwio(d, [v.shape[3], v.shape[2], v.shape[0], v.shape[1]] as number[]) : d.slice());
-        }
+        for (const [name, d] of src) out.set(name, this.toNet(name, d));
         return out;
       };
       adam.restore({ step: s.adam.step, m: back(s.adam.m), v: back(s.adam.v) });
