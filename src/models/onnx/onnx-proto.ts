@@ -50,7 +50,7 @@ message GraphProto {
   repeated ValueInfoProto output = 12;
 }
 message TensorProto {
-  enum DataType { UNDEFINED = 0; FLOAT = 1; UINT8 = 2; INT8 = 3; INT32 = 6; INT64 = 7; }
+  enum DataType { UNDEFINED = 0; FLOAT = 1; UINT8 = 2; INT8 = 3; INT32 = 6; INT64 = 7; BOOL = 9; }
   repeated int64 dims = 1;
   optional int32 data_type = 2;
   optional string name = 8;
@@ -69,5 +69,5 @@ message TypeProto {
 const root = protobuf.parse(SCHEMA, { keepCase: true }).root;
 export const ModelProto = root.lookupType('onnx.ModelProto');
 
-export const DataType = { FLOAT: 1, UINT8: 2, INT8: 3, INT32: 6, INT64: 7 } as const;
+export const DataType = { FLOAT: 1, UINT8: 2, INT8: 3, INT32: 6, INT64: 7, BOOL: 9 } as const;
 export const AttributeType = { FLOAT: 1, INT: 2, STRING: 3, FLOATS: 6, INTS: 7 } as const;

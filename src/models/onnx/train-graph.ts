@@ -37,7 +37,7 @@ export interface TrainGraphs {
    * plain convolution of the output gradient with it, faster than ConvTranspose).
    */
   readonly flipped: ReadonlyMap<string, { readonly kernel: string; readonly shape: readonly number[] }>;
-  /** Names of the activations the forward returns for the backward. */
+  /** What the backward reads of the forward: activations it returns, or inputs of its own (the faces, dropout masks). */
   readonly saved: readonly string[];
   /** BatchNorm scopes whose batch statistics the forward returns per task batch (`statName`/mean|var, [branches, C]). */
   readonly batchNorms: readonly string[];
@@ -54,7 +54,12 @@ export interface TrainGraphs {
 interface T {
   readonly name: string;
   readonly shape: readonly number[];
+  /** A forward input holding the same values NHWC (the faces): the backward reads that instead of a saved copy. */
+  readonly nhwc?: string;
 }
+
+/** A convolution's input as the backward reads it: NCHW, or with batch and channels swapped. */
+type ConvInput = (layout: 'nchw' | 'cnhw') => string;
 
 class TrainTape {
   readonly f = new GraphBuilder('seed-cnn-train-forward');
@@ -215,23 +220,33 @@ class TrainGraphWriter {
   constructor(readonly t: TrainTape) {}
 
   /**
-   * dW (OIHW) of a convolution from its saved input and its output gradient, as GEMMs over
-   * im2col, in one of two forms by shape:
+   * dW (OIHW) of a convolution from its input and its output gradient, in one of three forms by
+   * shape:
+   * - few input and output channels (the stem of a narrow net): batch and channels swapped, dW
+   *   is a convolution of the input with the output gradient as kernel, dilated by the stride
+   *   (MLAS runs it as C GEMMs of k·k columns: measured 53 → 28 ms at 3 → 16 channels, 43 → 37 ms
+   *   at 3 → 32, no gain at 3 → 64, 2–5× slower than the others on the early layers of any width);
    * - large outputs (OH·OW ≥ O: the stem, layer1, layer2): the patches are a convolution of
    *   each input channel with k·k one-hot kernels, [B, C·k·k, OH·OW] per image without any
    *   transpose; dW = Σ_b dy_b · patches_bᵀ (a batched MatMul, then a sum over the batch);
    * - small outputs (deep layers, where that per-image product would dwarf the patches): batch
    *   and channels swapped, padded, the k·k strided views stacked per channel into
    *   [C·k·k, B·OH·OW], and one GEMM with the swapped output gradient [O, B·OH·OW].
-   * (A dilated Conv of input and gradient runs MLAS as C skinny GEMMs of k·k columns: measured
-   * 2–5× slower on the early layers; faster only for the 3-channel stem of a narrow net.)
    */
-  private kernelGrad(xs: string, dy: string, c: { inC: number; outC: number; k: number; stride: number; pad: number; h: number; w: number; oh: number; ow: number }): string {
+  private kernelGrad(input: ConvInput, dy: string, c: { inC: number; outC: number; k: number; stride: number; pad: number; h: number; w: number; oh: number; ow: number }): string {
     const { b } = this.t;
     const { inC, outC, k, stride, pad, h, w, oh, ow } = c;
     const batch = this.t.rows;
     const kk = k * k;
+    const endH = stride * (oh - 1) + k - h - pad;
+    const endW = stride * (ow - 1) + k - w - pad;
+    if (inC <= 4 && outC <= 32 && k > 1 && endH >= 0 && endW >= 0) {
+      const dyT = b.one('Transpose', [dy], { perm: [1, 0, 2, 3] });
+      const g = b.one('Conv', [input('cnhw'), dyT], { kernel_shape: [oh, ow], dilations: [stride, stride], pads: [pad, pad, endH, endW] });
+      return b.one('Transpose', [g], { perm: [1, 0, 2, 3] });
+    }
     if (oh * ow >= outC) {
+      const xs = input('nchw');
       let patches: string;
       if (k === 1 && stride === 1 && pad === 0) {
         patches = b.one('Reshape', [xs, this.t.bints([batch, inC, h * w])]);
@@ -245,7 +260,7 @@ class TrainGraphWriter {
       const perImage = b.one('MatMul', [dyB, b.one('Transpose', [patches], { perm: [0, 2, 1] })]);
       return b.one('Reshape', [b.one('ReduceSum', [perImage, this.t.bints([0])], { keepdims: 0 }), this.t.bints([outC, inC, k, k])]);
     }
-    const xT = b.one('Transpose', [xs], { perm: [1, 0, 2, 3] });
+    const xT = input('cnhw');
     const dyT = b.one('Reshape', [b.one('Transpose', [dy], { perm: [1, 0, 2, 3] }), this.t.bints([outC, -1])]);
     let cols: string;
     if (k === 1 && stride === 1 && pad === 0) {
@@ -267,6 +282,22 @@ class TrainGraphWriter {
     return b.one('Reshape', [b.one('Gemm', [dyT, cols], { transB: 1 }), this.t.bints([outC, inC, k, k])]);
   }
 
+  /**
+   * How the backward reads a convolution's input: the faces straight from the forward's input
+   * (transposed there: no copy of them comes out of the forward), anything else saved.
+   */
+  private convInput(x: T): ConvInput {
+    const { b } = this.t;
+    if (x.nhwc !== undefined) {
+      const nhwc = x.nhwc;
+      return (layout) => b.one('Transpose', [this.t.saveInput(nhwc)], { perm: layout === 'nchw' ? [0, 3, 1, 2] : [3, 0, 1, 2] });
+    }
+    // Saved now, while the forward is built: relu() checks, when its backward is written,
+    // whether a later layer kept its output.
+    const xs = this.t.save(x.name);
+    return (layout) => (layout === 'nchw' ? xs : b.one('Transpose', [xs], { perm: [1, 0, 2, 3] }));
+  }
+
   /** Conv (no bias); its kernel parameter is OIHW (the caller transposes the model directory's HWIO). */
   conv(x: T, conv: string, inC: number, outC: number, k: number, stride: number, pad: number): T {
     const { f, b } = this.t;
@@ -279,11 +310,11 @@ class TrainGraphWriter {
     const y = f.one('Conv', [x.name, wt], { kernel_shape: [k, k], strides: [stride, stride], pads: [pad, pad, pad, pad] });
     const out: T = { name: y, shape: [this.t.rows, outC, oh, ow] };
     const needDx = this.t.needsGrad(x.name);
-    const xs = this.t.save(x.name);
+    const input = this.convInput(x);
     this.t.onBackward(() => {
       const dy = this.t.gradOf(y);
       if (dy === undefined) return;
-      this.t.paramGrad(wt, this.kernelGrad(xs, dy, { inC, outC, k, stride, pad, h, w, oh, ow }));
+      this.t.paramGrad(wt, this.kernelGrad(input, dy, { inC, outC, k, stride, pad, h, w, oh, ow }));
       if (needDx) {
         let dx: string;
         if (stride === 1) {
@@ -362,8 +393,11 @@ class TrainGraphWriter {
     this.t.onBackward(() => {
       const dy = this.t.gradOf(y);
       if (dy === undefined) return;
-      // y ≥ 0, so sign(y) is the ReLU's derivative.
-      this.t.addGrad(x.name, b.one('Mul', [dy, b.one('Sign', [this.t.save(y)])]));
+      // The derivative is [y > 0]: Greater and Cast run 2–3× faster than Sign here. Where no
+      // later layer keeps y (the stem's, read by max-pool), the forward returns the mask alone,
+      // a quarter of the bytes.
+      const positive = this.t.saved.has(y) ? b.one('Greater', [this.t.save(y), this.t.bconst(0)]) : this.t.save(f.one('Greater', [y, this.t.fconst(0)]), DataType.BOOL);
+      this.t.addGrad(x.name, b.one('Mul', [dy, b.one('Cast', [positive], { to: DataType.FLOAT })]));
     });
     return { name: y, shape: x.shape };
   }
@@ -510,7 +544,7 @@ export function buildTrainGraphs(dims: SeedDims, batch: number, branches = 1): T
   const g = new TrainGraphWriter(tape);
   const rows = tape.rows;
   const input = tape.f.input(INPUT, [rows, INPUT_SIZE, INPUT_SIZE, 3]);
-  const x: T = { name: tape.f.one('Transpose', [input], { perm: [0, 3, 1, 2] }), shape: [rows, 3, INPUT_SIZE, INPUT_SIZE] };
+  const x: T = { name: tape.f.one('Transpose', [input], { perm: [0, 3, 1, 2] }), shape: [rows, 3, INPUT_SIZE, INPUT_SIZE], nhwc: input };
   tape.markConstant(x.name);
   const bb = dims.backbone;
   const f = bb.arch === 'compact' ? compactBackbone(g, x, bb.dims) : resnet50Backbone(g, x, bb.dims);

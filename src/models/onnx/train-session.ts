@@ -140,7 +140,8 @@ export class OrtTrainStep {
       stats.push(new Map(this.graphs.batchNorms.map((bn) => [bn, { mean: rowsOf(take(`${statName(bn)}/mean`).data as Float32Array, br), variance: rowsOf(take(`${statName(bn)}/var`).data as Float32Array, br) }] as const)));
     }
     const saved = new Map<string, OrtTensor>();
-    for (const name of this.graphs.saved) saved.set(name, name.startsWith('mask:') ? feeds[name]! : take(name));
+    // A saved forward input (the faces, a dropout mask) is the caller's array itself.
+    for (const name of this.graphs.saved) saved.set(name, feeds[name] ?? take(name));
     return { logits, stats, saved };
   }
 

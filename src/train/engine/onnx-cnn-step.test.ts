@@ -50,9 +50,13 @@ describe('ONNX Runtime training step', () => {
   // entry on the early layers. It is compared by direction (1 − cosine), the compact one entry
   // by entry.
   it.each([
-    ['compact', true, () => TrainableNet.random('compact', 'cnn', compactDims(0.125), 3)],
-    ['resnet50-caffe', false, () => TrainableNet.random('resnet50-caffe', 'cnn', { backbone: { arch: 'resnet50-caffe', dims: scaledResNet50Dims(16) }, hidden: 16, gruHidden: 8 }, 3)],
-  ] as const)('%s: loss, gradients and running statistics equal the TF.js tape', async (_name, tight, make) => {
+    ['compact', true, 2e-3, () => TrainableNet.random('compact', 'cnn', compactDims(0.125), 3)],
+    // A stem of more than 32 channels takes the other form of the stem's kernel gradient (both
+    // forms put this net's stem gradient 0.61 % from the tape's, the same figure to 7 digits:
+    // float noise that flips a max-pool argmax; a wrong layout would be off by its own size).
+    ['compact, a wide stem', true, 1e-2, () => TrainableNet.random('compact', 'cnn', { backbone: { arch: 'compact', dims: { stem: 40, stages: [8, 16, 16, 16] } }, hidden: 16, gruHidden: 8 }, 3)],
+    ['resnet50-caffe', false, 0, () => TrainableNet.random('resnet50-caffe', 'cnn', { backbone: { arch: 'resnet50-caffe', dims: scaledResNet50Dims(16) }, hidden: 16, gruHidden: 8 }, 3)],
+  ] as const)('%s: loss, gradients and running statistics equal the TF.js tape', async (_name, tight, stemTolerance, make) => {
     await selectTrainingBackend('wasm');
     const before = tf.memory().numTensors;
     const tape = make();
@@ -77,7 +81,7 @@ describe('ONNX Runtime training step', () => {
       expect(g!.shape).toEqual(r!.shape);
       const a = (await r!.data()) as Float32Array;
       const b = (await g!.data()) as Float32Array;
-      if (tight) expect(relErr(a, b), name).toBeLessThan(2e-3);
+      if (tight) expect(relErr(a, b), name).toBeLessThan(name === 'backbone/conv1/kernel' ? stemTolerance : 2e-3);
       else expect(1 - cosine(a, b), name).toBeLessThan(0.03);
       checked++;
     }
