@@ -11,7 +11,7 @@ import type { Config } from '../config/schema.js';
 import { AnalyticsError, ErrorCodes, InferenceError, SourceError } from '../core/errors.js';
 import { selectBackend, type BackendPreference } from '../models/backend.js';
 import { FaceDetector } from '../models/face-detector/index.js';
-import { faceCropAlignment } from '../models/packaged/face-crop.js';
+import { modelCropAlignment } from '../models/packaged/face-crop.js';
 import { isSeedManifest, loadAffectRunner, providesAuVa, runnerEngine, type AffectRunner } from '../models/affect/affect-runner.js';
 import { openAffectPool } from '../models/affect/affect-pool.js';
 import { listImages, readImage } from './image-dir.js';
@@ -205,7 +205,7 @@ export async function predict(o: PredictOptions): Promise<PredictSummary> {
         tracksEnded: async (ids) => {
           for (const id of ids) await sink.endSequence(id);
         },
-      }, (face) => faceCropAlignment(face, model.crop, model.cropSize ?? face.alignment.size));
+      }, (face) => modelCropAlignment(face, model));
       await sink.finish();
       frames = r.frames;
       progress(`${frames} frame(s), ${sink.faces} face(s), ${tracks} track(s)`);

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
 import { FaceDetector } from '../../src/models/face-detector/index.js';
+import { readImageFile } from '../../src/streams/decode-image.js';
 import { demoPhotos } from '../../src/streams/demo-source.js';
 import { alignVideo, alignVideos } from '../../src/train/align/align-videos.js';
 import { loadTeacherLabeller } from '../../src/train/distill/teacher-labeller.js';
@@ -58,6 +59,29 @@ describe('aligned-faces output against hostile or reused input', () => {
     symlinkSync(media('multi_face.jpg'), path.join(pair, 'group.jpg'));
     symlinkSync(demoPhotos()[0]!, path.join(pair, 'group_2.jpg'));
     await expect(alignVideos({ input: pair, out: path.join(dir, 'pair-out'), detector, config, stills: true })).rejects.toThrow(/group_2 is the folder of a further track of group/);
+  });
+
+  it('refuses to mix crops of other settings into an output, and to write its records through a linked .complete', async () => {
+    const out = path.join(dir, 'settings');
+    const file = media('multi_face.jpg');
+    const first = await alignVideo(file, { input: file, out, detector, config, stills: true });
+    expect(first.faces).toBe(5);
+    expect(JSON.parse(readFileSync(path.join(out, '.complete', 'settings.json'), 'utf8'))).toMatchObject({ alignment: { size: 112 }, quality: 95 });
+    // The same settings: the finished file is skipped.
+    expect((await alignVideo(file, { input: file, out, detector, config, stills: true })).skipped).toBe(true);
+    const other = { ...config, alignment: { ...config.alignment, size: 96 }, detector: { ...config.detector, minScore: 0.7 } };
+    await expect(alignVideo(file, { input: file, out, detector, config: other, stills: true })).rejects.toThrow(/aligned with other settings \(detector\.minScore 0\.5 → 0\.7, alignment\.size 112 → 96\)/);
+    await expect(alignVideo(file, { input: file, out, detector, config, stills: true, quality: 80 })).rejects.toThrow(/quality 95 → 80/);
+    const crop = readImageFile(path.join(out, 'multi_face', '00001.jpg'));
+    expect((await crop).width).toBe(112);
+
+    const linked = path.join(dir, 'linked-complete');
+    mkdirSync(linked);
+    const elsewhere = path.join(dir, 'complete-elsewhere');
+    mkdirSync(elsewhere);
+    symlinkSync(elsewhere, path.join(linked, '.complete'));
+    await expect(alignVideo(file, { input: file, out: linked, detector, config, stills: true })).rejects.toThrow(/not a directory \(a link or a file\)/);
+    expect(existsSync(path.join(elsewhere, 'settings.json'))).toBe(false);
   });
 
   it('replaces the crops of a file that changed under the same name', async () => {

@@ -4,7 +4,7 @@ import { InferenceQueue, type InferenceQueueOptions } from '../runtime/inference
 import type { BackendPreference } from '../backend.js';
 import type { AlignedFace, Alignment } from '../../core/records.js';
 import type { EnginePreference } from '../engine/member-engine.js';
-import { faceCropAlignment } from '../packaged/face-crop.js';
+import { modelCropAlignment } from '../packaged/face-crop.js';
 import type { HostHealth, ModelHost } from '../runtime/model-host.js';
 import { openHost } from '../runtime/open-host.js';
 import { HostPool } from '../runtime/host-pool.js';
@@ -110,7 +110,7 @@ export class AffectEngine {
 
   /** Where this model's crop of a face lies (the daemon's alignment for seed models). */
   cropOf(face: AlignedFace): Alignment {
-    return faceCropAlignment(face, this.host.info.crop, this.host.info.cropSize ?? face.alignment.size);
+    return modelCropAlignment(face, this.host.info);
   }
 
   get id(): string {

@@ -15,3 +15,14 @@ export function faceCropAlignment(face: AlignedFace, spec: FaceCropSpec, size: n
   const s = side / size;
   return { cropToSource: [s, 0, x + w / 2 - side / 2, 0, s, y + h / 2 - side / 2], size, angleDeg: 0 };
 }
+
+/** What a model says about its crop: the kind, and its side in pixels (null: the alignment's own). */
+export interface ModelCrop {
+  readonly crop: FaceCropSpec;
+  readonly cropSize: number | null;
+}
+
+/** The crop `model` is fed of `face` (faceCropAlignment at the model's size). */
+export function modelCropAlignment(face: AlignedFace, model: ModelCrop): Alignment {
+  return faceCropAlignment(face, model.crop, model.cropSize ?? face.alignment.size);
+}

@@ -10,6 +10,8 @@
  *                                         face, {folder, frame, p}: the teacher's EXPR probabilities on
  *                                         its own crop of the face, cut from the same frame
  *   <out>/.complete/<video>.json          written last; a video with a matching marker is skipped
+ *   <out>/.complete/settings.json         the settings that shape the crops (cropSettings); a run
+ *                                         with others is refused
  * Resumable: a finished video (same input size and mtime) is skipped, and a video interrupted
  * midway is analysed again from its start, keeping the crops already written. Crops are written
  * atomically (temporary name, then rename), so a kill never leaves a truncated JPEG.
@@ -171,6 +173,65 @@ export function checkVideoNames(files: readonly string[], among = 'the inputs'):
 export const frameFile = (frame1: number): string => `${String(frame1).padStart(5, '0')}.jpg`;
 const fmt = (x: number): string => (Math.round(x * 100) / 100).toString();
 
+/**
+ * The settings that shape the crops (which faces, where, how large, how compressed). An output
+ * directory holds crops of one set of them: `<out>/.complete/settings.json` records it at the
+ * first video, and a later run with other values is refused rather than mixing crops of two
+ * alignments under one name (or deleting what someone aligned).
+ */
+export function cropSettings(o: Pick<AlignOptions, 'config' | 'quality'>): Record<string, unknown> {
+  const { analysis: a, detector: d, tracker: t, alignment } = o.config;
+  return {
+    analysis: { maxWidth: a.maxWidth, analysisFps: a.analysisFps },
+    detector: { minScore: d.minScore, minMeshScore: d.minMeshScore, iouThreshold: d.iouThreshold, maxFaces: d.maxFaces, detectEveryFrames: d.detectEveryFrames, minFaceSize: d.minFaceSize, engine: d.engine },
+    tracker: { iouThreshold: t.iouThreshold, maxGapFrames: t.maxGapFrames },
+    alignment: { size: alignment.size },
+    quality: o.quality ?? 95,
+  };
+}
+
+/** Dotted names of the leaves where two settings objects differ. */
+function differences(a: unknown, b: unknown, at = ''): string[] {
+  if (typeof a === 'object' && a !== null && typeof b === 'object' && b !== null && !Array.isArray(a) && !Array.isArray(b)) {
+    const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
+    return [...keys].flatMap((k) => differences((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], at === '' ? k : `${at}.${k}`));
+  }
+  return JSON.stringify(a) === JSON.stringify(b) ? [] : [at];
+}
+
+async function claimSettings(o: AlignOptions): Promise<void> {
+  const file = path.join(o.out, '.complete', 'settings.json');
+  const wanted = cropSettings(o);
+  let text: string | undefined;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new SourceError(ErrorCodes.CONFLICT, `${file}: not readable (${(err as Error).message}); remove it or align into another directory`);
+  }
+  if (text === undefined) {
+    ensureFolder(path.dirname(file));
+    writeAtomicSync(file, JSON.stringify(wanted, null, 2) + '\n');
+    return;
+  }
+  let held: unknown;
+  try {
+    held = JSON.parse(text);
+  } catch {
+    throw new SourceError(ErrorCodes.CONFLICT, `${file}: not JSON; remove it or align into another directory`);
+  }
+  const diff = differences(held, wanted);
+  if (diff.length > 0) {
+    const shown = diff.slice(0, 6).map((k) => `${k} ${JSON.stringify(pick(held, k))} → ${JSON.stringify(pick(wanted, k))}`);
+    throw new SourceError(ErrorCodes.CONFLICT, `${o.out} holds crops aligned with other settings (${shown.join(', ')}${diff.length > 6 ? ', …' : ''}): align into another directory, or remove it to start again`);
+  }
+}
+
+function pick(obj: unknown, dotted: string): unknown {
+  let v = obj;
+  for (const k of dotted.split('.')) v = typeof v === 'object' && v !== null ? (v as Record<string, unknown>)[k] : undefined;
+  return v;
+}
+
 async function readMarker(file: string): Promise<Marker | undefined> {
   try {
     return JSON.parse(await readFile(file, 'utf8')) as Marker;
@@ -184,6 +245,7 @@ export async function alignVideo(file: string, o: AlignOptions): Promise<Aligned
   checkVideoNames([file]);
   const markerFile = path.join(o.out, '.complete', `${video}.json`);
   const st = await stat(file);
+  await claimSettings(o);
   const marker = await readMarker(markerFile);
   const teacherDone = o.teacher === undefined || (marker?.teacher === o.teacher.key && existsSync(softLabelFile(o.out, video, o.teacher.key)));
   if (marker !== undefined && marker.size === st.size && marker.mtimeMs === st.mtimeMs && teacherDone) {
@@ -240,7 +302,7 @@ export async function alignVideo(file: string, o: AlignOptions): Promise<Aligned
   const csvFile = path.join(o.out, `${video}.landmarks.csv`);
   writeAtomicSync(csvFile, csv.join('\n') + '\n');
   const done: Marker = { size: st.size, mtimeMs: st.mtimeMs, frames: r.frames, faces, folders: [...folders.values()], ...(teacher !== undefined ? { teacher: teacher.key } : {}) };
-  await mkdir(path.dirname(markerFile), { recursive: true });
+  ensureFolder(path.dirname(markerFile));
   writeAtomicSync(markerFile, JSON.stringify(done));
   return { video, input: file, frames: r.frames, faces, written, folders: done.folders, skipped: false };
 }

@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { loadAffectRunner, type AffectRunner } from '../../models/affect/affect-runner.js';
-import { faceCropAlignment } from '../../models/packaged/face-crop.js';
+import { modelCropAlignment } from '../../models/packaged/face-crop.js';
 import type { SoftLabeller } from '../align/align-videos.js';
 import { TrainError } from '../errors.js';
 
@@ -51,7 +51,7 @@ export async function loadTeacherLabeller(dir: string): Promise<TeacherLabeller>
       runner,
       key,
       description,
-      cropOf: (face) => faceCropAlignment(face, runner.crop, runner.cropSize ?? face.alignment.size),
+      cropOf: (face) => modelCropAlignment(face, runner),
       label: async (crops) => {
         const frames = runner.decideCnn(await runner.runCnn(crops));
         return frames.map((f) => Float64Array.from(f.expr.probabilities));
