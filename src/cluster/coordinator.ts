@@ -138,10 +138,12 @@ export class ClusterCoordinator {
       if (wanted.get(id) === member.id || h.releasing) continue;
       h.releasing = (async () => {
         await this.target.stop(id).catch((err: unknown) => this.log.error({ err, streamId: id }, 'could not stop a stream'));
+        // Logged once stopped and before the release, so the logs of the members keep the order
+        // of what happened: nobody can log acquiring the stream before this line.
+        this.log.info({ streamId: id, fence: h.lease.fence, to: wanted.get(id) ?? null }, 'stream handed over');
         await this.store.release(h.lease).catch(() => undefined);
         if (this.held.get(id) === h) this.held.delete(id);
         this.hooks.onLeaseChange?.('released');
-        this.log.info({ streamId: id, fence: h.lease.fence, to: wanted.get(id) ?? null }, 'stream handed over');
       })();
     }
     for (const s of streams) {

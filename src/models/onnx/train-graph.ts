@@ -64,6 +64,8 @@ type Layout = 'nchw' | 'cnhw';
 const layoutOf = (x: T): Layout => x.layout ?? 'nchw';
 const channelsOf = (x: T): number => x.shape[layoutOf(x) === 'cnhw' ? 0 : 1] as number;
 const SWAP = [1, 0, 2, 3];
+/** A layer's output shaped and laid out like its input (not the input's NHWC source: that is the faces' alone). */
+const like = (x: T, name: string): T => (x.layout === undefined ? { name, shape: x.shape } : { name, shape: x.shape, layout: x.layout });
 
 /** A convolution's input (or output gradient) as the backward reads it, in either layout. */
 type InLayout = (layout: Layout) => string;
@@ -452,7 +454,7 @@ class TrainGraphWriter {
       const centred = b.one('Sub', [b.one('Sub', [dv, b.one('Mul', [dbeta, inv])]), b.one('Mul', [xs, perCentred])]);
       this.t.addGrad(x.name, b.one('Reshape', [b.one('Mul', [g, centred]), this.t.bints(x.shape)]));
     });
-    return { ...x, name: y };
+    return like(x, y);
   }
 
   relu(x: T): T {
@@ -467,7 +469,7 @@ class TrainGraphWriter {
       const positive = this.t.saved.has(y) ? b.one('Greater', [this.t.save(y), this.t.bconst(0)]) : this.t.save(f.one('Greater', [y, this.t.fconst(0)]), DataType.BOOL);
       this.t.addGrad(x.name, b.one('Mul', [dy, b.one('Cast', [positive], { to: DataType.FLOAT })]));
     });
-    return { ...x, name: y };
+    return like(x, y);
   }
 
   add(a: T, other: T): T {
@@ -479,7 +481,7 @@ class TrainGraphWriter {
       this.t.addGrad(a.name, dy);
       this.t.addGrad(c.name, dy);
     });
-    return { ...a, name: y };
+    return like(a, y);
   }
 
   /** Multiplies by a mask the caller draws (dropout: 0 or 1/(1−p) per element), NCHW. */
