@@ -3,6 +3,7 @@
  * distillation data path): planted links, names that collide with another file's track folders or
  * leave the output, a file replaced under the same name, a teacher whose weights are a link.
  */
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -66,7 +67,7 @@ describe('aligned-faces output against hostile or reused input', () => {
     const file = media('multi_face.jpg');
     const first = await alignVideo(file, { input: file, out, detector, config, stills: true });
     expect(first.faces).toBe(5);
-    expect(JSON.parse(readFileSync(path.join(out, '.complete', 'settings.json'), 'utf8'))).toMatchObject({ alignment: { size: 112 }, quality: 95 });
+    expect(JSON.parse(readFileSync(path.join(out, '.complete', '.settings.json'), 'utf8'))).toMatchObject({ alignment: { size: 112 }, quality: 95 });
     // The same settings: the finished file is skipped.
     expect((await alignVideo(file, { input: file, out, detector, config, stills: true })).skipped).toBe(true);
     const other = { ...config, alignment: { ...config.alignment, size: 96 }, detector: { ...config.detector, minScore: 0.7 } };
@@ -81,7 +82,30 @@ describe('aligned-faces output against hostile or reused input', () => {
     mkdirSync(elsewhere);
     symlinkSync(elsewhere, path.join(linked, '.complete'));
     await expect(alignVideo(file, { input: file, out: linked, detector, config, stills: true })).rejects.toThrow(/not a directory \(a link or a file\)/);
-    expect(existsSync(path.join(elsewhere, 'settings.json'))).toBe(false);
+    expect(existsSync(path.join(elsewhere, '.settings.json'))).toBe(false);
+  });
+
+  it('aligns a file named like the settings record, and treats a planted FIFO or a malformed marker as what they are', async () => {
+    // A still called settings.jpg: its marker is .complete/settings.json, which the settings never use.
+    const named = path.join(dir, 'settings.jpg');
+    copyFileSync(media('multi_face.jpg'), named);
+    const out = path.join(dir, 'named-out');
+    expect((await alignVideo(named, { input: named, out, detector, config, stills: true })).faces).toBe(5);
+    expect((await alignVideo(named, { input: named, out, detector, config, stills: true })).skipped).toBe(true);
+    // A FIFO where the settings or a marker would be: an error naming it, not a hang.
+    const fifoOut = path.join(dir, 'fifo-out');
+    mkdirSync(path.join(fifoOut, '.complete'), { recursive: true });
+    execFileSync('mkfifo', [path.join(fifoOut, '.complete', '.settings.json')]);
+    await expect(alignVideo(media('multi_face.jpg'), { input: media('multi_face.jpg'), out: fifoOut, detector, config, stills: true })).rejects.toThrow(/\.settings\.json: not a regular file/);
+    const fifoMarker = path.join(dir, 'fifo-marker');
+    mkdirSync(path.join(fifoMarker, '.complete'), { recursive: true });
+    execFileSync('mkfifo', [path.join(fifoMarker, '.complete', 'multi_face.json')]);
+    await expect(alignVideo(media('multi_face.jpg'), { input: media('multi_face.jpg'), out: fifoMarker, detector, config, stills: true })).rejects.toThrow(/multi_face\.json: not a regular file/);
+    // A marker that is JSON but not a marker: the file is aligned again, not trusted.
+    writeFileSync(path.join(out, '.complete', 'settings.json'), '{"folders": 7}');
+    const again = await alignVideo(named, { input: named, out, detector, config, stills: true });
+    expect(again.skipped).toBe(false);
+    expect(again.faces).toBe(5);
   });
 
   it('replaces the crops of a file that changed under the same name', async () => {

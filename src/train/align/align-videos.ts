@@ -10,14 +10,14 @@
  *                                         face, {folder, frame, p}: the teacher's EXPR probabilities on
  *                                         its own crop of the face, cut from the same frame
  *   <out>/.complete/<video>.json          written last; a video with a matching marker is skipped
- *   <out>/.complete/settings.json         the settings that shape the crops (cropSettings); a run
+ *   <out>/.complete/.settings.json        the settings that shape the crops (cropSettings); a run
  *                                         with others is refused
  * Resumable: a finished video (same input size and mtime) is skipped, and a video interrupted
  * midway is analysed again from its start, keeping the crops already written. Crops are written
  * atomically (temporary name, then rename), so a kill never leaves a truncated JPEG.
  */
-import { existsSync, lstatSync, mkdirSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
-import { readdir, readFile, stat, writeFile, rename, mkdir } from 'node:fs/promises';
+import { constants, existsSync, linkSync, lstatSync, mkdirSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { open, readdir, readFile, stat, writeFile, rename, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Config } from '../../config/schema.js';
 import type { AlignedFace, Alignment } from '../../core/records.js';
@@ -175,10 +175,13 @@ const fmt = (x: number): string => (Math.round(x * 100) / 100).toString();
 
 /**
  * The settings that shape the crops (which faces, where, how large, how compressed). An output
- * directory holds crops of one set of them: `<out>/.complete/settings.json` records it at the
+ * directory holds crops of one set of them: `<out>/.complete/.settings.json` records it at the
  * first video, and a later run with other values is refused rather than mixing crops of two
  * alignments under one name (or deleting what someone aligned).
  */
+/** Starts with a dot: no video can be named so (checkVideoNames), so it never is a video's marker. */
+const SETTINGS_FILE = '.settings.json';
+
 export function cropSettings(o: Pick<AlignOptions, 'config' | 'quality'>): Record<string, unknown> {
   const { analysis: a, detector: d, tracker: t, alignment } = o.config;
   return {
@@ -199,19 +202,49 @@ function differences(a: unknown, b: unknown, at = ''): string[] {
   return JSON.stringify(a) === JSON.stringify(b) ? [] : [at];
 }
 
-async function claimSettings(o: AlignOptions): Promise<void> {
-  const file = path.join(o.out, '.complete', 'settings.json');
-  const wanted = cropSettings(o);
-  let text: string | undefined;
+/**
+ * A small record of the output (settings, a completion marker) as text, or undefined when there is
+ * none. Opened without following a link and without blocking, and only if it is a regular file of
+ * at most 64 KiB: a planted link, FIFO or device is an error, not a hang or a read elsewhere.
+ */
+async function readRecord(file: string): Promise<string | undefined> {
+  let handle;
   try {
-    text = await readFile(file, 'utf8');
+    handle = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new SourceError(ErrorCodes.CONFLICT, `${file}: not readable (${(err as Error).message}); remove it or align into another directory`);
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new SourceError(ErrorCodes.CONFLICT, `${file}: not readable as a file (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); remove it or align into another directory`);
   }
+  try {
+    const st = await handle.stat();
+    if (!st.isFile() || st.size > 64 * 1024) throw new SourceError(ErrorCodes.CONFLICT, `${file}: not a regular file of at most 64 KiB; remove it or align into another directory`);
+    return await handle.readFile('utf8');
+  } finally {
+    await handle.close();
+  }
+}
+
+/** The first run of an output writes its settings; any later one compares against them. */
+async function claimSettings(o: AlignOptions): Promise<void> {
+  const dir = path.join(o.out, '.complete');
+  const file = path.join(dir, SETTINGS_FILE);
+  const wanted = cropSettings(o);
+  ensureFolder(dir);
+  let text = await readRecord(file);
   if (text === undefined) {
-    ensureFolder(path.dirname(file));
-    writeAtomicSync(file, JSON.stringify(wanted, null, 2) + '\n');
-    return;
+    // Exclusive: of two runs starting on a fresh output, one writes and the other compares.
+    const part = `${file}.${process.pid}.part`;
+    rmSync(part, { force: true });
+    writeFileSync(part, JSON.stringify(wanted, null, 2) + '\n', { flag: 'wx' });
+    try {
+      linkSync(part, file);
+      return;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    } finally {
+      unlinkSync(part);
+    }
+    text = (await readRecord(file)) ?? '';
   }
   let held: unknown;
   try {
@@ -232,9 +265,14 @@ function pick(obj: unknown, dotted: string): unknown {
   return v;
 }
 
+/** A completion marker, or undefined when there is none or it is not one (then the video is aligned again). */
 async function readMarker(file: string): Promise<Marker | undefined> {
+  const text = await readRecord(file);
+  if (text === undefined) return undefined;
   try {
-    return JSON.parse(await readFile(file, 'utf8')) as Marker;
+    const m = JSON.parse(text) as Partial<Marker> | null;
+    const ok = m !== null && typeof m === 'object' && typeof m.size === 'number' && typeof m.mtimeMs === 'number' && typeof m.frames === 'number' && typeof m.faces === 'number' && Array.isArray(m.folders) && m.folders.every((f) => typeof f === 'string') && (m.teacher === undefined || typeof m.teacher === 'string');
+    return ok ? (m as Marker) : undefined;
   } catch {
     return undefined;
   }
