@@ -27,6 +27,8 @@ export function loadOrt(): Promise<Ort> {
 export interface OrtSessionOptions {
   /** Intra-op threads per session (0: ONNX Runtime's default, one per core). */
   readonly threads: number;
+  /** Graph optimisation level (default 'all'). */
+  readonly optimization?: 'extended' | 'all';
 }
 
 /**
@@ -48,7 +50,7 @@ export function executionProviders(ort: Ort): string[] {
 export async function createSession(ort: Ort, model: Uint8Array | string, opts: OrtSessionOptions): Promise<OrtSession> {
   return ort.InferenceSession.create(model as Uint8Array, {
     executionProviders: executionProviders(ort),
-    graphOptimizationLevel: 'all',
+    graphOptimizationLevel: opts.optimization ?? 'all',
     intraOpNumThreads: opts.threads,
     interOpNumThreads: 1,
     executionMode: 'sequential',

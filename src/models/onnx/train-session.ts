@@ -9,7 +9,7 @@
 import { INPUT_SIZE, TASKS, TASK_OUTPUTS, type TaskName } from '../seed/constants.js';
 import type { SeedDims } from '../seed/architecture.js';
 import { buildTrainGraphs, dlogitsName, INPUT, logitsName, maskName, statName, type TrainGraphs } from './train-graph.js';
-import { executionProviders, loadOrt, type Ort, type OrtSession } from './ort.js';
+import { createSession, loadOrt, type Ort, type OrtSession } from './ort.js';
 
 type OrtTensor = import('onnxruntime-node').Tensor;
 
@@ -24,23 +24,14 @@ export interface TrainForwardResult {
   readonly saved: Map<string, OrtTensor>;
 }
 
-async function session(ort: Ort, model: Uint8Array, threads: number): Promise<OrtSession> {
-  return ort.InferenceSession.create(model, {
-    executionProviders: executionProviders(ort),
-    // Not 'all': its NCHWc layout pass reorders every kernel on every run when kernels are
-    // inputs rather than constants (measured slower than plain NCHW here).
-    graphOptimizationLevel: 'extended',
-    intraOpNumThreads: threads,
-    // Sequential: the parallel executor (inter-op threads, when the task batches were separate
-    // branches of the graph) measured 1.4–2× slower, its threads contending with the intra-op
-    // ones on two cores.
-    interOpNumThreads: 1,
-    executionMode: 'sequential',
-    // No spinning: after a run the pool's threads otherwise spin waiting for the next operator
-    // while this thread copies the forward's outputs (tens of MB) into JS, on the same two
-    // cores (measured: forward 133 → 102 ms at width 0.25, 623 → 565 ms at width 1).
-    extra: { session: { intra_op: { allow_spinning: '0' } } },
-  });
+/**
+ * The daemon's session settings (sequential executor, no spinning: measured here too — the
+ * parallel executor was 1.4–2× slower on two cores, and spinning threads slowed the forward's
+ * output copies from 102 to 133 ms at width 0.25), at 'extended' optimisation: the NCHWc pass of
+ * 'all' reorders every kernel on every run when kernels are inputs rather than constants.
+ */
+function session(ort: Ort, model: Uint8Array, threads: number): Promise<OrtSession> {
+  return createSession(ort, model, { threads, optimization: 'extended' });
 }
 
 /** OIHW [O, I, k, k] → [I, O, k, k] with both spatial axes reversed. */

@@ -17,7 +17,7 @@
  * atomically (temporary name, then rename), so a kill never leaves a truncated JPEG.
  */
 import { constants, existsSync, linkSync, lstatSync, mkdirSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
-import { open, readdir, readFile, stat, writeFile, rename, mkdir } from 'node:fs/promises';
+import { open, readdir, stat, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Config } from '../../config/schema.js';
 import type { AlignedFace, Alignment } from '../../core/records.js';

@@ -26,31 +26,23 @@ import { disposeAbandonedTape } from './gradients.js';
 const DROPOUT_RATE = 0.5;
 let uid = 0;
 
-/** [k, k, I, O] → [O, I, k, k]. */
-function hwioToOihw(src: Float32Array, [k1, k2, i, o]: readonly number[]): Float32Array {
+/**
+ * A kernel of HWIO shape [k, k, I, O] between the model directory's HWIO and the graph's OIHW
+ * [O, I, k, k], either way (`toOihw`); always a new array.
+ */
+function permuteKernel(src: Float32Array, [k1, k2, i, o]: readonly number[], toOihw: boolean): Float32Array {
   const kk = (k1 ?? 1) * (k2 ?? 1);
   const ci = i ?? 1;
   const co = o ?? 1;
   const out = new Float32Array(src.length);
   for (let s = 0; s < kk; s++) {
     for (let c = 0; c < ci; c++) {
-      const from = (s * ci + c) * co;
-      for (let q = 0; q < co; q++) out[(q * ci + c) * kk + s] = src[from + q] as number;
-    }
-  }
-  return out;
-}
-
-/** The inverse of hwioToOihw, given the same HWIO shape. */
-function oihwToHwio(src: Float32Array, [k1, k2, i, o]: readonly number[]): Float32Array {
-  const kk = (k1 ?? 1) * (k2 ?? 1);
-  const ci = i ?? 1;
-  const co = o ?? 1;
-  const out = new Float32Array(src.length);
-  for (let q = 0; q < co; q++) {
-    for (let c = 0; c < ci; c++) {
-      const from = (q * ci + c) * kk;
-      for (let s = 0; s < kk; s++) out[(s * ci + c) * co + q] = src[from + s] as number;
+      const hwio = (s * ci + c) * co;
+      for (let q = 0; q < co; q++) {
+        const oihw = (q * ci + c) * kk + s;
+        if (toOihw) out[oihw] = src[hwio + q] as number;
+        else out[hwio + q] = src[oihw] as number;
+      }
     }
   }
   return out;
@@ -125,11 +117,11 @@ export class OnnxCnnStep {
    * place, and some TF.js backends keep the array a tensor is made from.
    */
   private toGraph(name: string, data: Float32Array): Float32Array {
-    return isKernel(name) ? hwioToOihw(data, this.variable(name).shape) : data.slice();
+    return isKernel(name) ? permuteKernel(data, this.variable(name).shape, true) : data.slice();
   }
 
   private toNet(name: string, data: Float32Array): Float32Array {
-    return isKernel(name) ? oihwToHwio(data, this.variable(name).shape) : data.slice();
+    return isKernel(name) ? permuteKernel(data, this.variable(name).shape, false) : data.slice();
   }
 
   /** The net's parameters in the graph's layouts (kernels OIHW). */
