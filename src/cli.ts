@@ -113,7 +113,7 @@ export function buildCli(): Command {
   bench
     .command('decode')
     .description("the daemon's decode path (decode + scale + RGB) against the ffmpeg command line on the same file: ms/frame and ratio")
-    .option('--input <file>', 'video file (default ../shared/media/utterance_1.mp4)')
+    .option('--input <file>', 'video file (default test/fixtures/media/utterance_1.mp4)')
     .option('--width <w>', 'output width', positiveInt('--width'), 640)
     .option('--runs <n>', 'runs per side and thread setting (medians are reported)', positiveInt('--runs'), 5)
     .option('--json', 'print JSON only')

@@ -8,3 +8,5 @@ export const defaultConfigPath = path.join(packageRoot, 'config', 'default.yaml'
 export const defaultModelDir = path.join(packageRoot, 'config', 'models', 'default-expressions');
 /** Both packaged expression classifiers as one ensemble: the reference of `daemon bench expressions`. */
 export const packagedTeachersDir = path.join(packageRoot, 'config', 'models', 'packaged-teachers');
+/** The real test media committed with the project (MIT; licences in its README): the benchmarks' default inputs. */
+export const testMediaDir = path.join(packageRoot, 'test', 'fixtures', 'media');

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { AnalyticsError } from '../core/errors.js';
-import { packageRoot } from '../paths.js';
+import { testMediaDir } from '../paths.js';
 import { openSource, quietFfmpeg } from '../streams/open-source.js';
 
 /** One side's figures for one thread setting: medians over the runs. */
@@ -72,7 +72,7 @@ function side(frames: number, runs: readonly { wallMs: number; cpuMs: number }[]
 
 export async function runDecodeBench(o: { input?: string; width: number; runs: number }): Promise<DecodeBenchResult> {
   quietFfmpeg();
-  const input = path.resolve(o.input ?? path.resolve(packageRoot, '..', 'shared', 'media', 'utterance_1.mp4'));
+  const input = path.resolve(o.input ?? path.join(testMediaDir, 'utterance_1.mp4'));
   if (!existsSync(input)) throw new Error(`input not found: ${input} (pass --input FILE)`);
   await daemonRun(input, o.width, 1); // warm-up: module load, JIT, file cache
   const d1: { wallMs: number; cpuMs: number }[] = [];

@@ -11,7 +11,7 @@ import { DEFAULT_DETECTOR_OPTIONS, FaceDetector } from '../models/face-detector/
 
 import { FaceTracker } from '../pipeline/face-tracker.js';
 import { runStream } from '../pipeline/run-stream.js';
-import { packageRoot } from '../paths.js';
+import { testMediaDir } from '../paths.js';
 import { openSource, quietFfmpeg, writeDemoClip } from '../streams/open-source.js';
 
 export interface FacesBenchResult {
@@ -143,7 +143,7 @@ export async function benchFaces(opts: FacesBenchOptions): Promise<void> {
       detectors.push(d);
       await d.warmUp();
     }
-    const utterance = opts.input ?? path.resolve(packageRoot, '..', 'shared', 'media', 'utterance_1.mp4');
+    const utterance = opts.input ?? path.join(testMediaDir, 'utterance_1.mp4');
     const clip720 = path.join(tmp, 'demo-1280x720-30fps.mp4');
     await writeDemoClip(clip720, { width: 1280, height: 720, fps: 30, seconds: 10 });
     const clips = existsSync(utterance) ? [utterance, clip720] : [clip720];

@@ -9,7 +9,7 @@ import { buildDaemon } from '../daemon.js';
 import type { EnginePreference } from '../models/engine/member-engine.js';
 import { writeRandomModelDir } from '../models/seed/random-model-dir.js';
 import { createLogger } from '../observability/logger.js';
-import { packageRoot } from '../paths.js';
+import { testMediaDir } from '../paths.js';
 
 /** `compact-half`: the compact ResNet-18 at half channel width (the CPU real-time candidate). */
 export type BenchArch = 'compact' | 'compact-half' | 'resnet50';
@@ -52,7 +52,7 @@ async function runOnce(
   backend: string,
   engine: EnginePreference,
 ): Promise<PipelineBenchRun> {
-  const media = path.resolve(packageRoot, '..', 'shared', 'media');
+  const media = testMediaDir;
   const clips = ['utterance_1.mp4', 'single_face.mp4', 'face_noface.mov', 'utterance_1.mp4'];
   const config = configSchema.parse({
     backend,

@@ -6,7 +6,7 @@ import { configSchema } from '../config/schema.js';
 import { buildDaemon } from '../daemon.js';
 import { tensorCount } from '../models/backend.js';
 import { createLogger } from '../observability/logger.js';
-import { packageRoot } from '../paths.js';
+import { testMediaDir } from '../paths.js';
 import { startRtspServer } from './rtsp-test-server.js';
 
 interface Sample {
@@ -34,7 +34,7 @@ function activeHandles(): number {
  * event rate each minute.
  */
 export async function benchSoak(o: { readonly minutes: number; readonly backend: string; readonly json: boolean }): Promise<Sample[]> {
-  const media = path.resolve(packageRoot, '..', 'shared', 'media');
+  const media = testMediaDir;
   const camA = await startRtspServer({ file: path.join(media, 'utterance_1.mp4') });
   const camB = await startRtspServer({ file: path.join(media, 'face_noface.mov') });
   const config = configSchema.parse({

@@ -4,11 +4,11 @@ import { fileURLToPath } from 'node:url';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const repoRoot = path.resolve(here, '..', '..');
-/** Test media lives beside the project in ../shared/media and is never copied into it. */
-export const mediaDir = path.resolve(repoRoot, '..', 'shared', 'media');
+/** The real test media, committed with the project (MIT; licences in its README), so any clone can run the suite. */
+export const mediaDir = path.join(repoRoot, 'test', 'fixtures', 'media');
 
 export function media(name: string): string {
   const p = path.join(mediaDir, name);
-  if (!existsSync(p)) throw new Error(`test media missing: ${p} (tests read ../shared/media)`);
+  if (!existsSync(p)) throw new Error(`test media missing: ${p} (committed under test/fixtures/media)`);
   return p;
 }

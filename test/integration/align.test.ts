@@ -17,7 +17,7 @@ let videos: string;
 beforeAll(() => {
   dir = mkdtempSync(path.join(tmpdir(), 'align-'));
   videos = path.join(dir, 'videos');
-  // Links, not copies: the media stay in ../shared/media.
+  // Links, not copies, of the committed media.
   mkdirSync(videos);
   symlinkSync(media('single_face.mp4'), path.join(videos, 'single_face.mp4'));
   symlinkSync(media('no_face.mp4'), path.join(videos, 'no_face.mp4'));
