@@ -134,6 +134,17 @@ export function buildCli(): Command {
     });
 
   bench
+    .command('churn')
+    .description('an operator\'s churn around a looped witness stream: streams added and removed, WebSocket clients, snapshots; memory, tensors, fds each minute')
+    .option('--minutes <n>', 'minutes to run', positiveInt('--minutes'), 30)
+    .option('--backend <name>', 'TF.js backend', 'auto')
+    .option('--json', 'print JSON only')
+    .action(async (o: { minutes: number; backend: string; json?: boolean }) => {
+      const { benchChurn } = await import('./bench/churn.js');
+      await benchChurn({ minutes: o.minutes, backend: o.backend, json: o.json === true });
+    });
+
+  bench
     .command('pipeline')
     .description('real-time streams through the whole daemon with a random-weight model: face-frames/s, latency, drops')
     .option('--seconds <s>', 'measured seconds per run (after 8 s of warm-up)', positiveInt('--seconds'), 30)
