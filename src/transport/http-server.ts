@@ -67,7 +67,26 @@ interface Refusal {
   readonly status: number;
   readonly code: ErrorCode;
   readonly message: string;
+  readonly field?: string;
   readonly headers?: Record<string, string>;
+}
+
+/** The declared Content-Length, or 0 when there is none (a chunked body is capped as it is read). */
+function declaredLength(req: IncomingMessage): number {
+  const n = Number(req.headers['content-length'] ?? 0);
+  return Number.isFinite(n) ? n : 0;
+}
+
+function hasBody(req: IncomingMessage): boolean {
+  return req.headers['transfer-encoding'] !== undefined || declaredLength(req) > 0;
+}
+
+/**
+ * A final answer to a request whose body was not read. The connection is closed after it, so a
+ * refused upload is not read (and thrown away) up to the request timeout to keep the connection.
+ */
+function refuseUnread(res: ServerResponse, r: Refusal): void {
+  sendError(res, r.status, r.code, r.message, r.field, { ...r.headers, connection: 'close' });
 }
 
 /** One port: health, readiness, metrics, the stream API and the event WebSocket. */
@@ -80,9 +99,26 @@ export class HttpServer {
     this.log = deps.logger.child({ component: 'http' });
     const t = deps.timeouts ?? DEFAULT_TIMEOUTS;
     const options = { headersTimeout: t.headersMs, requestTimeout: t.requestMs, connectionsCheckingInterval: t.checkIntervalMs };
-    this.server = createServer(options, (req, res) => {
+    const handle = (req: IncomingMessage, res: ServerResponse): void => {
       // Last-resort guard: whatever a request does, it ends at most its own connection.
       this.route(req, res).catch((err: unknown) => this.fail(req, res, err));
+    };
+    this.server = createServer(options, handle);
+    // `Expect: 100-continue` asks whether to upload: every check that needs no body is made first,
+    // and a refusal is the final answer (the body is never invited; the connection is closed).
+    this.server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+      const admitted = this.preflight(req);
+      if (!(admitted instanceof URL)) return refuseUnread(res, admitted);
+      res.writeContinue();
+      handle(req, res);
+    });
+    this.server.on('checkExpectation', (_req: IncomingMessage, res: ServerResponse) =>
+      refuseUnread(res, { status: 417, code: ErrorCodes.BAD_REQUEST, message: 'only Expect: 100-continue is supported' }),
+    );
+    // Without a listener Node drops CONNECT silently; this is not a proxy, and says so in JSON.
+    this.server.on('connect', (_req: IncomingMessage, socket: Duplex) => {
+      socket.on('error', (err) => this.log.debug({ code: (err as NodeJS.ErrnoException).code }, 'CONNECT socket error'));
+      endRaw(socket, 405, ErrorCodes.METHOD_NOT_ALLOWED, 'CONNECT is not supported: this server is not a proxy');
     });
     this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
       socket.on('error', (err) => this.log.debug({ code: (err as NodeJS.ErrnoException).code }, 'upgrade socket error'));
@@ -174,6 +210,31 @@ export class HttpServer {
     return url;
   }
 
+  /**
+   * Every check a request passes before its body is read, in order: target, Host, token, Origin,
+   * route, method; for a route that reads a body, its content type and declared length.
+   */
+  private preflight(req: IncomingMessage): URL | Refusal {
+    const url = this.admit(req, false);
+    if (!(url instanceof URL)) return url;
+    const path = url.pathname;
+    const method = req.method ?? 'GET';
+    const methods = routeMethods(path);
+    if (methods === undefined) return { status: 404, code: ErrorCodes.NOT_FOUND, message: `no route for ${method} ${path}` };
+    if (!methods.includes(method)) {
+      return { status: 405, code: ErrorCodes.METHOD_NOT_ALLOWED, message: `${method} is not allowed on ${path}`, headers: { allow: methods.join(', ') } };
+    }
+    if (path === '/v1/streams' && method === 'POST') {
+      if (!isJsonContentType(req.headers['content-type'])) {
+        return { status: 415, code: ErrorCodes.UNSUPPORTED_MEDIA_TYPE, message: 'request body must be application/json (charset utf-8 if given)', field: '(content-type)' };
+      }
+      if (declaredLength(req) > this.deps.maxBodyBytes) {
+        return { status: 413, code: ErrorCodes.PAYLOAD_TOO_LARGE, message: `request body over ${this.deps.maxBodyBytes} bytes` };
+      }
+    }
+    return url;
+  }
+
   private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     const url = this.admit(req, true);
     if (!(url instanceof URL)) return endRaw(socket, url.status, url.code, url.message, url.headers);
@@ -184,16 +245,11 @@ export class HttpServer {
   }
 
   private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = this.admit(req, false);
-    if (!(url instanceof URL)) return sendError(res, url.status, url.code, url.message, undefined, url.headers);
+    const url = this.preflight(req);
+    if (!(url instanceof URL)) return hasBody(req) ? refuseUnread(res, url) : sendError(res, url.status, url.code, url.message, url.field, url.headers);
     const path = url.pathname;
     const method = req.method ?? 'GET';
     if (serveStatic(req, res, path, this.staticFiles)) return;
-    const methods = routeMethods(path);
-    if (methods === undefined) return sendError(res, 404, ErrorCodes.NOT_FOUND, `no route for ${method} ${path}`);
-    if (!methods.includes(method)) {
-      return sendError(res, 405, ErrorCodes.METHOD_NOT_ALLOWED, `${method} is not allowed on ${path}`, undefined, { allow: methods.join(', ') });
-    }
     const { supervisor, metrics } = this.deps;
     // HEAD runs the GET handler; Node sends the headers and drops the body.
     const read = method === 'GET' || method === 'HEAD';
@@ -233,9 +289,7 @@ export class HttpServer {
   }
 
   private async createStream(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    if (!isJsonContentType(req.headers['content-type'])) {
-      return sendError(res, 415, ErrorCodes.UNSUPPORTED_MEDIA_TYPE, 'request body must be application/json (charset utf-8 if given)', '(content-type)');
-    }
+    // Content type and declared length were checked in preflight().
     const body = await readJsonBody(req, this.deps.maxBodyBytes);
     if (typeof body !== 'object' || body === null || Array.isArray(body)) {
       return sendError(res, 400, ErrorCodes.BAD_REQUEST, 'request body must be a JSON object', '(body)');

@@ -8,7 +8,7 @@ import WebSocket from 'ws';
 import { asStreamId } from '../../src/core/ids.js';
 import type { FacesEvent } from '../../src/core/records.js';
 import { media } from '../helpers/media.js';
-import { startHarness, type Harness, type RawResponse } from './harness.js';
+import { rawExchange, startHarness, type Harness, type RawResponse } from './harness.js';
 
 const UPGRADE = 'Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n';
 
@@ -18,6 +18,40 @@ function errorCode(r: RawResponse): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Sends a request head with `Expect: 100-continue` and no body, and collects what the daemon sends
+ * until it closes the connection (or `timeoutMs`): a refusal must be the final answer, not an
+ * invitation to upload.
+ */
+function expectContinue(port: number, head: string, timeoutMs = 5000): Promise<RawResponse> {
+  return rawExchange(port, `${head}Expect: 100-continue\r\n\r\n`, { timeoutMs });
+}
+
+/** Sends the head, waits for 100 Continue, then sends the body; resolves with everything received. */
+function continueThenBody(port: number, head: string, body: string): Promise<{ first: string; text: string }> {
+  return new Promise((resolve, reject) => {
+    let text = '';
+    let first = '';
+    const s = net.connect(port, '127.0.0.1', () => s.write(`${head}Expect: 100-continue\r\nConnection: close\r\n\r\n`));
+    const timer = setTimeout(() => {
+      s.destroy();
+      reject(new Error(`no complete answer; got ${JSON.stringify(text)}`));
+    }, 10_000);
+    s.on('data', (b: Buffer) => {
+      text += b.toString('latin1');
+      if (first === '' && text.includes('\r\n\r\n')) {
+        first = text.slice(0, text.indexOf('\r\n'));
+        if (first.includes(' 100 ')) s.write(body);
+      }
+    });
+    s.on('error', () => undefined);
+    s.on('close', () => {
+      clearTimeout(timer);
+      resolve({ first, text });
+    });
+  });
 }
 
 function upgradeStatus(url: string, headers: Record<string, string> = {}): Promise<number> {
@@ -239,6 +273,50 @@ describe('adversarial HTTP (no token)', () => {
     await h.check('aborted body');
   });
 
+  it('decides Expect: 100-continue from the headers: a refused request is never invited to upload', async () => {
+    const body = (ct = 'application/json', len = 100): string => `Content-Type: ${ct}\r\nContent-Length: ${len}\r\n`;
+    const cases: [string, number, string][] = [
+      [`POST /v1/streams HTTP/1.1\r\nHost: evil.example\r\n${body()}`, 403, 'VA_ERR_HOST_FORBIDDEN'],
+      [`POST /v1/streams HTTP/1.1\r\nHost: ${host}\r\nOrigin: http://evil.example\r\n${body()}`, 403, 'VA_ERR_ORIGIN_FORBIDDEN'],
+      [`POST /v1/streams HTTP/1.1\r\nHost: ${host}\r\n${body('text/plain')}`, 415, 'VA_ERR_UNSUPPORTED_MEDIA_TYPE'],
+      [`POST /v1/streams HTTP/1.1\r\nHost: ${host}\r\n${body('application/json', 100 * 1024 * 1024)}`, 413, 'VA_ERR_PAYLOAD_TOO_LARGE'],
+      [`POST /v1/nowhere HTTP/1.1\r\nHost: ${host}\r\n${body()}`, 404, 'VA_ERR_NOT_FOUND'],
+      [`PUT /v1/streams HTTP/1.1\r\nHost: ${host}\r\n${body()}`, 405, 'VA_ERR_METHOD_NOT_ALLOWED'],
+      [`POST /%zz HTTP/1.1\r\nHost: ${host}\r\n${body()}`, 400, 'VA_ERR_BAD_REQUEST'],
+    ];
+    for (const [head, status, code] of cases) {
+      const r = await expectContinue(h.port, head);
+      const label = head.split('\r\n').slice(0, 3).join(' | ');
+      expect(r.text, label).not.toContain('100 Continue');
+      expect(r.status, label).toBe(status);
+      expect(errorCode(r), label).toBe(code);
+      // The body was never asked for: the connection is closed rather than left waiting for it.
+      expect(r.closedByServer, label).toBe(true);
+    }
+    // A request that passes every check is invited, and then answered on its body.
+    const ok = await continueThenBody(h.port, `POST /v1/streams HTTP/1.1\r\nHost: ${host}\r\n${body('application/json', 17)}`, '{"id": "bad id!"}');
+    expect(ok.first).toBe('HTTP/1.1 100 Continue');
+    expect(ok.text).toMatch(/\r\n\r\nHTTP\/1\.1 400 /);
+    expect(ok.text).toContain('VA_ERR_BAD_REQUEST');
+    await h.check('expect 100-continue');
+  });
+
+  it('answers other Expect values with a JSON 417, and CONNECT with a JSON 405', async () => {
+    for (const expectation of ['200-ok', 'something']) {
+      const r = await h.raw(`POST /v1/streams HTTP/1.1\r\nHost: ${host}\r\nContent-Type: application/json\r\nContent-Length: 10\r\nExpect: ${expectation}\r\n\r\n`, { timeoutMs: 5000 });
+      expect(r.status, expectation).toBe(417);
+      expect(errorCode(r), expectation).toBe('VA_ERR_BAD_REQUEST');
+      expect(r.closedByServer, expectation).toBe(true);
+    }
+    for (const target of [`127.0.0.1:${h.port}`, 'evil.example:443', '[::1]:22']) {
+      const r = await h.raw(`CONNECT ${target} HTTP/1.1\r\nHost: ${target}\r\n\r\n`, { timeoutMs: 5000 });
+      expect(r.status, target).toBe(405);
+      expect(errorCode(r), target).toBe('VA_ERR_METHOD_NOT_ALLOWED');
+      expect(r.closedByServer, target).toBe(true);
+    }
+    await h.check('expect and connect');
+  });
+
   it('survives many connections opened and dropped at once', async () => {
     await Promise.all(
       Array.from({ length: 100 }, (_, i) =>
@@ -256,6 +334,21 @@ describe('adversarial HTTP (with a token)', () => {
     h = await startHarness({ config: { auth: { token: TOKEN } } });
   });
   afterAll(async () => h.close());
+
+  it('refuses Expect: 100-continue without the token before the body is sent', async () => {
+    const host = `127.0.0.1:${h.port}`;
+    for (const auth of ['', 'Authorization: Bearer wrong-token-0123456789\r\n']) {
+      const r = await expectContinue(h.port, `POST /v1/streams HTTP/1.1\r\nHost: ${host}\r\n${auth}Content-Type: application/json\r\nContent-Length: 1000\r\n`);
+      expect(r.text, auth).not.toContain('100 Continue');
+      expect(r.status, auth).toBe(401);
+      expect(errorCode(r)).toBe('VA_ERR_UNAUTHORIZED');
+      expect(r.closedByServer).toBe(true);
+    }
+    const ok = await continueThenBody(h.port, `POST /v1/streams HTTP/1.1\r\nHost: ${host}\r\nAuthorization: Bearer ${TOKEN}\r\nContent-Type: application/json\r\nContent-Length: 2\r\n`, '[]');
+    expect(ok.first).toBe('HTTP/1.1 100 Continue');
+    expect(ok.text).toMatch(/\r\n\r\nHTTP\/1\.1 400 /);
+    await h.check('expect without token');
+  });
 
   it('accepts ?token= on the WebSocket only, never on HTTP routes', async () => {
     const host = `127.0.0.1:${h.port}`;
