@@ -1,4 +1,4 @@
-import { loadConfig, type ConfigOverrides } from './config/load.js';
+import { checkListenHost, loadConfig, type ConfigOverrides } from './config/load.js';
 import { ConfigError } from './core/errors.js';
 import { buildDaemon } from './daemon.js';
 import { createLogger } from './observability/logger.js';
@@ -13,6 +13,7 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
   let config;
   try {
     config = loadConfig({ file: opts.config ?? defaultConfigPath, overrides: opts });
+    await checkListenHost(config, { overrides: opts });
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`daemon: ${err.message}\n`);

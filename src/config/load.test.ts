@@ -4,7 +4,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../core/errors.js';
 import { defaultConfigPath } from '../paths.js';
-import { loadConfig } from './load.js';
+import { checkListenHost, loadConfig } from './load.js';
 
 function yamlFile(text: string): string {
   const dir = mkdtempSync(path.join(tmpdir(), 'va-config-'));
@@ -108,6 +108,34 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ env: { DAEMON_BACKEND: 'tpu' } })).toThrow(/\(from DAEMON_BACKEND\)/);
     expect(() => loadConfig({ env: { DAEMON_TOKEN: 'short' } })).toThrow(/auth\.token: .*\(from DAEMON_TOKEN\)/);
     expect(() => loadConfig({ env: { DAEMON_HOST: 'a b;rm' } })).toThrow(/server\.host: .*\(from DAEMON_HOST\)/);
+  });
+
+  it('refuses a token with whitespace or control characters, naming where it came from (nobody could send it)', () => {
+    const good = 'abcdefghijklmnop-0123456789';
+    for (const bad of [`${good}\n`, `${good}\r`, `abc def ghi jklmnop`, `${good}\t`, `${good}\u0000`, `${good}\u007f`, `${good}\u00a0`, `${good}\u2028`, `${good}\u200b`]) {
+      const label = JSON.stringify(bad);
+      expect(() => loadConfig({ env: { DAEMON_TOKEN: bad } }), label).toThrow(/auth\.token: .*\(from DAEMON_TOKEN\)/);
+      expect(() => loadConfig({ env: {}, overrides: { token: bad } }), label).toThrow(/auth\.token: .*\(from --token\)/);
+      expect(() => loadConfig({ file: yamlFile(`auth:\n  token: ${JSON.stringify(bad)}\n`), env: {} }), label).toThrow(/auth\.token: /);
+      // The message never repeats the secret.
+      try {
+        loadConfig({ env: { DAEMON_TOKEN: bad } });
+      } catch (err) {
+        expect((err as Error).message).not.toContain(good);
+      }
+    }
+    expect(loadConfig({ env: { DAEMON_TOKEN: good } }).auth.token).toBe(good);
+    expect(loadConfig({ env: {}, overrides: { token: '~!@#$%^&*()_+{}|:"<>?`-=[];,./' } }).auth.token).toHaveLength(30);
+  });
+
+  it('refuses a listen host that does not resolve, naming where it came from', async () => {
+    await expect(checkListenHost(loadConfig({ env: { DAEMON_HOST: 'no-such-host.invalid' } }), { env: { DAEMON_HOST: 'no-such-host.invalid' } })).rejects.toThrow(
+      /server\.host: "no-such-host\.invalid" does not resolve.*\(from DAEMON_HOST\)/,
+    );
+    await expect(checkListenHost(loadConfig({ env: {}, overrides: { host: 'no-such-host.invalid' } }), { env: {}, overrides: { host: 'no-such-host.invalid' } })).rejects.toThrow(/\(from --host\)/);
+    await expect(checkListenHost(loadConfig({ env: {}, overrides: { host: 'no-such-host.invalid' } }), { env: {}, overrides: { host: 'no-such-host.invalid' } })).rejects.toBeInstanceOf(ConfigError);
+    await expect(checkListenHost(loadConfig({ env: {} }), { env: {} })).resolves.toBeUndefined();
+    await expect(checkListenHost(loadConfig({ env: { DAEMON_HOST: 'localhost' } }), { env: {} })).resolves.toBeUndefined();
   });
 
   it('validates the allowed hosts and origins', () => {

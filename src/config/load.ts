@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { lookup } from 'node:dns/promises';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
@@ -100,7 +101,10 @@ export function loadConfig(opts: { file?: string; overrides?: ConfigOverrides; e
     setBy.set(key, name);
   }
   const o = opts.overrides ?? {};
-  if (o.host !== undefined) setPath(raw, 'server.host', o.host);
+  if (o.host !== undefined) {
+    setPath(raw, 'server.host', o.host);
+    setBy.set('server.host', '--host');
+  }
   if (o.port !== undefined) {
     if (!Number.isInteger(o.port)) problems.push(`--port: expected an integer, got ${String(o.port)}`);
     else setPath(raw, 'server.port', o.port);
@@ -113,7 +117,10 @@ export function loadConfig(opts: { file?: string; overrides?: ConfigOverrides; e
   if (o.stride !== undefined) setPath(raw, 'model.stride', o.stride);
   if (o.smoothing !== undefined) setPath(raw, 'model.smoothing', o.smoothing);
   if (o.analysisFps !== undefined) setPath(raw, 'analysis.analysisFps', o.analysisFps);
-  if (o.token !== undefined) setPath(raw, 'auth.token', o.token);
+  if (o.token !== undefined) {
+    setPath(raw, 'auth.token', o.token);
+    setBy.set('auth.token', '--token');
+  }
 
   const result = configSchema.safeParse(raw);
   if (!result.success) {
@@ -137,4 +144,27 @@ export function loadConfig(opts: { file?: string; overrides?: ConfigOverrides; e
   }
   if (cfg.persistence.file !== null) cfg.persistence.file = path.resolve(cwd, cfg.persistence.file);
   return deepFreeze(cfg);
+}
+
+/** Where a setting came from, for messages: the CLI flag or environment variable that set it, if any. */
+function sourceOf(key: string, opts: { overrides?: ConfigOverrides; env?: NodeJS.ProcessEnv }): string | undefined {
+  if (key === 'server.host' && opts.overrides?.host !== undefined) return '--host';
+  const env = opts.env ?? process.env;
+  const name = Object.entries(ENV_VARS).find(([n, k]) => k === key && env[n] !== undefined && env[n] !== '')?.[0];
+  return name;
+}
+
+/**
+ * Checks that only the network can answer, made at start before anything is loaded: the listen
+ * host must resolve (a name that does not is a configuration error, exit 2, not a failed start).
+ */
+export async function checkListenHost(cfg: Config, opts: { overrides?: ConfigOverrides; env?: NodeJS.ProcessEnv } = {}): Promise<void> {
+  const host = cfg.server.host;
+  try {
+    await lookup(host);
+  } catch (err) {
+    const by = sourceOf('server.host', opts);
+    const code = (err as NodeJS.ErrnoException).code ?? 'lookup failed';
+    throw new ConfigError([`server.host: ${JSON.stringify(host)} does not resolve (${code}): use an IP address or a name this machine resolves${by !== undefined ? ` (from ${by})` : ''}`]);
+  }
 }

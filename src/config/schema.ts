@@ -58,7 +58,15 @@ export const configSchema = z.strictObject({
   auth: z
     .strictObject({
       /** Bearer token for the HTTP API and the WebSocket (null = no auth). */
-      token: z.string().min(16, 'use at least 16 characters').max(4096).nullable().default(null),
+      token: z
+        .string()
+        .min(16, 'use at least 16 characters')
+        .max(4096)
+        // Node reads header values as latin1 and the Bearer parser stops at whitespace: a token with
+        // anything but visible ASCII could never be sent, and nobody could authenticate.
+        .regex(/^[\x21-\x7e]*$/, 'use visible ASCII only (no spaces, newlines or other control or non-ASCII characters): such a token cannot be sent in an Authorization header')
+        .nullable()
+        .default(null),
       /** Also require the token for /healthz and /readyz. */
       protectProbes: z.boolean().default(false),
       /** Also require the token for /metrics. */

@@ -5,7 +5,7 @@ import { Subject } from 'rxjs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import WebSocket from 'ws';
 import type { StreamConfig } from '../config/schema.js';
-import { AnalyticsError, ErrorCodes } from '../core/errors.js';
+import { AnalyticsError, ConfigError, ErrorCodes } from '../core/errors.js';
 import type { AnalyticsEvent } from '../core/records.js';
 import { createLogger } from '../observability/logger.js';
 import { createMetrics } from '../observability/metrics.js';
@@ -60,7 +60,7 @@ afterEach(async () => {
   rig = undefined;
 });
 
-async function start(opts: { token?: string; allowedHosts?: string[]; allowedOrigins?: string[]; timeouts?: { headersMs: number; requestMs: number; checkIntervalMs: number } } = {}): Promise<Rig> {
+async function start(opts: { token?: string; allowedHosts?: string[]; allowedOrigins?: string[]; timeouts?: { headersMs: number; requestMs: number; checkIntervalMs: number }; host?: string } = {}): Promise<Rig> {
   const logs: Rig['logs'] = [];
   const sink = new Writable({
     write(chunk: Buffer, _enc, cb) {
@@ -83,7 +83,10 @@ async function start(opts: { token?: string; allowedHosts?: string[]; allowedOri
     readiness: { ready: () => ({ ready: true, checks: {}, details: {} }) },
     ...(opts.timeouts ? { timeouts: opts.timeouts } : {}),
   });
-  const address = await server.listen(0, '127.0.0.1');
+  const address = await server.listen(0, opts.host ?? '127.0.0.1').catch(async (err: unknown) => {
+    await publisher.close();
+    throw err;
+  });
   rig = {
     base: `http://127.0.0.1:${address.port}`,
     port: address.port,
@@ -120,6 +123,16 @@ function raw(port: number, text: string): Promise<{ status: number | undefined; 
 
 const UPGRADE = 'Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n';
 const json = { 'content-type': 'application/json' };
+
+describe('HttpServer listen', () => {
+  it('fails with a ConfigError for a host that does not resolve or is not this machine', async () => {
+    for (const host of ['no-such-host.invalid', '192.0.2.1']) {
+      const err = await start({ host }).catch((e: unknown) => e);
+      expect(err, host).toBeInstanceOf(ConfigError);
+      expect((err as ConfigError).message, host).toContain(`server.host: cannot listen on "${host}"`);
+    }
+  });
+});
 
 describe('HttpServer routes', () => {
   it('serves probes, metrics and the stream API, HEAD included', async () => {

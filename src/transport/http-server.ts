@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { AnalyticsError, ErrorCodes, asAnalyticsError, type ErrorCode } from '../core/errors.js';
+import { AnalyticsError, ConfigError, ErrorCodes, asAnalyticsError, type ErrorCode } from '../core/errors.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { StreamSupervisor } from '../supervisor/stream-supervisor.js';
@@ -141,9 +141,15 @@ export class HttpServer {
 
   async listen(port: number, host: string): Promise<AddressInfo> {
     await new Promise<void>((resolve, reject) => {
-      this.server.once('error', reject);
+      const onError = (err: NodeJS.ErrnoException): void => {
+        // A host that does not resolve, or an address not on this machine, is the configuration's fault.
+        if (err.code === 'ENOTFOUND' || err.code === 'EAI_AGAIN' || err.code === 'EADDRNOTAVAIL') {
+          reject(new ConfigError([`server.host: cannot listen on ${JSON.stringify(host)} (${err.code})`]));
+        } else reject(err);
+      };
+      this.server.once('error', onError);
       this.server.listen(port, host, () => {
-        this.server.off('error', reject);
+        this.server.off('error', onError);
         resolve();
       });
     });
