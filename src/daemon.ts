@@ -140,6 +140,7 @@ export function buildDaemon(config: Config, deps: { readonly logger: Logger; rea
         maxClients: config.server.maxWsClients,
         maxBufferedBytes: config.server.wsQueueMessages * 1024,
         maxBehindMs: config.server.wsMaxBehindMs,
+        pingIntervalMs: config.server.wsPingMs,
       });
       // Sinks subscribe before any stream starts, so brokers see every stream's first events.
       sinks = startSinks(config.sinks, events, { metrics, logger: deps.logger });

@@ -38,6 +38,8 @@ export const configSchema = z.strictObject({
       wsQueueMessages: z.number().int().min(16).max(1_000_000).default(2048),
       /** A client whose backlog stays over the limit this long is closed with 1008 (policy violation). */
       wsMaxBehindMs: z.number().int().min(100).max(600_000).default(10_000),
+      /** WebSocket clients are pinged this often; one that did not answer the previous ping is cut off (0 = off). */
+      wsPingMs: z.union([z.literal(0), z.number().int().min(100).max(3_600_000)]).default(30_000),
       shutdownTimeoutMs: z.number().int().min(100).max(60_000).default(4000),
       maxStreams: z.number().int().min(1).max(10_000).default(64),
       /**

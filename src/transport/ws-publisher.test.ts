@@ -217,3 +217,38 @@ describe('parseEventFilter', () => {
     expect(parse('?streams=')).toMatch(/streams= is empty/);
   });
 });
+
+describe('WsPublisher keep-alive', () => {
+  it('pings every client, closes one that never answers, frees its slot, and keeps one that does', async () => {
+    const r = await start({ maxClients: 2, pingIntervalMs: 200 });
+    const url = `ws://127.0.0.1:${r.port}/v1/events`;
+    // A client whose peer is gone in all but name: it never answers a ping.
+    const deaf = new WebSocket(url, { autoPong: false });
+    let deafPings = 0;
+    deaf.on('ping', () => deafPings++);
+    const deafClosed = new Promise<void>((resolve) => deaf.once('close', () => resolve()));
+    await new Promise<void>((resolve, reject) => {
+      deaf.once('open', () => resolve());
+      deaf.once('error', reject);
+    });
+    const live = await client(r.port);
+    let livePings = 0;
+    live.ws.on('ping', () => livePings++);
+    expect(r.publisher.clientCount).toBe(2);
+    await deafClosed;
+    expect(deafPings).toBeGreaterThanOrEqual(1);
+    await until(() => r.publisher.clientCount === 1, 10_000, 'the deaf client to leave its slot');
+    // The responsive client keeps its connection through many more pings and still gets events.
+    const seen = livePings;
+    await until(() => livePings >= seen + 5, 20_000, 'five more pings to the live client');
+    expect(live.ws.readyState).toBe(WebSocket.OPEN);
+    r.events.next(stream('cam'));
+    await until(() => live.got.length === 1, 10_000, 'an event on the live client');
+    // The freed slot takes a new client (maxClients is 2).
+    const next = await client(r.port);
+    expect(r.publisher.clientCount).toBe(2);
+    expect(r.logs.join('')).toContain('did not answer the previous ping');
+    next.ws.close();
+    live.ws.close();
+  });
+});

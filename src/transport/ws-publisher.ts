@@ -38,6 +38,8 @@ interface Client {
   readonly ws: WebSocket;
   readonly filter: EventFilter;
   readonly policy: SlowClientPolicy;
+  /** A pong (or the open) arrived since the last ping. */
+  alive: boolean;
 }
 
 export interface WsPublisherOptions {
@@ -46,6 +48,11 @@ export interface WsPublisherOptions {
   readonly maxBufferedBytes: number;
   /** A client that stays behind this long is closed with 1008 (policy). */
   readonly maxBehindMs: number;
+  /**
+   * Every client is pinged this often; one that has not answered the previous ping is cut off
+   * (a peer that vanished without a FIN would otherwise hold its slot for ever). 0 = off.
+   */
+  readonly pingIntervalMs?: number;
 }
 
 /** Fans events out to WebSocket clients; a slow client loses its own messages, nobody else's. */
@@ -54,6 +61,7 @@ export class WsPublisher {
   private readonly clients = new Set<Client>();
   private readonly subscription: Subscription;
   private readonly log: Logger;
+  private readonly pinger: NodeJS.Timeout | undefined;
 
   constructor(
     events: Observable<AnalyticsEvent>,
@@ -62,6 +70,8 @@ export class WsPublisher {
   ) {
     this.log = deps.logger.child({ component: 'ws' });
     this.subscription = events.subscribe((e) => this.publish(e));
+    const every = opts.pingIntervalMs ?? 0;
+    if (every > 0) this.pinger = setInterval(() => this.pingAll(), every).unref();
   }
 
   get clientCount(): number {
@@ -75,7 +85,7 @@ export class WsPublisher {
       return;
     }
     this.wss.handleUpgrade(req, socket, head, (ws) => {
-      const client: Client = { ws, filter, policy: new SlowClientPolicy(ws, this.opts) };
+      const client: Client = { ws, filter, policy: new SlowClientPolicy(ws, this.opts), alive: true };
       this.clients.add(client);
       this.deps.metrics.wsClients.set(this.clients.size);
       ws.on('close', () => {
@@ -83,6 +93,7 @@ export class WsPublisher {
         this.deps.metrics.wsClients.set(this.clients.size);
       });
       ws.on('error', (err) => this.log.debug({ err }, 'client socket error'));
+      ws.on('pong', () => (client.alive = true));
       // Clients only listen; anything they send is ignored.
       ws.on('message', () => undefined);
     });
@@ -104,8 +115,22 @@ export class WsPublisher {
     }
   }
 
+  private pingAll(): void {
+    for (const c of this.clients) {
+      if (c.ws.readyState !== WebSocket.OPEN) continue;
+      if (!c.alive) {
+        this.log.debug('closed a WebSocket client that did not answer the previous ping');
+        c.ws.terminate();
+        continue;
+      }
+      c.alive = false;
+      c.ws.ping();
+    }
+  }
+
   /** Closes every client with 1001 (going away) and waits for the sockets to go. */
   async close(): Promise<void> {
+    clearInterval(this.pinger);
     this.subscription.unsubscribe();
     const closing = [...this.clients].map(
       (c) =>

@@ -443,3 +443,35 @@ describe('adversarial WebSocket reader (never reads)', () => {
     await h.check('stalled reader', { allowErrorLogs: false });
   });
 });
+
+describe('adversarial WebSocket clients that never answer pings', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({ config: { server: { maxWsClients: 3, wsPingMs: 300 } } });
+  });
+  afterAll(async () => h.close());
+
+  it('cuts off clients that hold every slot without answering pings; a responsive client stays', async () => {
+    const url = `ws://127.0.0.1:${h.port}/v1/events`;
+    const deaf = Array.from({ length: 3 }, () => new WebSocket(url, { autoPong: false }));
+    const closed = deaf.map((ws) => new Promise<void>((resolve) => ws.once('close', () => resolve())));
+    await Promise.all(deaf.map((ws) => new Promise((resolve, reject) => (ws.once('open', resolve), ws.once('error', reject)))));
+    // Every slot is held: the next upgrade is refused until the daemon notices.
+    expect(await upgradeStatus(url)).toBe(503);
+    await Promise.all(closed);
+    // The slots are free again: a responsive client connects and keeps its connection over many pings.
+    const live = new WebSocket(url);
+    let pings = 0;
+    const got: unknown[] = [];
+    live.on('ping', () => pings++);
+    live.on('message', (m) => got.push(m));
+    await new Promise((resolve, reject) => (live.once('open', resolve), live.once('error', reject)));
+    const end = Date.now() + 20_000;
+    while (pings < 6 && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+    expect(pings).toBeGreaterThanOrEqual(6);
+    expect(live.readyState).toBe(WebSocket.OPEN);
+    live.close();
+    await new Promise((r) => live.once('close', r));
+    await h.check('deaf WebSocket clients');
+  });
+});
