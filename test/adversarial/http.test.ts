@@ -8,7 +8,7 @@ import WebSocket from 'ws';
 import { asStreamId } from '../../src/core/ids.js';
 import type { FacesEvent } from '../../src/core/records.js';
 import { media } from '../helpers/media.js';
-import { rawExchange, startHarness, type Harness, type RawResponse } from './harness.js';
+import { WITNESS, rawExchange, startHarness, type Harness, type RawResponse } from './harness.js';
 
 const UPGRADE = 'Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n';
 
@@ -473,5 +473,57 @@ describe('adversarial WebSocket clients that never answer pings', () => {
     live.close();
     await new Promise((r) => live.once('close', r));
     await h.check('deaf WebSocket clients');
+  });
+});
+
+describe('adversarial stream flood (server.maxStreams filled)', () => {
+  const MAX = 4;
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({ config: { server: { maxStreams: MAX } } });
+  });
+  afterAll(async () => h.close());
+
+  interface Info {
+    id: string;
+    state: string;
+    framesDecoded: number;
+  }
+  const info = async (id: string): Promise<Info> => (await (await h.api('GET', `/v1/streams/${id}`)).json()) as Info;
+  const advances = async (id: string): Promise<void> => {
+    const before = (await info(id)).framesDecoded;
+    const end = Date.now() + 20_000;
+    while ((await info(id)).framesDecoded <= before && Date.now() < end) await new Promise((r) => setTimeout(r, 100));
+    expect((await info(id)).framesDecoded, `${id} advances`).toBeGreaterThan(before);
+  };
+
+  it('takes streams up to the limit (also from a parallel burst), answers 429 beyond, and frees a slot on DELETE', async () => {
+    // A burst of parallel POSTs, more than the free slots (the witness holds one).
+    const ids = Array.from({ length: 3 * MAX }, (_, i) => `flood${i}`);
+    const answers = await Promise.all(ids.map((id) => h.api('POST', '/v1/streams', { id, url: media('single_face.mp4'), loop: true })));
+    const statuses = answers.map((r) => r.status);
+    const accepted = ids.filter((_, i) => statuses[i] === 201);
+    expect(accepted).toHaveLength(MAX - 1);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(ids.length - (MAX - 1));
+    const refused = answers.find((r) => r.status === 429)!;
+    expect(((await refused.json()) as { error: { code: string } }).error.code).toBe('VA_ERR_LIMIT');
+    await Promise.all(answers.filter((r) => r.status === 201).map((r) => r.arrayBuffer()));
+    expect(((await (await h.api('GET', '/v1/streams')).json()) as { streams: Info[] }).streams).toHaveLength(MAX);
+
+    // At the limit the daemon and every running stream keep working.
+    for (const id of [WITNESS, ...accepted]) await advances(id);
+    expect((await h.api('POST', '/v1/streams', { id: 'one-more', url: media('single_face.mp4') })).status).toBe(429);
+    await h.check('at maxStreams');
+
+    // A DELETE frees exactly one slot; the others keep running.
+    expect((await h.api('DELETE', `/v1/streams/${accepted[0]!}`)).status).toBe(204);
+    expect((await h.api('POST', '/v1/streams', { id: 'replacement', url: media('single_face.mp4'), loop: true })).status).toBe(201);
+    expect((await h.api('POST', '/v1/streams', { id: 'one-more', url: media('single_face.mp4') })).status).toBe(429);
+    for (const id of ['replacement', ...accepted.slice(1)]) await advances(id);
+
+    // Removing them all leaves nothing behind.
+    for (const id of ['replacement', ...accepted.slice(1)]) expect((await h.api('DELETE', `/v1/streams/${id}`)).status).toBe(204);
+    expect(((await (await h.api('GET', '/v1/streams')).json()) as { streams: Info[] }).streams.map((s) => s.id)).toEqual([WITNESS]);
+    await h.check('after the flood');
   });
 });
