@@ -1,12 +1,13 @@
 /**
  * A directory of aligned face images as one sequence (the seed's `run_pretrained_model.py`
- * input): PNG and JPEG files sorted by name, decoded to RGB by FFmpeg through `streams/`.
+ * input): PNG and JPEG files sorted by name, decoded to RGB by FFmpeg's image decoders through
+ * `streams/` (the same decoder as `daemon train`'s face loader).
  */
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
-import { AnalyticsError, ErrorCodes, SourceError } from '../core/errors.js';
+import { ErrorCodes, SourceError } from '../core/errors.js';
 import type { RgbFace } from '../models/seed/index.js';
-import { openSource } from '../streams/open-source.js';
+import { readImageFile } from '../streams/decode-image.js';
 
 const IMAGE_EXT = new Set(['.png', '.jpg', '.jpeg']);
 
@@ -27,25 +28,10 @@ export async function listImages(dir: string): Promise<string[]> {
   return images;
 }
 
-/** Decodes one image file to packed RGB at its own size. */
+/**
+ * Decodes one image file to packed RGB at its own size (never resampled: a resampled image would
+ * give predictions that differ from the seed's). A truncated or damaged image is VA_ERR_DECODE.
+ */
 export async function readImage(file: string): Promise<RgbFace> {
-  // maxWidth far above any face crop: FFmpeg must not scale the image.
-  const frames = openSource({ kind: 'file', path: file }, { realtime: false, loop: false, maxWidth: 1 << 16 });
-  try {
-    const next = await frames.next();
-    if (next.done === true) throw new SourceError(ErrorCodes.DECODE, `${file}: no image could be decoded`);
-    const f = next.value;
-    if (f.width !== f.sourceWidth || f.height !== f.sourceHeight) {
-      // The decoder must hand over the image as stored: a resampled image would silently give
-      // predictions that differ from the seed's. (The scaler leaves images under maxWidth alone.)
-      throw new SourceError(ErrorCodes.DECODE, `${file}: ${f.sourceWidth}×${f.sourceHeight} image would be resampled to ${f.width}×${f.height} by the decoder`);
-    }
-    return { data: f.data, width: f.width, height: f.height };
-  } catch (err) {
-    if (err instanceof AnalyticsError && err.message.startsWith(file)) throw err;
-    const reason = err instanceof Error ? err.message : String(err);
-    throw new SourceError(err instanceof AnalyticsError ? err.code : ErrorCodes.DECODE, `${file}: cannot decode the image (${reason})`, { cause: err });
-  } finally {
-    await frames.return(undefined);
-  }
+  return readImageFile(file);
 }

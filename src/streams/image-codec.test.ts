@@ -1,11 +1,25 @@
 import { describe, expect, it } from 'vitest';
-import { readImage } from '../predict/image-dir.js';
 import { media } from '../../test/helpers/media.js';
-import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { decodeImage, readImageFile } from './decode-image.js';
+import { openSource } from './open-source.js';
+
+/** The demuxer path (image2 + the same decoder through openSource), at the image's own size. */
+async function readThroughDemuxer(file: string): Promise<{ data: Uint8Array; width: number; height: number }> {
+  const frames = openSource({ kind: 'file', path: file }, { realtime: false, loop: false, maxWidth: 1 << 16 });
+  try {
+    const next = await frames.next();
+    if (next.done === true) throw new Error(`${file}: no frame`);
+    return { data: next.value.data, width: next.value.width, height: next.value.height };
+  } finally {
+    await frames.return(undefined);
+  }
+}
 import { encodeJpeg, encodePng } from './encode-image.js';
+import { AnalyticsError } from '../core/errors.js';
+import { cut, jpegCutBetweenScans, jpegWithThumbnail, jpegWithoutEoi, pngWithRowsMissing, pngWithoutIend, withTrailingGarbage } from '../../test/helpers/damaged-images.js';
 
 function gradient(w: number, h: number): Uint8Array {
   const rgb = new Uint8Array(w * h * 3);
@@ -48,16 +62,16 @@ describe('image encode/decode', () => {
     expect(sum / rgb.length).toBeLessThan(3);
   });
 
-  it('decodes exactly as the demuxer path (readImage) does', async () => {
+  it('decodes exactly as the demuxer path (openSource) does', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'imgcodec-'));
     try {
       const f = path.join(dir, 'a.jpg');
       writeFileSync(f, encodeJpeg(gradient(64, 48), 64, 48, 80));
       const a = await readImageFile(f);
-      const b = await readImage(f);
+      const b = await readThroughDemuxer(f);
       expect(Buffer.from(a.data).equals(Buffer.from(b.data))).toBe(true);
       const big = await readImageFile(media('multi_face.jpg'));
-      const big2 = await readImage(media('multi_face.jpg'));
+      const big2 = await readThroughDemuxer(media('multi_face.jpg'));
       expect([big.width, big.height]).toEqual([big2.width, big2.height]);
       expect(Buffer.from(big.data).equals(Buffer.from(big2.data))).toBe(true);
     } finally {
@@ -85,5 +99,58 @@ describe('hostile image headers', () => {
     const before = process.memoryUsage().rss;
     expect(() => decodeImage(png, 'huge.png')).toThrow(/huge\.png/);
     expect(process.memoryUsage().rss - before).toBeLessThan(500e6);
+  });
+});
+
+/** The error decodeImage throws, or undefined when it decodes. */
+function decodeFailure(bytes: Uint8Array, name: string): unknown {
+  try {
+    decodeImage(bytes, name);
+    return undefined;
+  } catch (err) {
+    return err;
+  }
+}
+
+describe('damaged images are decode errors, never concealed pictures', () => {
+  // multi_face.jpg is a progressive JPEG (SOF2, ten scans); the others are made from its pixels.
+  const progressive = readFileSync(media('multi_face.jpg'));
+  const pixels = decodeImage(progressive, 'multi_face.jpg');
+  const baseline = encodeJpeg(pixels.data, pixels.width, pixels.height, 90);
+  const png = encodePng(pixels.data, pixels.width, pixels.height);
+  const thumbnail = encodeJpeg(gradient(32, 24), 32, 24, 80);
+
+  const damaged: [string, () => Uint8Array][] = [
+    ['a progressive JPEG cut at 60 %', () => cut(progressive, 0.6)],
+    ['a progressive JPEG cut at 10 %', () => cut(progressive, 0.1)],
+    ['a progressive JPEG cut at 99 %', () => cut(progressive, 0.99)],
+    ['a progressive JPEG cut between two scans (nothing overread)', () => jpegCutBetweenScans(progressive)],
+    ['a JPEG without its end-of-image marker', () => jpegWithoutEoi(progressive)],
+    ['a JPEG whose only EOI is its EXIF thumbnail’s', () => jpegWithoutEoi(jpegWithThumbnail(progressive, thumbnail))],
+    ['a baseline JPEG cut at 60 %', () => cut(baseline, 0.6)],
+    ['a PNG cut at 60 %', () => cut(png, 0.6)],
+    ['a PNG whose later IDAT chunks are missing (valid IEND after them)', () => pngWithRowsMissing(png)],
+    ['a PNG without its IEND chunk', () => pngWithoutIend(png)],
+  ];
+  it.each(damaged)('%s: VA_ERR_DECODE naming the file', (_, make) => {
+    const err = decodeFailure(make(), 'damaged/face.img');
+    expect(err).toBeInstanceOf(AnalyticsError);
+    expect((err as AnalyticsError).code).toBe('VA_ERR_DECODE');
+    expect((err as Error).message).toMatch(/^damaged\/face\.img: /);
+  });
+
+  // Each with the image whose pixels it must decode to.
+  const valid: [string, () => Uint8Array, () => Uint8Array][] = [
+    ['a complete progressive JPEG', () => progressive, () => progressive],
+    ['a JPEG with an EXIF thumbnail', () => jpegWithThumbnail(progressive, thumbnail), () => progressive],
+    ['a progressive JPEG with bytes after EOI (as some cameras write)', () => withTrailingGarbage(progressive), () => progressive],
+    ['a baseline JPEG with zeros after EOI', () => Buffer.concat([baseline, Buffer.alloc(4096)]), () => baseline],
+    ['a PNG with bytes after IEND', () => withTrailingGarbage(png), () => png],
+  ];
+  it.each(valid)('%s still decodes, to the same pixels', (_, make, reference) => {
+    const want = decodeImage(reference(), 'reference');
+    const got = decodeImage(make(), 'valid.img');
+    expect([got.width, got.height]).toEqual([want.width, want.height]);
+    expect(Buffer.from(got.data).equals(Buffer.from(want.data))).toBe(true);
   });
 });

@@ -17,7 +17,9 @@ import { readPng } from '../../src/models/seed/testing/read-png.js';
 import { readImage } from '../../src/predict/image-dir.js';
 import { importSeedCommand } from '../../src/predict/import-command.js';
 import { predict, type PredictOptions } from '../../src/predict/predict.js';
+import { encodePng } from '../../src/streams/encode-image.js';
 import type { PredictionRow } from '../../src/predict/rows.js';
+import { cut, pngWithRowsMissing, withTrailingGarbage } from '../helpers/damaged-images.js';
 import { media, repoRoot } from '../helpers/media.js';
 
 const fx = path.join(repoRoot, 'test/fixtures/seed');
@@ -284,7 +286,7 @@ describe('predict failures: clear message, no output file', () => {
     await fails({ model: cnnModel, input: path.join(root, 'nothing-here') }, /--input .*nothing-here: not found/, 'VA_ERR_SOURCE_NOT_FOUND');
     await fails({ model: cnnModel, input: path.join(root, 'empty') }, /no \.png\/\.jpg\/\.jpeg images/);
     writeFileSync(path.join(root, 'broken', 'x.png'), 'not a png');
-    await fails({ model: cnnModel, input: path.join(root, 'broken') }, /broken\/x\.png: cannot decode the image/);
+    await fails({ model: cnnModel, input: path.join(root, 'broken') }, /broken\/x\.png: not a JPEG, PNG or BMP image/, 'VA_ERR_DECODE');
     // Odd sizes are decoded as stored (never resampled by the decoder) and go through the seed's
     // Resize(134) + CenterCrop(112) like any other.
     writePng(path.join(root, 'odd', 'x.png'), 112, 113, new Uint8Array(112 * 113 * 3).fill(128));
@@ -292,6 +294,31 @@ describe('predict failures: clear message, no output file', () => {
     const odd = await run({ model: cnnModel, input: path.join(root, 'odd'), out: path.join(root, 'odd.jsonl') });
     expect(odd.rows).toBe(2);
     await fails({ model: cnnModel, input: path.join(fx, 'README.md') }, /not a readable media file/, 'VA_ERR_SOURCE_OPEN');
+  });
+
+  it('a truncated JPEG or PNG is VA_ERR_DECODE, not a concealed face with a score', async () => {
+    // FFmpeg conceals what is missing (grey blocks, black rows) unless told not to; the seed's
+    // model then scores the patch ("Neutral 0.85").
+    const jpeg = readFileSync(media('multi_face.jpg'));
+    // FFmpeg's PNG encoder writes the image data in many IDAT chunks, as libpng does.
+    const face = readPngFace(0);
+    const png = encodePng(face.data, face.width, face.height);
+    for (const [name, bytes] of [
+      ['cut.jpg', cut(jpeg, 0.6)],
+      ['rows-missing.png', pngWithRowsMissing(png)],
+    ] as const) {
+      const d = path.join(root, `damaged-${name}`);
+      await mkdir(d);
+      copyFileSync(path.join(fx, 'faces/face1_134.png'), path.join(d, 'a.png'));
+      writeFileSync(path.join(d, name), bytes);
+      await fails({ model: cnnModel, input: d }, new RegExp(`damaged-${name.replace('.', '\\.')}/${name.replace('.', '\\.')}: `), 'VA_ERR_DECODE');
+    }
+    // A camera's bytes after the end of a complete image are not damage.
+    const tail = path.join(root, 'trailing');
+    await mkdir(tail);
+    writeFileSync(path.join(tail, 'a.jpg'), withTrailingGarbage(jpeg));
+    const s = await run({ model: cnnModel, input: tail, out: path.join(root, 'trailing.jsonl') });
+    expect(s.rows).toBe(1);
   });
 
   it('bad options: output extension, batch size', async () => {

@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { INPUT_SIZE, MEAN_RGB } from '../../models/seed/constants.js';
 import { preprocessFacePixels } from '../../models/seed/preprocess.js';
 import { decodeImage } from '../../streams/decode-image.js';
-import { encodePng } from '../../streams/encode-image.js';
+import { encodeJpeg, encodePng } from '../../streams/encode-image.js';
+import { cut, pngWithRowsMissing } from '../../../test/helpers/damaged-images.js';
 import { readAffWild2 } from './aff-wild2.js';
 import { createFaceBatchLoader } from './face-batch-loader.js';
 import { resizeForCrop } from './face-transform.js';
@@ -133,6 +134,27 @@ describe('face batch loader', () => {
     const bad = path.join(dir, 'bad.jpg');
     writeFileSync(bad, 'not an image');
     await expect(load([{ image: bad }], { kind: 'none' }, 0)).rejects.toThrow(/bad\.jpg: not a JPEG, PNG or BMP/);
+  });
+});
+
+describe('damaged faces never become training samples', () => {
+  it('a truncated JPEG or PNG fails the batch with VA_ERR_DECODE naming the file, and is not cached', async () => {
+    const load = createFaceBatchLoader();
+    const pixels = noise(134, 134, 7);
+    const jpeg = path.join(dir, 'cut.jpg');
+    writeFileSync(jpeg, cut(encodeJpeg(pixels, 134, 134, 95), 0.6));
+    const png = path.join(dir, 'rows-missing.png');
+    writeFileSync(png, pngWithRowsMissing(encodePng(pixels, 134, 134)));
+    for (const bad of [jpeg, png]) {
+      const err = await load([{ image: files[0]! }, { image: bad }], { kind: 'none' }, 0).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect((err as { code?: string } | undefined)?.code).toBe('VA_ERR_DECODE');
+      expect((err as Error).message).toContain(bad);
+    }
+    // Nothing of a failed file was kept: asking again decodes (and fails) again.
+    await expect(load([{ image: jpeg }], { kind: 'none' }, 0)).rejects.toThrow(/cut\.jpg/);
   });
 });
 

@@ -4,8 +4,8 @@
  * augmentation into one NHWC float32 batch (spec §1.3).
  */
 import { INPUT_SIZE } from '../../models/seed/constants.js';
-import { decodeImage, type RgbImage } from '../../streams/decode-image.js';
-import { DataFormatError, readDataFile } from './read-report.js';
+import { decodeImage, readImageBytes, type RgbImage } from '../../streams/decode-image.js';
+import { DataFormatError } from './read-report.js';
 import { cropInto, cropPlan, resizeForCrop } from './face-transform.js';
 import type { FaceBatchLoader, LabelledFace } from './types.js';
 
@@ -51,7 +51,13 @@ class Lru<V> {
 }
 
 async function loadResized(file: string): Promise<RgbImage> {
-  const bytes = await readDataFile(file, 'face image');
+  let bytes: Buffer;
+  try {
+    bytes = await readImageBytes(file);
+  } catch (err) {
+    throw new DataFormatError(file, undefined, `cannot read the face image (${err instanceof Error ? err.message : String(err)})`, { cause: err });
+  }
+  // A truncated or damaged face is a DecodeError naming the file: the run stops rather than train on concealment.
   const img = decodeImage(bytes, file);
   if (img.width < 8 || img.height < 8) throw new DataFormatError(file, undefined, `face image too small (${img.width}×${img.height})`);
   return resizeForCrop(img);
