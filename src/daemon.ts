@@ -95,8 +95,12 @@ export function buildDaemon(config: Config, deps: { readonly logger: Logger; rea
       const info = await selectBackend(config.backend);
       backend = info.name;
       metrics.backendInfo.set({ backend }, 1);
-      for (const t of info.tried) log.warn({ backend: t.name, reason: t.error }, 'TF.js backend unavailable, trying the next');
-      log.info({ backend }, 'TF.js backend selected');
+      // Optional backends that are not installed are the usual case: said once, at debug; one
+      // that is installed and fails to start is worth a warning.
+      const notInstalled = info.tried.filter((t) => t.notInstalled);
+      if (notInstalled.length > 0) log.debug({ notInstalled: notInstalled.map((t) => t.name), reasons: notInstalled.map((t) => t.error) }, 'optional TF.js backends not installed');
+      for (const t of info.tried) if (!t.notInstalled) log.warn({ backend: t.name, reason: t.error }, 'TF.js backend failed to start, trying the next');
+      log.info({ backend, requested: config.backend }, 'TF.js backend selected');
       try {
         const hosted = await HostedFaceDetector.open({ worker: config.detector.worker, backend: config.backend, engine: config.detector.engine, threads: config.detector.threads, onHostState: hostState });
         detector = hosted;
@@ -216,6 +220,8 @@ export function buildDaemon(config: Config, deps: { readonly logger: Logger; rea
           deps.logger,
           { onLeaseChange: (reason) => metrics.clusterLeaseChanges.inc({ reason }) },
         );
+        // A second process with this instanceId refuses to start (VA_ERR_CONFLICT, exit 1).
+        await cluster.join();
         cluster.start();
         log.info({ instance, streams: config.streams.length }, 'cluster member: streams run where their lease is held');
       } else {

@@ -1,6 +1,7 @@
 import type { StreamConfig } from '../config/schema.js';
+import { AnalyticsError, ErrorCodes } from '../core/errors.js';
 import type { Logger } from '../observability/logger.js';
-import type { Lease, LeaseStore, Member } from './lease-store.js';
+import type { Lease, LeaseStore, Member, Round } from './lease-store.js';
 import { rendezvousOwner } from './rendezvous.js';
 
 /** What the coordinator drives: the local supervisor. */
@@ -22,14 +23,17 @@ export interface ClusterView {
   readonly streams: readonly { readonly id: string; readonly owner: string | null; readonly fence: number | null }[];
   readonly updatedAt: string | null;
   readonly healthy: boolean;
+  /** Another live process runs under this instance's id (readiness is red meanwhile). */
+  readonly duplicateInstance: boolean;
 }
 
 export interface CoordinatorHooks {
-  onLeaseChange?(reason: 'acquired' | 'released' | 'lost' | 'unreachable'): void;
+  onLeaseChange?(reason: 'acquired' | 'released' | 'lost' | 'unreachable' | 'retaken'): void;
 }
 
 interface Held {
-  readonly lease: Lease;
+  /** Replaced when a vanished lease is taken again under a new fence. */
+  lease: Lease;
   /** Monotonic time the last successful renewal was *sent*: the lease lasts at least ttl from then. */
   renewedAt: number;
   /** Being handed over: the stream is stopping; the lease is kept (and renewed) until it has. */
@@ -38,12 +42,13 @@ interface Held {
 
 /**
  * Spreads a shared set of streams over live daemons with leases kept in an existing engine. Each
- * tick: heartbeat, read the live members, compute every stream's owner by rendezvous hashing, give
- * up leases this instance should no longer hold (stopping the stream first), renew the rest, and
- * acquire those that are ours and free. A stream is stopped before its lease is released, and an
- * instance that cannot renew stops its streams before the lease can lapse on the server (at
- * 0.8·ttl since the last renewal it sent), so two instances run one camera at most for the
- * clock-rate difference between hosts. Leases carry fences that grow with every new holder.
+ * tick is one round trip that heartbeats, reads the live members and renews every lease held (or
+ * re-takes it under a new fence if the store lost it); then the tick computes every stream's owner
+ * by rendezvous hashing, gives up leases this instance should no longer hold (stopping the stream
+ * first), and acquires those that are ours and free. A stream is stopped before its lease is
+ * released, and an instance that cannot renew stops its streams before the lease can lapse on the
+ * server (from 0.8·ttl after the last renewal it sent), so two instances run one camera at most
+ * for the clock-rate difference between hosts. Leases carry fences that grow with every holder.
  */
 export class ClusterCoordinator {
   private readonly held = new Map<string, Held>();
@@ -53,6 +58,8 @@ export class ClusterCoordinator {
   private ticking = false;
   private running: Promise<void> | undefined;
   private closed = false;
+  private duplicate = false;
+  private settling = false;
   private readonly log: Logger;
 
   constructor(
@@ -64,7 +71,7 @@ export class ClusterCoordinator {
     private readonly now: () => number = () => performance.now(),
   ) {
     this.log = logger.child({ component: 'cluster', instance: opts.member.id });
-    this.view = { instance: opts.member.id, members: [], streams: opts.streams.map((s) => ({ id: s.id, owner: null, fence: null })), updatedAt: null, healthy: false };
+    this.view = { instance: opts.member.id, members: [], streams: opts.streams.map((s) => ({ id: s.id, owner: null, fence: null })), updatedAt: null, healthy: false, duplicateInstance: false };
   }
 
   start(): void {
@@ -95,42 +102,65 @@ export class ClusterCoordinator {
     return n;
   }
 
+  /**
+   * Registers this process under its member id before the first tick: a second process with the
+   * same `cluster.instanceId` would run every command of the shared control topic, so it refuses
+   * to start. A store unreachable now is no reason not to start (readiness shows it); a twin is
+   * then found by the ticks, which log it and turn readiness red.
+   */
+  async join(): Promise<void> {
+    const { member, leaseTtlMs } = this.opts;
+    let free: boolean;
+    try {
+      free = await this.store.register(member, leaseTtlMs);
+    } catch (err) {
+      this.log.warn({ error: (err as Error).message }, 'lease store unreachable at start: a second process with this cluster.instanceId is looked for once it answers');
+      return;
+    }
+    if (!free) {
+      throw new AnalyticsError(ErrorCodes.CONFLICT, `another live process is registered as cluster.instanceId "${member.id}": give every daemon of the cluster its own id`, { context: { instance: member.id } });
+    }
+  }
+
   /** One round of the protocol (exposed for tests). */
   async tick(): Promise<void> {
     const { member, leaseTtlMs, streams } = this.opts;
+    const sent = [...this.held];
+    // The leases last at least ttl from the moment the renewal was sent, whenever it is answered.
     const sentAt = this.now();
-    let members: Member[];
+    let round: Round;
     try {
-      await this.store.heartbeat(member, leaseTtlMs);
-      members = await this.store.members();
+      round = await this.store.round(member, leaseTtlMs, sent.map(([, h]) => h.lease), streams.map((s) => s.id));
     } catch (err) {
       await this.unreachable(err);
       return;
     }
-    const ids = members.map((m) => m.id);
+    this.noteDuplicate(round.duplicate);
+    sent.forEach(([id, h], i) => {
+      const now = round.leases[i];
+      if (this.held.get(id) !== h) {
+        // Stopped while the round was out (its renewal came too late): a lease re-taken for it goes back.
+        if (now && now.fence !== h.lease.fence) void this.store.release(now).catch(() => undefined);
+        return;
+      }
+      if (!now) {
+        this.hooks.onLeaseChange?.('lost');
+        this.log.warn({ streamId: id, fence: h.lease.fence }, 'lease lapsed or taken over: stream stopped');
+        // Stopping starts now (unsubscribing is synchronous); waiting for it would delay heartbeats.
+        void this.stopLocal(id);
+        return;
+      }
+      if (now.fence !== h.lease.fence) {
+        // Its key vanished (a Redis restarted without its data) and nobody else had taken it: the
+        // stream runs on, under a fence above any handed out before.
+        this.hooks.onLeaseChange?.('retaken');
+        this.log.warn({ streamId: id, fence: now.fence, previousFence: h.lease.fence }, 'lease vanished from the store and was taken again: stream keeps running');
+      }
+      h.lease = now;
+      h.renewedAt = sentAt;
+    });
+    const ids = round.members.map((m) => m.id);
     const wanted = new Map(streams.map((s) => [s.id, rendezvousOwner(s.id, ids)]));
-    // Renew first: stopping a stream can take seconds, and no other lease may lapse meanwhile.
-    await Promise.all(
-      [...this.held].map(async ([id, h]) => {
-        let renewed: 'yes' | 'moved' | 'unknown';
-        try {
-          renewed = (await this.store.renew(h.lease, leaseTtlMs)) ? 'yes' : 'moved';
-        } catch {
-          renewed = 'unknown';
-        }
-        if (renewed === 'yes') h.renewedAt = sentAt;
-        else if (renewed === 'moved') {
-          this.hooks.onLeaseChange?.('lost');
-          this.log.warn({ streamId: id, fence: h.lease.fence }, 'lease lapsed or taken over: stream stopped');
-          // Stopping starts now (unsubscribing is synchronous); waiting for it would delay heartbeats.
-          void this.stopLocal(id);
-        } else if (this.now() - h.renewedAt > 0.8 * leaseTtlMs) {
-          this.hooks.onLeaseChange?.('unreachable');
-          this.log.warn({ streamId: id, fence: h.lease.fence }, 'lease could not be renewed in time: stream stopped');
-          void this.stopLocal(id);
-        }
-      }),
-    );
     // Give up what is no longer ours (a returning member takes its share back): the stream stops
     // first, in the background (a stop can take seconds, and heartbeats must go on), and only then
     // is the lease released; until then it is renewed like any other.
@@ -146,12 +176,19 @@ export class ClusterCoordinator {
         this.hooks.onLeaseChange?.('released');
       })();
     }
-    for (const s of streams) {
+    if (round.settling !== this.settling) {
+      this.settling = round.settling;
+      if (round.settling) this.log.warn('the lease store lost its data: no free lease is taken for one lease time, while live holders take theirs again');
+    }
+    const holders = new Map(round.holders);
+    for (const s of round.settling ? [] : streams) {
       if (this.closed) break;
       if (wanted.get(s.id) !== member.id || this.held.has(s.id)) continue;
+      const acquiredAt = this.now();
       const lease = await this.store.acquire(s.id, member.id, leaseTtlMs).catch(() => undefined);
       if (!lease) continue;
-      this.held.set(s.id, { lease, renewedAt: sentAt });
+      this.held.set(s.id, { lease, renewedAt: acquiredAt });
+      holders.set(s.id, lease);
       this.hooks.onLeaseChange?.('acquired');
       this.log.info({ streamId: s.id, fence: lease.fence }, 'lease acquired: stream starting here');
       try {
@@ -159,19 +196,20 @@ export class ClusterCoordinator {
       } catch (err) {
         this.log.error({ err, streamId: s.id }, 'could not start a leased stream; releasing it');
         this.held.delete(s.id);
+        holders.delete(s.id);
         await this.store.release(lease).catch(() => undefined);
       }
     }
-    const holders = await this.store.holders(streams.map((s) => s.id)).catch(() => new Map<string, Lease>());
     this.view = {
       instance: member.id,
-      members,
+      members: round.members,
       streams: streams.map((s) => {
         const l = holders.get(s.id);
         return { id: s.id, owner: l?.owner ?? null, fence: l?.fence ?? null };
       }),
       updatedAt: new Date().toISOString(),
-      healthy: true,
+      healthy: !round.duplicate,
+      duplicateInstance: round.duplicate,
     };
   }
 
@@ -188,6 +226,17 @@ export class ClusterCoordinator {
     }
     await this.store.leave(this.opts.member.id).catch(() => undefined);
     await this.store.close();
+  }
+
+  private noteDuplicate(duplicate: boolean): void {
+    if (duplicate === this.duplicate) return;
+    this.duplicate = duplicate;
+    if (duplicate) {
+      this.log.error(
+        { instance: this.opts.member.id },
+        'another live process runs with this cluster.instanceId: both would run every command of the control topic; readiness is red until one of them stops',
+      );
+    } else this.log.info({ instance: this.opts.member.id }, 'no other process runs with this cluster.instanceId any more');
   }
 
   private async unreachable(err: unknown): Promise<void> {

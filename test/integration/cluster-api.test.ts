@@ -7,8 +7,9 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import mqtt from 'mqtt';
 import { startMosquitto, startRedis } from '../../src/bench/local-brokers.js';
+import { rendezvousOwner } from '../../src/cluster/rendezvous.js';
 import { configSchema } from '../../src/config/schema.js';
-import { startDaemon, type RunningDaemon } from '../helpers/daemon.js';
+import { startDaemon, waitUntil, type RunningDaemon } from '../helpers/daemon.js';
 import { media, mediaDir } from '../helpers/media.js';
 
 const cleanups: (() => Promise<unknown>)[] = [];
@@ -28,15 +29,15 @@ describe('the API and cluster streams', () => {
       cleanups.push(() => d.close());
       daemons[name] = d;
     }
-    let owner: string | null = null;
-    for (let i = 0; i < 100 && !owner; i++) {
-      const view = (await (await fetch(`${daemons.a!.base}/v1/cluster`)).json()) as { streams: { id: string; owner: string | null }[] };
-      owner = view.streams[0]?.owner ?? null;
-      if (!owner) await new Promise((r) => setTimeout(r, 100));
-    }
-    expect(owner === 'a' || owner === 'b').toBe(true);
-    const holder = daemons[owner!]!;
+    // Settled: the lease is with the stream's rendezvous owner (the first member to start holds it
+    // until the second joins and takes it over) and the stream runs there.
+    const owner = rendezvousOwner('cam1', ['a', 'b'])!;
+    const holder = daemons[owner]!;
     const other = daemons[owner === 'a' ? 'b' : 'a']!;
+    await waitUntil(async () => {
+      const view = (await (await fetch(`${other.base}/v1/cluster`)).json()) as { streams: { id: string; owner: string | null }[] };
+      return view.streams[0]?.owner === owner && holder.daemon.supervisor().has('cam1') && !other.daemon.supervisor().has('cam1');
+    }, 30_000, 'cam1 to run on its rendezvous owner');
     const post = await fetch(`${other.base}/v1/streams`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id: 'cam1', url: media('utterance_1.mp4') }) });
     expect(post.status).toBe(409);
     expect(other.daemon.supervisor().has('cam1')).toBe(false);
