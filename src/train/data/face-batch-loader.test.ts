@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -155,6 +156,13 @@ describe('damaged faces never become training samples', () => {
     }
     // Nothing of a failed file was kept: asking again decodes (and fails) again.
     await expect(load([{ image: jpeg }], { kind: 'none' }, 0)).rejects.toThrow(/cut\.jpg/);
+  });
+
+  it('a FIFO named like a face is refused at once instead of waiting for a writer', async () => {
+    const fifo = path.join(dir, 'fifo.jpg');
+    execFileSync('mkfifo', [fifo]);
+    const load = createFaceBatchLoader();
+    await expect(load([{ image: fifo }], { kind: 'none' }, 0)).rejects.toThrow(/fifo\.jpg: cannot read the face image \(not a regular file\)/);
   });
 });
 
