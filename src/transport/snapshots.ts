@@ -19,10 +19,19 @@ export interface Snapshot {
   readonly wallTime: number;
 }
 
+/** A variant's latest encode: the frame it shows and the JPEG, once FFmpeg is done. */
+interface Encode {
+  readonly seq: number;
+  readonly pts: number;
+  readonly wallTime: number;
+  readonly jpeg: Promise<Buffer>;
+  settled: boolean;
+}
+
 export class SnapshotStore implements SnapshotSink {
   private frame: SnapshotFrame | undefined;
   private copiedAt = -Infinity;
-  private readonly encoded = new Map<boolean, { seq: number; jpeg: Promise<Buffer> }>();
+  private readonly encoded = new Map<boolean, Encode>();
   /** Latest expression label per track, from the stream's affect events. */
   readonly labels = new Map<number, string>();
 
@@ -37,18 +46,27 @@ export class SnapshotStore implements SnapshotSink {
     this.copiedAt = nowMs;
   }
 
-  /** The latest frame as JPEG, or undefined before the first analysed frame. */
+  /**
+   * The latest frame as JPEG, or undefined before the first analysed frame. One encode per variant
+   * runs at a time: while it does, callers get its frame (a newer one is encoded when asked for
+   * after it), so encodes slower than the refresh rate (4K frames on a busy machine) cannot pile
+   * up, each holding its frame's pixels.
+   */
   async jpeg(annotated: boolean): Promise<Snapshot | undefined> {
     const f = this.frame;
     if (!f) return undefined;
     let e = this.encoded.get(annotated);
-    if (e?.seq !== f.seq) {
-      e = { seq: f.seq, jpeg: encodeJpeg(annotated ? this.annotate(f) : f.image) };
-      this.encoded.set(annotated, e);
-      // A failed encode is not cached.
-      e.jpeg.catch(() => this.encoded.get(annotated) === e && this.encoded.delete(annotated));
+    if (e === undefined || (e.seq !== f.seq && e.settled)) {
+      const started: Encode = { seq: f.seq, pts: f.pts, wallTime: f.wallTime, jpeg: encodeJpeg(annotated ? this.annotate(f) : f.image), settled: false };
+      this.encoded.set(annotated, started);
+      started.jpeg.then(
+        () => (started.settled = true),
+        // A failed encode is not cached.
+        () => this.encoded.get(annotated) === started && this.encoded.delete(annotated),
+      );
+      e = started;
     }
-    return { jpeg: await e.jpeg, seq: f.seq, pts: f.pts, wallTime: f.wallTime };
+    return { jpeg: await e.jpeg, seq: e.seq, pts: e.pts, wallTime: e.wallTime };
   }
 
   private annotate(f: SnapshotFrame): SnapshotFrame['image'] {
