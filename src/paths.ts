@@ -10,3 +10,5 @@ export const defaultModelDir = path.join(packageRoot, 'config', 'models', 'defau
 export const packagedTeachersDir = path.join(packageRoot, 'config', 'models', 'packaged-teachers');
 /** The real test media committed with the project (MIT; licences in its README): the benchmarks' default inputs. */
 export const testMediaDir = path.join(packageRoot, 'test', 'fixtures', 'media');
+/** The built-in model catalogue of `daemon models pull`. */
+export const builtinCatalogPath = path.join(packageRoot, 'config', 'model-catalog.json');

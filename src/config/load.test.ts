@@ -70,7 +70,7 @@ describe('loadConfig', () => {
   it('resolves model.dir from a file against the file, --model against the cwd', () => {
     const file = yamlFile('model: {dir: m/x}\n');
     expect(loadConfig({ file, env: {}, cwd: '/srv' }).model.dir).toBe(path.join(path.dirname(file), 'm', 'x'));
-    expect(loadConfig({ file, env: {}, cwd: '/srv', overrides: { model: 'y' } }).model.dir).toBe('/srv/y');
+    expect(loadConfig({ file, env: {}, cwd: '/srv', overrides: { model: 'y/z' } }).model.dir).toBe('/srv/y/z');
   });
 
   it('layers file < env whitelist < CLI flags', () => {

@@ -1,9 +1,10 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { lookup } from 'node:dns/promises';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError } from '../core/errors.js';
+import { defaultStoreDir, isBareModelName } from '../core/model-names.js';
 import { configSchema, type Config } from './schema.js';
 
 /** CLI flags that override the file. */
@@ -140,10 +141,32 @@ export function loadConfig(opts: { file?: string; overrides?: ConfigOverrides; e
     // A model named in a config file sits beside that file (as config/default.yaml's default model
     // does), so the file works from any working directory; --model is relative to the cwd.
     const base = o.model === undefined && opts.file !== undefined ? path.dirname(path.resolve(cwd, opts.file)) : cwd;
-    cfg.model.dir = path.resolve(base, cfg.model.dir);
+    cfg.model.dir = resolveModelDir(cfg.model.dir, base, cfg.models.store !== null ? path.resolve(cwd, cfg.models.store) : defaultStoreDir(env), o.model !== undefined ? '--model' : 'model.dir');
   }
+  if (cfg.models.store !== null) cfg.models.store = path.resolve(cwd, cfg.models.store);
+  if (cfg.models.catalog !== null) cfg.models.catalog = path.resolve(cwd, cfg.models.catalog);
   if (cfg.persistence.file !== null) cfg.persistence.file = path.resolve(cwd, cfg.persistence.file);
   return deepFreeze(cfg);
+}
+
+const isDir = (p: string): boolean => {
+  try {
+    return statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
+};
+
+/**
+ * `model.dir` is a directory (relative to `base`) or, when it is a bare name that is no directory
+ * there, a model of the store (`daemon models pull NAME` puts it there).
+ */
+function resolveModelDir(ref: string, base: string, store: string, by: string): string {
+  const local = path.resolve(base, ref);
+  if (!isBareModelName(ref) || isDir(local)) return local;
+  const inStore = path.join(store, ref);
+  if (isDir(inStore)) return inStore;
+  throw new ConfigError([`${by}: ${JSON.stringify(ref)} is neither a directory (${local}) nor a model of the store (${store}): \`daemon models pull ${ref}\` fetches a catalogued model, \`daemon models list\` shows the store`]);
 }
 
 /** Where a setting came from, for messages: the CLI flag or environment variable that set it, if any. */

@@ -235,6 +235,15 @@ export const configSchema = z.strictObject({
     .default(null),
   /** Brokers that receive the daemon's events (MQTT, NATS JetStream, Redis Streams). */
   sinks: sinksSchema.default([]),
+  /** The model store that `daemon models pull` fills and a bare `model.dir` name resolves in. */
+  models: z
+    .strictObject({
+      /** null = $XDG_DATA_HOME/affect-daemon/models (~/.local/share/affect-daemon/models). */
+      store: z.string().min(1).nullable().default(null),
+      /** A catalogue file replacing the built-in config/model-catalog.json (mirrors, tests). */
+      catalog: z.string().min(1).nullable().default(null),
+    })
+    .prefault({}),
 }).superRefine((c, ctx) => {
   // Every instance of a cluster reads the same config: a shared control topic would have each of
   // them run every command (an `add` starting the camera on all of them).

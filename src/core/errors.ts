@@ -38,6 +38,10 @@ export const ErrorCodes = {
   INTERNAL: 'VA_ERR_INTERNAL',
   DATA_FORMAT: 'VA_ERR_DATA_FORMAT',
   TRAIN: 'VA_ERR_TRAIN',
+  /** A model download failed or brought back something other than what the catalogue promised. */
+  DOWNLOAD: 'VA_ERR_DOWNLOAD',
+  /** A model name that the model store does not hold. */
+  MODEL_NOT_FOUND: 'VA_ERR_MODEL_NOT_FOUND',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

@@ -9,6 +9,7 @@ import { benchModelCommand, formatBenchReport, ratioToTorch } from './bench-comm
 import { importSeedCommand } from './import-command.js';
 import { quietFfmpeg } from '../streams/open-source.js';
 import { predict } from './predict.js';
+import { defaultStoreDir, ModelStore, resolveModelRef } from '../models/store/model-store.js';
 
 const stderr = (line: string): void => void process.stderr.write(line + '\n');
 
@@ -81,6 +82,7 @@ export interface PredictCliOptions {
   workers?: number;
   batch: number;
   config?: string;
+  store?: string;
 }
 
 export async function predictCli(o: PredictCliOptions): Promise<number> {
@@ -88,7 +90,7 @@ export async function predictCli(o: PredictCliOptions): Promise<number> {
   if (o.render !== undefined) quietFfmpeg();
   try {
     const s = await predict({
-      model: o.model,
+      model: await resolveModelRef(o.model, new ModelStore(o.store ?? defaultStoreDir())),
       input: o.input,
       ...(o.out !== undefined ? { out: o.out } : {}),
       ...(o.render !== undefined ? { render: o.render } : {}),
