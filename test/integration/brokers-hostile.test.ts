@@ -4,11 +4,13 @@
  * and a control topic flooded with commands. Real brokers on loopback; the supervisor behind the
  * control topic is the only stand-in (a seam: the commands' own checks are tested elsewhere).
  */
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { Writable } from 'node:stream';
+import { Redis } from 'ioredis';
 import mqtt from 'mqtt';
 import { connect as natsConnect } from 'nats';
 import { Subject } from 'rxjs';
@@ -20,13 +22,15 @@ import { RedisLeaseStore } from '../../src/cluster/redis-lease-store.js';
 import type { StreamConfig } from '../../src/config/schema.js';
 import { sinkSchema } from '../../src/config/sink-schema.js';
 import type { AnalyticsEvent } from '../../src/core/records.js';
-import { createLogger } from '../../src/observability/logger.js';
+import { createLogger, type Logger } from '../../src/observability/logger.js';
 import type { StreamSupervisor } from '../../src/supervisor/stream-supervisor.js';
 import { startControlListener } from '../../src/transport/sinks/control-listener.js';
 import { EventSink } from '../../src/transport/sinks/event-sink.js';
 import { mqttConnector } from '../../src/transport/sinks/mqtt-connector.js';
 import { natsConnector } from '../../src/transport/sinks/nats-connector.js';
 import { redisConnector } from '../../src/transport/sinks/redis-connector.js';
+import { startDaemon } from '../helpers/daemon.js';
+import { media, repoRoot } from '../helpers/media.js';
 
 const logger = createLogger('silent');
 const cleanups: (() => Promise<unknown>)[] = [];
@@ -286,4 +290,197 @@ describe('a NATS control topic with credentials in the URL', () => {
     const reply = await nc.request('ctl.cmd', JSON.stringify({ op: 'list' }), { timeout: 2000 });
     expect((JSON.parse(reply.string()) as { status: number }).status).toBe(200);
   });
+});
+
+/** Runs a node script in its own process (its memory is not ours), resolving with its exit code. */
+function runNode(script: string, env: Record<string, string>): Promise<{ code: number | null; stderr: string }> {
+  const child = spawn(process.execPath, ['-e', script], { cwd: repoRoot, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));
+  cleanups.push(async () => void child.kill('SIGKILL'));
+  return new Promise((resolve) => child.on('exit', (code) => resolve({ code, stderr })));
+}
+
+/** This process's resident and peak resident memory in bytes (Linux). */
+function memory(): { rss: number; peak: number } {
+  const status = readFileSync('/proc/self/status', 'utf8');
+  const kb = (key: string): number => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1]) * 1024;
+  return { rss: kb('VmRSS'), peak: kb('VmHWM') };
+}
+
+/** Restarts the peak count (VmHWM) at the current resident size. */
+function resetPeak(): void {
+  writeFileSync('/proc/self/clear_refs', '5');
+}
+
+function capturingLogger(): { logger: Logger; lines: string[] } {
+  const lines: string[] = [];
+  const out = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      lines.push(...chunk.toString('utf8').split('\n').filter((l) => l.length > 0));
+      cb();
+    },
+  });
+  return { logger: createLogger('debug', out), lines };
+}
+
+describe('an MQTT control command far beyond the size limit', () => {
+  const BIG = 100 * 1024 * 1024;
+  it.each([4, 5] as const)('MQTT %i: is refused before it is buffered (peak memory grows far less than the command), and control keeps working', async (protocolVersion) => {
+    const mq = await startMosquitto();
+    cleanups.push(() => mq.dispose());
+    const { logger: log, lines } = capturingLogger();
+    const supervisor = { list: () => [] } as unknown as StreamSupervisor;
+    const sink = sinkSchema.parse({ kind: 'mqtt', name: 'ctl', url: mq.url, protocolVersion, control: { topic: 'ctl/cmd' } });
+    const listener = await startControlListener(sink, supervisor, { logger: log, maxBytes: 65536, signal: new AbortController().signal });
+    cleanups.push(() => listener!.close());
+    const client = await mqtt.connectAsync(mq.url);
+    cleanups.push(() => client.endAsync(true));
+    const replies: { status: number; requestId?: string }[] = [];
+    client.on('message', (_t, p) => replies.push(JSON.parse(p.toString()) as { status: number }));
+    await client.subscribeAsync('ctl/cmd/reply', { qos: 1 });
+    let asked = 0;
+    const list = async (): Promise<void> => {
+      const requestId = `list-${++asked}`;
+      const answered = (): boolean => replies.some((r) => r.requestId === requestId);
+      // Sent again while the listener (re)subscribes: a command before that reaches nobody.
+      for (let i = 0; i < 60 && !answered(); i++) {
+        if (i % 4 === 0) await client.publishAsync('ctl/cmd', JSON.stringify({ op: 'list', requestId }), { qos: 1 });
+        await new Promise((r) => setTimeout(r, 250));
+      }
+      expect(replies.find((r) => r.requestId === requestId)?.status).toBe(200);
+    };
+    await list();
+    resetPeak();
+    const before = memory().rss;
+    // From another process, so that only the listener's memory is counted here.
+    const sent = await runNode(
+      `const c = require('mqtt').connect(process.env.URL, { protocolVersion: 4 });
+       c.on('error', (e) => { console.error(e.message); process.exit(1); });
+       c.on('connect', () => c.publish('ctl/cmd', Buffer.alloc(Number(process.env.BYTES), 0x20), { qos: 1 }, (e) => process.exit(e ? 1 : 0)));`,
+      { URL: mq.url, BYTES: String(BIG) },
+    );
+    expect(sent).toEqual({ code: 0, stderr: '' });
+    // The broker has taken the command (PUBACK) and forwarded or dropped it before this is answered.
+    await list();
+    const grown = memory().peak - before;
+    console.log(`MQTT ${protocolVersion}: peak resident memory grew by ${(grown / 2 ** 20).toFixed(1)} MiB for a ${BIG / 2 ** 20} MiB command`);
+    expect(grown).toBeLessThan(30 * 1024 * 1024);
+    // Never assembled, so never answered (an earlier test's freed memory could hide its cost).
+    expect(replies.filter((r) => r.status === 413)).toEqual([]);
+    if (protocolVersion === 4) {
+      // MQTT 3.1.1 has no way to tell the broker a limit: the client sees the header and refuses.
+      expect(lines.some((l) => l.includes('VA_ERR_PAYLOAD_TOO_LARGE') && l.includes('control'))).toBe(true);
+    } else {
+      // MQTT 5: told our Maximum Packet Size, mosquitto drops the message for us; nothing arrives.
+      expect(lines.filter((l) => l.includes('VA_ERR_PAYLOAD_TOO_LARGE'))).toEqual([]);
+    }
+  }, 120_000);
+});
+
+async function metricSum(base: string, name: string, labels: Record<string, string>): Promise<number> {
+  const text = await (await fetch(`${base}/metrics`)).text();
+  const want = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    if (line.startsWith(`${name}{`) && want.every((w) => line.includes(w))) sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return sum;
+}
+
+async function natsList(url: string, subject: string): Promise<{ status: number; streams?: { id: string }[] }> {
+  const nc = await natsConnect({ servers: url });
+  try {
+    return await eventually(async () => JSON.parse((await nc.request(subject, JSON.stringify({ op: 'list' }), { timeout: 1000 })).string()) as { status: number; streams?: { id: string }[] }, 20_000);
+  } finally {
+    await nc.close();
+  }
+}
+
+describe('shutdown with the NATS control broker down', () => {
+  it('is not held up by the control connection, and the other sinks still get the streams’ final events', async () => {
+    const [nats, redis] = await Promise.all([startNats(), startRedis()]);
+    cleanups.push(() => nats.dispose(), () => redis.dispose());
+    const d = await startDaemon({
+      streams: [{ id: 'witness', url: media('utterance_1.mp4'), realtime: true, loop: true }],
+      sinks: [
+        // Publishes nothing (no such stream): only the control connection meets the dead broker.
+        { kind: 'nats', name: 'ctl', url: nats.url, jetstream: null, streams: ['elsewhere'], control: { topic: 'affect.control' } },
+        { kind: 'redis', name: 'rs', url: redis.url, types: ['stream'] },
+      ],
+    });
+    let closed = false;
+    cleanups.push(async () => closed || d.close());
+    expect((await natsList(nats.url, 'affect.control')).streams?.map((s) => s.id)).toEqual(['witness']);
+    await eventually(async () => expect(await metricSum(d.base, 'va_frames_decoded_total', { stream: 'witness' })).toBeGreaterThan(5), 30_000);
+    await nats.stop();
+    await eventually(async () => expect(await metricSum(d.base, 'va_sink_connected', { sink: 'ctl' })).toBe(0), 10_000);
+    const t0 = Date.now();
+    await d.close();
+    closed = true;
+    const took = Date.now() - t0;
+    console.log(`shutdown with the NATS control broker down: ${took} ms`);
+    // It took 3.3–3.8 s (a drain waiting on a broker that is gone); stopping the stream and
+    // flushing Redis take a few hundred ms on a loaded machine.
+    expect(took).toBeLessThan(1500);
+    const r = new Redis(redis.url);
+    cleanups.push(async () => r.disconnect());
+    const entries = (await r.xrange('affect:witness', '-', '+')).map(([, f]) => JSON.parse(f[1] ?? '{}') as { state?: string });
+    expect(entries.at(-1)?.state).toBe('removed');
+  }, 120_000);
+});
+
+describe('a flooded NATS control subject', () => {
+  it('keeps the daemon responsive and bounded while the witness stream runs, and answers afterwards', async () => {
+    const nats = await startNats();
+    cleanups.push(() => nats.dispose());
+    const d = await startDaemon({
+      streams: [{ id: 'witness', url: media('utterance_1.mp4'), realtime: true, loop: true }],
+      sinks: [{ kind: 'nats', name: 'ctl', url: nats.url, jetstream: null, types: ['stream'], control: { topic: 'affect.control' } }],
+    });
+    cleanups.push(() => d.close());
+    expect((await natsList(nats.url, 'affect.control')).status).toBe(200);
+    await eventually(async () => expect(await metricSum(d.base, 'va_frames_decoded_total', { stream: 'witness' })).toBeGreaterThan(10), 30_000);
+    resetPeak();
+    const before = memory().rss;
+    const framesBefore = await metricSum(d.base, 'va_frames_decoded_total', { stream: 'witness' });
+    // From another process: requests with and without reply subjects, valid, malformed, oversized
+    // (just under the server's 1 MB max_payload) and ones that make the daemon work (list).
+    const flood = runNode(
+      `const { connect, createInbox } = require('nats');
+       (async () => {
+         const nc = await connect({ servers: process.env.URL });
+         const big = Buffer.alloc(1000 * 1000, 0x20);
+         const kinds = [JSON.stringify({ op: 'list' }), '{not json', '\\u0000\\xff', JSON.stringify({ op: 'restart', id: 'nope' }), big, JSON.stringify({ op: 'add', stream: { id: 'x', url: '/etc/passwd' } })];
+         const end = Date.now() + Number(process.env.MS);
+         let n = 0;
+         while (Date.now() < end) {
+           for (let i = 0; i < 200; i++, n++) {
+             const k = kinds[n % kinds.length];
+             nc.publish(process.env.SUBJECT, typeof k === 'string' ? new TextEncoder().encode(k) : k, n % 2 ? { reply: createInbox() } : {});
+           }
+           await nc.flush();
+         }
+         console.error('sent ' + n);
+         await nc.close();
+       })().catch((e) => { console.error(e.message); process.exit(1); });`,
+      { URL: nats.url, SUBJECT: 'affect.control', MS: '5000' },
+    );
+    let done = false;
+    void flood.then(() => (done = true));
+    let slowest = 0;
+    while (!done) {
+      const t = Date.now();
+      expect((await fetch(`${d.base}/healthz`)).status).toBe(200);
+      slowest = Math.max(slowest, Date.now() - t);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const sent = await flood;
+    const framesDuring = (await metricSum(d.base, 'va_frames_decoded_total', { stream: 'witness' })) - framesBefore;
+    const grown = memory().peak - before;
+    console.log(`NATS control flood: ${sent.stderr.trim()}; slowest /healthz ${slowest} ms; peak memory +${(grown / 2 ** 20).toFixed(1)} MiB; witness frames during it ${framesDuring}`);
+    expect(sent.code).toBe(0);
+    const after = await natsList(nats.url, 'affect.control');
+    expect(after.streams?.map((s) => s.id)).toEqual(['witness']);
+  }, 180_000);
 });

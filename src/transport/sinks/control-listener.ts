@@ -1,16 +1,21 @@
 import mqtt from 'mqtt';
-import { connect as natsConnect } from 'nats';
+import { connect as natsConnect, Events, type NatsConnection } from 'nats';
 import type { SinkConfig } from '../../config/sink-schema.js';
 import type { Logger } from '../../observability/logger.js';
 import type { StreamSupervisor } from '../../supervisor/stream-supervisor.js';
 import { ErrorCodes } from '../../core/errors.js';
 import { runStreamCommand } from '../stream-commands.js';
 import { mqttTlsOptions } from './mqtt-connector.js';
+import { connectWithPacketLimit } from './mqtt-packet-limit.js';
 import { credentialsFromUrl, natsTlsOptions } from './nats-connector.js';
 import { redactBrokerUrl } from './redact.js';
 
 /** Commands waiting or running at once; beyond it a command is refused at once (429), not queued. */
 export const MAX_PENDING_COMMANDS = 16;
+/** Bytes of an MQTT control packet beyond its command: fixed header, packet id, MQTT 5 properties. */
+const CONTROL_PACKET_OVERHEAD = 4096;
+/** At shutdown, how long a connected NATS control connection may take to send its last replies. */
+const CONTROL_DRAIN_TIMEOUT_MS = 500;
 
 export interface ControlListener {
   close(): Promise<void>;
@@ -64,8 +69,14 @@ export async function startControlListener(
   };
   const stop = (): void => void (closed = true);
   if (sink.kind === 'mqtt') {
+    // A command's bytes, our topic and room for the fixed header, packet id and MQTT 5 properties:
+    // a command a little too long still gets its 413, a far larger one never enters memory.
+    const maxPacketBytes = deps.maxBytes + Buffer.byteLength(topic) + CONTROL_PACKET_OVERHEAD;
     const client = mqtt.connect(sink.url, {
       protocolVersion: sink.protocolVersion,
+      // MQTT 5: the broker must not send us more (mosquitto drops such a message for this client).
+      ...(sink.protocolVersion === 5 ? { properties: { maximumPacketSize: maxPacketBytes } } : {}),
+      manualConnect: true,
       reconnectPeriod: 1000,
       connectTimeout: sink.connectTimeoutMs,
       ...(sink.username !== undefined ? { username: sink.username } : {}),
@@ -74,7 +85,10 @@ export async function startControlListener(
       // The sink's own TLS settings: a private CA or client certificate applies to both connections.
       ...mqttTlsOptions(sink.tls),
     });
-    client.on('error', (err) => log.warn({ error: err.message, url: redactBrokerUrl(sink.url) }, 'control connection error'));
+    connectWithPacketLimit(client, maxPacketBytes);
+    client.on('error', (err: Error & { code?: unknown }) => {
+      log.warn({ error: err.message, code: err.code, url: redactBrokerUrl(sink.url) }, 'control connection error');
+    });
     client.on('connect', () => void client.subscribeAsync(topic, { qos: 1 }).catch((err: Error) => log.warn({ error: err.message }, 'cannot subscribe to the control topic')));
     client.on('message', (t, payload) => {
       if (t !== topic) return;
@@ -83,11 +97,11 @@ export async function startControlListener(
     return { close: () => (stop(), client.endAsync(true).then(() => chain)) };
   }
   // nats.js reconnects once connected; the first connection is retried here, until aborted.
-  let nc: Awaited<ReturnType<typeof natsConnect>> | undefined;
+  let nc: NatsConnection | undefined;
   for (let attempt = 0; !nc; attempt++) {
     if (deps.signal.aborted) return undefined;
     try {
-      nc = await natsConnect({
+      nc = await untilAborted(natsConnect({
         servers: sink.url.replace(/^nats:\/\/[^@/]*@/, 'nats://'),
         reconnect: true,
         maxReconnectAttempts: -1,
@@ -98,8 +112,9 @@ export async function startControlListener(
         ...natsTlsOptions(sink.tls),
         // Credentials in the URL, as the sink's connection takes them.
         ...credentialsFromUrl(sink.url),
-      });
+      }), deps.signal);
     } catch (err) {
+      if (deps.signal.aborted) return undefined;
       if (attempt === 0) log.warn({ error: (err as Error).message, url: redactBrokerUrl(sink.url) }, 'control connection failed; retrying');
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, Math.min(sink.reconnect.maxDelayMs, sink.reconnect.initialDelayMs * 2 ** Math.min(attempt, 10)));
@@ -112,11 +127,49 @@ export async function startControlListener(
     return undefined;
   }
   const conn = nc;
+  let connected = true;
+  void (async () => {
+    for await (const s of conn.status()) {
+      if (s.type === Events.Disconnect) connected = false;
+      else if (s.type === Events.Reconnect) connected = true;
+    }
+  })().catch(() => undefined);
   conn.subscribe(topic, {
     callback: (err, msg) => {
       if (err) return log.warn({ error: err.message }, 'control subscription error');
       handle(msg.data, (text) => (msg.reply ? msg.respond(text) : conn.publish(`${topic}.reply`, text)));
     },
   });
-  return { close: () => (stop(), conn.drain().then(() => chain)) };
+  return {
+    close: async () => {
+      stop();
+      await chain;
+      // Connected, a drain sends the replies still queued; a broker that is gone cannot take them,
+      // and a drain then waited for a reconnect (3.3 s and more) while the streams ran on.
+      if (connected) await untilTimeout(conn.drain(), CONTROL_DRAIN_TIMEOUT_MS);
+      await conn.close().catch(() => undefined);
+    },
+  };
+}
+
+/** `p`, or a rejection once `signal` aborts; a connection that arrives after that is closed. */
+function untilAborted(p: Promise<NatsConnection>, signal: AbortSignal): Promise<NatsConnection> {
+  return new Promise((resolve, reject) => {
+    const onAbort = (): void => reject(new Error('aborted'));
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(
+      (c) => {
+        signal.removeEventListener('abort', onAbort);
+        if (signal.aborted) void c.close().catch(() => undefined);
+        else resolve(c);
+      },
+      (err: unknown) => (signal.removeEventListener('abort', onAbort), reject(err)),
+    );
+  });
+}
+
+async function untilTimeout(p: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([p.catch(() => undefined), new Promise((r) => (timer = setTimeout(r, ms)))]);
+  clearTimeout(timer);
 }

@@ -2,7 +2,11 @@ import { readFileSync } from 'node:fs';
 import mqtt from 'mqtt';
 import { TransportError, ErrorCodes } from '../../core/errors.js';
 import type { BrokerConnection, BrokerConnector } from './broker-connection.js';
+import { connectWithPacketLimit } from './mqtt-packet-limit.js';
 import { redactBrokerUrl } from './redact.js';
+
+/** A publishing connection only receives acknowledgements: a broker's larger packet is refused unread. */
+const SINK_MAX_PACKET_BYTES = 64 * 1024;
 
 export interface MqttSinkSettings {
   readonly url: string;
@@ -25,6 +29,8 @@ export function mqttConnector(s: MqttSinkSettings): BrokerConnector {
     new Promise<BrokerConnection>((resolve, reject) => {
       const client = mqtt.connect(s.url, {
         protocolVersion: s.protocolVersion,
+        ...(s.protocolVersion === 5 ? { properties: { maximumPacketSize: SINK_MAX_PACKET_BYTES } } : {}),
+        manualConnect: true,
         reconnectPeriod: 0,
         connectTimeout: s.connectTimeoutMs,
         queueQoSZero: false,
@@ -34,6 +40,7 @@ export function mqttConnector(s: MqttSinkSettings): BrokerConnector {
         ...(s.password !== undefined ? { password: s.password } : {}),
         ...mqttTlsOptions(s.tls),
       });
+      connectWithPacketLimit(client, SINK_MAX_PACKET_BYTES);
       let settled = false;
       let resolveLost!: (e: Error) => void;
       const lost = new Promise<Error>((r) => (resolveLost = r));
