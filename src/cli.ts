@@ -1,7 +1,10 @@
 import './core/polyfills.js';
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { EVENT_TYPES } from './core/records.js';
 import type { EnginePreference } from './models/engine/member-engine.js';
+import { describeRunDefault, defaultEventsUrl } from './config/run-defaults.js';
 import { runDaemon } from './main.js';
+import { parseEventsUrl, parseEventTypes } from './transport/events-client.js';
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
 const port = (value: string): number => {
@@ -24,6 +27,10 @@ const nonNegativeInt =
     if (!Number.isInteger(n) || n < 0 || n > 256) throw new InvalidArgumentError(`${name} must be an integer from 0 to 256`);
     return n;
   };
+const orUsageError = <T>(v: T | string): T => {
+  if (typeof v === 'string') throw new InvalidArgumentError(v);
+  return v;
+};
 const positiveNumber = (value: string): number => {
   const n = Number(value);
   if (!(n > 0) || !Number.isFinite(n)) throw new InvalidArgumentError('expected a positive number');
@@ -42,16 +49,16 @@ export function buildCli(): Command {
     .command('run')
     .description('run the daemon (HTTP API, WebSocket events, metrics)')
     .option('-c, --config <file>', 'YAML config file (default: the embedded config/default.yaml)')
-    .option('--host <host>', 'listen address (default 127.0.0.1)')
-    .option('--port <n>', 'listen port (default 8080, 0 = any free port)', port)
-    .option('--file-root <dir>', 'directory API-added file sources may read (repeatable)', collect, [] as string[])
-    .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']))
-    .addOption(new Option('--backend <name>', 'TF.js backend').choices(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']))
-    .option('--model <dir>', 'affect model directory (daemon import-seed makes one); enables affect events')
-    .addOption(new Option('--engine <name>', 'inference engine of the affect model (default auto: ONNX Runtime where it loads; onnx-int8: quantised, opt-in)').choices(['auto', 'onnx', 'tfjs', 'onnx-int8']))
-    .option('--stride <n>', 'new analysed frames between CNN-RNN windows per track (default 8)', positiveInt('--stride'))
-    .addOption(new Option('--smoothing <kind>', 'per-track smoothing of affect outputs (default off)').choices(['off', 'ema', 'one-euro']))
-    .option('--analysis-fps <n>', 'frames analysed per second of stream time (default: every frame)', positiveNumber)
+    .option('--host <host>', `listen address (${describeRunDefault('host')})`)
+    .option('--port <n>', `listen port (0 = any free port; ${describeRunDefault('port')})`, port)
+    .option('--file-root <dir>', `directory API-added file sources may read (repeatable; replaces files.roots; ${describeRunDefault('fileRoot')})`, collect, [] as string[])
+    .addOption(new Option('--log-level <level>', `log level (${describeRunDefault('logLevel')})`).choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']))
+    .addOption(new Option('--backend <name>', `TF.js backend (${describeRunDefault('backend')}; auto tries tensorflow-gpu, tensorflow, wasm in turn)`).choices(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']))
+    .option('--model <dir>', `affect model directory (daemon import-seed makes one); enables affect events (${describeRunDefault('model', 'faces only')})`)
+    .addOption(new Option('--engine <name>', `inference engine of the affect model (auto: ONNX Runtime where it loads; onnx-int8: quantised, opt-in; ${describeRunDefault('engine')})`).choices(['auto', 'onnx', 'tfjs', 'onnx-int8']))
+    .option('--stride <n>', `new analysed frames between CNN-RNN windows per track (${describeRunDefault('stride')})`, positiveInt('--stride'))
+    .addOption(new Option('--smoothing <kind>', `per-track smoothing of affect outputs (${describeRunDefault('smoothing')})`).choices(['off', 'ema', 'one-euro']))
+    .option('--analysis-fps <n>', `frames analysed per second of stream time (${describeRunDefault('analysisFps')})`, positiveNumber)
     .option('--token <token>', 'bearer token required by the HTTP API and WebSocket (or env DAEMON_TOKEN)')
     .action(
       async (o: {
@@ -84,6 +91,20 @@ export function buildCli(): Command {
       });
       },
     );
+
+  program
+    .command('events')
+    .description("subscribe to a running daemon's WebSocket events and print one line per event until Ctrl-C")
+    .option('--url <url>', `the daemon's event socket (default ${defaultEventsUrl()})`, (v: string) => orUsageError(parseEventsUrl(v)), new URL(defaultEventsUrl()))
+    .option('--types <list>', `comma-separated event types (${EVENT_TYPES.join(', ')}; default: all)`, (v: string) => orUsageError(parseEventTypes(v)))
+    .option('--stream <id>', 'only this stream (repeatable; default: all)', collect, [] as string[])
+    .option('--token <token>', 'bearer token of the daemon (or env DAEMON_TOKEN); sent as a header')
+    .addOption(new Option('--json', 'print each event as one JSON line, as sent (the default)').conflicts('pretty'))
+    .addOption(new Option('--pretty', 'print a readable line per event: UTC time, stream, type, what it carries'))
+    .action(async (o: import('./transport/events-command.js').EventsCliOptions) => {
+      const { eventsCli } = await import('./transport/events-command.js');
+      process.exitCode = await eventsCli(o);
+    });
 
   const bench = program.command('bench').description('benchmarks that print figures');
   bench

@@ -8,10 +8,16 @@ export type BackendPreference = 'auto' | BackendName;
 export interface BackendInfo {
   readonly name: string;
   readonly requested: BackendPreference;
-  readonly tried: readonly { readonly name: BackendName; readonly error: string }[];
+  /**
+   * Backends tried before the chosen one. `notInstalled`: its optional package is absent, the
+   * normal case on a machine without libtensorflow (not worth a warning); otherwise it is
+   * installed and failed to start, which is.
+   */
+  readonly tried: readonly { readonly name: BackendName; readonly error: string; readonly notInstalled: boolean }[];
 }
 
 const require = createRequire(import.meta.url);
+const PACKAGE_OF: Partial<Record<BackendName, string>> = { 'tensorflow-gpu': '@tensorflow/tfjs-node-gpu', tensorflow: '@tensorflow/tfjs-node' };
 const AUTO_ORDER: readonly BackendName[] = ['tensorflow-gpu', 'tensorflow', 'wasm'];
 
 async function tryBackend(name: BackendName): Promise<void> {
@@ -41,6 +47,12 @@ async function tryBackend(name: BackendName): Promise<void> {
   }
 }
 
+/** The optional package itself is absent (not one of its own imports failing inside it). */
+function isMissingPackage(err: unknown): boolean {
+  const e = err as { code?: unknown; message?: unknown };
+  return e.code === 'ERR_MODULE_NOT_FOUND' && typeof e.message === 'string' && /Cannot find package '@tensorflow\/tfjs-node(-gpu)?'/.test(e.message);
+}
+
 let active: Promise<BackendInfo> | undefined;
 
 /**
@@ -52,17 +64,19 @@ export async function selectBackend(requested: BackendPreference = 'auto'): Prom
   if (active && requested === 'auto') return active;
   active = (async () => {
     const order = requested === 'auto' ? AUTO_ORDER : [requested];
-    const tried: { name: BackendName; error: string }[] = [];
+    const tried: { name: BackendName; error: string; notInstalled: boolean }[] = [];
     for (const name of order) {
       try {
         await tryBackend(name);
         await tf.ready();
         return { name: tf.getBackend(), requested, tried };
       } catch (err) {
-        tried.push({ name, error: err instanceof Error ? err.message.split('\n')[0] ?? '' : String(err) });
+        tried.push({ name, error: err instanceof Error ? err.message.split('\n')[0] ?? '' : String(err), notInstalled: isMissingPackage(err) });
       }
     }
-    throw new Error(`no TF.js backend could start (${tried.map((t) => `${t.name}: ${t.error}`).join('; ')})`);
+    const why = (t: (typeof tried)[number]): string =>
+      t.notInstalled ? `${t.name}: ${PACKAGE_OF[t.name] ?? t.name} is not installed (an optional dependency; its install needs to fetch libtensorflow)` : `${t.name}: ${t.error}`;
+    throw new Error(`no TF.js backend could start (${tried.map(why).join('; ')})`);
   })();
   try {
     return await active;

@@ -3,6 +3,12 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 
+// TF.js writes its notices with console.warn/console.log unless in production mode: on Node its
+// first CPU-backend tensor prints a "Hi, looks like you are running TensorFlow.js in Node.js"
+// banner on stderr in every thread, which alarms operators; the daemon logs which backend runs
+// and why (models/backend.ts callers). Only those notices depend on the flag.
+tf.env().set('PROD', true);
+
 export { tf };
 export type {
   KernelConfig,
