@@ -13,6 +13,7 @@ import { open } from 'node:fs/promises';
 import { AV_CODEC_ID_BMP, AV_CODEC_ID_MJPEG, AV_CODEC_ID_PNG, AV_PIX_FMT_RGB24, SWS_BILINEAR, type AVPixelFormat } from 'node-av/constants';
 import { Codec, CodecContext, FFmpegError, Frame, Packet, SoftwareScaleContext } from 'node-av/lib';
 import { DecodeError, ErrorCodes, SourceError } from '../core/errors.js';
+import './ffmpeg-log.js';
 
 export interface RgbImage {
   /** Packed RGB24, height × width × 3. */

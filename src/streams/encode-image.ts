@@ -16,6 +16,7 @@ import {
 } from 'node-av/constants';
 import { Codec, CodecContext, Frame, Packet, Rational, SoftwareScaleContext } from 'node-av/lib';
 import { DecodeError, ErrorCodes } from '../core/errors.js';
+import './ffmpeg-log.js';
 
 function checkInput(rgb: Uint8Array, width: number, height: number): void {
   if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1 || width > 16384 || height > 16384) {

@@ -1,6 +1,7 @@
 import { Encoder, FilterAPI } from 'node-av/api';
 import { AV_PIX_FMT_RGB24, FF_ENCODER_MJPEG } from 'node-av/constants';
 import { Frame } from 'node-av/lib';
+import './ffmpeg-log.js';
 
 export interface RgbImage {
   /** Packed RGB24, width × height × 3. */

@@ -3,6 +3,7 @@ import { InputFormat } from 'node-av/lib';
 import type { Stream } from 'node-av/lib';
 import { ErrorCodes, SourceError } from '../core/errors.js';
 import { AvInput, AvOpenError } from './av-input.js';
+import './ffmpeg-log.js';
 import { isUnderRoots } from './source-url.js';
 
 /**

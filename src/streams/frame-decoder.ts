@@ -2,6 +2,7 @@ import { AVERROR_EAGAIN, AVERROR_EOF } from 'node-av/constants';
 import { Codec, CodecContext, Dictionary, FFmpegError, Frame, avGetCodecName } from 'node-av/lib';
 import type { Packet, Stream } from 'node-av/lib';
 import { DecodeError, ErrorCodes, SourceError } from '../core/errors.js';
+import './ffmpeg-log.js';
 
 export interface FrameDecoderOptions {
   /** Decoder threads; 0 = FFmpeg picks (one per core), 1 = single-threaded. */

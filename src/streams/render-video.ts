@@ -12,6 +12,7 @@ import { Codec, Frame, Rational, avGetCodecName, type Packet, type Stream } from
 import { AnalyticsError, DecodeError, ErrorCodes, SourceError } from '../core/errors.js';
 import type { RgbImage } from './encode-jpeg.js';
 import { FileOutput, containerOf } from './file-output.js';
+import './ffmpeg-log.js';
 
 export interface RenderGeometry {
   /** The output video (even numbers). */

@@ -1,6 +1,7 @@
 import { Decoder, Demuxer, Encoder, FilterAPI, Muxer } from 'node-av/api';
 import { Rational, type Frame, type Packet } from 'node-av/lib';
 import { demoPhotos } from './demo-source.js';
+import './ffmpeg-log.js';
 
 export interface ClipOptions {
   readonly width: number;
