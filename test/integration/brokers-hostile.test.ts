@@ -8,6 +8,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { Redis } from 'ioredis';
@@ -450,22 +451,28 @@ describe('a flooded NATS control subject', () => {
       `const { connect, createInbox } = require('nats');
        (async () => {
          const nc = await connect({ servers: process.env.URL });
+         const subject = process.env.SUBJECT;
+         const enc = (t) => new TextEncoder().encode(t);
+         const small = [JSON.stringify({ op: 'list' }), '{not json', '\\u0000\\xff', JSON.stringify({ op: 'restart', id: 'nope' }), JSON.stringify({ op: 'add', stream: { id: 'x', url: '/etc/passwd' } })].map(enc);
          const big = Buffer.alloc(1000 * 1000, 0x20);
-         const kinds = [JSON.stringify({ op: 'list' }), '{not json', '\\u0000\\xff', JSON.stringify({ op: 'restart', id: 'nope' }), big, JSON.stringify({ op: 'add', stream: { id: 'x', url: '/etc/passwd' } })];
          const end = Date.now() + Number(process.env.MS);
          let n = 0;
+         let bytes = 0;
          while (Date.now() < end) {
-           for (let i = 0; i < 200; i++, n++) {
-             const k = kinds[n % kinds.length];
-             nc.publish(process.env.SUBJECT, typeof k === 'string' ? new TextEncoder().encode(k) : k, n % 2 ? { reply: createInbox() } : {});
+           for (let i = 0; i < 2000; i++, n++) {
+             const m = n % 100 === 0 ? big : small[n % small.length];
+             bytes += m.length;
+             nc.publish(subject, m, n % 2 ? { reply: createInbox() } : {});
            }
            await nc.flush();
          }
-         console.error('sent ' + n);
+         console.error('sent ' + n + ' commands, ' + Math.round(bytes / 1e6) + ' MB');
          await nc.close();
        })().catch((e) => { console.error(e.message); process.exit(1); });`,
-      { URL: nats.url, SUBJECT: 'affect.control', MS: '5000' },
+      { URL: nats.url, SUBJECT: 'affect.control', MS: '8000' },
     );
+    const lag = monitorEventLoopDelay({ resolution: 10 });
+    lag.enable();
     let done = false;
     void flood.then(() => (done = true));
     let slowest = 0;
@@ -478,9 +485,82 @@ describe('a flooded NATS control subject', () => {
     const sent = await flood;
     const framesDuring = (await metricSum(d.base, 'va_frames_decoded_total', { stream: 'witness' })) - framesBefore;
     const grown = memory().peak - before;
-    console.log(`NATS control flood: ${sent.stderr.trim()}; slowest /healthz ${slowest} ms; peak memory +${(grown / 2 ** 20).toFixed(1)} MiB; witness frames during it ${framesDuring}`);
+    lag.disable();
+    console.log(`NATS control flood: ${sent.stderr.trim()}; event loop delay max ${(lag.max / 1e6).toFixed(0)} ms, p99 ${(lag.percentile(99) / 1e6).toFixed(0)} ms; slowest /healthz ${slowest} ms; peak memory +${(grown / 2 ** 20).toFixed(1)} MiB; witness frames during it ${framesDuring}`);
     expect(sent.code).toBe(0);
-    const after = await natsList(nats.url, 'affect.control');
+    const [commands = 0, megabytes = 0] = (/sent (\d+) commands, (\d+) MB/.exec(sent.stderr) ?? []).slice(1).map(Number);
+    // A real flood: thousands of times the backlog, and far more bytes than the daemon may hold.
+    expect(commands).toBeGreaterThan(10_000);
+    expect(megabytes).toBeGreaterThan(300);
+    // Measured: +70–110 MiB (collectable 1 MB buffers), event loop stalls under 200 ms, the
+    // witness at its full 25 frames/s. The bounds leave room for a loaded 2-core machine.
+    expect(grown).toBeLessThan(256 * 2 ** 20);
+    expect(slowest).toBeLessThan(2000);
+    expect(framesDuring).toBeGreaterThan(25);
+    // The backlog left by the flood (at most 16) runs first; until then a command may get 429.
+    const after = await eventually(async () => {
+      const r = await natsList(nats.url, 'affect.control');
+      expect(r.status).toBe(200);
+      return r;
+    }, 10_000);
     expect(after.streams?.map((s) => s.id)).toEqual(['witness']);
   }, 180_000);
+});
+
+describe('an oversized command on a busy NATS control subject', () => {
+  it('is refused at once as too large (413), without taking a place in the backlog', async () => {
+    const nats = await startNats();
+    cleanups.push(() => nats.dispose());
+    let removes = 0;
+    const supervisor = {
+      list: () => [],
+      remove: async () => {
+        removes++;
+        await new Promise((r) => setTimeout(r, 200));
+        return false;
+      },
+    } as unknown as StreamSupervisor;
+    const abort = new AbortController();
+    cleanups.push(async () => abort.abort());
+    const sink = sinkSchema.parse({ kind: 'nats', name: 'ctl', url: nats.url, jetstream: null, control: { topic: 'ctl.cmd' } });
+    const listener = await startControlListener(sink, supervisor, { logger, maxBytes: 65536, signal: abort.signal });
+    cleanups.push(() => listener!.close());
+    expect((await natsList(nats.url, 'ctl.cmd')).status).toBe(200);
+    const nc = await natsConnect({ servers: nats.url });
+    cleanups.push(() => nc.close());
+    // The backlog fills with slow commands (16 × 200 ms)…
+    for (let i = 0; i < 20; i++) nc.publish('ctl.cmd', JSON.stringify({ op: 'remove', id: `s${i}` }));
+    await nc.flush();
+    await until(() => removes > 0, 5000, 'the first command to run');
+    // …and a command ten times the limit is told what is wrong with it, not to come back later.
+    const reply = await nc.request('ctl.cmd', Buffer.alloc(640 * 1024, 0x20), { timeout: 2000 });
+    expect(JSON.parse(reply.string())).toMatchObject({ ok: false, status: 413, error: { code: 'VA_ERR_PAYLOAD_TOO_LARGE' } });
+  });
+});
+
+describe('an MQTT control listener that was closed', () => {
+  // manualConnect (for the packet limit) changes mqtt.js' end(): its client must still stay down.
+  it('does not connect again', async () => {
+    const mq = await startMosquitto();
+    cleanups.push(() => mq.dispose());
+    let connections = 0;
+    const relay = net.createServer((c) => {
+      connections++;
+      const up = net.connect(mq.port, '127.0.0.1');
+      c.pipe(up).pipe(c);
+      for (const s of [c, up]) s.on('error', () => undefined);
+      c.on('close', () => up.destroy());
+      up.on('close', () => c.destroy());
+    });
+    await new Promise<void>((r) => relay.listen(0, '127.0.0.1', r));
+    cleanups.push(() => new Promise((r) => relay.close(r)));
+    const url = `mqtt://127.0.0.1:${(relay.address() as net.AddressInfo).port}`;
+    const sink = sinkSchema.parse({ kind: 'mqtt', name: 'ctl', url, control: { topic: 'ctl/cmd' } });
+    const listener = await startControlListener(sink, { list: () => [] } as unknown as StreamSupervisor, { logger, maxBytes: 65536, signal: new AbortController().signal });
+    await until(() => connections === 1, 5000, 'the control connection');
+    await listener!.close();
+    // Its reconnect period is 1 s.
+    await new Promise((r) => setTimeout(r, 2500));
+    expect(connections).toBe(1);
+  });
 });

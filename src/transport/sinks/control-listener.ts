@@ -51,6 +51,12 @@ export async function startControlListener(
   };
   const handle = (bytes: Uint8Array, reply: (text: string) => void): void => {
     if (closed) return;
+    // Refused before the backlog: a flood of large commands neither holds their bytes while they
+    // wait nor takes the places of commands that can run.
+    if (bytes.byteLength > deps.maxBytes) {
+      send(reply, { ok: false, status: 413, error: { code: ErrorCodes.PAYLOAD_TOO_LARGE, message: `command larger than ${deps.maxBytes} bytes` } });
+      return;
+    }
     if (pending >= MAX_PENDING_COMMANDS) {
       send(reply, { ok: false, status: 429, error: { code: ErrorCodes.LIMIT, message: `more than ${MAX_PENDING_COMMANDS} control commands waiting; try again later` } });
       return;
