@@ -5,6 +5,7 @@ import type { EnginePreference } from './models/engine/member-engine.js';
 import { describeRunDefault, defaultEventsUrl } from './config/run-defaults.js';
 import { runDaemon } from './main.js';
 import { parseEventsUrl, parseEventTypes } from './transport/events-client.js';
+import { addModelsCommands } from './predict/models-cli.js';
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
 const port = (value: string): number => {
@@ -54,7 +55,7 @@ export function buildCli(): Command {
     .option('--file-root <dir>', `directory API-added file sources may read (repeatable; replaces files.roots; ${describeRunDefault('fileRoot')})`, collect, [] as string[])
     .addOption(new Option('--log-level <level>', `log level (${describeRunDefault('logLevel')})`).choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']))
     .addOption(new Option('--backend <name>', `TF.js backend (${describeRunDefault('backend')}; auto tries tensorflow-gpu, tensorflow, wasm in turn)`).choices(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']))
-    .option('--model <dir>', `affect model directory (daemon import-seed makes one); enables affect events (${describeRunDefault('model', 'faces only')})`)
+    .option('--model <dir|name>', `affect model directory, or the name of a model in the store (daemon models pull seed-cnn-rnn); enables affect events (${describeRunDefault('model', 'faces only')})`)
     .addOption(new Option('--engine <name>', `inference engine of the affect model (auto: ONNX Runtime where it loads; onnx-int8: quantised, opt-in; ${describeRunDefault('engine')})`).choices(['auto', 'onnx', 'tfjs', 'onnx-int8']))
     .option('--stride <n>', `new analysed frames between CNN-RNN windows per track (${describeRunDefault('stride')})`, positiveInt('--stride'))
     .addOption(new Option('--smoothing <kind>', `per-track smoothing of affect outputs (${describeRunDefault('smoothing')})`).choices(['off', 'ema', 'one-euro']))
@@ -243,10 +244,13 @@ export function buildCli(): Command {
       process.exitCode = await importSeedCli(files, o);
     });
 
+  addModelsCommands(program);
+
   program
     .command('predict')
     .description('offline predictions of a seed model directory on aligned face images or a video')
-    .requiredOption('--model <dir>', 'model directory (manifest.json + weights)')
+    .requiredOption('--model <dir|name>', 'model directory (manifest.json + weights), or the name of a model in the store (daemon models pull)')
+    .option('--store <dir>', 'model store a --model name resolves in (default $XDG_DATA_HOME/affect-daemon/models)')
     .requiredOption('--input <path>', 'directory of aligned face images (one sequence, sorted by name) or a video file')
     .option('--out <file>', 'output file: .jsonl or .csv (required unless --render-only)')
     .option('--render <file>', 'also write the video annotated in the seed demo layout (.mp4, .mkv or .mov; audio copied)')
