@@ -35,7 +35,10 @@ let stopOverviewSocket = () => {};
 async function refresh() {
   try {
     overview.update((await api('GET', '/v1/streams')).streams);
-    if (view.id !== null && !overview.streams.has(view.id)) view.setState('removed');
+    if (view.id !== null) {
+      if (overview.streams.has(view.id)) view.listed = true;
+      else view.setState(view.listed ? 'removed' : 'no such stream');
+    }
     // An action's error stays readable for a few seconds before a good poll clears it.
     if (Date.now() - errorAt > 5000) showError(null);
   } catch (err) {
@@ -62,17 +65,43 @@ function connect() {
   }, setConn);
 }
 
+// The daemon's stream ids (src/core/ids.ts): a hash naming anything else names no stream.
+const STREAM_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+
+/**
+ * What the hash asks for, from any text at all (the URL is the visitor's, or a link's): the
+ * overview, a stream by id, or a stream no id can name (undecodable or not an id), which is shown
+ * as unknown without asking the API about it.
+ */
+function parseHash(hash) {
+  const m = /^#\/stream\/(.+)$/s.exec(hash);
+  if (!m) return { page: 'overview' };
+  let id;
+  try {
+    id = decodeURIComponent(m[1]);
+  } catch {
+    return { page: 'unknown', text: m[1] };
+  }
+  return STREAM_ID.test(id) ? { page: 'stream', id } : { page: 'unknown', text: id };
+}
+
 function route() {
-  const m = /^#\/stream\/(.+)$/.exec(location.hash);
-  if (m) {
-    const id = decodeURIComponent(m[1]);
-    document.getElementById('overview').hidden = true;
-    if (view.id !== id) view.open(id, model);
-    const s = overview.streams.get(id);
+  const where = parseHash(location.hash);
+  document.getElementById('overview').hidden = where.page !== 'overview';
+  if (where.page === 'overview') view.close();
+  else if (where.page === 'unknown') view.showUnknown(where.text);
+  else {
+    if (view.id !== where.id) view.open(where.id, model);
+    const s = overview.streams.get(where.id);
     if (s) view.setState(s.state);
-  } else {
-    view.close();
-    document.getElementById('overview').hidden = false;
+  }
+}
+
+function safeRoute() {
+  try {
+    route();
+  } catch (err) {
+    showError(err);
   }
 }
 
@@ -90,17 +119,20 @@ document.getElementById('token-form').addEventListener('submit', (e) => {
     view.open(id, model);
   }
 });
-window.addEventListener('hashchange', route);
+window.addEventListener('hashchange', safeRoute);
 
 function frame(now) {
+  // The next frame is asked for first: one bad draw must not end all drawing.
+  requestAnimationFrame(frame);
   overview.render();
   view.render(now);
-  requestAnimationFrame(frame);
 }
 
+// Polling and drawing start before anything the URL or the daemon says is looked at, so that
+// nothing either says can stop them.
+setInterval(refresh, 1000);
+requestAnimationFrame(frame);
 await loadModelNote();
 connect();
 await refresh();
-route();
-setInterval(refresh, 1000);
-requestAnimationFrame(frame);
+safeRoute();

@@ -2,6 +2,9 @@
 // with its trail, and the last minute's timelines. Colours follow the daemon's track palette.
 const PALETTE = ['#50c878', '#5aa0fa', '#faaa3c', '#e65ac8', '#f0e650', '#5adcdc'];
 export const trackColour = (id) => PALETTE[((id % PALETTE.length) + PALETTE.length) % PALETTE.length];
+// The seed's seven expressions, in colours apart from the track palette (the lines are in those).
+const EXPRESSIONS = { Neutral: '#9a9aa6', Anger: '#c8413c', Disgust: '#7a9a2e', Fear: '#8e62c8', Happiness: '#e8be3a', Sadness: '#3c64b4', Surprise: '#e07a2c' };
+export const expressionColour = (label) => (Object.hasOwn(EXPRESSIONS, label) ? EXPRESSIONS[label] : '#5a5a64');
 
 export function drawFrame(ctx, bitmap, faces, sourceWidth, labels) {
   const { width: w, height: h } = ctx.canvas;
@@ -58,14 +61,26 @@ export function drawCircumplex(ctx, trail, colour) {
   ctx.globalAlpha = 1;
 }
 
-/** Series over the last `windowMs`: each `{ points: [{t, y}], colour, dash }`, y in [lo, hi]. */
-export function drawTimeline(ctx, series, now, windowMs, lo, hi) {
+const BAND_PX = 6;
+
+/**
+ * Series over the last `windowMs`: each `{ points: [{t, y}], colour, dash }`, y in [lo, hi], over a
+ * band along the bottom (`[{t0, t1, colour}]`, the most likely expression over time).
+ */
+export function drawTimeline(ctx, series, now, windowMs, lo, hi, band = []) {
   const { width: w, height: h } = ctx.canvas;
+  const xOf = (t) => w - ((now - t) / windowMs) * w;
   ctx.clearRect(0, 0, w, h);
+  for (const s of band) {
+    ctx.fillStyle = s.colour;
+    const x0 = Math.max(0, xOf(s.t0));
+    ctx.fillRect(x0, h - BAND_PX, Math.max(1, Math.min(w, xOf(s.t1)) - x0), BAND_PX);
+  }
   ctx.strokeStyle = '#46464f';
   ctx.lineWidth = 1;
   ctx.beginPath();
-  const y0 = h - ((0 - lo) / (hi - lo)) * h;
+  // The middle of the scale: 0 for valence/arousal, 0.5 for a probability alone.
+  const y0 = h - 0.5 * h;
   ctx.moveTo(0, y0);
   ctx.lineTo(w, y0);
   for (let s = 0; s <= windowMs; s += 10_000) {
@@ -81,7 +96,7 @@ export function drawTimeline(ctx, series, now, windowMs, lo, hi) {
     ctx.beginPath();
     let started = false;
     for (const p of s.points) {
-      const x = w - ((now - p.t) / windowMs) * w;
+      const x = xOf(p.t);
       const y = h - ((p.y - lo) / (hi - lo)) * h;
       if (started) ctx.lineTo(x, y);
       else ctx.moveTo(x, y);

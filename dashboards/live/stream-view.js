@@ -3,7 +3,7 @@
 // last minute's timelines. Events only update state; drawing happens on animation frames, and only
 // the latest state of each track is drawn, so a busy stream cannot pile up work in the browser.
 import { liveSocket, snapshot } from './api.js';
-import { drawCircumplex, drawFrame, drawTimeline, trackColour } from './plots.js';
+import { drawCircumplex, drawFrame, drawTimeline, expressionColour, trackColour } from './plots.js';
 
 const HISTORY_MS = 60_000;
 const TRAIL_MS = 8_000;
@@ -11,6 +11,9 @@ const SNAPSHOT_MS = 500;
 const KEEP_ENDED_MS = 5_000;
 // A track neither seen nor ended for this long is gone too (a restarted stream ends no tracks).
 const UNSEEN_MS = 10_000;
+// Longer than this between two analysed frames is a gap in the timeline's expression band.
+const BAND_GAP_MS = 1_000;
+const TITLE_CHARS = 80;
 
 export class StreamView {
   constructor(root, { onError, onConn }) {
@@ -21,11 +24,13 @@ export class StreamView {
     this.ctx = this.canvas.getContext('2d');
     this.tracksEl = root.querySelector('#tracks');
     this.id = null;
+    this.unknown = false;
   }
 
   open(id, model) {
     this.close();
     this.id = id;
+    this.listed = false;
     this.facesOnly = model.facesOnly;
     this.root.hidden = false;
     this.root.querySelector('#sv-title').textContent = id;
@@ -40,7 +45,25 @@ export class StreamView {
     void this.pollSnapshots(this.abort.signal);
   }
 
+  /** A hash that names no stream: said so, shortened, and nothing is asked of the daemon. */
+  showUnknown(text) {
+    this.close();
+    this.unknown = true;
+    this.root.hidden = false;
+    this.root.querySelector('#sv-title').textContent = text.length > TITLE_CHARS ? `${text.slice(0, TITLE_CHARS)}…` : text;
+    this.root.querySelector('#sv-model').textContent = '';
+    this.setState('no such stream');
+    this.ctx.clearRect(0, 0, this.canvas.width, this.canvas.height);
+    delete this.canvas.dataset.faces;
+    delete this.canvas.dataset.seq;
+    this.root.querySelector('#frame-note').textContent = 'No stream can have this id.';
+  }
+
   close() {
+    if (this.unknown) {
+      this.unknown = false;
+      this.root.hidden = true;
+    }
     if (this.id === null) return;
     this.abort.abort();
     this.stopSocket();
@@ -91,17 +114,29 @@ export class StreamView {
       this.faces.byFrame.set(e.frame, e);
       // Keep a few seconds of boxes so the snapshot's own frame can be matched.
       if (this.faces.byFrame.size > 150) this.faces.byFrame.delete(this.faces.byFrame.keys().next().value);
-      for (const f of e.faces) this.track(f.trackId).seenAt = now;
+      for (const f of e.faces) {
+        const t = this.track(f.trackId);
+        t.seenAt = now;
+        // Only a track ended for want of events comes back with them; an ended event is final.
+        if (t.endedBy === 'unseen') t.endedAt = t.endedBy = undefined;
+      }
       this.frameDirty = true;
     } else if (e.type === 'track') {
-      const t = this.track(e.trackId);
-      if (e.state === 'ended') t.endedAt = now;
+      if (e.state === 'started') {
+        const old = this.tracks.get(e.trackId);
+        // A restarted stream numbers its tracks from 1 again: a new track, not the ended one.
+        if (old?.endedAt !== undefined) this.renew(old);
+        else this.track(e.trackId);
+      } else if (e.state === 'ended' && this.tracks.has(e.trackId)) {
+        const t = this.tracks.get(e.trackId);
+        if (t.endedBy !== 'event') Object.assign(t, { endedAt: now, endedBy: 'event' });
+      }
     } else if (e.type === 'affect') {
       const t = this.track(e.trackId);
       t.seenAt = now;
       t.latest = e;
       t.dirty = true;
-      t.history.push({ t: now, v: e.va?.valence, a: e.va?.arousal, p: e.expr ? e.expr.probs[e.expr.label] : undefined });
+      t.history.push({ t: now, v: e.va?.valence, a: e.va?.arousal, p: e.expr ? e.expr.probs[e.expr.label] : undefined, label: e.expr?.label });
       while (t.history.length > 0 && now - t.history[0].t > HISTORY_MS) t.history.shift();
       this.frameDirty = true;
     }
@@ -110,10 +145,16 @@ export class StreamView {
   track(id) {
     let t = this.tracks.get(id);
     if (!t) {
-      t = { id, latest: null, history: [], dirty: true, endedAt: undefined, seenAt: performance.now(), el: null };
+      t = { id, el: null };
+      this.renew(t);
       this.tracks.set(id, t);
     }
     return t;
+  }
+
+  /** A track's state from scratch. */
+  renew(t) {
+    Object.assign(t, { latest: null, history: [], dirty: true, endedAt: undefined, endedBy: undefined, seenAt: performance.now(), legend: '' });
   }
 
   render(now) {
@@ -131,19 +172,25 @@ export class StreamView {
       this.canvas.dataset.faces = String(faces.length);
       this.canvas.dataset.seq = String(this.seq);
     }
-    for (const t of [...this.tracks.values()].sort((a, b) => a.id - b.id)) {
-      if (t.endedAt === undefined && now - t.seenAt > UNSEEN_MS) t.endedAt = now;
+    for (const t of [...this.tracks.values()]) {
+      if (t.endedAt === undefined && now - t.seenAt > UNSEEN_MS) Object.assign(t, { endedAt: now, endedBy: 'unseen' });
       if (t.endedAt !== undefined && now - t.endedAt > KEEP_ENDED_MS) {
         t.el?.remove();
         this.tracks.delete(t.id);
-        continue;
       }
-      if (!t.el) {
-        t.el = trackCard(t.id);
-        this.tracksEl.append(t.el);
-      }
-      this.drawTrack(t, now);
     }
+    // Live tracks first, in the order they started (the daemon numbers tracks in that order, and
+    // a view opened late sees them in no particular order); ended ones after, in the order they
+    // ended. A card only moves when its own track ends, so the list does not reorder under the reader.
+    const order = [...this.tracks.values()].sort((a, b) =>
+      (a.endedAt === undefined) !== (b.endedAt === undefined) ? (a.endedAt === undefined ? -1 : 1) : (a.endedAt ?? 0) - (b.endedAt ?? 0) || a.id - b.id,
+    );
+    order.forEach((t, i) => {
+      t.el ??= trackCard(t.id);
+      // insertBefore moves the same element (and only when it is out of place).
+      if (this.tracksEl.children[i] !== t.el) this.tracksEl.insertBefore(t.el, this.tracksEl.children[i] ?? null);
+      this.drawTrack(t, now);
+    });
   }
 
   drawTrack(t, now) {
@@ -159,17 +206,60 @@ export class StreamView {
     const hasVa = this.facesOnly ? false : e ? e.va !== undefined : null;
     va.querySelector('.absent').hidden = hasVa !== false;
     va.querySelector('.absent').textContent = this.facesOnly ? 'no affect model (faces only)' : 'valence/arousal: not provided by this model';
-    va.querySelector('.plots').hidden = hasVa === false;
+    va.querySelector('.circumplex').hidden = hasVa === false;
     const colour = trackColour(t.id);
     if (hasVa !== false) drawCircumplex(va.querySelector('.circumplex').getContext('2d'), t.history.filter((h) => h.v !== undefined && now - h.t <= TRAIL_MS), colour);
+    // The timeline is its own block: an expressions-only model (the default) still has one.
+    const history = t.el.querySelector('.history');
+    const hasExpr = e ? e.expr !== undefined : null;
+    history.hidden = this.facesOnly || (hasVa === false && hasExpr === false);
+    if (history.hidden) return;
     const series = [];
     if (hasVa !== false) {
       series.push({ points: t.history.filter((h) => h.v !== undefined).map((h) => ({ t: h.t, y: h.v })), colour });
       series.push({ points: t.history.filter((h) => h.a !== undefined).map((h) => ({ t: h.t, y: h.a })), colour: '#e6e6eb', dash: true });
     }
-    if (e?.expr) series.push({ points: t.history.filter((h) => h.p !== undefined).map((h) => ({ t: h.t, y: h.p })), colour: '#8c8c96' });
-    drawTimeline(t.el.querySelector('.timeline').getContext('2d'), series, now, HISTORY_MS, -1, 1);
+    // Without valence/arousal, p(expression) has the whole height (0…1) and the track's colour.
+    if (hasExpr) series.push({ points: t.history.filter((h) => h.p !== undefined).map((h) => ({ t: h.t, y: h.p })), colour: hasVa === false ? colour : '#8c8c96' });
+    const band = hasExpr ? expressionBand(t.history) : [];
+    const [lo, hi] = hasVa === false ? [0, 1] : [-1, 1];
+    drawTimeline(history.querySelector('.timeline').getContext('2d'), series, now, HISTORY_MS, lo, hi, band);
+    setLegend(history.querySelector('.legend'), t, e, hasVa, colour);
   }
+}
+
+/** The most likely expression over time, as coloured spans (a gap where no frame was analysed). */
+function expressionBand(history) {
+  const spans = [];
+  history.forEach((h, i) => {
+    if (h.label === undefined) return;
+    const next = history[i + 1];
+    const t1 = next && next.t - h.t <= BAND_GAP_MS ? next.t : h.t + Math.min(BAND_GAP_MS, 100);
+    spans.push({ t0: h.t, t1, colour: expressionColour(h.label) });
+  });
+  return spans;
+}
+
+/** What the lines and the band mean, rebuilt only when the tasks or labels change. */
+function setLegend(el, t, e, hasVa, colour) {
+  const labels = e?.expr ? Object.keys(e.expr.probs) : [];
+  const key = `${hasVa}|${labels.join()}`;
+  if (t.legend === key) return;
+  t.legend = key;
+  // A line's swatch is a short line (dashed for arousal); the band's is a block of its colour.
+  const item = (text, swatch, kind) => {
+    const span = document.createElement('span');
+    const sw = document.createElement('i');
+    sw.className = kind;
+    if (kind === 'band') sw.style.background = swatch;
+    else sw.style.borderTopColor = swatch;
+    span.append(sw, text);
+    return span;
+  };
+  const items = [];
+  if (hasVa !== false) items.push(item('valence', colour, 'line'), item('arousal', '#e6e6eb', 'line dashed'));
+  if (labels.length > 0) items.push(item('p(expression)', hasVa === false ? colour : '#8c8c96', 'line'), ...labels.map((l) => item(l, expressionColour(l), 'band')));
+  el.replaceChildren(...items);
 }
 
 function trackCard(id) {
@@ -180,9 +270,8 @@ function trackCard(id) {
   card.innerHTML = `<h3></h3><div class="cols">
     <div class="bars expr" data-task="expr"><h4>Expression</h4><div class="rows"></div><p class="absent" hidden></p></div>
     <div class="bars au" data-task="au"><h4>Action units</h4><div class="rows"></div><p class="absent" hidden></p></div>
-    <div class="va" data-task="va"><h4 class="dim">Valence / arousal</h4><p class="absent" hidden></p>
-      <div class="plots"><canvas class="circumplex" width="160" height="160"></canvas>
-      <canvas class="timeline" width="380" height="110" title="last minute: valence (solid), arousal (dashed), p(expression) (grey)"></canvas></div></div>
+    <div class="va" data-task="va"><h4>Valence / arousal</h4><p class="absent" hidden></p><canvas class="circumplex" width="160" height="160"></canvas></div>
+    <div class="history"><h4>Last minute</h4><canvas class="timeline" width="380" height="110"></canvas><p class="legend"></p></div>
   </div>`;
   return card;
 }

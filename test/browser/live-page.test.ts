@@ -1,10 +1,14 @@
 /**
  * The live page in a real browser (Debian's chromium, driven by playwright-core) against a real
  * daemon on a real looped file with a (test-only) CNN-RNN model: the token prompt and a wrong token,
- * the overview, the stream view's canvas with boxes and live bars, remove. With VA_SCREENSHOTS=1 the
- * screenshots for the README are written to dashboards/screenshots/.
+ * the overview, the stream view's canvas with boxes and live bars, remove; hostile URL hashes; with
+ * the default (expressions-only) model, the expression timeline and a card order that holds still
+ * while faces come and go. With VA_SCREENSHOTS=1 the screenshots for the README are written to
+ * dashboards/screenshots/.
  */
-import { existsSync, mkdirSync, realpathSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, realpathSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,6 +16,7 @@ import { startDaemon, type RunningDaemon } from '../helpers/daemon.js';
 import { CHROMIUM, launchBrowser } from '../helpers/browser.js';
 import { media, mediaDir, repoRoot } from '../helpers/media.js';
 import { importTestModel } from '../helpers/test-models.js';
+import { defaultModelDir } from '../../src/paths.js';
 
 const TOKEN = 'live-page-test-token-0123456789';
 
@@ -213,5 +218,260 @@ describe('live page without a model (faces only, no token)', () => {
     );
     console.log(`live page: ${frames} animation frames in 1 s with 6 streams flooding events`);
     expect(frames).toBeGreaterThan(5);
+  });
+});
+
+describe('live page under hostile URL hashes', () => {
+  let d: RunningDaemon;
+  let browser: Awaited<ReturnType<typeof launchBrowser>>;
+
+  beforeAll(async () => {
+    d = await startDaemon({ files: { roots: [mediaDir] }, streams: [{ id: 'cam', url: media('single_face.mp4'), realtime: true, loop: true }] });
+    browser = await launchBrowser();
+  }, 60_000);
+  afterAll(async () => {
+    await browser?.close();
+    await d?.close();
+  });
+
+  // What each hash must show: an unknown stream (nothing asked of the API for it) or the overview.
+  // [what it is, the hash, what the page must show]
+  const hostile: [string, string, 'unknown stream' | 'overview'][] = [
+    ['a truncated UTF-8 escape', '#/stream/%E0%A4%A', 'unknown stream'],
+    ['a lone %', '#/stream/%', 'unknown stream'],
+    ['a bad escape and a NUL', '#/stream/%ZZ%00', 'unknown stream'],
+    ['an empty stream id', '#/stream/', 'overview'],
+    ['a NUL route', '#/%00', 'overview'],
+    ['a bad escape in an unknown route', '#/%E0%A4%A', 'overview'],
+    ['a 100 KB stream id', `#/stream/${'a'.repeat(100_000)}`, 'unknown stream'],
+    ['100 KB of %', `#/${'%'.repeat(100_000)}`, 'overview'],
+    ['markup as the stream id', '#/stream/<img src=x onerror="window.pwned=1">', 'unknown stream'],
+    ['an encoded path traversal', '#/stream/..%2F..%2Fv1%2Fstreams', 'unknown stream'],
+  ];
+
+  const setHash = (page: Page, hash: string): Promise<string> => page.evaluate((h) => ((globalThis as unknown as { location: { hash: string } }).location.hash = h), hash);
+
+  async function openPage(): Promise<{ page: Page; errors: string[]; requests: string[] }> {
+    const page = await browser.context.newPage();
+    const errors: string[] = [];
+    const requests: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    page.on('request', (r) => requests.push(r.url()));
+    page.on('websocket', (ws) => requests.push(ws.url()));
+    return { page, errors, requests };
+  }
+
+  /** The overview is alive: its poll keeps coming and the stream's decode rate is drawn from it. */
+  async function expectPolling(page: Page, requests: string[]): Promise<void> {
+    const polls = (): number => requests.filter((u) => u === `${d.base}/v1/streams`).length;
+    const before = polls();
+    await expect.poll(polls, { timeout: 15_000 }).toBeGreaterThan(before + 2);
+    await expect.poll(async () => Number((await page.locator('tr[data-stream="cam"] [data-k="fps"]').textContent())?.split('/')[0]), { timeout: 15_000 }).toBeGreaterThan(1);
+  }
+
+  async function expectShown(page: Page, requests: string[], hash: string, shown: 'unknown stream' | 'overview'): Promise<void> {
+    if (shown === 'overview') {
+      await expect.poll(() => page.locator('#overview').isVisible(), { timeout: 5000 }).toBe(true);
+      expect(await page.locator('#stream-view').isVisible()).toBe(false);
+      return;
+    }
+    await expect.poll(() => page.locator('#stream-view').isVisible(), { timeout: 5000 }).toBe(true);
+    expect(await page.locator('#overview').isVisible()).toBe(false);
+    expect(await page.locator('#sv-state').textContent(), hash.slice(0, 60)).toBe('no such stream');
+    // A hash is shown as (shortened) text, never as markup, and never sent to the API.
+    expect((await page.locator('#sv-title').textContent())!.length).toBeLessThan(200);
+    expect(await page.locator('#stream-view img').count()).toBe(0);
+    const forIt = requests.filter((u) => (u.includes('/snapshot.jpg') && !u.includes('/v1/streams/cam/')) || (u.includes('streams=') && !u.includes('streams=cam&')));
+    expect(forIt, hash.slice(0, 60)).toEqual([]);
+  }
+
+  it.each(hostile)('loads with %s in the hash and stays alive', async (_what, hash, shown) => {
+    const { page, errors, requests } = await openPage();
+    await page.goto(`${d.base}/${hash}`);
+    await expectPolling(page, requests);
+    await expectShown(page, requests, hash, shown);
+    // Switching to a real stream afterwards works.
+    await setHash(page, '#/stream/cam');
+    await expect.poll(async () => Number(await page.locator('#frame').getAttribute('data-faces')), { timeout: 20_000 }).toBe(1);
+    expect(await page.locator('#sv-title').textContent()).toBe('cam');
+    expect(await page.evaluate(() => (globalThis as { pwned?: number }).pwned)).toBeUndefined();
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('survives every hostile hash in turn on an open page, then opens a real stream', async () => {
+    const { page, errors, requests } = await openPage();
+    await page.goto(`${d.base}/#/stream/cam`);
+    await expect.poll(async () => Number(await page.locator('#frame').getAttribute('data-faces')), { timeout: 20_000 }).toBe(1);
+    for (const [, hash, shown] of hostile) {
+      await setHash(page, hash);
+      requests.length = 0;
+      await expectShown(page, requests, hash, shown);
+    }
+    await expectPolling(page, requests);
+    await setHash(page, '#/stream/cam');
+    await expect.poll(() => page.locator('#sv-state').textContent(), { timeout: 10_000 }).toBe('running');
+    await expect.poll(async () => Number(await page.locator('#frame').getAttribute('data-seq')), { timeout: 20_000 }).toBeGreaterThan(0);
+    await setHash(page, '#/');
+    await expect.poll(() => page.locator('tr[data-stream="cam"] [data-k="state"]').textContent(), { timeout: 10_000 }).toBe('running');
+    expect(await page.evaluate(() => (globalThis as { pwned?: number }).pwned)).toBeUndefined();
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+});
+
+/** One track card as the page shows it: its track, whether it has ended, which DOM element it is. */
+interface Card {
+  readonly id: number;
+  readonly ended: boolean;
+  readonly el: number;
+}
+const show = (cards: readonly Card[]): string => `[${cards.map((c) => `${c.id}${c.ended ? ' ended' : ''} (el ${c.el})`).join(', ')}]`;
+
+/** Records every change of the stream view's card list from now on; the returned call reads it. */
+async function recordCards(page: Page): Promise<() => Promise<Card[][]>> {
+  await page.evaluate(() => {
+    type El = WithDataset & { classList: { contains(c: string): boolean } };
+    const g = globalThis as unknown as {
+      document: { querySelector(s: string): { children: ArrayLike<El> } };
+      MutationObserver: new (cb: () => void) => { observe(n: unknown, o: Record<string, unknown>): void };
+      cardLog: { id: number; ended: boolean; el: number }[][];
+    };
+    const root = g.document.querySelector('#tracks');
+    const serial = new WeakMap<El, number>();
+    let next = 0;
+    g.cardLog = [];
+    let last = '';
+    const record = (): void => {
+      const cards = Array.from(root.children).map((c) => {
+        if (!serial.has(c)) serial.set(c, next++);
+        return { id: Number(c.dataset.track), ended: c.classList.contains('ended'), el: serial.get(c)! };
+      });
+      const key = JSON.stringify(cards);
+      if (key !== last) g.cardLog.push(cards);
+      last = key;
+    };
+    record();
+    new g.MutationObserver(record).observe(root, { childList: true, subtree: true, attributes: true, attributeFilter: ['class'] });
+  });
+  return () => page.evaluate(() => (globalThis as unknown as { cardLog: Card[][] }).cardLog);
+}
+
+/** Live cards first, in the order their tracks started (ids count up in start order), ended ones after; one element per track. */
+function expectStableCards(seen: Card[][], what: string): void {
+  console.log(`live page (${what}): the card list over the run: ${seen.map(show).join(' → ')}`);
+  const elementOf = new Map<number, number>();
+  for (const cards of seen) {
+    const live = cards.filter((c) => !c.ended);
+    expect(cards.slice(0, live.length), show(cards)).toEqual(live);
+    expect(live.map((c) => c.id), show(cards)).toEqual(live.map((c) => c.id).sort((a, b) => a - b));
+    for (const c of cards) {
+      if (elementOf.has(c.id)) expect(c.el, `track ${c.id}: ${show(cards)}`).toBe(elementOf.get(c.id));
+      else elementOf.set(c.id, c.el);
+    }
+  }
+}
+
+describe('live page with the default model (expressions only)', () => {
+  let d: RunningDaemon;
+  let browser: Awaited<ReturnType<typeof launchBrowser>>;
+  let twoFaces: string;
+  let dir: string | undefined;
+
+  beforeAll(async () => {
+    // Two faces in one picture: the talking man above (there throughout), the face that leaves below.
+    dir = realpathSync(mkdtempSync(path.join(tmpdir(), 'va-two-faces-')));
+    twoFaces = path.join(dir, 'two-faces.mp4');
+    const stack = '[0:v]scale=640:360,setsar=1,fps=30[a];[1:v]scale=640:360,setsar=1,fps=30[b];[a][b]vstack=inputs=2';
+    const r = spawnSync('ffmpeg', ['-v', 'error', '-y', '-i', media('utterance_1.mp4'), '-i', media('face_noface.mov'), '-filter_complex', stack, '-t', '6.4', '-an', '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', twoFaces]);
+    expect(r.status, r.stderr.toString()).toBe(0);
+    d = await startDaemon({
+      files: { roots: [mediaDir, dir] },
+      analysis: { analysisFps: 10 },
+      model: { dir: defaultModelDir, smoothing: 'ema' },
+      // A face that leaves the frame and comes back on every loop: tracks end while others start.
+      streams: [{ id: 'leave', url: media('face_noface.mov'), realtime: true, loop: true }],
+    });
+    browser = await launchBrowser();
+  }, 60_000);
+  afterAll(async () => {
+    await browser?.close();
+    await d?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('shows the expression timeline with the line drawn on it', async () => {
+    const page = await browser.context.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(`${d.base}/#/stream/leave`);
+    const card = page.locator('.track:not(.ended)').first();
+    await expect.poll(() => card.locator('.expr .bar').count(), { timeout: 30_000 }).toBe(7);
+    expect(await card.locator('.va .absent').textContent()).toBe('valence/arousal: not provided by this model');
+    const timeline = card.locator('canvas.timeline');
+    await expect.poll(() => timeline.isVisible(), { timeout: 5000 }).toBe(true);
+    // The p(expression) line is drawn in the track's colour (the grid alone has none of it).
+    const linePixels = (): Promise<number> =>
+      timeline.evaluate((el) => {
+        const c = el as unknown as Canvas2D & WithDataset & { closest(s: string): WithDataset | null };
+        const palette = [[80, 200, 120], [90, 160, 250], [250, 170, 60], [230, 90, 200], [240, 230, 80], [90, 220, 220]];
+        const id = Number(c.closest('.track')!.dataset.track);
+        const want = palette[((id % 6) + 6) % 6]!;
+        const img = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+        let n = 0;
+        for (let i = 0; i < img.length; i += 4) if (img[i + 3]! > 200 && Math.abs(want[0]! - img[i]!) + Math.abs(want[1]! - img[i + 1]!) + Math.abs(want[2]! - img[i + 2]!) < 24) n++;
+        return n;
+      });
+    await expect.poll(linePixels, { timeout: 15_000 }).toBeGreaterThan(40);
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('keeps live tracks first in the order they started, ended ones after, each card in place', async () => {
+    const page = await browser.context.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(`${d.base}/#/stream/leave`);
+    await expect.poll(() => page.locator('.track').count(), { timeout: 30_000 }).toBeGreaterThan(0);
+    const log = await recordCards(page);
+    // Wait until the list has shown an ended card beside a live one (the face back on the next loop).
+    await expect.poll(async () => (await log()).some((cards) => cards.some((c) => c.ended) && cards.some((c) => !c.ended)), { timeout: 60_000, interval: 500 }).toBe(true);
+    expectStableCards(await log(), 'one face leaving');
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('does not move a live card when another track ends (two faces, one leaving)', async () => {
+    const auth = { 'content-type': 'application/json' };
+    expect((await fetch(`${d.base}/v1/streams/leave`, { method: 'DELETE' })).status).toBe(204);
+    const res = await fetch(`${d.base}/v1/streams`, { method: 'POST', headers: auth, body: JSON.stringify({ id: 'two', url: twoFaces, realtime: true, loop: true }) });
+    expect(res.status).toBe(201);
+    const page = await browser.context.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(`${d.base}/#/stream/two`);
+    await expect.poll(() => page.locator('.track').count(), { timeout: 30_000 }).toBeGreaterThan(0);
+    const log = await recordCards(page);
+    // A track ended while another stayed live: the moment the list used to reorder.
+    const endedBesideLive = (l: Card[][]): boolean =>
+      l.some((cards, i) => i > 0 && cards.some((c) => c.ended && l[i - 1]!.some((p) => p.el === c.el && !p.ended)) && cards.some((c) => !c.ended));
+    // ... and then the leaving face came back as a new track while the ended card was still shown.
+    const backBesideEnded = (l: Card[][]): boolean => l.some((cards) => cards.filter((c) => !c.ended).length >= 2 && cards.some((c) => c.ended));
+    const both = async (): Promise<boolean> => {
+      const l = await log();
+      return endedBesideLive(l) && backBesideEnded(l);
+    };
+    await expect.poll(both, { timeout: 90_000, interval: 500 }).toBe(true);
+    const seen = await log();
+    expectStableCards(seen, 'two faces');
+    // Across each such moment the live cards that stay live keep their places at the top, in order.
+    for (let i = 1; i < seen.length; i++) {
+      const before = seen[i - 1]!.filter((c) => !c.ended);
+      const after = seen[i]!.filter((c) => !c.ended);
+      const stayed = before.filter((c) => after.some((a) => a.el === c.el));
+      expect(after.slice(0, stayed.length).map((c) => c.el), `${show(seen[i - 1]!)} → ${show(seen[i]!)}`).toEqual(stayed.map((c) => c.el));
+    }
+    expect(errors).toEqual([]);
+    await page.close();
   });
 });
