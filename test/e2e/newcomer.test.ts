@@ -1,11 +1,12 @@
 // What a newcomer meets following the README from a fresh clone: the command that answers at
 // once, an install and start-up without alarming noise, and help that tells the defaults that run.
 import { execFile, spawn } from 'node:child_process';
-import { cpSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
 import { loadConfig } from '../../src/config/load.js';
 import { configSchema } from '../../src/config/schema.js';
 import { defaultConfigPath } from '../../src/paths.js';
@@ -175,5 +176,18 @@ describe('`daemon run --help`', () => {
     expect(restExample).toEqual(restSchema);
     expect({ ...em, dir: null }).toEqual({ ...sm, dir: null });
     expect(ef.allowNestedFormats).toBe(sf.allowNestedFormats);
+  });
+
+  it('config/streams.example.yaml shows every key of every section, as it claims', () => {
+    const raw = parseYaml(readFileSync(path.join(repoRoot, 'config', 'streams.example.yaml'), 'utf8')) as Record<string, unknown>;
+    const missing: string[] = [];
+    for (const [section, value] of Object.entries(configSchema.parse({}))) {
+      if (!(section in raw)) missing.push(section);
+      else if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
+        const given = raw[section] as Record<string, unknown>;
+        for (const key of Object.keys(value)) if (!(key in given)) missing.push(`${section}.${key}`);
+      }
+    }
+    expect(missing).toEqual([]);
   });
 });
