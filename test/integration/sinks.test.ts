@@ -142,7 +142,7 @@ describe('event sinks on real brokers', () => {
     }
   }, 120_000);
 
-  it('a broker killed mid-stream loses nothing within the buffer bound; beyond it the drops are counted exactly', async () => {
+  it('a broker killed mid-stream loses nothing within the buffer bound; beyond it every loss is counted (a write in flight at the kill may be counted and still stored)', async () => {
     const [redisBig, redisSmall, nats] = await Promise.all([broker(startRedis), broker(startRedis), broker(startNats)]);
     const emitted: AnalyticsEvent[] = [];
     const reconnect = { initialDelayMs: 50, maxDelayMs: 200 };
@@ -188,7 +188,11 @@ describe('event sinks on real brokers', () => {
     const missing = expectedFaces.filter((e) => !small.has(e)).length;
     const dropped = await metricValue(daemon, 'va_sink_dropped_total', { sink: 'small' });
     expect(missing).toBeGreaterThan(0);
-    expect(dropped).toBe(missing);
+    // A message the sink gave up on may still have reached Redis: an XADD written before the kill
+    // whose reply never came (seen once in a few runs on a loaded machine: 44 dropped, 43 missing).
+    // So every missing event is counted, and at most the writes then in flight are counted beyond.
+    expect(dropped).toBeGreaterThanOrEqual(missing);
+    expect(dropped - missing).toBeLessThanOrEqual(2);
   }, 120_000);
 
   it('bad broker URLs and wrong credentials give clear errors and leave analysis running', async () => {
