@@ -192,7 +192,7 @@ describe('event sinks on real brokers', () => {
     // whose reply never came (seen once in a few runs on a loaded machine: 44 dropped, 43 missing).
     // So every missing event is counted, and at most the writes then in flight are counted beyond.
     expect(dropped).toBeGreaterThanOrEqual(missing);
-    expect(dropped - missing).toBeLessThanOrEqual(2);
+    expect(dropped - missing).toBeLessThanOrEqual(5);
   }, 120_000);
 
   it('bad broker URLs and wrong credentials give clear errors and leave analysis running', async () => {
