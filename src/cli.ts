@@ -2,7 +2,7 @@ import './core/polyfills.js';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { EVENT_TYPES } from './core/records.js';
 import type { EnginePreference } from './models/engine/member-engine.js';
-import { describeRunDefault, defaultEventsUrl } from './config/run-defaults.js';
+import { describeRunDefault, defaultEventsUrl, runFlagDefault } from './config/run-defaults.js';
 import { runDaemon } from './main.js';
 import { parseEventsUrl, parseEventTypes } from './transport/events-client.js';
 import { addModelsCommands } from './predict/models-cli.js';
@@ -52,7 +52,7 @@ export function buildCli(): Command {
     .option('-c, --config <file>', 'YAML config file (default: the embedded config/default.yaml)')
     .option('--host <host>', `listen address (${describeRunDefault('host')})`)
     .option('--port <n>', `listen port (0 = any free port; ${describeRunDefault('port')})`, port)
-    .option('--file-root <dir>', `directory API-added file sources may read (repeatable; replaces files.roots; ${describeRunDefault('fileRoot')})`, collect, [] as string[])
+    .addOption(new Option('--file-root <dir>', 'directory API-added file sources may read (repeatable; replaces files.roots)').argParser(collect).default([] as string[], runFlagDefault('fileRoot').schema))
     .addOption(new Option('--log-level <level>', `log level (${describeRunDefault('logLevel')})`).choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']))
     .addOption(new Option('--backend <name>', `TF.js backend (${describeRunDefault('backend')}; auto tries tensorflow-gpu, tensorflow, wasm in turn)`).choices(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']))
     .option('--model <dir|name>', `affect model directory, or the name of a model in the store (daemon models pull seed-cnn-rnn); enables affect events (${describeRunDefault('model', 'faces only')})`)
@@ -96,9 +96,9 @@ export function buildCli(): Command {
   program
     .command('events')
     .description("subscribe to a running daemon's WebSocket events and print one line per event until Ctrl-C")
-    .option('--url <url>', `the daemon's event socket (default ${defaultEventsUrl()})`, (v: string) => orUsageError(parseEventsUrl(v)), new URL(defaultEventsUrl()))
+    .addOption(new Option('--url <url>', "the daemon's event socket").argParser((v: string) => orUsageError(parseEventsUrl(v))).default(new URL(defaultEventsUrl()), defaultEventsUrl()))
     .option('--types <list>', `comma-separated event types (${EVENT_TYPES.join(', ')}; default: all)`, (v: string) => orUsageError(parseEventTypes(v)))
-    .option('--stream <id>', 'only this stream (repeatable; default: all)', collect, [] as string[])
+    .addOption(new Option('--stream <id>', 'only this stream (repeatable)').argParser(collect).default([] as string[], 'all'))
     .option('--token <token>', 'bearer token of the daemon (or env DAEMON_TOKEN); sent as a header')
     .addOption(new Option('--json', 'print each event as one JSON line, as sent (the default)').conflicts('pretty'))
     .addOption(new Option('--pretty', 'print a readable line per event: UTC time, stream, type, what it carries'))
