@@ -5,9 +5,9 @@
  * packaged-expression`, TF.js graph models: they have no ONNX export, so they stay on TF.js under
  * any engine preference). The manifest's `architecture` decides.
  */
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { EnsembleRunner } from '../engine/ensemble-runner.js';
+import { readModelJsonText } from '../io/read-model-file.js';
 import type { EnginePreference } from '../engine/member-engine.js';
 import { isPackagedManifestJson, type FaceCropSpec, type PackagedManifest } from '../packaged/manifest.js';
 import { PackagedRunner } from '../packaged/packaged-runner.js';
@@ -99,9 +99,9 @@ export function packagedAffectRunner(runner: PackagedRunner): AffectRunner {
 export async function loadAffectRunner(dir: string, opts: AffectRunnerOptions): Promise<AffectRunner> {
   let json: unknown;
   try {
-    json = JSON.parse(await readFile(path.join(dir, 'manifest.json'), 'utf8'));
+    json = JSON.parse(await readModelJsonText(path.join(dir, 'manifest.json')));
   } catch {
-    // Unreadable or not JSON: the seed loader reports it with its usual error.
+    // Unreadable, refused (not a regular file, too large) or not JSON: the seed loader reports it with its usual error.
     json = undefined;
   }
   if (isPackagedManifestJson(json)) return packagedAffectRunner(await PackagedRunner.load(dir, json, { includeMembers: opts.includeMembers }));

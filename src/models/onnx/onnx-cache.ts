@@ -6,17 +6,25 @@
  */
 import { createHash } from 'node:crypto';
 import { constants } from 'node:fs';
-import { access, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { access, mkdir, rename, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { ErrorCodes } from '../../core/errors.js';
+import { hashRegularFile, readRegularFile } from '../../core/read-regular-file.js';
+import { CHECKPOINT_MAX_BYTES, MODEL_JSON_MAX_BYTES } from '../io/read-model-file.js';
 
 /** Bump when the exported graphs change for the same weights. */
 export const EXPORTER_VERSION = 'seed-onnx-1';
 
+/** A cached graph is about the size of its member's weights; anything past this is not one. */
+export const CACHED_GRAPH_MAX_BYTES = 1024 * 1024 * 1024;
+
+/** Hashes a member's weight files as they are now (in chunks, not blocking on a planted FIFO). */
 export async function weightsHash(dir: string, weightsJson: string): Promise<string> {
   const h = createHash('sha256').update(EXPORTER_VERSION);
-  h.update(await readFile(path.join(dir, weightsJson)));
-  h.update(await readFile(path.join(dir, weightsJson.replace(/\.json$/, '.bin'))));
+  const model = { code: ErrorCodes.MODEL_FILES, followLinks: true } as const;
+  await hashRegularFile(path.join(dir, weightsJson), h, { ...model, maxBytes: MODEL_JSON_MAX_BYTES });
+  await hashRegularFile(path.join(dir, weightsJson.replace(/\.json$/, '.bin')), h, { ...model, maxBytes: CHECKPOINT_MAX_BYTES });
   return h.digest('hex').slice(0, 24);
 }
 
@@ -43,7 +51,9 @@ export async function cachedGraph(modelDir: string, file: string, build: () => U
   for (const dir of candidates) {
     const target = path.join(dir, file);
     try {
-      return { path: target, bytes: new Uint8Array(await readFile(target)), built: false };
+      // The cache holds only what this code renamed into place: a link, a FIFO or an oversized
+      // file there is not a graph of ours, so it is built again (and renamed over it).
+      return { path: target, bytes: await readRegularFile(target, { maxBytes: CACHED_GRAPH_MAX_BYTES }), built: false };
     } catch {
       // not cached here
     }

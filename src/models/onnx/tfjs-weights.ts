@@ -4,9 +4,9 @@
  * weights dequantised to float32 exactly as TF.js does when it loads them.
  */
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ErrorCodes, ModelLoadError } from '../../core/errors.js';
+import { MODEL_JSON_MAX_BYTES, readModelFile, readWeightShards } from '../io/read-model-file.js';
 
 export interface TfjsAttrValue {
   readonly s?: string;
@@ -92,7 +92,7 @@ function byteSize(spec: WeightSpec): number {
 /** Loads and checks a graph model; a truncated, oversized or malformed file is a ModelLoadError. */
 export async function readTfjsGraph(modelJsonPath: string): Promise<TfjsGraph> {
   const file = path.basename(modelJsonPath);
-  const text = await readFile(modelJsonPath);
+  const text = await readModelFile(modelJsonPath, MODEL_JSON_MAX_BYTES);
   const hash = createHash('sha256').update(text);
   let json: TfjsModelJson;
   try {
@@ -104,19 +104,18 @@ export async function readTfjsGraph(modelJsonPath: string): Promise<TfjsGraph> {
   const dir = path.dirname(modelJsonPath);
   const weights = new Map<string, WeightArray>();
   for (const group of json.weightsManifest) {
-    const shards: Buffer[] = [];
     for (const p of group.paths) {
       // Shard paths come from the file: keep them inside the model's directory.
-      const shard = path.resolve(dir, p);
-      if (path.dirname(shard) !== path.resolve(dir)) throw bad(file, `weight shard ${p} is outside the model directory`);
-      const b = await readFile(shard);
-      hash.update(b);
-      shards.push(b);
+      if (path.dirname(path.resolve(dir, p)) !== path.resolve(dir)) throw bad(file, `weight shard ${p} is outside the model directory`);
     }
-    const all = Buffer.concat(shards);
-    let offset = 0;
     for (const spec of group.weights) {
       if (!Array.isArray(spec.shape) || !(spec.shape as readonly unknown[]).every((d) => Number.isInteger(d) && (d as number) >= 0)) throw bad(file, `weight ${spec.name} has a bad shape`);
+    }
+    // The shards' sizes are checked against what the group declares before any is read.
+    const all = await readWeightShards(dir, group.paths, group.weights.reduce((n: number, spec: WeightSpec) => n + byteSize(spec), 0));
+    hash.update(all);
+    let offset = 0;
+    for (const spec of group.weights) {
       const n = byteSize(spec);
       if (offset + n > all.length) throw bad(file, `weight shards end before weight ${spec.name} (${all.length} bytes)`);
       weights.set(spec.name, decode(spec, all.subarray(offset, offset + n), file));

@@ -4,9 +4,9 @@
  * whatever the version number says.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { packageDir } from '../io/package-dir.js';
+import { MODEL_JSON_MAX_BYTES, PACKAGE_FILE_MAX_BYTES, readModelFileSync } from '../io/read-model-file.js';
 import { SeedModelError } from '../seed/errors.js';
 import type { PackagedMemberSpec } from './manifest.js';
 
@@ -37,7 +37,7 @@ export function resolvePackageFiles(member: PackagedMemberSpec, source: string):
   }
   let installedVersion = '?';
   try {
-    installedVersion = String((JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')) as { version?: unknown }).version ?? '?');
+    installedVersion = String((JSON.parse(readModelFileSync(path.join(dir, 'package.json'), MODEL_JSON_MAX_BYTES).toString('utf8')) as { version?: unknown }).version ?? '?');
   } catch {
     // The hashes below decide; the version only makes the message clearer.
   }
@@ -52,7 +52,7 @@ export function resolvePackageFiles(member: PackagedMemberSpec, source: string):
     }
     let data: Buffer;
     try {
-      data = readFileSync(full);
+      data = readModelFileSync(full, PACKAGE_FILE_MAX_BYTES);
     } catch (err) {
       problems.push(`${f.path}: ${(err as Error).message}`);
       continue;

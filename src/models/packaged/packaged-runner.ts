@@ -3,8 +3,8 @@
  * pass per face and member, one decision per frame by the seed's ensemble rule (mean of the
  * members' EXPR probabilities, then argmax). AU and VA are not provided and stay absent.
  */
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { readModelJsonText, whyUnreadable } from '../io/read-model-file.js';
 import { decideCachedFrame, type EnsembleFrame, type RgbFace } from '../seed/index.js';
 import { ModelManifestError, SeedModelError } from '../seed/errors.js';
 import type { FrameCache, MemberFrameCache } from '../seed/frame-cache.js';
@@ -42,10 +42,10 @@ export class PackagedRunner {
     const file = path.join(dir, 'manifest.json');
     let json: unknown;
     try {
-      json = JSON.parse(await readFile(file, 'utf8'));
+      json = JSON.parse(await readModelJsonText(file));
     } catch (err) {
       if (err instanceof SyntaxError) throw new ModelManifestError(file, [{ path: '', message: `not valid JSON (${err.message})` }], { cause: err });
-      throw new SeedModelError('VA_ERR_MODEL_FILES', `${file}: cannot read the model manifest`, { file }, { cause: err });
+      throw new SeedModelError('VA_ERR_MODEL_FILES', `${file}: cannot read the model manifest: it ${whyUnreadable(err)}`, { file }, { cause: err });
     }
     return PackagedRunner.load(dir, json, opts);
   }

@@ -4,9 +4,9 @@
  * source file's sha256. Every checkpoint is fully checked before anything is written.
  */
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { readTorchCheckpoint } from '../checkpoint/read-torch-checkpoint.js';
+import { CHECKPOINT_MAX_BYTES, readModelFile } from '../io/read-model-file.js';
 import type { Tensor } from '../tf.js';
 import { AU_THRESHOLDS, RELEASED_SEQ_LEN, type AuThresholdTable } from './constants.js';
 import type { SeedDims } from './architecture.js';
@@ -60,7 +60,7 @@ export async function importSeedCheckpoints(opts: ImportSeedOptions): Promise<Mo
   let first: { name: string; file: string; dims: SeedDims } | undefined;
   try {
     for (const m of opts.members) {
-      const bytes = new Uint8Array(await readFile(m.file));
+      const bytes = await readModelFile(m.file, CHECKPOINT_MAX_BYTES);
       importedFrom.push({ file: path.basename(m.file), sha256: createHash('sha256').update(bytes).digest('hex') });
       try {
         const sd = readTorchCheckpoint(bytes, { source: m.file });

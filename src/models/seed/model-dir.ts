@@ -4,8 +4,9 @@
  * Loading validates the manifest, the files and every weight's name and shape against the
  * architecture before any model runs; all problems of one kind are reported together.
  */
-import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { mkdir, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { readModelJsonText, readWeightShards, whyUnreadable } from '../io/read-model-file.js';
 import { tf, type Tensor } from '../tf.js';
 import type { SeedArchitecture, SeedDims, SeedKind } from './architecture.js';
 import { ModelManifestError, ModelWeightsError, SeedModelError, type WeightProblem } from './errors.js';
@@ -90,9 +91,9 @@ async function readManifest(dir: string): Promise<ModelManifest> {
   const file = path.join(dir, MANIFEST_FILE);
   let text: string;
   try {
-    text = await readFile(file, 'utf8');
+    text = await readModelJsonText(file);
   } catch (err) {
-    throw new SeedModelError('VA_ERR_MODEL_FILES', `${file}: cannot read the model manifest`, { file }, { cause: err });
+    throw new SeedModelError('VA_ERR_MODEL_FILES', `${file}: cannot read the model manifest: it ${whyUnreadable(err)}`, { file }, { cause: err });
   }
   let json: unknown;
   try {
@@ -134,9 +135,9 @@ async function readMemberFiles(dir: string, member: ModelManifest['members'][num
   const jsonPath = path.join(dir, member.weights);
   let parsed: unknown;
   try {
-    parsed = JSON.parse(await readFile(jsonPath, 'utf8'));
+    parsed = JSON.parse(await readModelJsonText(jsonPath));
   } catch (err) {
-    fileErrors.push(`${member.name}: ${member.weights}: ${err instanceof Error ? err.message : String(err)}`);
+    fileErrors.push(`${member.name}: ${err instanceof SyntaxError ? `${member.weights}: ` : ''}${err instanceof Error ? err.message : String(err)}`);
     return undefined;
   }
   const shapeErrors = checkWeightsFile(parsed);
@@ -147,20 +148,12 @@ async function readMemberFiles(dir: string, member: ModelManifest['members'][num
   const groups = (parsed as WeightsFile).weightsManifest;
   const specs = groups.flatMap((g) => g.weights);
   const expectedBytes = specs.reduce((n, s) => n + 4 * s.shape.reduce((a, b) => a * b, 1), 0);
-  const chunks: Buffer[] = [];
-  for (const p of groups.flatMap((g) => g.paths)) {
-    try {
-      const file = path.join(dir, p);
-      await stat(file);
-      chunks.push(await readFile(file));
-    } catch (err) {
-      fileErrors.push(`${member.name}: weight file ${p}: ${err instanceof Error ? err.message : String(err)}`);
-    }
-  }
-  if (chunks.length !== groups.flatMap((g) => g.paths).length) return undefined;
-  const all = Buffer.concat(chunks);
-  if (all.byteLength !== expectedBytes) {
-    fileErrors.push(`${member.name}: weight data is ${all.byteLength} bytes, the manifest describes ${expectedBytes}`);
+  let all: Buffer;
+  try {
+    // Sizes come from fstat and are checked against the description before a byte is read.
+    all = await readWeightShards(dir, groups.flatMap((g) => g.paths), expectedBytes);
+  } catch (err) {
+    fileErrors.push(`${member.name}: weight data: ${err instanceof Error ? err.message : String(err)}`);
     return undefined;
   }
   const data = all.buffer.slice(all.byteOffset, all.byteOffset + all.byteLength) as ArrayBuffer;

@@ -16,13 +16,14 @@
  * midway is analysed again from its start, keeping the crops already written. Crops are written
  * atomically (temporary name, then rename), so a kill never leaves a truncated JPEG.
  */
-import { constants, existsSync, linkSync, lstatSync, mkdirSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
-import { open, readdir, stat, mkdir } from 'node:fs/promises';
+import { existsSync, linkSync, lstatSync, mkdirSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { readdir, stat, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Config } from '../../config/schema.js';
 import type { AlignedFace, Alignment } from '../../core/records.js';
 import type { RgbFace } from '../../models/seed/index.js';
 import { SourceError, ErrorCodes } from '../../core/errors.js';
+import { FileRefusedError, readRegularText } from '../../core/read-regular-file.js';
 import type { FaceDetector } from '../../models/face-detector/index.js';
 import { readVideoFaces } from '../../predict/video-faces.js';
 import { encodeJpeg } from '../../streams/encode-image.js';
@@ -208,19 +209,12 @@ function differences(a: unknown, b: unknown, at = ''): string[] {
  * at most 64 KiB: a planted link, FIFO or device is an error, not a hang or a read elsewhere.
  */
 async function readRecord(file: string): Promise<string | undefined> {
-  let handle;
   try {
-    handle = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    return await readRegularText(file, { maxBytes: 64 * 1024 });
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new SourceError(ErrorCodes.CONFLICT, `${file}: not readable as a file (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); remove it or align into another directory`);
-  }
-  try {
-    const st = await handle.stat();
-    if (!st.isFile() || st.size > 64 * 1024) throw new SourceError(ErrorCodes.CONFLICT, `${file}: not a regular file of at most 64 KiB; remove it or align into another directory`);
-    return await handle.readFile('utf8');
-  } finally {
-    await handle.close();
+    if (!(err instanceof FileRefusedError)) throw err;
+    if (err.reason === 'missing') return undefined;
+    throw new SourceError(ErrorCodes.CONFLICT, `${file}: not a regular file of at most 64 KiB (it ${err.what}); remove it or align into another directory`, { cause: err });
   }
 }
 

@@ -6,8 +6,10 @@
  * CNN heads).
  */
 import { createHash } from 'node:crypto';
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import path from 'node:path';
+import { ErrorCodes } from '../../core/errors.js';
+import { FileRefusedError, RegularFile } from '../../core/read-regular-file.js';
 import { loadAffectRunner, type AffectRunner } from '../../models/affect/affect-runner.js';
 import { modelCropAlignment } from '../../models/packaged/face-crop.js';
 import type { SoftLabeller } from '../align/align-videos.js';
@@ -21,15 +23,29 @@ export interface TeacherLabeller extends SoftLabeller {
   dispose(): Promise<void>;
 }
 
+/** Larger than any model file the loader accepts (a `.pth`-sized weight file is ≈ 100 MB). */
+const TEACHER_FILE_MAX_BYTES = 2 * 1024 * 1024 * 1024;
+
 /** A key that changes with any file of the model directory (manifest, weights). */
 async function dirKey(dir: string, id: string): Promise<string> {
   const h = createHash('sha256');
   const names = (await readdir(dir)).sort();
   for (const n of names) {
-    // stat follows links: a weights file that is a link to other weights changes the key too.
-    if (!(await stat(path.join(dir, n)).then((s) => s.isFile(), () => false))) continue;
-    h.update(n);
-    h.update(await readFile(path.join(dir, n)));
+    // Links are followed: a weights file that is a link to other weights changes the key too.
+    // Only regular files count (a FIFO is skipped without blocking); each is hashed in chunks.
+    let file: RegularFile;
+    try {
+      file = await RegularFile.open(path.join(dir, n), { maxBytes: TEACHER_FILE_MAX_BYTES, followLinks: true, code: ErrorCodes.TRAIN });
+    } catch (err) {
+      if (err instanceof FileRefusedError && (err.reason === 'not-regular' || err.reason === 'missing')) continue;
+      throw err;
+    }
+    try {
+      h.update(n);
+      await file.hashInto(h);
+    } finally {
+      await file.close();
+    }
   }
   return `${id}-${h.digest('hex').slice(0, 12)}`;
 }

@@ -5,8 +5,8 @@
  * teacher's own crop of the same frame. Aligning and labelling are resumable per video; labels of
  * another teacher are never reused (the file name carries the teacher's key).
  */
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { FileRefusedError, readRegularText } from '../../core/read-regular-file.js';
 import type { FaceDetector } from '../../models/face-detector/index.js';
 import { alignVideo, frameFile, listVideos, softLabelFile, type AlignEvents, type AlignOptions, type SoftLabeller } from '../align/align-videos.js';
 import { DataFormatError, ReportBuilder, textLines } from '../data/read-report.js';
@@ -35,6 +35,9 @@ export async function mediaFiles(inputs: readonly string[]): Promise<string[]> {
   for (const input of inputs) files.push(...(await listVideos(input, true)));
   return files;
 }
+
+/** A soft-label file holds one short JSON row per face: millions of faces fit well under this. */
+export const SOFT_LABELS_MAX_BYTES = 256 * 1024 * 1024;
 
 function parseSoftRow(line: string, file: string, n: number): { folder: string; frame: number; p: number[] } {
   let o: unknown;
@@ -66,9 +69,11 @@ export async function readSoftLabels(cache: string, video: string, key: string, 
   const file = softLabelFile(cache, video, key);
   let text: string;
   try {
-    text = await readFile(file, 'utf8');
+    // Written by this code, never through a link; a planted FIFO or link is refused, not followed.
+    text = await readRegularText(file, { maxBytes: SOFT_LABELS_MAX_BYTES });
   } catch (err) {
-    throw new TrainError(`${file}: cannot read the soft labels (${(err as Error).message})`, { file });
+    const why = err instanceof FileRefusedError ? `it ${err.what}` : (err as Error).message;
+    throw new TrainError(`${file}: cannot read the soft labels (${why})`, { file }, { cause: err });
   }
   const faces: LabelledFace[] = [];
   const seen = new Map<string, number>();
