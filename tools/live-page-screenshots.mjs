@@ -2,7 +2,7 @@
 // Screenshots of the live page for the README, taken with the embedded default model (packaged
 // expression classifier: real, trained weights) on a real clip:
 //   npm run build && node tools/live-page-screenshots.mjs
-// Needs Debian's chromium (CHROMIUM_PATH to override) and ../shared/media.
+// Needs Debian's chromium (CHROMIUM_PATH to override); the clip is the committed test media.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const clip = path.resolve(root, '..', 'shared', 'media', 'utterance_1.mp4');
+const clip = path.resolve(root, 'test', 'fixtures', 'media', 'utterance_1.mp4');
 const out = path.join(root, 'dashboards', 'screenshots');
 const dir = mkdtempSync(path.join(tmpdir(), 'va-shots-'));
 const config = path.join(dir, 'daemon.yaml');
