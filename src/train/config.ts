@@ -2,7 +2,7 @@
  * `daemon train --config train.yaml`: the schema (documented in config/train.example.yaml), CLI
  * overrides, validation with every problem listed (ConfigError → exit 2, as the daemon's config).
  */
-import { readFileSync } from 'node:fs';
+import { closeSync, constants as fsConstants, fstatSync, openSync, readFileSync, realpathSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
@@ -10,6 +10,24 @@ import { ConfigError } from '../core/errors.js';
 
 const task = z.enum(['EXPR', 'AU', 'VA']);
 const dir = z.string().min(1);
+
+/*
+ * Upper bounds far beyond any real run (the seed: 8 + 3 epochs, batch 20, seqLen 32, 5 students)
+ * but below what would run for years or allocate without end: a typo (1e9 for 1e-9) is a config
+ * error, not a hang.
+ */
+const MAX_EPOCHS = 1000;
+const MAX_STUDENTS = 64;
+const MAX_BATCH = 1024;
+const MAX_SEQ_LEN = 1024;
+const epochs = z.int().positive().max(MAX_EPOCHS);
+const lossWeight = z.number().min(0).max(1000);
+/**
+ * A train config is a few hundred bytes. The bound also bounds the YAML parser, which recurses
+ * per nesting level: 500 000 '[' (1 MB) exhaust V8's memory fatally, while anything this small
+ * fails at once with a caught stack overflow.
+ */
+export const MAX_TRAIN_CONFIG_BYTES = 64 << 10;
 
 const affWild2Source = z.strictObject({
   kind: z.literal('aff-wild2'),
@@ -50,7 +68,7 @@ const unlabelledSource = z.strictObject({
   /** Where aligned crops and the teacher's soft labels are kept (resumable, shared by the CNN and CNN-RNN runs). */
   cache: dir,
   /** kind cnn: keep every n-th frame of each track (consecutive frames are near duplicates); cnn-rnn uses every frame. */
-  every: z.int().positive().default(1),
+  every: z.int().positive().max(100_000).default(1),
 });
 
 export const dataSourceSchema = z.discriminatedUnion('kind', [affWild2Source, presetSource, manifestSource, unlabelledSource]);
@@ -80,34 +98,34 @@ export const trainConfigSchema = z
     cnn: z.strictObject({ dir, member: z.string().optional() }).optional(),
     teacher: z
       .discriminatedUnion('from', [
-        z.strictObject({ from: z.literal('train'), epochs: z.int().positive().default(8) }),
+        z.strictObject({ from: z.literal('train'), epochs: epochs.default(8) }),
         z.strictObject({ from: z.literal('model-dir'), dir, member: z.string().optional() }),
       ])
       .default({ from: 'train', epochs: 8 }),
-    students: z.strictObject({ count: z.int().min(0).default(5), epochs: z.int().positive().default(3) }).default({ count: 5, epochs: 3 }),
+    students: z.strictObject({ count: z.int().min(0).max(MAX_STUDENTS).default(5), epochs: epochs.default(3) }).default({ count: 5, epochs: 3 }),
     ensembleWithTeacher: z.boolean().default(false),
     /** Faces (CNN) or sequences (CNN-RNN) per task batch. */
-    batch: z.int().min(2).default(20),
-    seqLen: z.int().min(2).default(32),
+    batch: z.int().min(2).max(MAX_BATCH).default(20),
+    seqLen: z.int().min(2).max(MAX_SEQ_LEN).default(32),
     optimizer: z
-      .strictObject({ lr: z.number().positive().default(1e-4), beta1: z.number().min(0).lt(1).default(0.5), beta2: z.number().min(0).lt(1).default(0.999), eps: z.number().positive().default(1e-8) })
+      .strictObject({ lr: z.number().positive().max(1).default(1e-4), beta1: z.number().min(0).lt(1).default(0.5), beta2: z.number().min(0).lt(1).default(0.999), eps: z.number().positive().max(1).default(1e-8) })
       .default({ lr: 1e-4, beta1: 0.5, beta2: 0.999, eps: 1e-8 }),
     /** step: StepLR actually stepped each epoch; constant: the original (built, never stepped). */
     lrSchedule: z
       .discriminatedUnion('kind', [
-        z.strictObject({ kind: z.literal('step'), stepEpochs: z.int().positive().default(3), gamma: z.number().positive().default(0.1) }),
+        z.strictObject({ kind: z.literal('step'), stepEpochs: epochs.default(3), gamma: z.number().positive().max(1).default(0.1) }),
         z.strictObject({ kind: z.literal('constant') }),
       ])
       .default({ kind: 'step', stepEpochs: 3, gamma: 0.1 }),
     loss: z
       .strictObject({
-        EXPR: z.number().min(0).default(1),
-        AU: z.number().min(0).default(8),
-        V: z.number().min(0).default(1),
-        A: z.number().min(0).default(1),
-        ccc: z.number().min(0).default(1),
+        EXPR: lossWeight.default(1),
+        AU: lossWeight.default(8),
+        V: lossWeight.default(1),
+        A: lossWeight.default(1),
+        ccc: lossWeight.default(1),
         lambdaTeacher: z.number().min(0).max(1).default(0.4),
-        temperature: z.number().positive().default(1.5),
+        temperature: z.number().min(0.01).max(100).default(1.5),
       })
       .default({ EXPR: 1, AU: 8, V: 1, A: 1, ccc: 1, lambdaTeacher: 0.4, temperature: 1.5 }),
     /** cnn-rnn: freeze the CNN's BN too (false = the original's train-mode BN and dropout, spec §9.1.3). */
@@ -186,6 +204,58 @@ function resolvePaths(c: TrainConfig, base: string): TrainConfig {
   };
 }
 
+/** Every path of a resolved config, with its key. */
+function configPaths(c: TrainConfig): [string, string][] {
+  const out: [string, string][] = [['out', c.out]];
+  if (c.runDir !== undefined) out.push(['runDir', c.runDir]);
+  if (c.init.from === 'model-dir') out.push(['init.dir', c.init.dir]);
+  if (c.cnn !== undefined) out.push(['cnn.dir', c.cnn.dir]);
+  if (c.teacher.from === 'model-dir') out.push(['teacher.dir', c.teacher.dir]);
+  c.data.sources.forEach((s, i) => {
+    const k = `data.sources.${i}`;
+    if (s.kind === 'aff-wild2') out.push([`${k}.annotations`, s.annotations], [`${k}.images`, s.images]);
+    else if (s.kind === 'manifest') out.push([`${k}.train`, s.train], ...(s.val !== undefined ? [[`${k}.val`, s.val] as [string, string]] : []));
+    else if (s.kind === 'unlabelled') out.push(...s.inputs.map((p, j): [string, string] => [`${k}.inputs.${j}`, p]), ...s.val.map((p, j): [string, string] => [`${k}.val.${j}`, p]), [`${k}.cache`, s.cache]);
+    else {
+      out.push([`${k}.affWild2.annotations`, s.affWild2.annotations], [`${k}.affWild2.images`, s.affWild2.images]);
+      if (s.disfa !== undefined) out.push([`${k}.disfa.labels`, s.disfa.labels], [`${k}.disfa.images`, s.disfa.images]);
+      if (s.expw !== undefined) out.push([`${k}.expw.root`, s.expw.root], [`${k}.expw.cacheDir`, s.expw.cacheDir]);
+      if (s.afewVa !== undefined) out.push([`${k}.afewVa.root`, s.afewVa.root], [`${k}.afewVa.cacheDir`, s.afewVa.cacheDir]);
+    }
+  });
+  return out;
+}
+
+/** Devices and kernel interfaces: reading /dev/zero never ends, writing into /proc or /sys is never data. */
+const KERNEL_ROOTS = ['/dev', '/proc', '/sys'];
+/** A tmpfs of ordinary files (a RAM disk for a run directory). */
+const ORDINARY_UNDER_DEV = '/dev/shm';
+
+const under = (p: string, root: string): boolean => p === root || p.startsWith(`${root}/`);
+
+/** The real path of `p`, or of its longest existing ancestor with the rest appended (links followed). */
+function realOrNearest(p: string): string {
+  const rest: string[] = [];
+  for (let cur = p; ; ) {
+    try {
+      return path.join(realpathSync(cur), ...rest.reverse());
+    } catch {
+      const parent = path.dirname(cur);
+      if (parent === cur) return p;
+      rest.push(path.basename(cur));
+      cur = parent;
+    }
+  }
+}
+
+function kernelPathProblems(c: TrainConfig): string[] {
+  return configPaths(c).flatMap(([key, p]) => {
+    const real = realOrNearest(p);
+    const bad = KERNEL_ROOTS.some((r) => under(real, r) || under(p, r)) && !(under(real, ORDINARY_UNDER_DEV) && under(p, ORDINARY_UNDER_DEV));
+    return bad ? [`${key}: ${p}${real !== p ? ` (→ ${real})` : ''} is a device or kernel path, not a file or directory of data`] : [];
+  });
+}
+
 export function parseTrainConfig(raw: unknown, o: TrainOverrides = {}, base = process.cwd()): TrainConfig {
   const c: Json = { ...obj(raw) };
   if (o.out !== undefined) c['out'] = path.resolve(o.out);
@@ -203,13 +273,32 @@ export function parseTrainConfig(raw: unknown, o: TrainOverrides = {}, base = pr
   }
   const r = trainConfigSchema.safeParse(c);
   if (!r.success) throw new ConfigError(r.error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`));
-  return resolvePaths(r.data, base);
+  const resolved = resolvePaths(r.data, base);
+  const problems = kernelPathProblems(resolved);
+  if (problems.length > 0) throw new ConfigError(problems);
+  return resolved;
+}
+
+/**
+ * The config file's text: opened without blocking (a FIFO would wait for a writer), and read only
+ * when it is a regular file of at most MAX_TRAIN_CONFIG_BYTES (/dev/zero would never end).
+ */
+function readConfigText(file: string): string {
+  const fd = openSync(file, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) throw new Error('not a regular file');
+    if (st.size > MAX_TRAIN_CONFIG_BYTES) throw new Error(`${st.size} bytes, over the ${MAX_TRAIN_CONFIG_BYTES >> 10} KiB limit for a train config`);
+    return readFileSync(fd, 'utf8');
+  } finally {
+    closeSync(fd);
+  }
 }
 
 export function loadTrainConfig(file: string, o: TrainOverrides = {}): TrainConfig {
   let raw: unknown;
   try {
-    raw = parseYaml(readFileSync(file, 'utf8'));
+    raw = parseYaml(readConfigText(file));
   } catch (err) {
     throw new ConfigError([`${file}: ${err instanceof Error ? (err.message.split('\n')[0] ?? '') : String(err)}`]);
   }

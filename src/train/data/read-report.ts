@@ -2,7 +2,8 @@
  * What a reader kept and skipped (ReadReport), and the error a malformed annotation file raises:
  * it always names the file and the 1-based line.
  */
-import { readFile } from 'node:fs/promises';
+import { constants as fsConstants } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { AnalyticsError, ErrorCodes } from '../../core/errors.js';
 import type { ReadReport } from './types.js';
 
@@ -12,10 +13,25 @@ export class DataFormatError extends AnalyticsError {
   }
 }
 
-/** Reads a data file whole; a file that cannot be read is a DataFormatError naming it and `what` it is. */
+/** Label files and manifests larger than this are not read (Aff-Wild2's largest is a few MB). */
+export const MAX_DATA_FILE_BYTES = 1 << 30;
+
+/**
+ * Reads a data file whole; a file that cannot be read is a DataFormatError naming it and `what` it
+ * is. Opened without blocking and read only as a regular file within MAX_DATA_FILE_BYTES: a FIFO
+ * or a link to /dev/zero named like a manifest would otherwise hang the run or exhaust memory.
+ */
 export async function readDataFile(file: string, what: string): Promise<Buffer> {
   try {
-    return await readFile(file);
+    const fh = await open(file, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
+    try {
+      const st = await fh.stat();
+      if (!st.isFile()) throw new Error('not a regular file');
+      if (st.size > MAX_DATA_FILE_BYTES) throw new Error(`${st.size} bytes, over the ${MAX_DATA_FILE_BYTES >> 20} MiB limit`);
+      return await fh.readFile();
+    } finally {
+      await fh.close();
+    }
   } catch (err) {
     throw new DataFormatError(file, undefined, `cannot read the ${what} (${err instanceof Error ? err.message : String(err)})`, { cause: err });
   }

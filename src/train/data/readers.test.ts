@@ -1,4 +1,5 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -185,6 +186,17 @@ describe('AFEW-VA reader', () => {
 });
 
 describe('JSON-lines manifest', () => {
+  it('a FIFO or a link to /dev/zero named like a manifest is refused at once, not read for ever', async () => {
+    const d = path.join(root, 'special');
+    await mkdir(d, { recursive: true });
+    const fifo = path.join(d, 'train.jsonl');
+    execFileSync('mkfifo', [fifo]);
+    await expect(readManifest(fifo)).rejects.toThrow(/train\.jsonl: cannot read the manifest \(not a regular file\)/);
+    const zero = path.join(d, 'zero.jsonl');
+    symlinkSync('/dev/zero', zero);
+    await expect(readManifest(zero)).rejects.toThrow(/zero\.jsonl: cannot read the manifest \(not a regular file\)/);
+  });
+
   it('paths relative to the manifest, any subset of labels, missing images reported', async () => {
     const base = path.join(root, 'mf');
     await mkdir(path.join(base, 'faces'), { recursive: true });
