@@ -16,6 +16,7 @@ import { demoPhotos } from '../../src/streams/demo-source.js';
 import { alignVideo, alignVideos } from '../../src/train/align/align-videos.js';
 import { loadTeacherLabeller } from '../../src/train/distill/teacher-labeller.js';
 import { media, repoRoot } from '../helpers/media.js';
+import { corruptCopy } from '../helpers/hostile-media.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'align-hostile-'));
 const config = loadConfig({ env: {} });
@@ -137,5 +138,62 @@ describe('aligned-faces output against hostile or reused input', () => {
     const b = await loadTeacherLabeller(t);
     await b.dispose();
     expect(b.key).not.toBe(a.key);
+  });
+});
+
+/** Writes a media file with the ffmpeg command line (test-time only). */
+function ffmpeg(args: readonly string[]): void {
+  execFileSync('ffmpeg', ['-v', 'error', '-y', ...args]);
+}
+
+describe('daemon align on hostile videos: a clear error per video, the run goes on', { timeout: 240_000 }, () => {
+  it('truncated, empty, FIFO, audio-only, 65535×65535 and a broken mkv each fail alone; the good video is aligned', async () => {
+    const inputs = path.join(dir, 'hostile-videos');
+    mkdirSync(inputs);
+    copyFileSync(media('single_face.mp4'), path.join(inputs, 'b_good.mp4'));
+    const full = readFileSync(media('utterance_1.mp4'));
+    writeFileSync(path.join(inputs, 'a_truncated.mp4'), full.subarray(0, Math.floor(full.length * 0.4)));
+    writeFileSync(path.join(inputs, 'c_empty.mp4'), '');
+    execFileSync('mkfifo', [path.join(inputs, 'd_fifo.mp4')]);
+    ffmpeg(['-f', 'lavfi', '-i', 'sine=frequency=440:duration=1', '-c:a', 'aac', path.join(inputs, 'e_audio_only.mp4')]);
+    // An MJPEG AVI whose every size field says 65535×65535 (its frames are 64×48).
+    const avi = path.join(dir, 'small.avi');
+    ffmpeg(['-f', 'lavfi', '-i', 'testsrc=size=64x48:rate=5:duration=1', '-c:v', 'mjpeg', avi]);
+    const bytes = readFileSync(avi);
+    let patched = 0;
+    for (let i = 0; i + 8 <= 0x200; i += 1) {
+      if (bytes.readUInt32LE(i) === 64 && bytes.readUInt32LE(i + 4) === 48) {
+        bytes.writeUInt32LE(65535, i);
+        bytes.writeUInt32LE(65535, i + 4);
+        patched++;
+      }
+    }
+    expect(patched).toBeGreaterThan(1);
+    writeFileSync(path.join(inputs, 'f_huge.avi'), bytes);
+    const mkv = path.join(dir, 'whole.mkv');
+    ffmpeg(['-i', media('single_face.mp4'), '-c', 'copy', mkv]);
+    corruptCopy(mkv, path.join(inputs, 'g_broken.mkv'), { bytes: 400, at: 0.001 });
+
+    const out = path.join(dir, 'hostile-out');
+    const failed: string[] = [];
+    const results = await alignVideos({ input: inputs, out, detector, config, events: { videoFailed: (video) => failed.push(video) } });
+    const by = new Map(results.map((r) => [r.video, r]));
+    expect(by.get('b_good')?.faces).toBeGreaterThan(10);
+    expect(existsSync(path.join(out, '.complete', 'b_good.json'))).toBe(true);
+    for (const [video, code] of [
+      ['a_truncated', /VA_ERR_SOURCE_OPEN|VA_ERR_DECODE/],
+      ['c_empty', /VA_ERR_SOURCE_OPEN/],
+      ['e_audio_only', /VA_ERR_SOURCE_NO_VIDEO/],
+      ['f_huge', /VA_ERR_SOURCE_TOO_LARGE/],
+      ['g_broken', /VA_ERR_SOURCE_OPEN|VA_ERR_SOURCE_NO_VIDEO|VA_ERR_DECODE|VA_ERR_UNSUPPORTED_CODEC/],
+    ] as const) {
+      const r = by.get(video);
+      expect(r?.failed?.code, video).toMatch(code);
+      expect(r?.failed?.message, video).toMatch(/\S/);
+      expect(existsSync(path.join(out, '.complete', `${video}.json`)), video).toBe(false);
+    }
+    // The FIFO fails too, as what it is, without being opened (which would wait for a writer).
+    expect(by.get('d_fifo')?.failed?.message).toMatch(/not a regular file/);
+    expect(failed.sort()).toEqual(['a_truncated', 'c_empty', 'd_fifo', 'e_audio_only', 'f_huge', 'g_broken']);
   });
 });

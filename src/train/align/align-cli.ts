@@ -1,7 +1,8 @@
 /**
  * The `daemon align` action: options in, exit code out. Progress goes to stderr — a cli-progress
  * bar on a terminal, plain lines otherwise (logs, CI) — and failures are one
- * `error [CODE]: message` line with exit code 1.
+ * `error [CODE]: message` line with exit code 1. A video that cannot be read or decoded fails
+ * alone (one `<video>: failed [CODE]: …` line); the others are aligned and the exit code is 1.
  */
 import { SingleBar } from 'cli-progress';
 import { loadConfig } from '../../config/load.js';
@@ -40,6 +41,8 @@ function progressEvents(total: number): { events: AlignEvents; stop(): void } {
         },
         videoDone: (s) => bar.increment(1, { video: s.video, frames: s.frames, faces: s.faces }),
         videoSkipped: (video) => bar.increment(1, { video: `${video} (already aligned)`, frames: 0, faces: 0 }),
+        // Its error is printed with the summary, once the bar has stopped.
+        videoFailed: (video) => bar.increment(1, { video: `${video} (failed)`, frames: 0, faces: 0 }),
       },
       stop: () => bar.stop(),
     };
@@ -52,6 +55,7 @@ function progressEvents(total: number): { events: AlignEvents; stop(): void } {
       },
       videoDone: (s) => stderr(`  ${s.video}: ${s.frames} frame(s), ${s.faces} face(s) in ${s.folders.length} track folder(s) (${s.folders.join(', ') || 'none'}), ${s.written} crop(s) written`),
       videoSkipped: (video, reason) => stderr(`  ${video}: skipped (${reason})`),
+      videoFailed: (video, err) => stderr(`  ${video}: failed [${err.code}]: ${err.message}`),
     },
     stop: () => undefined,
   };
@@ -75,8 +79,11 @@ export async function alignCli(o: AlignCliOptions): Promise<number> {
     stop = () => undefined;
     const faces = results.reduce((a, r) => a + r.faces, 0);
     const skipped = results.filter((r) => r.skipped).length;
-    stderr(`done: ${results.length} video(s)${skipped > 0 ? ` (${skipped} already aligned)` : ''}, ${faces} face crop(s) in ${o.out}`);
-    return 0;
+    const failed = results.filter((r) => r.failed !== undefined);
+    if (process.stderr.isTTY === true) for (const r of failed) stderr(`  ${r.video}: failed [${r.failed?.code}]: ${r.failed?.message}`);
+    stderr(`done: ${results.length} video(s)${skipped > 0 ? ` (${skipped} already aligned)` : ''}${failed.length > 0 ? `, ${failed.length} failed (${failed.map((r) => r.video).join(', ')})` : ''}, ${faces} face crop(s) in ${o.out}`);
+    // The others were aligned, but a script must notice the ones that were not.
+    return failed.length > 0 ? 1 : 0;
   } catch (err) {
     stop();
     const code = err instanceof AnalyticsError ? ` [${err.code}]` : '';

@@ -22,7 +22,7 @@ import path from 'node:path';
 import type { Config } from '../../config/schema.js';
 import type { AlignedFace, Alignment } from '../../core/records.js';
 import type { RgbFace } from '../../models/seed/index.js';
-import { SourceError, ErrorCodes } from '../../core/errors.js';
+import { AnalyticsError, SourceError, ErrorCodes, type ErrorCode } from '../../core/errors.js';
 import { FileRefusedError, readRegularText } from '../../core/read-regular-file.js';
 import type { FaceDetector } from '../../models/face-detector/index.js';
 import { readVideoFaces } from '../../predict/video-faces.js';
@@ -58,6 +58,8 @@ export interface AlignEvents {
   frame?(video: string, frames: number, faces: number): void;
   videoDone?(summary: AlignedVideo): void;
   videoSkipped?(video: string, reason: string): void;
+  /** An input that could not be read or decoded: reported, and the run goes on. */
+  videoFailed?(video: string, err: AnalyticsError): void;
 }
 
 export interface AlignedVideo {
@@ -70,6 +72,8 @@ export interface AlignedVideo {
   /** Folder names, first track first. */
   readonly folders: readonly string[];
   readonly skipped: boolean;
+  /** Set when this input could not be aligned (the run went on with the others). */
+  readonly failed?: { readonly code: string; readonly message: string };
 }
 
 export interface AlignOptions {
@@ -107,12 +111,13 @@ export async function listVideos(input: string, stills = false): Promise<string[
   }
   if (!s.isDirectory()) return [input];
   const candidates = (await readdir(input, { withFileTypes: true }))
-    .filter((e) => (e.isFile() || e.isSymbolicLink()) && !e.name.startsWith('.') && isMedia(e.name, stills))
+    .filter((e) => !e.isDirectory() && !e.name.startsWith('.') && isMedia(e.name, stills))
     .map((e) => e.name)
     .sort();
-  // Symbolic links count when they point at a file.
+  // Links count unless they lead to a directory. FIFOs, devices and broken links named like
+  // videos stay in the list: each fails alone with an error that names it (a FIFO is never opened).
   const names: string[] = [];
-  for (const n of candidates) if (await stat(path.join(input, n)).then((x) => x.isFile(), () => false)) names.push(n);
+  for (const n of candidates) if (await stat(path.join(input, n)).then((x) => !x.isDirectory(), () => true)) names.push(n);
   if (names.length === 0) throw new SourceError(ErrorCodes.SOURCE_NOT_FOUND, `--input ${input}: no video files (${[...VIDEO_EXTENSIONS, ...(stills ? STILL_EXTENSIONS : [])].join(' ')})`);
   return names.map((n) => path.join(input, n));
 }
@@ -339,14 +344,38 @@ export async function alignVideo(file: string, o: AlignOptions): Promise<Aligned
   return { video, input: file, frames: r.frames, faces, written, folders: done.folders, skipped: false };
 }
 
+/**
+ * What is wrong with one input (unreadable, not media, no video stream, too large, undecodable, no
+ * such file): that video fails alone. Anything else — the output refusing the crops, an abort, a
+ * bug — ends the run.
+ */
+const INPUT_FAILURES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  ErrorCodes.SOURCE_NOT_FOUND,
+  ErrorCodes.SOURCE_OPEN,
+  ErrorCodes.SOURCE_FORBIDDEN,
+  ErrorCodes.SOURCE_TOO_LARGE,
+  ErrorCodes.SOURCE_NO_VIDEO,
+  ErrorCodes.UNSUPPORTED_CODEC,
+  ErrorCodes.DECODE,
+]);
+
 export async function alignVideos(o: AlignOptions): Promise<AlignedVideo[]> {
   const files = await listVideos(o.input, o.stills === true);
   checkVideoNames(files);
   const out: AlignedVideo[] = [];
   for (const [i, file] of files.entries()) {
     if (o.signal?.aborted === true) break;
-    o.events?.videoStarted?.(videoName(file), i, files.length);
-    const r = await alignVideo(file, o);
+    const video = videoName(file);
+    o.events?.videoStarted?.(video, i, files.length);
+    let r: AlignedVideo;
+    try {
+      r = await alignVideo(file, o);
+    } catch (err) {
+      if (!(err instanceof AnalyticsError && INPUT_FAILURES.has(err.code))) throw err;
+      o.events?.videoFailed?.(video, err);
+      out.push({ video, input: file, frames: 0, faces: 0, written: 0, folders: [], skipped: false, failed: { code: err.code, message: err.message } });
+      continue;
+    }
     if (r.skipped) o.events?.videoSkipped?.(r.video, 'already aligned');
     else o.events?.videoDone?.(r);
     out.push(r);
