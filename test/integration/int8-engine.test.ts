@@ -4,7 +4,7 @@
  * weights hash plus the calibration set's hash, no silent fallback, `predict --compare-fp32`
  * reporting the agreement on a real clip, and the daemon running it from its config.
  */
-import { existsSync, mkdtempSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -104,6 +104,29 @@ describe('onnx-int8 members', () => {
   });
 });
 
+interface Row {
+  readonly frame: number;
+  readonly trackId?: number;
+  readonly expr: { readonly probs: number[]; readonly label: string };
+}
+const rowsOf = (file: string): Row[] => readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Row);
+
+/** The agreement of two predict outputs of the same faces, row by row (paired by frame and track). */
+function rowAgreement(a: readonly Row[], b: readonly Row[]): { rows: number; sameLabel: number; maxExprProbDiff: number } {
+  const key = (r: Row): string => `${r.frame}/${r.trackId ?? ''}`;
+  const other = new Map(b.map((r) => [key(r), r]));
+  expect(other.size).toBe(a.length);
+  let same = 0;
+  let diff = 0;
+  for (const r of a) {
+    const o = other.get(key(r));
+    expect(o, key(r)).toBeDefined();
+    if (o!.expr.label === r.expr.label) same++;
+    r.expr.probs.forEach((p, j) => (diff = Math.max(diff, Math.abs(p - o!.expr.probs[j]!))));
+  }
+  return { rows: a.length, sameLabel: same / a.length, maxExprProbDiff: diff };
+}
+
 describe('predict --engine onnx-int8', () => {
   it('--compare-fp32 reports the agreement with fp32 on a real clip; rows come from int8', async () => {
     const tensors = tensorCount();
@@ -114,16 +137,40 @@ describe('predict --engine onnx-int8', () => {
     expect(s.calibration).toMatch(/face-api demo photos/);
     const a = s.agreement!;
     expect(a.frames).toBe(s.rows);
-    for (const share of [a.exprArgmax, a.auDecisions!]) expect(share).toBeGreaterThan(0.5);
+    // The fixture's random weights give nearly flat probabilities (the hardest case for argmax
+    // agreement): this is the plumbing; the claim is tested on trained weights below.
     expect(a.maxVaDiff!).toBeGreaterThan(0);
     expect(a.maxVaDiff!).toBeLessThan(0.5);
     expect(lines.some((l) => /^int8 vs fp32 on \d+ frame\(s\): EXPR argmax [\d.]+ % agree, AU decisions [\d.]+ % agree, max \|Δ\| VA [\d.]+/.test(l))).toBe(true);
-    // The fp32 run's rows differ from int8's (the comparison ran two models, not one twice).
-    const fp32 = await predict({ model, input: media('single_face.mp4'), out: path.join(root, 'fp32.jsonl'), backend: 'wasm', engine: 'onnx', workers: 1 });
+    // The rows are int8's, and the figures describe them: an fp32 run on the same clip gives the
+    // same faces with other numbers, and exactly the reported label agreement and largest |Δ|.
+    const fp32Out = path.join(root, 'fp32.jsonl');
+    const fp32 = await predict({ model, input: media('single_face.mp4'), out: fp32Out, backend: 'wasm', engine: 'onnx', workers: 1 });
     expect(fp32.rows).toBe(s.rows);
+    const r = rowAgreement(rowsOf(out), rowsOf(fp32Out));
+    expect(r.maxExprProbDiff).toBeGreaterThan(0);
+    expect(r.sameLabel).toBeCloseTo(a.exprArgmax, 9);
+    expect(Math.abs(r.maxExprProbDiff - a.maxExprProbDiff)).toBeLessThan(2e-6); // rows carry 6 decimals
     expect(tensorCount()).toBe(tensors);
   });
 
+  // What the README states for trained weights: the committed distilled student (a compact CNN the
+  // int8 path quantises; the packaged classifiers are not seed members and have no int8 form),
+  // default calibration (face-api's demo photos), on held-out clips it was neither trained,
+  // selected nor calibrated on. Measured: 100 % of EXPR labels the same on both (72 faces each),
+  // max |Δ| probability 0.016–0.017.
+  it.each(['single_face.mp4', 'face_noface.mov'])('on trained weights (the committed student), %s: int8 decides as fp32 does', async (clip) => {
+    const student = path.join(repoRoot, 'config', 'models', 'student-expressions');
+    const out = path.join(root, `student-${clip}.jsonl`);
+    const s = await predict({ model: student, input: media(clip), out, backend: 'wasm', engine: 'onnx-int8', compareFp32: true, workers: 1 });
+    const a = s.agreement!;
+    expect(a.frames).toBe(s.rows);
+    expect(a.frames).toBeGreaterThanOrEqual(60);
+    expect(a.auDecisions).toBeNull(); // expressions only
+    expect(a.exprArgmax).toBeGreaterThanOrEqual(0.98);
+    expect(a.maxExprProbDiff).toBeGreaterThan(0);
+    expect(a.maxExprProbDiff).toBeLessThan(0.05);
+  }, 120_000);
   it('--compare-fp32 and --calibration need --engine onnx-int8', async () => {
     const base = { model, input: media('single_face.mp4'), out: path.join(root, 'x.jsonl'), backend: 'wasm' as const };
     await expect(predict({ ...base, engine: 'onnx', compareFp32: true })).rejects.toThrow(/--compare-fp32 needs --engine onnx-int8/);

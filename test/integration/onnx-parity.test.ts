@@ -7,6 +7,7 @@ import { predict } from '../../src/predict/predict.js';
 import { selectBackend, tensorCount } from '../../src/models/backend.js';
 import { loadModelDir, type LoadedEnsemble, type RgbFace } from '../../src/models/seed/index.js';
 import type { FrameCache } from '../../src/models/seed/frame-cache.js';
+import { preprocessFacePixels } from '../../src/models/seed/preprocess.js';
 import { readPng } from '../../src/models/seed/testing/read-png.js';
 import { repoRoot } from '../helpers/media.js';
 import { importTestModel } from '../helpers/test-models.js';
@@ -178,20 +179,17 @@ describe('daemon predict: the same rows with either engine', () => {
 });
 
 describe('int8 (opt-in): static QDQ quantisation', () => {
-  it('runs every convolution on integer kernels and stays close to fp32 on the fixture faces', async () => {
+  it('runs every convolution of the seed ResNet-50 on integer kernels (fixture weights)', async () => {
     const { loadOrt, createSession } = await import('../../src/models/onnx/ort.js');
     const { exportCnnInt8, compareCnn } = await import('../../src/models/onnx/quantize.js');
     const { exportCnn } = await import('../../src/models/onnx/export-member.js');
     const { ModelProto } = await import('../../src/models/onnx/onnx-proto.js');
-    const { preprocessFacePixels } = await import('../../src/models/seed/preprocess.js');
     const ort = await loadOrt();
     const ensemble = await loadModelDir(models.cnn);
     try {
       const model = ensemble.members[0]!.model;
-      const size = 112 * 112 * 3;
-      const all = new Float32Array(faces.length * size);
-      faces.forEach((f, i) => all.set(preprocessFacePixels(f), i * size));
-      const int8 = await exportCnnInt8(ort, model, [{ faces: all, batch: faces.length }]);
+      const batch = facesBatch(faces);
+      const int8 = await exportCnnInt8(ort, model, [batch]);
       const optimized = path.join(mkdtempSync(path.join(tmpdir(), 'va-int8-')), 'opt.onnx');
       const q = await ort.InferenceSession.create(int8, { graphOptimizationLevel: 'all', optimizedModelFilePath: optimized, executionProviders: ['cpu'] });
       const fp32 = await createSession(ort, exportCnn(model), { threads: 1 });
@@ -199,12 +197,12 @@ describe('int8 (opt-in): static QDQ quantisation', () => {
         const ops = (ModelProto.decode(readFileSync(optimized)) as unknown as { graph: { node: { op_type: string }[] } }).graph.node.map((n) => n.op_type);
         expect(ops.filter((o) => o === 'QLinearConv').length).toBe(53); // the seed's ResNet-50: stem + 16 blocks × 3 + 4 projections
         expect(ops).not.toContain('Conv');
-        const a = await compareCnn(ort, fp32, q, { faces: all, batch: faces.length });
-        expect(a.maxLogitDiff).toBeGreaterThan(0); // it is a different computation…
-        // …that stays close: measured 0.55 on this 1/64-width fixture (few channels per layer make
-        // the per-channel int8 error relatively large); labels agree.
-        expect(a.maxLogitDiff).toBeLessThan(1);
-        expect(a.exprArgmaxAgreement).toBeGreaterThanOrEqual(5 / 6);
+        // A different computation. How far its raw logits move on these random 1/64-width weights
+        // (a few channels per layer, flat outputs) is a property of the CPU's integer kernels, not
+        // of the quantisation: 0.55 on one CPU, 1.0043 on another. What int8 claims is measured on
+        // trained weights, below.
+        const a = await compareCnn(ort, fp32, q, batch);
+        expect(a.maxLogitDiff).toBeGreaterThan(0);
       } finally {
         await q.release();
         await fp32.release();
@@ -213,4 +211,72 @@ describe('int8 (opt-in): static QDQ quantisation', () => {
       ensemble.dispose();
     }
   });
+
+  it('on trained weights (the committed student, default calibration) the EXPR decisions are fp32\'s and the logits move by ~1 % of their range', async () => {
+    const { loadOrt, createSession } = await import('../../src/models/onnx/ort.js');
+    const { exportCnnInt8 } = await import('../../src/models/onnx/quantize.js');
+    const { exportCnn } = await import('../../src/models/onnx/export-member.js');
+    const { calibrationBatches } = await import('../../src/models/onnx/int8-calibration.js');
+    const { loadCalibrationFaces } = await import('../../src/pipeline/int8-calibration-faces.js');
+    const ort = await loadOrt();
+    const ensemble = await loadModelDir(path.join(repoRoot, 'config', 'models', 'student-expressions'));
+    try {
+      const model = ensemble.members[0]!.model;
+      // Calibrated as the daemon does by default (the faces it aligns in face-api's demo photos),
+      // compared on the fixture faces: box crops, not the aligned faces the ranges were seen on.
+      const int8 = await exportCnnInt8(ort, model, calibrationBatches(await loadCalibrationFaces({ alignSize: 112 })));
+      const q = await createSession(ort, int8, { threads: 1 });
+      const fp32 = await createSession(ort, exportCnn(model), { threads: 1 });
+      try {
+        const batch = facesBatch(faces);
+        const feeds = { faces: new ort.Tensor('float32', batch.faces, [batch.batch, 112, 112, 3]) };
+        const x = (await fp32.run(feeds)).logits_EXPR!.data as Float32Array;
+        const y = (await q.run(feeds)).logits_EXPR!.data as Float32Array;
+        const n = x.length / batch.batch;
+        let range = 0;
+        let diff = 0;
+        let probDiff = 0;
+        for (let f = 0; f < batch.batch; f++) {
+          const xs = Array.from(x.subarray(f * n, (f + 1) * n));
+          const ys = Array.from(y.subarray(f * n, (f + 1) * n));
+          expect(argmaxOf(ys), `face ${f}`).toBe(argmaxOf(xs));
+          range = Math.max(range, Math.max(...xs) - Math.min(...xs));
+          xs.forEach((v, j) => (diff = Math.max(diff, Math.abs(v - ys[j]!))));
+          const [px, py] = [softmaxOf(xs), softmaxOf(ys)];
+          px.forEach((p, j) => (probDiff = Math.max(probDiff, Math.abs(p - py[j]!))));
+        }
+        // Measured: max |Δ| EXPR logit 0.092 against a per-face logit range of up to 9.4 (1 %),
+        // max |Δ| probability 0.0046, every argmax the same. 8-bit activations cut each layer's
+        // calibrated range into 255 steps (0.4 % a step) and the error grows over the 18 layers:
+        // 3 % of the range leaves room for another CPU's kernels; a wrong scale or zero point
+        // moves logits by their own size.
+        expect(diff).toBeGreaterThan(0);
+        expect(diff / range).toBeLessThan(0.03);
+        expect(probDiff).toBeLessThan(0.02);
+      } finally {
+        await q.release();
+        await fp32.release();
+      }
+    } finally {
+      ensemble.dispose();
+    }
+  }, 120_000);
 });
+
+function facesBatch(set: readonly RgbFace[]): { faces: Float32Array; batch: number } {
+  const size = 112 * 112 * 3;
+  const all = new Float32Array(set.length * size);
+  set.forEach((f, i) => all.set(preprocessFacePixels(f), i * size));
+  return { faces: all, batch: set.length };
+}
+
+function argmaxOf(v: readonly number[]): number {
+  return v.indexOf(Math.max(...v));
+}
+
+function softmaxOf(v: readonly number[]): number[] {
+  const m = Math.max(...v);
+  const e = v.map((x) => Math.exp(x - m));
+  const s = e.reduce((a, b) => a + b, 0);
+  return e.map((x) => x / s);
+}

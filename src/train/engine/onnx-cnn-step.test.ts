@@ -44,11 +44,26 @@ function relErr(a: Float32Array, b: Float32Array): number {
   return num / Math.max(den, 1e-12);
 }
 
+/** ‖b‖ / ‖a‖ − 1 and ‖a − b‖ / ‖a‖ (Euclidean norms): the scale a cosine cannot see. */
+function normErrors(a: Float32Array, b: Float32Array): { scale: number; l2: number } {
+  let aa = 0;
+  let bb = 0;
+  let dd = 0;
+  for (let i = 0; i < a.length; i++) {
+    aa += (a[i] ?? 0) ** 2;
+    bb += (b[i] ?? 0) ** 2;
+    dd += ((a[i] ?? 0) - (b[i] ?? 0)) ** 2;
+  }
+  return { scale: Math.sqrt(bb / aa) - 1, l2: Math.sqrt(dd / aa) };
+}
+
 describe('ONNX Runtime training step', () => {
-  // The reduced ResNet-50's gradient is chaotic in float32 (50 layers of batch-4 BatchNorm at
-  // random init): TF.js's own cpu and wasm backends differ by up to 40 % of a tensor's largest
-  // entry on the early layers. It is compared by direction (1 − cosine), the compact one entry
-  // by entry.
+  // The reduced ResNet-50's gradient is compared tensor by tensor in the Euclidean norm, not
+  // entry by entry: 50 layers of batch-4 BatchNorm at random init amplify float32 noise on single
+  // entries of the early layers. Per tensor, measured on these nets and batches: ‖onnx − tape‖ is
+  // at most 2.7 % of ‖tape‖ (conv4_2_1x1_increase_bn/beta) and ‖onnx‖ / ‖tape‖ within 1.5 % of 1
+  // (conv2_3_1x1_reduce_bn/gamma); a gradient off by a factor (a missing 1/N, a doubled path) is
+  // off by that factor in both. The compact ones are compared entry by entry.
   it.each([
     ['compact', true, 2e-3, () => TrainableNet.random('compact', 'cnn', compactDims(0.125), 3)],
     // A stem of more than 32 channels takes the other form of the stem's kernel gradient (both
@@ -82,7 +97,11 @@ describe('ONNX Runtime training step', () => {
       const a = (await r!.data()) as Float32Array;
       const b = (await g!.data()) as Float32Array;
       if (tight) expect(relErr(a, b), name).toBeLessThan(name === 'backbone/conv1/kernel' ? stemTolerance : 2e-3);
-      else expect(1 - cosine(a, b), name).toBeLessThan(0.03);
+      else {
+        const e = normErrors(a, b);
+        expect(Math.abs(e.scale), name).toBeLessThan(0.05);
+        expect(e.l2, name).toBeLessThan(0.1);
+      }
       checked++;
     }
     expect(checked).toBe(names.length);
@@ -95,7 +114,7 @@ describe('ONNX Runtime training step', () => {
     tape.dispose();
     onnx.dispose();
     expect(tf.memory().numTensors).toBe(before);
-  });
+  }, 600_000);
 
   it('refuses a batch of another size than it was built for, survives a loss that throws, and leaks nothing', async () => {
     await selectTrainingBackend('wasm');
