@@ -23,9 +23,11 @@ async function streamInfo(d: RunningDaemon): Promise<{ state: string; framesAnal
 }
 
 /**
- * Both model workers are killed for real (their threads terminated as a crash would) while a
- * stream runs: /readyz goes red and names the host, frames are dropped (not the stream), the worker
- * comes back with backoff, /readyz goes green again and analysis resumes.
+ * Both model workers are made to exit between calls (on ONNX Runtime, the engine both run on by
+ * default, terminating a thread inside a native run would abort the process) while a stream
+ * runs: /readyz goes red and names the host, frames are dropped (not the stream), the worker
+ * comes back with backoff, /readyz goes green again and analysis resumes. The real death is
+ * below.
  */
 describe('model worker crashes', () => {
   let d: RunningDaemon;
@@ -67,4 +69,38 @@ describe('model worker crashes', () => {
       expect((await streamInfo(d)).state).toBe('running');
     });
   }
+});
+
+/**
+ * A real death: the affect worker (on TF.js) is terminated while a batch is in flight, with no
+ * goodbye. The call in flight fails as the host's unavailability, the frames are dropped and
+ * counted, the stream runs on, and the restarted worker serves again.
+ */
+describe('a model worker terminated mid-call (TF.js)', () => {
+  let d: RunningDaemon;
+  beforeAll(async () => {
+    const model = await importTestModel('cnn');
+    d = await startDaemon({ files: { roots: [mediaDir] }, model: { dir: model, worker: true, engine: 'tfjs' } });
+    const res = await fetch(`${d.base}/v1/streams`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id: 'cam', url: media('utterance_1.mp4'), realtime: true, loop: true }) });
+    expect(res.status).toBe(201);
+    await waitUntil(async () => (await metric(d, 'va_affect_events_total{stream="cam"}')) > 0, 60_000, 'first affect events');
+  }, 120_000);
+  afterAll(async () => {
+    await d?.close();
+  });
+
+  it('fails the batch in flight, drops and counts its frames, keeps the stream, restarts the worker and resumes', async () => {
+    const dropped = await metric(d, 'va_affect_frames_dropped_total{stream="cam"}');
+    await d.daemon.models().engine?.killWorker('mid-call');
+    const red = await readyz(d);
+    expect(red.status).toBe(503);
+    expect(red.body.details.modelHosts.find((h) => h.name === 'affect')).toMatchObject({ state: 'restarting', lastError: expect.stringMatching(/worker exited/) });
+    await waitUntil(async () => (await readyz(d)).status === 200, 60_000, 'affect back');
+    expect((await readyz(d)).body.details.modelHosts.find((h) => h.name === 'affect')).toMatchObject({ state: 'ready', restarts: 1 });
+    expect(await metric(d, 'va_affect_frames_dropped_total{stream="cam"}')).toBeGreaterThan(dropped);
+    expect((await streamInfo(d)).state).toBe('running');
+    const after = await metric(d, 'va_affect_events_total{stream="cam"}');
+    await waitUntil(async () => (await metric(d, 'va_affect_events_total{stream="cam"}')) > after + 5, 60_000, 'affect events after the restart');
+    expect((await streamInfo(d)).state).toBe('running');
+  });
 });

@@ -165,10 +165,15 @@ export class AffectEngine {
     return this.host.health();
   }
 
-  /** Ends a worker-hosted model's thread as a crash would; the host restarts it (drills, tests). */
-  async killWorker(): Promise<void> {
+  /**
+   * Ends a worker-hosted model's thread; the host restarts it (drills, tests). `between-calls`
+   * lets it exit after its current call; `mid-call` terminates it while a batch is in flight (a
+   * real death: only on TF.js, where ONNX Runtime's native run would abort the process).
+   */
+  async killWorker(how: 'between-calls' | 'mid-call' = 'between-calls'): Promise<void> {
     const first = this.host instanceof HostPool ? this.host.members()[0] : this.host;
-    if (first instanceof WorkerHost) await first.kill();
+    if (!(first instanceof WorkerHost)) return;
+    await (how === 'mid-call' ? first.terminate({ midCall: true }) : first.kill());
   }
 
   /** Model workers serving this engine (0 on the daemon's thread). */

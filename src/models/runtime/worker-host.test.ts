@@ -76,6 +76,33 @@ describe('WorkerHost (a real worker thread, started from TypeScript sources)', (
     expect(host.health().restartDelayMs).toBeUndefined();
   });
 
+  it('a worker terminated mid-call (Worker.terminate(), no goodbye) fails that call with ModelUnavailableError, is restarted and serves again', async () => {
+    const host = await WorkerHost.start(echoService, {}, { base, script: './echo-worker', restartBaseMs: 100 });
+    opened.push(host);
+    const inFlight = host.call('slow', 60_000).catch((e: unknown) => e);
+    await host.terminate();
+    const err = await inFlight;
+    expect(err).toBeInstanceOf(ModelUnavailableError);
+    expect((err as Error).message).toMatch(/worker exited \(1\)/);
+    expect(host.health().state).toBe('restarting');
+    await waitFor(() => host.health().state === 'ready');
+    expect(await host.call('echo', [8])).toEqual([8]);
+    expect(host.health().restarts).toBe(1);
+  });
+
+  it('a worker that reaches its resourceLimits (ERR_WORKER_OUT_OF_MEMORY) fails the call naming the limit, is restarted and serves again', async () => {
+    const host = await WorkerHost.start(echoService, {}, { base, script: './echo-worker', restartBaseMs: 100, resourceLimits: { maxOldGenerationSizeMb: 64, maxYoungGenerationSizeMb: 8 } });
+    opened.push(host);
+    expect(await host.call('limits', null)).toBe(64);
+    const err = await host.call('hog', null).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ModelUnavailableError);
+    expect((err as InferenceError).code).toBe('VA_ERR_INFERENCE');
+    expect((err as Error).message).toMatch(/worker crashed: .*memory limit/);
+    await waitFor(() => host.health().state === 'ready');
+    expect(await host.call('limits', null)).toBe(64); // the restarted worker has the same limits
+    expect(host.health().restarts).toBe(1);
+  });
+
   it('close() is idempotent, rejects later calls, stops a pending restart, and works through await using', async () => {
     const host = await WorkerHost.start(echoService, {}, { base, script: './echo-worker', restartBaseMs: 50 });
     await host.kill();

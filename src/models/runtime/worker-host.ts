@@ -1,4 +1,4 @@
-import type { Worker } from 'node:worker_threads';
+import type { ResourceLimits, Worker } from 'node:worker_threads';
 import { ErrorCodes, InferenceError, ModelLoadError } from '../../core/errors.js';
 import { ModelUnavailableError, type HostEvents, type HostHealth, type HostState, type ModelHost } from './model-host.js';
 import type { ArgOf, ModelApi, ModelService, OpName, ResultOf } from './model-service.js';
@@ -16,6 +16,8 @@ export interface WorkerHostOptions extends HostEvents {
   readonly stableMs?: number;
   /** How long close() and kill() wait for the worker to end between calls before terminating it. */
   readonly exitTimeoutMs?: number;
+  /** The worker's heap limits; one that reaches them dies (ERR_WORKER_OUT_OF_MEMORY) and is restarted with the same. */
+  readonly resourceLimits?: ResourceLimits;
 }
 
 interface Pending {
@@ -41,6 +43,7 @@ export class WorkerHost<Init, Info, Api extends ModelApi<Api>> implements ModelH
   private restartDelayMs = 0;
   private restartTimer: NodeJS.Timeout | undefined;
   private closing: Promise<void> | undefined;
+  private onSend: (() => void) | undefined;
 
   private constructor(
     private readonly service: ModelService<Init, Info, Api>,
@@ -54,7 +57,7 @@ export class WorkerHost<Init, Info, Api extends ModelApi<Api>> implements ModelH
     init: Init,
     opts: WorkerHostOptions,
   ): Promise<WorkerHost<Init, Info, Api>> {
-    const worker = startWorker(opts.base, opts.script, { workerData: init, name: service.name });
+    const worker = startWorker(opts.base, opts.script, { workerData: init, name: service.name, ...(opts.resourceLimits ? { resourceLimits: opts.resourceLimits } : {}) });
     let info: unknown;
     try {
       info = await awaitReady(worker);
@@ -116,7 +119,7 @@ export class WorkerHost<Init, Info, Api extends ModelApi<Api>> implements ModelH
 
   private async restart(): Promise<void> {
     if (this.closing) return;
-    const worker = startWorker(this.opts.base, this.opts.script, { workerData: this.init, name: this.service.name });
+    const worker = startWorker(this.opts.base, this.opts.script, { workerData: this.init, name: this.service.name, ...(this.opts.resourceLimits ? { resourceLimits: this.opts.resourceLimits } : {}) });
     try {
       await awaitReady(worker);
     } catch (err) {
@@ -146,6 +149,8 @@ export class WorkerHost<Init, Info, Api extends ModelApi<Api>> implements ModelH
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
       worker.postMessage({ t: 'call', id, op, arg });
+      this.onSend?.();
+      this.onSend = undefined;
     });
   }
 
@@ -167,6 +172,18 @@ export class WorkerHost<Init, Info, Api extends ModelApi<Api>> implements ModelH
   /** Ends the worker thread the way a crash would (not a close): the host restarts it. For drills and tests. */
   async kill(): Promise<void> {
     if (this.worker) await stopWorker(this.worker, { close: false, timeoutMs: this.opts.exitTimeoutMs ?? 5_000 });
+  }
+
+  /**
+   * Ends the thread at once, inside a call if one runs (`Worker.terminate()`): a real death, for
+   * drills. Calls in flight fail with {@link ModelUnavailableError} and the host restarts the
+   * worker. Only for a worker on TF.js: inside ONNX Runtime's synchronous native `run` it aborts
+   * the whole process (see stopWorker), which nothing in the process can recover from. With
+   * `midCall`, waits for a call to be in flight first.
+   */
+  async terminate(opts: { readonly midCall?: boolean } = {}): Promise<void> {
+    if (opts.midCall === true && this.pending.size === 0) await new Promise<void>((resolve) => (this.onSend = resolve));
+    if (this.worker) await this.worker.terminate();
   }
 
   close(): Promise<void> {

@@ -1,4 +1,4 @@
-import { threadId } from 'node:worker_threads';
+import { resourceLimits, threadId } from 'node:worker_threads';
 import type { ModelService } from '../model-service.js';
 
 /** A model-free service for the host tests: real worker threads without model load times. */
@@ -20,6 +20,13 @@ export const echoService: ModelService<{ readonly failOpen?: boolean }, { readon
           });
           return new Promise<never>(() => undefined);
         },
+        // The heap limits the thread runs under.
+        limits: () => resourceLimits.maxOldGenerationSizeMb ?? 0,
+        // Holds ever more memory until the worker's heap limit ends the thread.
+        hog: () => {
+          const held: number[][] = [];
+          for (;;) held.push(Array.from({ length: 1 << 16 }, (_, i) => i + held.length));
+        },
         // Answers with the worker's thread id, so tests can tell which worker served a call.
         slow: (ms) => new Promise<number>((resolve) => setTimeout(() => resolve(threadId), ms)),
       },
@@ -33,4 +40,6 @@ export type EchoApi = {
   fail(message: string): never;
   crash(arg: null): Promise<never>;
   slow(ms: number): Promise<number>;
+  hog(arg: null): never;
+  limits(arg: null): number;
 };
