@@ -238,6 +238,7 @@ export function buildCli(): Command {
     .option('--source <text>', 'provenance: where the checkpoints came from')
     .option('--training-data <text>', 'provenance: training data (repeatable)', collect, [] as string[])
     .option('--model-version <v>', 'model version recorded in the manifest (default 1)')
+    .option('--ensemble-with-teacher', 'average the teacher with the students (default: students only, as the authors)')
     .option('--force', 'replace an existing model directory')
     .action(async (files: string[], o: import('./predict/commands.js').ImportSeedCliOptions) => {
       const { importSeedCli } = await import('./predict/commands.js');
@@ -263,6 +264,11 @@ export function buildCli(): Command {
     .option('--threads <n>', 'intra-op threads per ONNX Runtime session (0 = one per core, split between the workers)', nonNegativeInt('--threads'), 0)
     .option('--workers <n>', 'model worker threads sharing the CNN and GRU batches (default for a video: one per two cores; 1 = on the main thread)', positiveInt('--workers'))
     .option('--batch <n>', 'faces per CNN batch and windows per GRU batch', positiveInt('--batch'), 8)
+    .addOption(
+      new Option('--windows <mode>', 'CNN-RNN windows: complete (every frame gets a row) or authors (a sequence shorter than seq_len cut as the authors\' code does; its first frames get no row)')
+        .choices(['complete', 'authors'])
+        .default('complete'),
+    )
     .option('-c, --config <file>', 'daemon config whose analysis/detector/tracker settings a video uses')
     .action(async (o: import('./predict/commands.js').PredictCliOptions) => {
       const { predictCli } = await import('./predict/commands.js');

@@ -7,6 +7,8 @@ import { AnalyticsError } from '../core/errors.js';
 import type { BackendPreference } from '../models/backend.js';
 import { benchModelCommand, formatBenchReport, ratioToTorch } from './bench-command.js';
 import { importSeedCommand } from './import-command.js';
+import { ensembleMembers } from '../models/seed/manifest.js';
+import type { SeedWindowMode } from '../models/seed/seed-windows.js';
 import { quietFfmpeg } from '../streams/open-source.js';
 import { predict } from './predict.js';
 import { defaultStoreDir, ModelStore, resolveModelRef } from '../models/store/model-store.js';
@@ -38,6 +40,7 @@ export interface ImportSeedCliOptions {
   source?: string;
   trainingData: string[];
   modelVersion?: string;
+  ensembleWithTeacher?: boolean;
 }
 
 export async function importSeedCli(files: string[], o: ImportSeedCliOptions): Promise<number> {
@@ -56,10 +59,13 @@ export async function importSeedCli(files: string[], o: ImportSeedCliOptions): P
       ...(o.source !== undefined ? { source: o.source } : {}),
       trainingData: o.trainingData,
       ...(o.modelVersion !== undefined ? { version: o.modelVersion } : {}),
+      ensembleWithTeacher: o.ensembleWithTeacher === true,
       warn: (l) => stderr(`warning: ${l}`),
     });
+    const averaged = ensembleMembers(m);
     stderr(
-      `imported ${m.members.length} ${m.kind} member(s) (${m.members.map((x) => `${x.name}:${x.role}`).join(', ')})${m.seqLen !== undefined ? `, seq_len ${m.seqLen}` : ''} → ${o.out}`,
+      `imported ${m.members.length} ${m.kind} member(s) (${m.members.map((x) => `${x.name}:${x.role}`).join(', ')})${m.seqLen !== undefined ? `, seq_len ${m.seqLen}` : ''} → ${o.out}` +
+        (averaged.length < m.members.length ? `; the ensemble averages the ${averaged.length} student(s), as the authors' --ensemble does (--ensemble-with-teacher to include the teacher)` : ''),
     );
     return 0;
   } catch (err) {
@@ -83,6 +89,7 @@ export interface PredictCliOptions {
   batch: number;
   config?: string;
   store?: string;
+  windows: SeedWindowMode;
 }
 
 export async function predictCli(o: PredictCliOptions): Promise<number> {
@@ -103,6 +110,7 @@ export async function predictCli(o: PredictCliOptions): Promise<number> {
       compareFp32: o.compareFp32 === true,
       ...(o.workers !== undefined ? { workers: o.workers } : {}),
       batch: o.batch,
+      windows: o.windows,
       ...(o.config !== undefined ? { config: o.config } : {}),
       progress: stderr,
     });

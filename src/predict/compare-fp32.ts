@@ -85,8 +85,8 @@ export class Fp32Comparison {
         this.compare(a, ref.decideCnn(this.fp32Of(frames)));
         return a;
       },
-      decideSequence: async (frames, windowBatch) => {
-        const [a, b] = await Promise.all([runner.decideSequence(frames, windowBatch), this.serial(() => ref.decideSequence(this.fp32Of(frames), windowBatch))]);
+      decideSequence: async (frames, windowBatch, windows) => {
+        const [a, b] = await Promise.all([runner.decideSequence(frames, windowBatch, windows), this.serial(() => ref.decideSequence(this.fp32Of(frames), windowBatch, windows))]);
         this.compare(a, b);
         return a;
       },

@@ -22,6 +22,8 @@ export interface ImportSeedCommandOptions {
   readonly source?: string;
   readonly trainingData?: readonly string[];
   readonly version?: string;
+  /** Average the teacher with the students (the authors merge the students only). */
+  readonly ensembleWithTeacher?: boolean;
   readonly warn?: (line: string) => void;
   readonly now?: Date;
 }
@@ -100,6 +102,7 @@ export async function importSeedCommand(o: ImportSeedCommandOptions): Promise<Mo
       source: o.source ?? `PyTorch state_dicts of the seed method (Deng, Chen & Shi, FG 2020): ${o.files.map((f) => path.basename(f)).join(', ')}`,
       trainingData: [...(o.trainingData ?? [])],
       tool: 'daemon import-seed',
+      ...(o.ensembleWithTeacher === true ? { ensembleWithTeacher: true } : {}),
       ...(o.now !== undefined ? { now: o.now } : {}),
     });
     // mkdtemp makes the staging directory private (0700); a model directory is ordinary data.

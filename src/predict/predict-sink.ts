@@ -12,6 +12,7 @@ import type { RgbFace } from '../models/seed/index.js';
 import { toRow, type PredictionRow, type RowContext } from './rows.js';
 import type { AffectRunner } from '../models/affect/affect-runner.js';
 import type { FrameCache } from '../models/seed/frame-cache.js';
+import type { SeedWindowMode } from '../models/seed/seed-windows.js';
 
 interface PendingFace {
   readonly ctx: RowContext;
@@ -43,6 +44,7 @@ export class PredictSink {
     private readonly batch: number,
     /** CNN batches allowed in flight at once (the runner's hosts); 1 = one after another. */
     private readonly concurrency = 1,
+    private readonly windows: SeedWindowMode = 'complete',
   ) {
     if (!Number.isInteger(concurrency) || concurrency < 1) throw new RangeError(`concurrency must be a positive integer, got ${concurrency}`);
   }
@@ -105,8 +107,11 @@ export class PredictSink {
     const s = this.sequences.get(seq);
     if (s === undefined) return;
     this.sequences.delete(seq);
-    (await this.runner.decideSequence(s.cache, this.batch)).forEach((f, i) => {
-      const ctx = s.ctx[i];
+    const decided = await this.runner.decideSequence(s.cache, this.batch, this.windows);
+    // The decisions are those of the sequence's last frames (all of them but in `authors` mode).
+    const offset = s.ctx.length - decided.length;
+    decided.forEach((f, i) => {
+      const ctx = s.ctx[offset + i];
       if (ctx !== undefined) this.writer.write(toRow(ctx, f, this.members));
     });
   }

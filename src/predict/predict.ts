@@ -23,6 +23,7 @@ import { RenderCollector, renderAnnotated } from './render-annotated.js';
 import { loadCalibrationFaces } from '../pipeline/int8-calibration-faces.js';
 import type { Int8Calibration } from '../models/onnx/int8-calibration.js';
 import { Fp32Comparison, formatAgreement, type Fp32Agreement } from './compare-fp32.js';
+import type { SeedWindowMode } from '../models/seed/seed-windows.js';
 
 /** The annotated video's container follows its extension. */
 function renderFormatOf(file: string): void {
@@ -56,6 +57,11 @@ export interface PredictOptions {
   readonly workers?: number;
   /** Faces per CNN batch, and windows per GRU batch (default 8). */
   readonly batch?: number;
+  /**
+   * CNN-RNN windows: `complete` (default) gives every frame an output; `authors` cuts a sequence
+   * shorter than seqLen as the authors' code does, leaving its first frames without a row.
+   */
+  readonly windows?: SeedWindowMode;
   /** Daemon config file whose analysis/detector/tracker/alignment settings a video uses. */
   readonly config?: string;
   /** Progress lines (the CLI sends them to stderr). */
@@ -174,6 +180,7 @@ export async function predict(o: PredictOptions): Promise<PredictSummary> {
       },
       batch,
       workers,
+      o.windows ?? 'complete',
     );
     let frames = 0;
     if (input === 'images') {

@@ -336,6 +336,7 @@ async function exportRun(
       tasks: !auVa ? exprOnlyTaskSpec() : seedTaskSpec(hasAuVal ? ens.thresholds : new Array<number>(8).fill(0.5)),
       ...(plan.kind === 'cnn-rnn' ? { seqLen: plan.seqLen } : {}),
       members: memberNames.map((name) => ({ name, role: name === 'teacher' ? ('teacher' as const) : ('student' as const), weights: `${name}.json` })),
+      ...(students.length > 0 && memberNames.includes('teacher') ? { ensembleWithTeacher: true } : {}),
       provenance: {
         source:
           `trained by daemon train (${plan.kind}, ${plan.arch}${plan.arch === 'compact' ? ` width ${plan.width}` : ''}, seed ${plan.seed})` +

@@ -106,6 +106,39 @@ describe('predict on a directory of aligned faces', () => {
     });
   });
 
+  it('a teacher imported next to a student is not averaged in (the authors merge the students only), unless the manifest says so', async () => {
+    await mkdir(path.join(root, 'teacher-faces'));
+    const dir = faceDir('teacher-faces', [0, 1, 2, 3, 4, 5], '134');
+    const files = ['cnn_member0.pth', 'cnn_member1_legacy.pth'].map((f) => path.join(fx, f));
+    const students = path.join(root, 'cnn-teacher-student');
+    const withTeacher = path.join(root, 'cnn-teacher-averaged');
+    await importSeedCommand({ kind: 'cnn', roles: ['teacher', 'student'], files, out: students });
+    await importSeedCommand({ kind: 'cnn', roles: ['teacher', 'student'], files, out: withTeacher, ensembleWithTeacher: true });
+    const outS = path.join(root, 'teacher-student.jsonl');
+    const outT = path.join(root, 'teacher-averaged.jsonl');
+    await run({ model: students, input: dir, out: outS, batch: 4, members: true });
+    await run({ model: withTeacher, input: dir, out: outT, batch: 4, members: true });
+    const rowsS = readJsonl(outS);
+    const rowsT = readJsonl(outT);
+    expect(rowsS).toHaveLength(6);
+    rowsS.forEach((r, i) => {
+      // The one student (fixture member 1) alone, not the mean with the teacher (member 0).
+      const student = expected.cnn.members[1]!.outputs['134'][i]!;
+      expect(r.members?.map((m) => [m.name, m.role])).toEqual([['student_0', 'student']]);
+      expect(maxErr(student.au_prob, r.au!.probs)).toBeLessThan(TOL);
+      expect(maxErr(student.expr_prob, r.expr.probs)).toBeLessThan(TOL);
+      expect(maxErr([student.valence, student.arousal], [r.va!.valence, r.va!.arousal])).toBeLessThan(TOL);
+      // The two answers differ on these faces by far more than the tolerance, so the check can fail.
+      expect(maxErr(expected.cnn.ensemble['134'][i]!.au_prob, r.au!.probs)).toBeGreaterThan(100 * TOL);
+    });
+    rowsT.forEach((r, i) => {
+      const both = expected.cnn.ensemble['134'][i]!;
+      expect(r.members?.map((m) => [m.name, m.role])).toEqual([['teacher', 'teacher'], ['student_0', 'student']]);
+      expect(maxErr(both.au_prob, r.au!.probs)).toBeLessThan(TOL);
+      expect(maxErr(both.expr_prob, r.expr.probs)).toBeLessThan(TOL);
+    });
+  });
+
   it('CNN-RNN: the fixture sequences (seq_len 6) equal the PyTorch Seq_Model ensemble', async () => {
     for (const [k, seq] of expected.cnn_rnn.sequences.entries()) {
       const dir = faceDir(`s${k}`, seq.faces, seq.size === 134 ? '134' : '112');
@@ -120,6 +153,28 @@ describe('predict on a directory of aligned faces', () => {
         expect(maxErr([want?.valence[t] ?? NaN, want?.arousal[t] ?? NaN], [r.va!.valence, r.va!.arousal])).toBeLessThan(TOL);
       });
     }
+  });
+
+  it("CNN-RNN --windows authors: 4 frames at seq_len 6 are cut as iloc[-2:4], frames 2-3 padded, and frames 0-1 get no row", async () => {
+    for (const d of ['short4', 'short2']) await mkdir(path.join(root, d));
+    const four = faceDir('short4', [0, 1, 2, 3], '134');
+    const two = faceDir('short2', [2, 3], '134');
+    const [authors, complete, twoOnly] = ['authors4', 'complete4', 'complete2'].map((n) => path.join(root, `${n}.jsonl`)) as [string, string, string];
+    await run({ model: rnnModel, input: four, out: authors, windows: 'authors' });
+    await run({ model: rnnModel, input: four, out: complete });
+    await run({ model: rnnModel, input: two, out: twoOnly });
+    const a = readJsonl(authors);
+    const c = readJsonl(complete);
+    const t = readJsonl(twoOnly);
+    expect(a.map((r) => [r.frame, r.source])).toEqual([[2, 'img_002.png'], [3, 'img_003.png']]);
+    expect(c.map((r) => r.frame)).toEqual([0, 1, 2, 3]);
+    // The authors' window [2, 3, 3, 3, 3, 3] is the complete window of the two frames alone.
+    a.forEach((r, i) => {
+      expect(maxErr(t[i]!.au!.probs, r.au!.probs)).toBeLessThan(1e-6);
+      expect(maxErr(t[i]!.expr.probs, r.expr.probs)).toBeLessThan(1e-6);
+    });
+    // …and not the complete mode's answer for the same frames, which saw frames 0-1 before them.
+    expect(maxErr(c[2]!.au!.probs, a[0]!.au!.probs)).toBeGreaterThan(1e-4);
   });
 
   it('CNN-RNN: 14 frames → windows [0,6) [6,12) [8,14), earlier window wins; any batch size gives the same rows', async () => {

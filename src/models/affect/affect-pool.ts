@@ -80,9 +80,9 @@ export async function openAffectPool(dir: string, o: AffectPoolOptions): Promise
     // The runners' own rule (decideCachedFrame), on the caller's thread.
     decideCnn: (frames) => frames.map((f) => decideCachedFrame(f, { thresholds, includeMembers: o.includeMembers })),
     runWindows,
-    decideSequence: async (frames, windowBatch) => {
+    decideSequence: async (frames, windowBatch, windows) => {
       if (kind !== 'cnn-rnn') throw new RangeError('decideSequence() needs a cnn-rnn model');
-      return runSeedWindows(frames, seqLen, windowBatch, runWindows, o.workers);
+      return runSeedWindows(frames, seqLen, windowBatch, runWindows, o.workers, windows);
     },
     tensors: () => host.tensors(),
     dispose: () => host.close(),

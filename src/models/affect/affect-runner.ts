@@ -14,6 +14,7 @@ import { PackagedRunner } from '../packaged/packaged-runner.js';
 import { loadModelDir, type EnsembleFrame, type ModelManifest, type RgbFace } from '../seed/index.js';
 import { manifestProvidesAuVa } from '../seed/manifest.js';
 import type { FrameCache } from '../seed/frame-cache.js';
+import type { SeedWindowMode } from '../seed/seed-windows.js';
 import type { Int8Calibration } from '../onnx/int8-calibration.js';
 
 export type AffectManifest = ModelManifest | PackagedManifest;
@@ -38,7 +39,8 @@ export interface AffectRunner {
   decideCnn(frames: readonly FrameCache[]): EnsembleFrame[];
   /** GRU heads over windows of cached frames (cnn-rnn seed models only). */
   runWindows(windows: readonly (readonly FrameCache[])[]): Promise<EnsembleFrame[][]>;
-  decideSequence(frames: readonly FrameCache[], windowBatch: number): Promise<EnsembleFrame[]>;
+  /** Decisions for frames [L − n, L) of the sequence: all L of them unless `windows` is `authors` (see `runSeedWindows`). */
+  decideSequence(frames: readonly FrameCache[], windowBatch: number, windows?: SeedWindowMode): Promise<EnsembleFrame[]>;
   dispose(): Promise<void>;
 }
 
@@ -133,7 +135,7 @@ export async function loadAffectRunner(dir: string, opts: AffectRunnerOptions): 
     runCnn: (faces) => runner.runCnn(faces),
     decideCnn: (frames) => runner.decideCnn(frames),
     runWindows: (windows) => runner.runWindows(windows),
-    decideSequence: (frames, windowBatch) => runner.decideSequence(frames, windowBatch),
+    decideSequence: (frames, windowBatch, windows) => runner.decideSequence(frames, windowBatch, windows),
     dispose: async () => {
       await runner.dispose();
       ensemble.dispose();

@@ -14,6 +14,7 @@ import type { LoadedEnsemble } from '../seed/model-dir.js';
 import { preprocessFacePixels, type RgbFace } from '../seed/preprocess.js';
 import type { FrameCache, MemberFrameCache } from '../seed/frame-cache.js';
 import { runSeedWindows } from '../seed/run-seed-windows.js';
+import type { SeedWindowMode } from '../seed/seed-windows.js';
 import type { PerTask } from '../seed/types.js';
 import type { EngineName, EnginePreference, MemberEngine } from './member-engine.js';
 import { onnxMember } from './onnx-member.js';
@@ -80,8 +81,9 @@ export class EnsembleRunner {
     }
     const members: MemberEngine[] = [];
     try {
-      for (const [i, m] of ensemble.members.entries()) {
-        const spec = ensemble.manifest.members[i];
+      for (const m of ensemble.members) {
+        // By name: the loaded members may be a subset of the manifest's (the students only).
+        const spec = ensemble.manifest.members.find((x) => x.name === m.name);
         if (ort && spec) {
           try {
             const src = { model: m.model, dir: ensemble.dir, weights: spec.weights, name: m.name, ...(opts.cacheDir !== undefined ? { cacheDir: opts.cacheDir } : {}), ...(int8 !== undefined ? { int8 } : {}) };
@@ -181,9 +183,9 @@ export class EnsembleRunner {
   }
 
   /** The seed's windows (spec §7.3) over one sequence of cached frames; one decision per frame. */
-  async decideSequence(frames: readonly FrameCache[], windowBatch: number): Promise<EnsembleFrame[]> {
+  async decideSequence(frames: readonly FrameCache[], windowBatch: number, mode: SeedWindowMode = 'complete'): Promise<EnsembleFrame[]> {
     if (this.kind !== 'cnn-rnn') throw new RangeError('decideSequence() needs a cnn-rnn model');
-    return runSeedWindows(frames, this.seqLen, windowBatch, (windows) => this.runWindows(windows));
+    return runSeedWindows(frames, this.seqLen, windowBatch, (windows) => this.runWindows(windows), 1, mode);
   }
 
   /** Releases the engines' sessions (not the ensemble's weights). Idempotent. */

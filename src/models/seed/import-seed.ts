@@ -30,6 +30,8 @@ export interface ImportSeedOptions {
   readonly trainingData: readonly string[];
   readonly tool: string;
   readonly now?: Date;
+  /** Recorded in the manifest: average the teacher with the students. */
+  readonly ensembleWithTeacher?: boolean;
 }
 
 export async function importSeedCheckpoints(opts: ImportSeedOptions): Promise<ModelManifest> {
@@ -44,6 +46,7 @@ export async function importSeedCheckpoints(opts: ImportSeedOptions): Promise<Mo
     tasks: seedTaskSpec(opts.auThresholds ?? AU_THRESHOLDS[table]),
     ...(opts.kind === 'cnn-rnn' ? { seqLen: opts.seqLen ?? RELEASED_SEQ_LEN } : {}),
     members: opts.members.map((m) => ({ name: m.name, role: m.role, weights: `${m.name}.json` })),
+    ...(opts.ensembleWithTeacher === true ? { ensembleWithTeacher: true } : {}),
     provenance: {
       source: opts.source,
       importedFrom: [],

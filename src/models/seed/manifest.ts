@@ -50,6 +50,13 @@ export const ManifestSchema = z
     members: z
       .array(z.strictObject({ name: fileName, role: z.enum(['teacher', 'student']), weights: fileName.endsWith('.json', 'must be a .json weights manifest') }))
       .min(1),
+    /**
+     * Whether the teacher is averaged with the students. The authors' ensemble (`--ensemble` of
+     * `run_pretrained_model.py`, their api) merges the students only, so by default a teacher
+     * listed next to students is kept in the directory but not run; a manifest without students
+     * runs its teachers.
+     */
+    ensembleWithTeacher: z.boolean().optional(),
     provenance: z.strictObject({
       source: z.string().min(1),
       importedFrom: z.array(z.strictObject({ file: z.string().min(1), sha256: z.string().regex(/^[0-9a-f]{64}$/, 'lower-case hex sha256') })).optional(),
@@ -75,6 +82,12 @@ export const ManifestSchema = z
 
 export type ModelManifest = z.infer<typeof ManifestSchema>;
 export type MemberRole = ModelManifest['members'][number]['role'];
+
+/** The members the ensemble averages: the students, unless there are none or the manifest says the teacher is one of them. */
+export function ensembleMembers(m: Pick<ModelManifest, 'members' | 'ensembleWithTeacher'>): ModelManifest['members'] {
+  const students = m.members.filter((x) => x.role === 'student');
+  return students.length === 0 || m.ensembleWithTeacher === true ? m.members : students;
+}
 
 export function manifestIssues(error: z.ZodError): ManifestIssue[] {
   return error.issues.map((i) => ({ path: i.path.map(String).join('.'), message: i.message }));

@@ -10,7 +10,7 @@ import { readModelJsonText, readWeightShards, whyUnreadable } from '../io/read-m
 import { tf, type Tensor } from '../tf.js';
 import type { SeedArchitecture, SeedDims, SeedKind } from './architecture.js';
 import { ModelManifestError, ModelWeightsError, SeedModelError, type WeightProblem } from './errors.js';
-import { MANIFEST_FILE, parseManifest, type MemberRole, type ModelManifest } from './manifest.js';
+import { ensembleMembers, MANIFEST_FILE, parseManifest, type MemberRole, type ModelManifest } from './manifest.js';
 import { SeedModel, type SeedModelOptions } from './model.js';
 import type { WeightMap } from './types.js';
 import { checkWeightShapes } from './weight-check.js';
@@ -161,13 +161,16 @@ async function readMemberFiles(dir: string, member: ModelManifest['members'][num
 }
 
 export interface LoadModelDirOptions extends Pick<SeedModelOptions, 'fold' | 'keepUnfolded'> {
-  /** Load only these members (by name); default all. */
+  /**
+   * Load only these members (by name), teachers included if named; default: the ensemble
+   * (`ensembleMembers`: the students, unless the manifest says the teacher is averaged too).
+   */
   readonly members?: readonly string[];
 }
 
 export async function loadModelDir(dir: string, opts: LoadModelDirOptions = {}): Promise<LoadedEnsemble> {
   const manifest = await readManifest(dir);
-  const wanted = manifest.members.filter((m) => opts.members === undefined || opts.members.includes(m.name));
+  const wanted = opts.members === undefined ? ensembleMembers(manifest) : manifest.members.filter((m) => opts.members?.includes(m.name) === true);
   const unknown = (opts.members ?? []).filter((n) => !manifest.members.some((m) => m.name === n));
   if (unknown.length > 0) throw new SeedModelError('VA_ERR_MODEL_FILES', `${dir}: no member(s) named ${unknown.join(', ')}`, { dir, unknown });
 

@@ -1,4 +1,4 @@
-import { batchWindows, planSeedWindows, type SeedWindow } from './seed-windows.js';
+import { batchWindows, planSeedWindows, type SeedWindow, type SeedWindowMode } from './seed-windows.js';
 
 /**
  * The seed's windows (spec §7.3) over one sequence, run in batches of at most `windowBatch`, one
@@ -6,6 +6,9 @@ import { batchWindows, planSeedWindows, type SeedWindow } from './seed-windows.j
  * outputs back to frames, whoever runs the batches: the in-thread runner one at a time, or a pool
  * of model hosts with up to `concurrency` batches in flight. Batches are cut and their outputs
  * reassembled in plan order, so the rows do not depend on which host finished first.
+ *
+ * The decisions are those of the last n frames, [L − n, L): all of them in `complete` mode; in
+ * `authors` mode a sequence shorter than seqLen may leave its first frames without one.
  */
 export async function runSeedWindows<F, R>(
   frames: readonly F[],
@@ -13,10 +16,11 @@ export async function runSeedWindows<F, R>(
   windowBatch: number,
   run: (windows: readonly (readonly F[])[]) => Promise<readonly (readonly R[])[]>,
   concurrency = 1,
+  mode: SeedWindowMode = 'complete',
 ): Promise<R[]> {
   if (frames.length === 0) return [];
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new RangeError(`concurrency must be a positive integer, got ${concurrency}`);
-  const plan = planSeedWindows(frames.length, seqLen);
+  const plan = planSeedWindows(frames.length, seqLen, mode);
   const batches = batchWindows(plan.windows, windowBatch).map((batch: readonly SeedWindow[]) =>
     batch.map((w) =>
       w.map((id) => {

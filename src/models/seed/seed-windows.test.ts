@@ -73,3 +73,28 @@ describe('batch order (the seed’s (N, B) vs (B, N) bug, fixed)', () => {
     }
   });
 });
+
+describe("the authors' windows (`authors` mode: pandas' iloc[L − seqLen : L])", () => {
+  const pad = (ids: number[], n: number): number[] => [...ids, ...new Array<number>(n - ids.length).fill(ids[ids.length - 1]!)];
+
+  it('a sequence of seqLen/2 < L < seqLen starts at 2L − seqLen (a negative iloc start counts from the end)', () => {
+    expect(seedWindows(20, 32, 'authors')).toEqual([pad(range(8, 20), 32)]);
+    expect(seedWindows(17, 32, 'authors')).toEqual([pad(range(2, 17), 32)]);
+    expect(seedWindows(31, 32, 'authors')).toEqual([pad(range(30, 31), 32)]);
+    const plan = planSeedWindows(20, 32, 'authors');
+    expect(plan.first).toBe(8);
+    expect([...plan.source]).toEqual(range(0, 12));
+  });
+
+  it('L ≤ seqLen/2 starts at 0 (iloc clamps a start below −L), as does every L ≥ seqLen: the same windows as `complete`', () => {
+    for (const length of [1, 5, 10, 16, 32, 33, 40, 64, 77]) {
+      expect(seedWindows(length, 32, 'authors')).toEqual(seedWindows(length, 32));
+      expect(planSeedWindows(length, 32, 'authors').first).toBe(0);
+    }
+  });
+
+  it('`complete` gives every frame of a short sequence an output, from a window starting at 0', () => {
+    expect(seedWindows(20, 32)).toEqual([pad(range(0, 20), 32)]);
+    expect(planSeedWindows(20, 32).first).toBe(0);
+  });
+});
