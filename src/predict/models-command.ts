@@ -11,7 +11,7 @@ import { readTorchCheckpoint } from '../models/checkpoint/index.js';
 import { expandName, loadCatalog, type Catalog, type CatalogFile, type PullableEntry } from '../models/store/catalog.js';
 import { downloadFile, type DownloadFileOptions } from '../models/store/download-file.js';
 import { ModelStore, STORE_RECORD, type StoreRecord } from '../models/store/model-store.js';
-import { readRegularFile } from '../models/store/read-small-file.js';
+import { readRegularFile } from '../core/read-regular-file.js';
 import { builtinCatalogPath } from '../paths.js';
 import { importSeedCommand } from './import-command.js';
 
@@ -151,7 +151,7 @@ async function installChecked(
   try {
     if (kind === 'backbone') {
       for (const f of files) {
-        const bytes = await readRegularFile(f.file, MAX_CHECKPOINT_BYTES, 'checkpoint');
+        const bytes = await readRegularFile(f.file, { maxBytes: MAX_CHECKPOINT_BYTES });
         try {
           readTorchCheckpoint(bytes);
         } catch (err) {
@@ -202,7 +202,7 @@ export async function addModel(o: AddOptions, io: ModelsCommandIo): Promise<void
   const { createHash } = await import('node:crypto');
   const checked: { file: string; bytes: number; sha256: string }[] = [];
   for (const file of o.files) {
-    const bytes = await readRegularFile(file, MAX_CHECKPOINT_BYTES, 'checkpoint');
+    const bytes = await readRegularFile(file, { maxBytes: MAX_CHECKPOINT_BYTES });
     const refusal = sniffTorchCheckpoint(bytes.subarray(0, 16), undefined);
     if (refusal !== undefined) throw new AnalyticsError(ErrorCodes.CHECKPOINT_FORMAT, `${file}: ${refusal}, not a PyTorch checkpoint`);
     checked.push({ file: path.resolve(file), bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') });

@@ -14,7 +14,7 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorCodes } from '../../src/core/errors.js';
 import { ModelStore } from '../../src/models/store/model-store.js';
-import { listModels, pullModels, type PullOptions } from '../../src/predict/models-command.js';
+import { addModel, listModels, pullModels, type PullOptions } from '../../src/predict/models-command.js';
 import { repoRoot } from '../helpers/media.js';
 
 const seedDir = path.join(repoRoot, 'test', 'fixtures', 'seed');
@@ -298,6 +298,24 @@ describe('daemon models pull', () => {
     );
     expect(err.message).toContain('no space left on the device');
     expectInstalled(c.store, []);
+  });
+
+  it('a catalogue, a store record or a hand-added checkpoint that is a FIFO, missing or a directory is refused by the shared regular-file reader, naming the file', async () => {
+    const c = setup({ m: { kind: 'cnn', files: [{ name: 'student_0.pth', path: '/files/x.pth' }] } });
+    const dir = path.dirname(c.catalog);
+    const fifo = path.join(dir, 'fifo.json');
+    execFileSync('mkfifo', [fifo]);
+    const catalogue = await failure(pullModels('m', { store: c.store, catalog: fifo }, { note: () => undefined }));
+    expect([catalogue.code, catalogue.message]).toEqual([ErrorCodes.CONFIG, `${fifo} is a FIFO, not a regular file`]);
+    mkdirSync(c.store.modelDir('m'), { recursive: true });
+    execFileSync('mkfifo', [path.join(c.store.modelDir('m'), 'store.json')]);
+    const record = await failure(c.store.record('m'));
+    expect(record.message).toBe(`${path.join(c.store.modelDir('m'), 'store.json')} is a FIFO, not a regular file`);
+    const add = (file: string): Promise<{ code: string; message: string }> => failure(addModel({ store: c.store, name: 'hand', kind: 'cnn', files: [file] }, { note: () => undefined }));
+    expect(await add(fifo)).toMatchObject({ code: ErrorCodes.CONFIG, message: `${fifo} is a FIFO, not a regular file` });
+    expect(await add(dir)).toMatchObject({ code: ErrorCodes.CONFIG, message: `${dir} is a directory, not a regular file` });
+    expect(await add(path.join(dir, 'nope.pth'))).toMatchObject({ code: ErrorCodes.CONFIG, message: `${path.join(dir, 'nope.pth')} does not exist` });
+    expect(await c.store.has('hand')).toBe(false);
   });
 
   it('an unknown name lists what the catalogue has', async () => {

@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { AnalyticsError, ErrorCodes } from '../../core/errors.js';
 import { MODEL_NAME } from '../../core/model-names.js';
-import { readRegularFile } from './read-small-file.js';
+import { readRegularText } from '../../core/read-regular-file.js';
 
 
 const fileEntry = z.strictObject({
@@ -49,7 +49,7 @@ export const isBundle = (e: CatalogEntry): e is Extract<CatalogEntry, { includes
 
 /** Reads and checks a catalogue file (bounded, regular file only); every problem is reported. */
 export async function loadCatalog(file: string): Promise<Catalog> {
-  const text = (await readRegularFile(file, 1024 * 1024, 'model catalogue')).toString('utf8');
+  const text = await readRegularText(file, { maxBytes: 1024 * 1024 });
   let raw: unknown;
   try {
     raw = JSON.parse(text);

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { AnalyticsError, ErrorCodes } from '../../core/errors.js';
 import { MODEL_NAME } from '../../core/model-names.js';
-import { readRegularFile } from './read-small-file.js';
+import { FileRefusedError, readRegularText } from '../../core/read-regular-file.js';
 
 export const STORE_RECORD = 'store.json';
 const HASHES = '.hashes.json';
@@ -73,8 +73,8 @@ export class ModelStore {
   }
 
   async record(name: string): Promise<StoreRecord> {
-    const raw = await readRegularFile(path.join(this.modelDir(name), STORE_RECORD), 1024 * 1024, 'store record');
-    return storeRecordSchema.parse(JSON.parse(raw.toString('utf8')));
+    const raw = await readRegularText(path.join(this.modelDir(name), STORE_RECORD), { maxBytes: 1024 * 1024 });
+    return storeRecordSchema.parse(JSON.parse(raw));
   }
 
   async list(): Promise<{ name: string; record: StoreRecord | undefined; bytes: number }[]> {
@@ -121,10 +121,10 @@ export class ModelStore {
   /** Hashes recorded by earlier pulls, keyed by `model/file`. */
   async recordedHashes(): Promise<Record<string, string>> {
     try {
-      const raw = await readRegularFile(path.join(this.dir, HASHES), 1024 * 1024, 'recorded hashes');
-      return z.record(z.string(), z.string().regex(/^[0-9a-f]{64}$/)).parse(JSON.parse(raw.toString('utf8')));
+      const raw = await readRegularText(path.join(this.dir, HASHES), { maxBytes: 1024 * 1024 });
+      return z.record(z.string(), z.string().regex(/^[0-9a-f]{64}$/)).parse(JSON.parse(raw));
     } catch (err) {
-      if (err instanceof AnalyticsError && err.code === ErrorCodes.SOURCE_NOT_FOUND) return {};
+      if (err instanceof FileRefusedError && err.reason === 'missing') return {};
       throw err;
     }
   }
