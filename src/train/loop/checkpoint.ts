@@ -3,7 +3,9 @@
  * temporary name, fsynced and renamed, so a kill at any moment leaves either the previous or the
  * new checkpoint, never a torn one.
  */
-import { open, readFile, rename, unlink } from 'node:fs/promises';
+import { open, rename, unlink } from 'node:fs/promises';
+import { ErrorCodes } from '../../core/errors.js';
+import { FileRefusedError, readRegularFile } from '../../core/read-regular-file.js';
 import { TrainError } from '../errors.js';
 
 export interface CheckpointFile<M> {
@@ -12,6 +14,16 @@ export interface CheckpointFile<M> {
 }
 
 const MAGIC = 'va-train-ckpt-1';
+
+/** The most any checkpoint may be: what readFile could ever read, so no checkpoint that resumed before is refused now. */
+export const MAX_CHECKPOINT_BYTES = 2 ** 31 - 1;
+/** Room for the header: the meta (≤ 1000 epochs of history) and the tensor index. */
+const HEADER_MAX_BYTES = 16 * 1024 * 1024;
+
+/** The largest checkpoint holding at most `floats` float32 values (and a header). */
+export function checkpointBound(floats: number): number {
+  return Math.min(MAX_CHECKPOINT_BYTES, 4 + HEADER_MAX_BYTES + 4 * floats);
+}
 
 export async function writeCheckpoint<M>(file: string, meta: M, tensors: ReadonlyMap<string, Float32Array>): Promise<void> {
   const index = [...tensors].map(([key, t]) => ({ key, length: t.length }));
@@ -31,27 +43,35 @@ export async function writeCheckpoint<M>(file: string, meta: M, tensors: Readonl
   await rename(tmp, file);
 }
 
-export async function readCheckpoint<M>(file: string): Promise<CheckpointFile<M> | undefined> {
+/**
+ * The checkpoint at `file`, or undefined when there is none. The run directory is the user's: the
+ * file is opened without blocking and read only as a regular file of at most `maxBytes` (a FIFO
+ * would park a pool thread in open() for good, a huge file would be read whole).
+ */
+export async function readCheckpoint<M>(file: string, maxBytes = MAX_CHECKPOINT_BYTES): Promise<CheckpointFile<M> | undefined> {
   let buf: Buffer;
   try {
-    buf = await readFile(file);
+    buf = await readRegularFile(file, { maxBytes, followLinks: true, code: ErrorCodes.TRAIN });
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    if (err instanceof FileRefusedError && err.reason === 'missing') return undefined;
+    if (err instanceof FileRefusedError) throw err;
     throw new TrainError(`${file}: cannot read checkpoint`, { file }, { cause: err });
   }
   try {
     const hl = buf.readUInt32LE(0);
+    if (4 + hl > buf.length) throw new Error('truncated header');
     const header = JSON.parse(buf.subarray(4, 4 + hl).toString('utf8')) as { magic: string; meta: M; index: { key: string; length: number }[] };
     if (header.magic !== MAGIC) throw new Error('not a training checkpoint');
     let off = 4 + hl;
     const tensors = new Map<string, Float32Array>();
     for (const { key, length } of header.index) {
-      if (off + length * 4 > buf.length) throw new Error('truncated');
+      if (!Number.isSafeInteger(length) || length < 0 || off + length * 4 > buf.length) throw new Error('truncated');
       const copy = new Float32Array(length);
       new Uint8Array(copy.buffer).set(buf.subarray(off, off + length * 4));
       tensors.set(key, copy);
       off += length * 4;
     }
+    if (off !== buf.length) throw new Error(`${buf.length - off} bytes beyond the tensors its header lists`);
     return { meta: header.meta, tensors };
   } catch (err) {
     throw new TrainError(`${file}: corrupt checkpoint (${err instanceof Error ? err.message : String(err)})`, { file }, { cause: err });

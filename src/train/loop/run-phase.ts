@@ -17,7 +17,7 @@ import { TrainError } from '../errors.js';
 import { Adam, lrAt, type AdamOptions, type AdamState, type LrSchedule } from '../adam.js';
 import { klBatchmean, studentTaskLoss, teacherTaskLoss, type Logits3, type StudentLossOptions, type TaskLabels, type TeacherWeights } from '../losses.js';
 import type { TrainableNet } from '../nets/trainable-net.js';
-import { readCheckpoint, writeCheckpoint } from './checkpoint.js';
+import { checkpointBound, readCheckpoint, writeCheckpoint } from './checkpoint.js';
 import { labelsOf, softTargets } from './labels.js';
 import { softScores } from './soft-scores.js';
 import { summedGrads } from './summed-grads.js';
@@ -157,7 +157,11 @@ export async function runPhase(o: PhaseOptions): Promise<PhaseResult> {
   const history: EpochRecord[] = [];
   let sums: PhaseMeta['sums'] = { loss: 0, n: 0, task: {} };
 
-  const resumed = await readCheckpoint<PhaseMeta>(o.checkpointFile);
+  // What save() writes: the net (its trainable variables and BN statistics, which are no larger
+  // than the BN scales and offsets beside them: ≤ 2 × trainable), Adam's two moments of `vars`
+  // and the best net, so at most 6 × the net's trainable floats. A bigger file is not ours.
+  const trainableFloats = o.net.trainable('all').reduce((n, v) => n + v.size, 0);
+  const resumed = await readCheckpoint<PhaseMeta>(o.checkpointFile, checkpointBound(6 * trainableFloats));
   if (resumed !== undefined && resumed.meta.phase === o.name) {
     const pick = (prefix: string): Map<string, Float32Array> =>
       new Map([...resumed.tensors].filter(([k]) => k.startsWith(prefix)).map(([k, v]) => [k.slice(prefix.length), v] as const));
