@@ -8,7 +8,9 @@ export function createLogger(level: LevelWithSilent, destination?: DestinationSt
     level,
     base: { pid: process.pid },
     redact: { paths: ['url', '*.url', 'headers.authorization', '*.headers.authorization'], censor: '[redacted]' },
-    serializers: { err: pino.stdSerializers.err },
+    // Our messages already quote their cause ("X failed to load: <why>"); the default serializer
+    // appends each cause's message again ("…: <why>: <why>"). The cause goes under err.cause.
+    serializers: { err: pino.stdSerializers.errWithCause },
   };
   return destination ? pino(options, destination) : pino(options);
 }

@@ -327,7 +327,12 @@ describe('the daemon with a FIFO in its model directory', () => {
     children.push(d);
     expect(await exitWithin(d, 90_000)).toBe(1);
     expect(output(d)).toMatch(FIFO_MESSAGE);
-    expect(output(d)).toContain('daemon failed to start');
+    const fatal = d.stdout.filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { msg?: string; err?: { message?: string; cause?: { message?: string } } }).find((l) => l.msg === 'daemon failed to start');
+    // Said once, then its cause (the worker's own words) under err.cause: pino's default error
+    // serializer appended every cause's message to one already quoting it ("X: X").
+    const fifoRefusal = `${dir}: 1 file problem(s):\n  student_0: weight data: ${path.join(dir, 'student_0.bin')} is a FIFO, not a regular file`;
+    expect(fatal?.err?.message).toBe(`affect worker failed to load: ${fifoRefusal}`);
+    expect(fatal?.err?.cause?.message).toBe(fifoRefusal);
   }, 120_000);
 
   it('SIGTERM while the model loads ends the process', async () => {
