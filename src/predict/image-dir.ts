@@ -1,7 +1,8 @@
 /**
  * A directory of aligned face images as one sequence (the seed's `run_pretrained_model.py`
- * input): PNG and JPEG files sorted by name, decoded to RGB by FFmpeg's image decoders through
- * `streams/` (the same decoder as `daemon train`'s face loader).
+ * input): PNG, JPEG and BMP files sorted by name, decoded to RGB through `streams/` as the seed's
+ * PIL decodes them: JPEG bit-exactly as libjpeg-turbo (the authors' aligner writes JPEG crops),
+ * PNG and BMP by FFmpeg's decoders, whose pixels equal PIL's.
  */
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
@@ -9,7 +10,8 @@ import { ErrorCodes, SourceError } from '../core/errors.js';
 import type { RgbFace } from '../models/seed/index.js';
 import { readImageFile } from '../streams/decode-image.js';
 
-const IMAGE_EXT = new Set(['.png', '.jpg', '.jpeg']);
+/** The seed reads .bmp too (OpenFace's aligned faces are .bmp). */
+const IMAGE_EXT = new Set(['.png', '.jpg', '.jpeg', '.bmp']);
 
 /**
  * Image files of `dir`, sorted by name in code-unit order (Python's `sorted()` on the same
@@ -24,7 +26,7 @@ export async function listImages(dir: string): Promise<string[]> {
   }
   const images = names.filter((n) => !n.startsWith('.') && IMAGE_EXT.has(path.extname(n).toLowerCase()));
   images.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-  if (images.length === 0) throw new SourceError(ErrorCodes.SOURCE_NOT_FOUND, `${dir}: no .png/.jpg/.jpeg images found`);
+  if (images.length === 0) throw new SourceError(ErrorCodes.SOURCE_NOT_FOUND, `${dir}: no .png/.jpg/.jpeg/.bmp images found`);
   return images;
 }
 
@@ -33,5 +35,5 @@ export async function listImages(dir: string): Promise<string[]> {
  * give predictions that differ from the seed's). A truncated or damaged image is VA_ERR_DECODE.
  */
 export async function readImage(file: string): Promise<RgbFace> {
-  return readImageFile(file);
+  return readImageFile(file, { jpeg: 'pil' });
 }

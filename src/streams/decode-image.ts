@@ -7,12 +7,16 @@
  * A damaged image is an error, never a picture: FFmpeg conceals what a truncated or corrupt file
  * lacks (grey blocks, black rows, a coarse progressive pass), and a model scores the concealment
  * as confidently as a face.
+ *
+ * JPEG can instead be decoded as the seed's PIL decodes it (`{ jpeg: 'pil' }`, decode-jpeg-pil.ts):
+ * FFmpeg's IDCT, chroma upsampling and YCbCr matrix are not libjpeg-turbo's, and its pixels differ.
  */
 import { constants as fsConstants } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { AV_CODEC_ID_BMP, AV_CODEC_ID_MJPEG, AV_CODEC_ID_PNG, AV_PIX_FMT_RGB24, SWS_BILINEAR, type AVPixelFormat } from 'node-av/constants';
 import { Codec, CodecContext, FFmpegError, Frame, Packet, SoftwareScaleContext } from 'node-av/lib';
 import { DecodeError, ErrorCodes, SourceError } from '../core/errors.js';
+import { decodeJpegPil } from './decode-jpeg-pil.js';
 import './ffmpeg-log.js';
 
 export interface RgbImage {
@@ -87,12 +91,25 @@ const INCOMPLETE: Partial<Record<ImageCodec, (bytes: Uint8Array) => string | und
 /** AVFrame flag: the decoder knows the frame is damaged. */
 const AV_FRAME_FLAG_CORRUPT = 1;
 
+export interface DecodeImageOptions {
+  /**
+   * `pil`: JPEG decoded bit-exactly as PIL's `Image.open(p).convert('RGB')` (libjpeg-turbo, the
+   * seed's stack; decode-jpeg-pil.ts), FFmpeg only for the JPEG kinds it does not cover.
+   * `ffmpeg` (default): FFmpeg's decoder and swscale, as the demuxer path decodes.
+   */
+  readonly jpeg?: 'pil' | 'ffmpeg';
+}
+
 /** Decodes one encoded image to RGB24 at its own size. `name` only labels errors. */
-export function decodeImage(bytes: Uint8Array, name: string): RgbImage {
+export function decodeImage(bytes: Uint8Array, name: string, opts: DecodeImageOptions = {}): RgbImage {
   const kind = sniffImageCodec(bytes);
   if (kind === undefined) throw new DecodeError(ErrorCodes.DECODE, `${name}: not a JPEG, PNG or BMP image`);
   const incomplete = INCOMPLETE[kind]?.(bytes);
   if (incomplete !== undefined) throw new DecodeError(ErrorCodes.DECODE, `${name}: ${incomplete}`);
+  if (kind === 'jpeg' && opts.jpeg === 'pil') {
+    const r = decodeJpegPil(bytes, name, MAX_IMAGE_PIXELS);
+    if (r.kind === 'rgb') return { data: r.data, width: r.width, height: r.height };
+  }
   const codec = Codec.findDecoder(CODEC_IDS[kind]);
   if (codec === null) throw new DecodeError(ErrorCodes.UNSUPPORTED_CODEC, `${name}: FFmpeg has no ${kind} decoder`);
   const ctx = new CodecContext();
@@ -171,7 +188,7 @@ export async function readImageBytes(file: string): Promise<Buffer> {
 }
 
 /** Reads and decodes an image file. */
-export async function readImageFile(file: string): Promise<RgbImage> {
+export async function readImageFile(file: string, opts: DecodeImageOptions = {}): Promise<RgbImage> {
   let bytes: Buffer;
   try {
     bytes = await readImageBytes(file);
@@ -179,5 +196,5 @@ export async function readImageFile(file: string): Promise<RgbImage> {
     const code = (err as NodeJS.ErrnoException).code === 'ENOENT' ? ErrorCodes.SOURCE_NOT_FOUND : ErrorCodes.SOURCE_OPEN;
     throw new SourceError(code, `${file}: cannot read the image (${err instanceof Error ? err.message : String(err)})`, { cause: err });
   }
-  return decodeImage(bytes, file);
+  return decodeImage(bytes, file, opts);
 }

@@ -221,7 +221,7 @@ describe('predict on a directory of aligned faces', () => {
     });
   });
 
-  it('JPEG and non-square images: decoded by FFmpeg, then Resize(134) + CenterCrop(112) on any aspect', async () => {
+  it('JPEG and non-square images: decoded as PIL decodes them, then Resize(134) + CenterCrop(112) on any aspect', async () => {
     const dir = path.join(root, 'jpeg');
     // A 1920×1280 JPEG shipped with @vladmandic/face-api (the fixture faces' source photo).
     copyFileSync(path.join(repoRoot, 'node_modules/@vladmandic/face-api/demo/sample1.jpg'), path.join(dir, 'a.jpg'));
@@ -339,7 +339,7 @@ describe('predict failures: clear message, no output file', () => {
 
   it('unreadable inputs: missing path, no images, a broken image, a non-media file; odd sizes are fine', async () => {
     await fails({ model: cnnModel, input: path.join(root, 'nothing-here') }, /--input .*nothing-here: not found/, 'VA_ERR_SOURCE_NOT_FOUND');
-    await fails({ model: cnnModel, input: path.join(root, 'empty') }, /no \.png\/\.jpg\/\.jpeg images/);
+    await fails({ model: cnnModel, input: path.join(root, 'empty') }, /no \.png\/\.jpg\/\.jpeg\/\.bmp images/);
     writeFileSync(path.join(root, 'broken', 'x.png'), 'not a png');
     await fails({ model: cnnModel, input: path.join(root, 'broken') }, /broken\/x\.png: not a JPEG, PNG or BMP image/, 'VA_ERR_DECODE');
     // Odd sizes are decoded as stored (never resampled by the decoder) and go through the seed's
