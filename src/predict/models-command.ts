@@ -8,6 +8,8 @@ import { copyFile, mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { AnalyticsError, ErrorCodes } from '../core/errors.js';
 import { readTorchCheckpoint } from '../models/checkpoint/index.js';
+import { ferplusBackboneWeights } from '../models/seed/ferplus-backbone.js';
+import { disposeWeights } from '../models/seed/weights.js';
 import { expandName, loadCatalog, type Catalog, type CatalogFile, type PullableEntry } from '../models/store/catalog.js';
 import { downloadFile, type DownloadFileOptions } from '../models/store/download-file.js';
 import { ModelStore, STORE_RECORD, type StoreRecord } from '../models/store/model-store.js';
@@ -152,11 +154,14 @@ async function installChecked(
     if (kind === 'backbone') {
       for (const f of files) {
         const bytes = await readRegularFile(f.file, { maxBytes: MAX_CHECKPOINT_BYTES });
+        let sd;
         try {
-          readTorchCheckpoint(bytes);
+          sd = readTorchCheckpoint(bytes);
         } catch (err) {
           throw new AnalyticsError(ErrorCodes.CHECKPOINT_FORMAT, `${f.name}: not a readable PyTorch checkpoint (${(err as Error).message})`, { cause: err });
         }
+        // The keys and shapes `daemon train`'s `init: { from: ferplus }` will need, checked now.
+        disposeWeights(ferplusBackboneWeights(sd, f.name).weights);
         await mkdir(staged, { recursive: true });
         await copyFile(f.file, path.join(staged, f.name));
       }

@@ -92,6 +92,7 @@ export const trainConfigSchema = z
       .discriminatedUnion('from', [
         z.strictObject({ from: z.literal('random') }),
         z.strictObject({ from: z.literal('model-dir'), dir, member: z.string().optional(), heads: z.enum(['fresh', 'keep']).default('fresh') }),
+        z.strictObject({ from: z.literal('ferplus'), file: dir.default('ferplus-resnet50') }),
       ])
       .default({ from: 'random' }),
     /** cnn-rnn: the trained CNN model directory to import and freeze. */
@@ -177,6 +178,11 @@ function obj(v: unknown): Json {
   return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Json) : {};
 }
 
+/** A bare model name (`ferplus-resnet50`) stays a name for the model store; anything else is a path. */
+function storeNameOr(ref: string, r: (p: string) => string): string {
+  return /^[a-z0-9][a-z0-9._-]*$/.test(ref) && !ref.includes('.pth') ? ref : r(ref);
+}
+
 /** Relative paths in the file are relative to the file's directory. */
 function resolvePaths(c: TrainConfig, base: string): TrainConfig {
   const r = (p: string): string => path.resolve(base, p);
@@ -184,7 +190,7 @@ function resolvePaths(c: TrainConfig, base: string): TrainConfig {
     ...c,
     out: r(c.out),
     ...(c.runDir !== undefined ? { runDir: r(c.runDir) } : {}),
-    init: c.init.from === 'model-dir' ? { ...c.init, dir: r(c.init.dir) } : c.init,
+    init: c.init.from === 'model-dir' ? { ...c.init, dir: r(c.init.dir) } : c.init.from === 'ferplus' ? { ...c.init, file: storeNameOr(c.init.file, r) } : c.init,
     ...(c.cnn !== undefined ? { cnn: { ...c.cnn, dir: r(c.cnn.dir) } } : {}),
     teacher: c.teacher.from === 'model-dir' ? { ...c.teacher, dir: r(c.teacher.dir) } : c.teacher,
     data: {
@@ -209,6 +215,7 @@ function configPaths(c: TrainConfig): [string, string][] {
   const out: [string, string][] = [['out', c.out]];
   if (c.runDir !== undefined) out.push(['runDir', c.runDir]);
   if (c.init.from === 'model-dir') out.push(['init.dir', c.init.dir]);
+  if (c.init.from === 'ferplus' && path.isAbsolute(c.init.file)) out.push(['init.file', c.init.file]);
   if (c.cnn !== undefined) out.push(['cnn.dir', c.cnn.dir]);
   if (c.teacher.from === 'model-dir') out.push(['teacher.dir', c.teacher.dir]);
   c.data.sources.forEach((s, i) => {

@@ -7,7 +7,12 @@ import type { StudentLossOptions, TeacherWeights } from './losses.js';
 export type InitSource =
   | { readonly from: 'random' }
   /** Backbone (and heads with `heads: keep`) from a member of a model directory. */
-  | { readonly from: 'model-dir'; readonly dir: string; readonly member?: string | undefined; readonly heads: 'fresh' | 'keep' };
+  | { readonly from: 'model-dir'; readonly dir: string; readonly member?: string | undefined; readonly heads: 'fresh' | 'keep' }
+  /**
+   * The seed's own start (spec §3): the FER+ ResNet-50 backbone (`resnet50_ferplus_dag.pth`, a
+   * file, a directory holding it, or a model-store name such as `ferplus-resnet50`), fresh heads.
+   */
+  | { readonly from: 'ferplus'; readonly file: string };
 
 export interface TrainingData {
   readonly tasks: readonly TaskData[];

@@ -12,6 +12,7 @@ import { SeedModel } from '../models/seed/model.js';
 import { loadModelDir } from '../models/seed/model-dir.js';
 import { saveModelDir } from '../models/seed/model-dir.js';
 import { initSeedWeights } from '../models/seed/init.js';
+import { ferplusInit } from './nets/ferplus-init.js';
 import { exprOnlyTaskSpec, manifestProvidesAuVa, MANIFEST_FORMAT_VERSION, seedInputSpec, seedTaskSpec, type ModelManifest } from '../models/seed/manifest.js';
 import type { SeedWeights } from '../models/seed/weights.js';
 import type { Task } from './data/types.js';
@@ -135,6 +136,10 @@ async function freshNet(plan: TrainPlan, seed: number): Promise<TrainableNet> {
   }
   const dims = archDims(plan.arch, plan.width);
   if (plan.init.from === 'random') return TrainableNet.random(plan.arch, 'cnn', dims, seed);
+  if (plan.init.from === 'ferplus') {
+    if (plan.arch !== 'resnet50-caffe') throw new TrainError(`init from ferplus needs arch resnet50-caffe (the FER+ backbone's), the run trains ${plan.arch}`);
+    return TrainableNet.fromWeights(await ferplusInit(plan.init.file, seed));
+  }
   const w = await cnnWeightsFrom(plan.init.dir, plan.init.member);
   if (w.arch !== plan.arch) {
     for (const t of w.weights.values()) t.dispose();

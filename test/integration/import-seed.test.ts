@@ -172,7 +172,8 @@ describe.each(['zip', 'legacy'] as const)('import-seed of %s checkpoints reprodu
     expect(manifest.tasks.AU?.thresholds).toEqual(new Array(8).fill(0.5));
     expect(warnings.join('\n')).toMatch(/no released AU thresholds for seq_len 6/);
     const seqs = expected.cnn_rnn.sequences;
-    const model = await loadModelDir(out);
+    // Both members, as the reference ensemble (by default the teacher would not be averaged in).
+    const model = await loadModelDir(out, { members: ['teacher', 'student_0'] });
     try {
       const input = preprocessFacePixelsBatch(seqs.flatMap((s) => s.faces.map((i) => face(i, String(s.size) as Size))));
       const perMember: MemberLogits[] = [];

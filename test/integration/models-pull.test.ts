@@ -104,7 +104,7 @@ interface Case {
 }
 
 /** A fresh store and a catalogue whose model `m` has the given files (paths on the local server). */
-function setup(entries: Record<string, { kind: 'cnn' | 'cnn-rnn'; seqLen?: number; files: { name: string; path: string; sha256?: string; maxBytes?: number; base?: string }[] }>): Case {
+function setup(entries: Record<string, { kind: 'cnn' | 'cnn-rnn' | 'backbone'; seqLen?: number; files: { name: string; path: string; sha256?: string; maxBytes?: number; base?: string }[] }>): Case {
   const dir = path.join(work, `case-${n++}`);
   mkdirSync(dir);
   const models: Record<string, unknown> = {};
@@ -276,6 +276,19 @@ describe('daemon models pull', () => {
     expect(err.code).toMatch(/^VA_ERR_(MODEL_WEIGHTS|CHECKPOINT_FORMAT|BAD_REQUEST)$/);
     expectInstalled(c.store, []);
     expect(existsSync(c.store.downloadsDir('m'))).toBe(false);
+  });
+
+  it('the FER+ backbone is checked for the keys and shapes `init: { from: ferplus }` reads; a seed checkpoint in its place is refused', async () => {
+    files.set('ferplus.pth', readFileSync(path.join(seedDir, 'ferplus_tiny.pth')));
+    files.set('not-ferplus.pth', cnn0);
+    const good = setup({ fer: { kind: 'backbone', files: [{ name: 'resnet50_ferplus_dag.pth', path: '/files/ferplus.pth' }] } });
+    await good.pull('fer');
+    expectInstalled(good.store, ['fer']);
+    expect(existsSync(path.join(good.store.modelDir('fer'), 'resnet50_ferplus_dag.pth'))).toBe(true);
+    const bad = setup({ fer: { kind: 'backbone', files: [{ name: 'resnet50_ferplus_dag.pth', path: '/files/not-ferplus.pth' }] } });
+    const err = await failure(bad.pull('fer'));
+    expect(err.message).toMatch(/FER\+ backbone/);
+    expectInstalled(bad.store, []);
   });
 
   it('a full disk stops the download with a clear error and installs nothing', async () => {

@@ -131,6 +131,17 @@ describe('model directory', () => {
     expect(err.problems.some((p) => p.kind === 'model-kind')).toBe(true);
   });
 
+  it("loads the students only when the manifest does not average the teacher in, without reading the teacher's files", async () => {
+    const { ensembleWithTeacher: _, ...studentsOnly } = exampleManifest();
+    await saveModelDir(dir, studentsOnly, members);
+    await rm(path.join(dir, 'teacher.bin'));
+    const loaded = await loadModelDir(dir);
+    expect(loaded.members.map((m) => [m.name, m.role])).toEqual([['student_0', 'student']]);
+    loaded.dispose();
+    // Named explicitly, the teacher is loaded (and its missing file reported).
+    expect((await expectReject(loadModelDir(dir, { members: ['teacher'] }), SeedModelError)).message).toContain('teacher');
+  });
+
   it('loads a subset of members and names unknown ones', async () => {
     await saveModelDir(dir, exampleManifest(), members);
     const one = await loadModelDir(dir, { members: ['student_0'] });

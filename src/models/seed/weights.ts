@@ -24,6 +24,8 @@ export interface StateDictOptions {
   readonly arch?: SeedArchitecture;
   /** Named in error messages (e.g. the file path). */
   readonly source?: string;
+  /** `backbone`: only the backbone's keys are expected and returned (a pretrained backbone such as FER+'s). */
+  readonly part?: 'all' | 'backbone';
 }
 
 /** `Seq_Model` nests the whole `Model` under `backbone.` and owns GRU heads. */
@@ -84,7 +86,7 @@ export function stateDictToWeights(sd: StateDict, opts: StateDictOptions): SeedW
     if (s !== undefined) tfShapes.set(p.tf, s);
   }
   const dims = inferDims(arch, (n) => tfShapes.get(n));
-  const expected = seedParams(opts.kind, dims);
+  const expected = seedParams(opts.kind, dims).filter((p) => opts.part !== 'backbone' || p.tf.startsWith('backbone/'));
   const expectedKeys = new Set(expected.map((p) => p.torch));
   for (const p of expected) {
     const t = sd.get(p.torch);

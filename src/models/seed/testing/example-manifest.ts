@@ -1,7 +1,7 @@
 import { AU_THRESHOLDS } from '../constants.js';
 import { seedInputSpec, seedTaskSpec, type ModelManifest } from '../manifest.js';
 
-/** A valid cnn-rnn manifest for tests; `over` replaces top-level fields. */
+/** A valid cnn-rnn manifest for tests (teacher averaged in, so both members load); `over` replaces top-level fields. */
 export function exampleManifest(over: Partial<ModelManifest> = {}): ModelManifest {
   return {
     formatVersion: 1,
@@ -16,6 +16,7 @@ export function exampleManifest(over: Partial<ModelManifest> = {}): ModelManifes
       { name: 'teacher', role: 'teacher', weights: 'teacher.json' },
       { name: 'student_0', role: 'student', weights: 'student_0.json' },
     ],
+    ensembleWithTeacher: true,
     provenance: {
       source: 'Deng, Chen & Shi (FG 2020) released CNN_RNN checkpoints, imported unchanged',
       importedFrom: [{ file: 'CNN_RNN/0.pth', sha256: 'a'.repeat(64) }],
