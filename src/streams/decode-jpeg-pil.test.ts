@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { AnalyticsError } from '../core/errors.js';
 import { decodeImage, MAX_IMAGE_PIXELS } from './decode-image.js';
 import { decodeJpegPil, type PilRgb } from './decode-jpeg-pil.js';
+import { openSource } from './open-source.js';
 import { cut, jpegWithoutEoi } from '../../test/helpers/damaged-images.js';
 
 /** test/fixtures/jpeg: JPEG crops and PIL's decode of each (tools/jpeg_reference.py). */
@@ -75,6 +76,30 @@ describe('JPEG decoded as PIL decodes it (libjpeg-turbo: islow IDCT, fancy upsam
   it('a 24-bit BMP: FFmpeg’s decoder gives PIL’s pixels', () => {
     const ref = refs.find((r) => r.file.endsWith('.bmp'))!;
     expectPilPixels(decodeImage(bytesOf(ref), ref.file), ref);
+  });
+});
+
+describe('a JPEG still given as a file source (daemon predict --input face.jpg, a still file stream)', () => {
+  async function firstFrame(file: string, maxWidth: number): Promise<{ data: Uint8Array; width: number; height: number }> {
+    const frames = openSource({ kind: 'file', path: file }, { realtime: false, loop: false, maxWidth });
+    try {
+      const next = await frames.next();
+      if (next.done === true) throw new Error(`${file}: no frame`);
+      expect((await frames.next()).done).toBe(true);
+      return next.value;
+    } finally {
+      await frames.return(undefined);
+    }
+  }
+
+  it.each(['frame_134x134_q75.jpg', 'face4_134_q75_422.jpg', '../media/multi_face.jpg'])('%s: the frame is PIL’s decode', async (name) => {
+    const ref = refs.find((r) => r.file === name)!;
+    expectPilPixels(await firstFrame(path.join(dir, name), 1 << 16), ref);
+  });
+
+  it('a still wider than analysis.maxWidth is still scaled down (by FFmpeg, as before)', async () => {
+    const f = await firstFrame(path.join(dir, '../media/multi_face.jpg'), 500);
+    expect([f.width, f.height]).toEqual([500, 334]);
   });
 });
 

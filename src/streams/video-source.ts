@@ -1,10 +1,11 @@
 import { FilterAPI } from 'node-av/api';
-import { AVMEDIA_TYPE_VIDEO } from 'node-av/constants';
+import { AV_CODEC_ID_MJPEG, AVMEDIA_TYPE_VIDEO } from 'node-av/constants';
 import type { Frame } from 'node-av/lib';
 import { DecodeError, ErrorCodes, SourceError } from '../core/errors.js';
 import { PtsSampler } from '../core/pts-sampler.js';
 import type { AvInput } from './av-input.js';
-import { openFileInput } from './file-input.js';
+import { decodeImage, readImageBytes } from './decode-image.js';
+import { openFileInput, resolveFileSource } from './file-input.js';
 import { FrameDecoder } from './frame-decoder.js';
 import { Pacer } from './pacer.js';
 import { openRtspInput } from './rtsp-input.js';
@@ -136,6 +137,20 @@ function tooLarge(width: number, height: number, maxPixels: number): SourceError
   );
 }
 
+/** Demuxers of a file holding one image. */
+const STILL_FORMATS = new Set(['image2', 'jpeg_pipe']);
+
+/**
+ * A JPEG still's frame with PIL's pixels (the seed decodes stills with PIL; decode-jpeg-pil.ts)
+ * when it kept its size; one scaled down to analysis.maxWidth keeps FFmpeg's scaler's.
+ */
+async function asPilDecoded(frame: RawFrame, file: string, fileRoots: readonly string[] | undefined): Promise<RawFrame> {
+  if (frame.width !== frame.sourceWidth || frame.height !== frame.sourceHeight) return frame;
+  const bytes = await readImageBytes(resolveFileSource(file, fileRoots));
+  const pil = decodeImage(bytes, file, { jpeg: 'pil' });
+  return pil.width === frame.width && pil.height === frame.height ? { ...frame, data: pil.data } : frame;
+}
+
 /**
  * Demuxes, decodes and scales a file or RTSP source into owned RGB frames. Every native object
  * (input, decoder, filter graph, AVFrame) is released in `finally`, on every exit path.
@@ -158,6 +173,7 @@ export async function* readVideo(spec: SourceSpec & { kind: 'file' | 'rtsp' }, o
       if (!stream) throw new SourceError(ErrorCodes.SOURCE_NO_VIDEO, 'the source has no video stream');
       const sourceWidth = stream.codecpar.width;
       const sourceHeight = stream.codecpar.height;
+      const stillJpeg = spec.kind === 'file' && stream.codecpar.codecId === AV_CODEC_ID_MJPEG && STILL_FORMATS.has(input.formatName);
       // The declared size, before a decoder exists; the decoder's max_pixels catches a header that lies.
       if (sourceWidth * sourceHeight > maxPixels) throw tooLarge(sourceWidth, sourceHeight, maxPixels);
       decoder = await FrameDecoder.open(stream, {
@@ -199,7 +215,7 @@ export async function* readVideo(spec: SourceSpec & { kind: 'file' | 'rtsp' }, o
               startedAt: t0,
             });
             if (pacer) await pacer.wait(rgb.pts, opts.signal);
-            yield rgb;
+            yield stillJpeg && frames === 1 && spec.kind === 'file' ? await asPilDecoded(rgb, spec.path, opts.fileRoots) : rgb;
             t0 = performance.now();
           }
         }
