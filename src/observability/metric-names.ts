@@ -35,4 +35,5 @@ export const MetricNames = {
   decodeErrors: 'va_decode_errors_total',
   modelHostUp: 'va_model_host_up',
   modelHostRestarts: 'va_model_host_restarts_total',
+  controlCommandsRefused: 'va_control_commands_refused_total',
 } as const;

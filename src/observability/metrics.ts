@@ -192,6 +192,12 @@ export function createMetrics(
       labelNames: ['reason'],
       registers: [registry],
     }),
+    controlCommandsRefused: new Counter({
+      name: N.controlCommandsRefused,
+      help: 'Stream commands refused before they ran, by source (http, mqtt, nats) and reason (unauthorised, forbidden, too-large, malformed, invalid, source-forbidden, limit)',
+      labelNames: ['source', 'reason'],
+      registers: [registry],
+    }),
     tensorsAlive: new Gauge({
       name: N.tensorsAlive,
       help: 'TF.js tensors allocated (daemon thread plus model worker threads)',

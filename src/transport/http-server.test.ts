@@ -51,6 +51,7 @@ interface Rig {
   readonly streams: FakeStreams;
   readonly publisher: WsPublisher;
   readonly logs: { level: number; msg: string; err?: { stack?: string } }[];
+  readonly metrics: ReturnType<typeof createMetrics>;
   close(): Promise<void>;
 }
 
@@ -93,6 +94,7 @@ async function start(opts: { token?: string; allowedHosts?: string[]; allowedOri
     streams,
     publisher,
     logs,
+    metrics,
     async close() {
       await publisher.close();
       await server.close();
@@ -240,6 +242,44 @@ describe('HttpServer access checks', () => {
     expect(res).toMatch(/socket hang up|ECONNRESET/);
     expect(r.logs.some((l) => l.level === 50 && /upgrade failed/.test(l.msg))).toBe(true);
     expect((await fetch(`${r.base}/healthz`)).status).toBe(200);
+  });
+});
+
+describe('HttpServer refused stream commands', () => {
+  it('counts each refusal once by reason in va_control_commands_refused_total{source="http"}, and nothing else', async () => {
+    const r = await start({ token: TOKEN });
+    const bearer = { authorization: `Bearer ${TOKEN}` };
+    const post = (body: string, headers: Record<string, string> = { ...bearer, ...json }) => fetch(`${r.base}/v1/streams`, { method: 'POST', headers, body }).then((res) => res.status);
+    expect(await fetch(`${r.base}/v1/streams`).then((res) => res.status)).toBe(401);
+    expect(await post('{}', { ...json })).toBe(401);
+    expect((await raw(r.port, `GET /v1/streams HTTP/1.1\r\nHost: evil.example\r\nAuthorization: Bearer ${TOKEN}\r\nConnection: close\r\n\r\n`)).status).toBe(403);
+    expect(await post('{}', { ...bearer, ...json, origin: 'http://evil.example' })).toBe(403);
+    expect(await post('x'.repeat(2000))).toBe(413);
+    expect(await post('{"id": "a", "url": "/m.mp4"}', { ...bearer, 'content-type': 'text/plain' })).toBe(415);
+    expect(await post('{not json')).toBe(400);
+    expect(await post('[1]')).toBe(400);
+    expect(await post(JSON.stringify({ id: 'a', url: '/m.mp4', bogus: 1 }))).toBe(400);
+    expect(await fetch(`${r.base}/v1/streams/a`, { method: 'PUT', headers: bearer }).then((res) => res.status)).toBe(405);
+    expect(await post(JSON.stringify({ id: 'a', url: '/etc/passwd' }))).toBe(403);
+    // Not refusals: the command ran and answered about the stream, or the request was no command.
+    expect(await post(JSON.stringify({ id: 'a', url: '/m.mp4' }))).toBe(201);
+    expect(await post(JSON.stringify({ id: 'a', url: '/m.mp4' }))).toBe(409);
+    expect(await fetch(`${r.base}/v1/streams/nope`, { method: 'DELETE', headers: bearer }).then((res) => res.status)).toBe(404);
+    expect(await fetch(`${r.base}/v1/nothing`, { headers: bearer }).then((res) => res.status)).toBe(404);
+    r.streams.add = async () => {
+      throw new AnalyticsError(ErrorCodes.LIMIT, 'at most 1 streams');
+    };
+    expect(await post(JSON.stringify({ id: 'b', url: '/m.mp4' }))).toBe(429);
+    const counted = (await r.metrics.controlCommandsRefused.get()).values.map((v) => [v.labels.source, v.labels.reason, v.value]);
+    expect(counted).toEqual([
+      ['http', 'unauthorised', 2],
+      ['http', 'forbidden', 2],
+      ['http', 'too-large', 1],
+      ['http', 'malformed', 3],
+      ['http', 'invalid', 2],
+      ['http', 'source-forbidden', 1],
+      ['http', 'limit', 1],
+    ]);
   });
 });
 

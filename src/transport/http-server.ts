@@ -7,6 +7,7 @@ import type { Metrics } from '../observability/metrics.js';
 import type { StreamSupervisor } from '../supervisor/stream-supervisor.js';
 import { STATUS_FOR_CODE, endRaw, sendError, sendJson } from './http-errors.js';
 import { requestToken, tokenMatches } from './auth.js';
+import { REFUSAL_REASONS, refusalReason } from './control-refusals.js';
 import { readJsonBody } from './read-json-body.js';
 import { isJsonContentType, isStateChanging, type AccessPolicy } from './request-guard.js';
 import { decodeSegment, parseRequestTarget } from './request-target.js';
@@ -48,6 +49,8 @@ const EVENTS_PATH = '/v1/events';
 const STREAM_PATH = /^\/v1\/streams\/([^/]+)$/;
 const RESTART_PATH = /^\/v1\/streams\/([^/]+)\/restart$/;
 const PROBE = ['GET', 'HEAD'] as const;
+/** The stream API: the requests that are stream commands (list, get, add, remove, restart). */
+const COMMAND_TARGET = /^\/v1\/streams(?:\/[^/?#]+(?:\/restart)?)?\/?(?:[?#]|$)/;
 
 /** Methods each route answers (for 405 + Allow); undefined = no such route. */
 const CLUSTER_PATH = '/v1/cluster';
@@ -97,6 +100,7 @@ export class HttpServer {
 
   constructor(private readonly deps: HttpServerDeps) {
     this.log = deps.logger.child({ component: 'http' });
+    for (const reason of REFUSAL_REASONS) deps.metrics.controlCommandsRefused.inc({ source: 'http', reason }, 0);
     const t = deps.timeouts ?? DEFAULT_TIMEOUTS;
     const options = { headersTimeout: t.headersMs, requestTimeout: t.requestMs, connectionsCheckingInterval: t.checkIntervalMs };
     const handle = (req: IncomingMessage, res: ServerResponse): void => {
@@ -108,7 +112,10 @@ export class HttpServer {
     // and a refusal is the final answer (the body is never invited; the connection is closed).
     this.server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
       const admitted = this.preflight(req);
-      if (!(admitted instanceof URL)) return refuseUnread(res, admitted);
+      if (!(admitted instanceof URL)) {
+        this.countRefusal(req, admitted.code, admitted.field);
+        return refuseUnread(res, admitted);
+      }
       res.writeContinue();
       handle(req, res);
     });
@@ -177,6 +184,7 @@ export class HttpServer {
         return;
       }
       const status = STATUS_FOR_CODE[e.code] ?? 500;
+      if (status < 500) this.countRefusal(req, e.code);
       if (status >= 500) this.log.error({ err: e, code: e.code }, 'request failed');
       if (!res.headersSent) sendError(res, status, e.code, e.message);
       else res.destroy();
@@ -184,6 +192,13 @@ export class HttpServer {
       this.log.error({ err: guardErr }, 'error handler failed; connection dropped');
       res.destroy();
     }
+  }
+
+  /** A stream command refused before it ran, by why (va_control_commands_refused_total{source="http"}). */
+  private countRefusal(req: IncomingMessage, code: string, field?: string): void {
+    if (!COMMAND_TARGET.test(req.url ?? '')) return;
+    const reason = refusalReason(code, field);
+    if (reason !== undefined) this.deps.metrics.controlCommandsRefused.inc({ source: 'http', reason });
   }
 
   /** Probes and metrics are open unless configured otherwise; everything else needs the token. */
@@ -252,7 +267,10 @@ export class HttpServer {
 
   private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = this.preflight(req);
-    if (!(url instanceof URL)) return hasBody(req) ? refuseUnread(res, url) : sendError(res, url.status, url.code, url.message, url.field, url.headers);
+    if (!(url instanceof URL)) {
+      this.countRefusal(req, url.code, url.field);
+      return hasBody(req) ? refuseUnread(res, url) : sendError(res, url.status, url.code, url.message, url.field, url.headers);
+    }
     const path = url.pathname;
     const method = req.method ?? 'GET';
     if (serveStatic(req, res, path, this.staticFiles)) return;
@@ -281,7 +299,10 @@ export class HttpServer {
     if (snap) return serveSnapshot(req, res, url, snap[1]!, { supervisor, snapshots: this.deps.snapshots });
     const m = RESTART_PATH.exec(path) ?? STREAM_PATH.exec(path);
     const id = decodeSegment(m?.[1] ?? '');
-    if (id === undefined) return sendError(res, 400, ErrorCodes.BAD_REQUEST, 'malformed stream id');
+    if (id === undefined) {
+      this.countRefusal(req, ErrorCodes.BAD_REQUEST, 'id');
+      return sendError(res, 400, ErrorCodes.BAD_REQUEST, 'malformed stream id');
+    }
     const missing = (): void => sendError(res, 404, ErrorCodes.NOT_FOUND, `no stream with id ${JSON.stringify(id)}`);
     if (path.endsWith('/restart')) {
       const info = await supervisor.restart(id);
@@ -296,14 +317,28 @@ export class HttpServer {
 
   private async createStream(req: IncomingMessage, res: ServerResponse): Promise<void> {
     // Content type and declared length were checked in preflight().
-    const body = await readJsonBody(req, this.deps.maxBodyBytes);
+    const refuse = (status: number, code: ErrorCode, message: string, field?: string): void => {
+      this.countRefusal(req, code, field);
+      sendError(res, status, code, message, field);
+    };
+    let body: unknown;
+    try {
+      body = await readJsonBody(req, this.deps.maxBodyBytes);
+    } catch (err) {
+      // Not JSON, empty, or over the limit as it arrived: the body as a whole is what is wrong.
+      const e = asAnalyticsError(err);
+      const status = e.context.aborted === true ? undefined : STATUS_FOR_CODE[e.code];
+      if (status === undefined) throw err;
+      this.countRefusal(req, e.code, '(body)');
+      return sendError(res, status, e.code, e.message);
+    }
     if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-      return sendError(res, 400, ErrorCodes.BAD_REQUEST, 'request body must be a JSON object', '(body)');
+      return refuse(400, ErrorCodes.BAD_REQUEST, 'request body must be a JSON object', '(body)');
     }
     const parsed = createStreamPayload.safeParse(body);
     if (!parsed.success) {
       const p = firstProblem(parsed.error);
-      return sendError(res, 400, ErrorCodes.BAD_REQUEST, p.message, p.field);
+      return refuse(400, ErrorCodes.BAD_REQUEST, p.message, p.field);
     }
     const cfg = parsed.data;
     if (this.deps.supervisor.has(cfg.id)) return sendError(res, 409, ErrorCodes.CONFLICT, `stream ${cfg.id} already exists`, 'id');
@@ -311,7 +346,7 @@ export class HttpServer {
       this.deps.supervisor.vetApiUrl(cfg.url);
     } catch (err) {
       const e = asAnalyticsError(err);
-      return sendError(res, STATUS_FOR_CODE[e.code] ?? 400, e.code, e.message, 'url');
+      return refuse(STATUS_FOR_CODE[e.code] ?? 400, e.code, e.message, 'url');
     }
     try {
       // await: tolerates a supervisor whose add() is asynchronous (serialised lifecycle).
@@ -319,7 +354,7 @@ export class HttpServer {
       sendJson(res, 201, info, { location: `/v1/streams/${encodeURIComponent(cfg.id)}` });
     } catch (err) {
       if (err instanceof AnalyticsError && err.code === ErrorCodes.CONFLICT) return sendError(res, 409, err.code, err.message, 'id');
-      if (err instanceof AnalyticsError && err.code === ErrorCodes.LIMIT) return sendError(res, 429, err.code, err.message);
+      if (err instanceof AnalyticsError && err.code === ErrorCodes.LIMIT) return refuse(429, err.code, err.message);
       throw err;
     }
   }

@@ -24,6 +24,9 @@ import type { StreamConfig } from '../../src/config/schema.js';
 import { sinkSchema } from '../../src/config/sink-schema.js';
 import type { AnalyticsEvent } from '../../src/core/records.js';
 import { createLogger, type Logger } from '../../src/observability/logger.js';
+import { createMetrics } from '../../src/observability/metrics.js';
+import { Registry } from 'prom-client';
+import { AnalyticsError, ErrorCodes } from '../../src/core/errors.js';
 import type { StreamSupervisor } from '../../src/supervisor/stream-supervisor.js';
 import { startControlListener } from '../../src/transport/sinks/control-listener.js';
 import { EventSink } from '../../src/transport/sinks/event-sink.js';
@@ -220,7 +223,8 @@ describe('a flooded control topic', () => {
     } as unknown as StreamSupervisor;
     const sink = sinkSchema.parse({ kind: 'mqtt', name: 'ctl', url: mq.url, control: { topic: 'ctl/cmd' } });
     const abort = new AbortController();
-    const listener = await startControlListener(sink, supervisor, { logger, maxBytes: 65536, signal: abort.signal });
+    const metrics = createMetrics(new Registry());
+    const listener = await startControlListener(sink, supervisor, { logger, maxBytes: 65536, signal: abort.signal, metrics });
     const client = await mqtt.connectAsync(mq.url);
     cleanups.push(() => client.endAsync(true));
     const replies: { status: number }[] = [];
@@ -237,7 +241,11 @@ describe('a flooded control topic', () => {
     for (let i = 0; i < N; i++) client.publish('ctl/cmd', JSON.stringify({ op: 'remove', id: `s${i}` }), { qos: 0 });
     // Refusals are immediate: nearly all replies arrive long before 300 × 100 ms.
     await until(() => replies.length - before >= N - 40, 5000, 'refusals of the excess');
-    expect(replies.slice(before).filter((r) => r.status === 429).length).toBeGreaterThan(N / 2);
+    const busy = replies.slice(before).filter((r) => r.status === 429).length;
+    expect(busy).toBeGreaterThan(N / 2);
+    // Each refusal is counted once, as the backlog's limit.
+    const refused = (await metrics.controlCommandsRefused.get()).values.filter((v) => v.value > 0).map((v) => [v.labels.source, v.labels.reason, v.value]);
+    expect(refused).toEqual([['mqtt', 'limit', busy]]);
     const accepted = removes;
     await listener!.close();
     await new Promise((r) => setTimeout(r, 300));
@@ -535,6 +543,46 @@ describe('an oversized command on a busy NATS control subject', () => {
     // …and a command ten times the limit is told what is wrong with it, not to come back later.
     const reply = await nc.request('ctl.cmd', Buffer.alloc(640 * 1024, 0x20), { timeout: 2000 });
     expect(JSON.parse(reply.string())).toMatchObject({ ok: false, status: 413, error: { code: 'VA_ERR_PAYLOAD_TOO_LARGE' } });
+  });
+});
+
+describe('refused NATS control commands', () => {
+  it('are counted once each by reason in va_control_commands_refused_total{source="nats"}; commands that ran are not', async () => {
+    const nats = await startNats();
+    cleanups.push(() => nats.dispose());
+    const supervisor = {
+      list: () => [],
+      has: () => false,
+      remove: async () => false,
+      vetApiUrl: (url: string) => {
+        if (url.startsWith('/etc')) throw new AnalyticsError(ErrorCodes.SOURCE_FORBIDDEN, 'outside the file roots');
+      },
+    } as unknown as StreamSupervisor;
+    const abort = new AbortController();
+    cleanups.push(async () => abort.abort());
+    const metrics = createMetrics(new Registry());
+    const sink = sinkSchema.parse({ kind: 'nats', name: 'ctl', url: nats.url, jetstream: null, control: { topic: 'ctl.cmd' } });
+    const listener = await startControlListener(sink, supervisor, { logger, maxBytes: 1024, signal: abort.signal, metrics });
+    cleanups.push(() => listener!.close());
+    expect((await natsList(nats.url, 'ctl.cmd')).status).toBe(200);
+    const nc = await natsConnect({ servers: nats.url });
+    cleanups.push(() => nc.close());
+    const ask = async (body: string | Uint8Array): Promise<number> => (JSON.parse((await nc.request('ctl.cmd', body, { timeout: 5000 })).string()) as { status: number }).status;
+    expect(await ask('{not json')).toBe(400);
+    expect(await ask(new Uint8Array([0x7b, 0xff, 0x7d]))).toBe(400);
+    expect(await ask(JSON.stringify({ op: 'explode' }))).toBe(400);
+    expect(await ask(JSON.stringify({ op: 'add', stream: [] }))).toBe(400);
+    expect(await ask(JSON.stringify({ op: 'add', stream: { id: 'x', url: '/etc/passwd' } }))).toBe(403);
+    expect(await ask(Buffer.alloc(2048, 0x20))).toBe(413);
+    expect(await ask(JSON.stringify({ op: 'remove', id: 'nope' }))).toBe(404);
+    expect(await ask(JSON.stringify({ op: 'list' }))).toBe(200);
+    const counted = (await metrics.controlCommandsRefused.get()).values.filter((v) => v.value > 0).map((v) => [v.labels.source, v.labels.reason, v.value]);
+    expect(counted).toEqual([
+      ['nats', 'too-large', 1],
+      ['nats', 'malformed', 2],
+      ['nats', 'invalid', 2],
+      ['nats', 'source-forbidden', 1],
+    ]);
   });
 });
 

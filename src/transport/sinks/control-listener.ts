@@ -2,8 +2,10 @@ import mqtt from 'mqtt';
 import { connect as natsConnect, Events, type NatsConnection } from 'nats';
 import type { SinkConfig } from '../../config/sink-schema.js';
 import type { Logger } from '../../observability/logger.js';
+import type { Metrics } from '../../observability/metrics.js';
 import type { StreamSupervisor } from '../../supervisor/stream-supervisor.js';
 import { ErrorCodes } from '../../core/errors.js';
+import { REFUSAL_REASONS, refusalReason, type RefusalReason } from '../control-refusals.js';
 import { runStreamCommand } from '../stream-commands.js';
 import { mqttTlsOptions } from './mqtt-connector.js';
 import { connectWithPacketLimit } from './mqtt-packet-limit.js';
@@ -31,7 +33,14 @@ export interface ControlListener {
 export async function startControlListener(
   sink: SinkConfig,
   supervisor: StreamSupervisor,
-  deps: { readonly logger: Logger; readonly maxBytes: number; readonly signal: AbortSignal; readonly instance?: string },
+  deps: {
+    readonly logger: Logger;
+    readonly maxBytes: number;
+    readonly signal: AbortSignal;
+    readonly instance?: string;
+    /** Counts refused commands (va_control_commands_refused_total{source: the sink's kind}). */
+    readonly metrics?: Pick<Metrics, 'controlCommandsRefused'>;
+  },
 ): Promise<ControlListener | undefined> {
   if (sink.kind === 'redis' || !sink.control) return undefined;
   const log = deps.logger.child({ component: 'control', sink: sink.name, kind: sink.kind });
@@ -42,6 +51,9 @@ export async function startControlListener(
   // beyond the backlog are refused, and those still waiting when the listener closes are dropped.
   let pending = 0;
   let closed = false;
+  const source = sink.kind;
+  for (const reason of REFUSAL_REASONS) deps.metrics?.controlCommandsRefused.inc({ source, reason }, 0);
+  const refused = (reason: RefusalReason): void => deps.metrics?.controlCommandsRefused.inc({ source, reason });
   const send = (reply: (text: string) => void, result: object): void => {
     try {
       reply(JSON.stringify(result));
@@ -54,10 +66,12 @@ export async function startControlListener(
     // Refused before the backlog: a flood of large commands neither holds their bytes while they
     // wait nor takes the places of commands that can run.
     if (bytes.byteLength > deps.maxBytes) {
+      refused('too-large');
       send(reply, { ok: false, status: 413, error: { code: ErrorCodes.PAYLOAD_TOO_LARGE, message: `command larger than ${deps.maxBytes} bytes` } });
       return;
     }
     if (pending >= MAX_PENDING_COMMANDS) {
+      refused('limit');
       send(reply, { ok: false, status: 429, error: { code: ErrorCodes.LIMIT, message: `more than ${MAX_PENDING_COMMANDS} control commands waiting; try again later` } });
       return;
     }
@@ -67,6 +81,8 @@ export async function startControlListener(
         if (closed) return;
         const result = await runStreamCommand(supervisor, bytes, deps.maxBytes);
         log.info({ status: result.status, requestId: result.requestId, code: result.error?.code }, 'control command');
+        const reason = result.error ? refusalReason(result.error.code, result.error.field) : undefined;
+        if (reason !== undefined) refused(reason);
         send(reply, result);
       } finally {
         pending--;
