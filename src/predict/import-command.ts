@@ -24,6 +24,8 @@ export interface ImportSeedCommandOptions {
   readonly version?: string;
   /** Average the teacher with the students (the authors merge the students only). */
   readonly ensembleWithTeacher?: boolean;
+  /** Figures the weights' authors reported, recorded in the manifest's provenance.metrics. */
+  readonly metrics?: Readonly<Record<string, number>>;
   readonly warn?: (line: string) => void;
   readonly now?: Date;
 }
@@ -103,6 +105,7 @@ export async function importSeedCommand(o: ImportSeedCommandOptions): Promise<Mo
       trainingData: [...(o.trainingData ?? [])],
       tool: 'daemon import-seed',
       ...(o.ensembleWithTeacher === true ? { ensembleWithTeacher: true } : {}),
+      ...(o.metrics !== undefined ? { metrics: o.metrics } : {}),
       ...(o.now !== undefined ? { now: o.now } : {}),
     });
     // mkdtemp makes the staging directory private (0700); a model directory is ordinary data.

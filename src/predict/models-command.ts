@@ -145,7 +145,7 @@ async function installChecked(
   files: readonly { file: string; role: 'teacher' | 'student'; name: string }[],
   store: ModelStore,
   record: StoreRecord,
-  provenance: { repository?: string | undefined; licence: string; trainedOn: readonly string[]; paper?: string | undefined; authors?: string | undefined },
+  provenance: { repository?: string | undefined; licence: string; trainedOn: readonly string[]; paper?: string | undefined; authors?: string | undefined; reportedMetrics?: Readonly<Record<string, number>> | undefined },
   io: ModelsCommandIo,
 ): Promise<void> {
   const staged = path.join(store.dir, `.staging-${model}-${process.pid}`);
@@ -176,6 +176,7 @@ async function installChecked(
         id: model,
         source: `${source} (daemon models ${record.how} ${model})`,
         trainingData: [...provenance.trainedOn],
+        ...(provenance.reportedMetrics !== undefined ? { metrics: Object.fromEntries(Object.entries(provenance.reportedMetrics).map(([k, v]) => [`reported.${k}`, v])) } : {}),
         warn: io.note,
       });
     }

@@ -104,7 +104,7 @@ interface Case {
 }
 
 /** A fresh store and a catalogue whose model `m` has the given files (paths on the local server). */
-function setup(entries: Record<string, { kind: 'cnn' | 'cnn-rnn' | 'backbone'; seqLen?: number; files: { name: string; path: string; sha256?: string; maxBytes?: number; base?: string }[] }>): Case {
+function setup(entries: Record<string, { kind: 'cnn' | 'cnn-rnn' | 'backbone'; seqLen?: number; reportedMetrics?: Record<string, number>; files: { name: string; path: string; sha256?: string; maxBytes?: number; base?: string }[] }>): Case {
   const dir = path.join(work, `case-${n++}`);
   mkdirSync(dir);
   const models: Record<string, unknown> = {};
@@ -116,6 +116,7 @@ function setup(entries: Record<string, { kind: 'cnn' | 'cnn-rnn' | 'backbone'; s
       licence: 'MIT (test)',
       trainedOn: ['nothing: test fixtures'],
       reported: 'nothing',
+      ...(e.reportedMetrics !== undefined ? { reportedMetrics: e.reportedMetrics } : {}),
       repository: 'https://example.invalid/repo',
       files: e.files.map((f) => ({ name: f.name, url: `${f.base ?? `http://127.0.0.1:${port}`}${f.path}?token=secret&download=1`, sha256: f.sha256 ?? null, maxBytes: f.maxBytes ?? 10_000_000 })),
     };
@@ -160,13 +161,15 @@ describe('daemon models pull', () => {
     files.set('s0.pth', cnn0);
     files.set('s1.pth', cnn1);
     dropOnce.add('s1.pth');
-    const c = setup({ m: { kind: 'cnn', files: [{ name: 'student_0.pth', path: '/hop1/s0.pth' }, { name: 'student_1.pth', path: '/files/s1.pth' }] } });
+    const c = setup({ m: { kind: 'cnn', reportedMetrics: { 'val.FAU': 0.626 }, files: [{ name: 'student_0.pth', path: '/hop1/s0.pth' }, { name: 'student_1.pth', path: '/files/s1.pth' }] } });
     expect(await c.pull('m')).toEqual(['m']);
     // The second file was cut half way and resumed from where it stopped, not restarted.
     const resumed = requests.filter((r) => r.url.startsWith('/files/s1.pth'));
     expect(resumed.map((r) => r.range)).toEqual([undefined, `bytes=${Math.floor(cnn1.length / 2)}-`]);
     expectInstalled(c.store, ['m']);
-    const manifest = JSON.parse(readFileSync(path.join(c.store.modelDir('m'), 'manifest.json'), 'utf8')) as { members: { role: string }[]; provenance: { importedFrom: { sha256: string }[]; trainingData: string[] } };
+    const manifest = JSON.parse(readFileSync(path.join(c.store.modelDir('m'), 'manifest.json'), 'utf8')) as { members: { role: string }[]; provenance: { importedFrom: { sha256: string }[]; trainingData: string[]; metrics?: Record<string, number> } };
+    // What the authors reported travels with the weights, named as reported (not measured here).
+    expect(manifest.provenance.metrics).toEqual({ 'reported.val.FAU': 0.626 });
     expect(manifest.members.map((x) => x.role)).toEqual(['student', 'student']);
     expect(manifest.provenance.importedFrom.map((x) => x.sha256)).toEqual([sha(cnn0), sha(cnn1)]);
     expect(manifest.provenance.trainingData).toEqual(['nothing: test fixtures']);

@@ -32,6 +32,8 @@ export interface ImportSeedOptions {
   readonly now?: Date;
   /** Recorded in the manifest: average the teacher with the students. */
   readonly ensembleWithTeacher?: boolean;
+  /** Recorded in the manifest's provenance.metrics (e.g. the authors' reported scores). */
+  readonly metrics?: Readonly<Record<string, number>>;
 }
 
 export async function importSeedCheckpoints(opts: ImportSeedOptions): Promise<ModelManifest> {
@@ -51,6 +53,7 @@ export async function importSeedCheckpoints(opts: ImportSeedOptions): Promise<Mo
       source: opts.source,
       importedFrom: [],
       trainingData: [...opts.trainingData],
+      ...(opts.metrics !== undefined ? { metrics: { ...opts.metrics } } : {}),
       createdAt: (opts.now ?? new Date()).toISOString(),
       tool: opts.tool,
     },

@@ -26,6 +26,8 @@ const provenance = {
   licence: z.string().max(500),
   trainedOn: z.array(z.string().max(200)).max(32),
   reported: z.string().max(2000),
+  /** The figures in `reported` as numbers, written into the imported manifest's provenance.metrics as `reported.<name>`. */
+  reportedMetrics: z.record(z.string().regex(/^[A-Za-z0-9._-]{1,64}$/), z.number()).optional(),
 };
 
 const modelEntry = z.union([
