@@ -17,6 +17,7 @@ function alignProgress(err: (l: string) => void): AlignEvents {
     videoStarted: (video, i, n) => err(`align [${i + 1}/${n}] ${video}`),
     videoDone: (s) => err(`  ${s.video}: ${s.frames} frame(s), ${s.faces} face(s) aligned and labelled by the teacher`),
     videoSkipped: (video, reason) => err(`  ${video}: ${reason}`),
+    videoFailed: (video, e) => err(`  ${video}: failed [${e.code}]: ${e.message} (left out; the others go on)`),
   };
 }
 

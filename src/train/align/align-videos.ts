@@ -349,7 +349,7 @@ export async function alignVideo(file: string, o: AlignOptions): Promise<Aligned
  * such file): that video fails alone. Anything else — the output refusing the crops, an abort, a
  * bug — ends the run.
  */
-const INPUT_FAILURES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+export const INPUT_FAILURES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   ErrorCodes.SOURCE_NOT_FOUND,
   ErrorCodes.SOURCE_OPEN,
   ErrorCodes.SOURCE_FORBIDDEN,

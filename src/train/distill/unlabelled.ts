@@ -5,10 +5,12 @@
  * teacher's own crop of the same frame. Aligning and labelling are resumable per video; labels of
  * another teacher are never reused (the file name carries the teacher's key).
  */
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
+import { AnalyticsError, ErrorCodes, SourceError } from '../../core/errors.js';
 import { FileRefusedError, readRegularText } from '../../core/read-regular-file.js';
 import type { FaceDetector } from '../../models/face-detector/index.js';
-import { alignVideo, frameFile, listVideos, softLabelFile, type AlignEvents, type AlignOptions, type SoftLabeller } from '../align/align-videos.js';
+import { alignVideo, frameFile, INPUT_FAILURES, listVideos, softLabelFile, type AlignedVideo, type AlignEvents, type AlignOptions, type SoftLabeller } from '../align/align-videos.js';
 import { DataFormatError, ReportBuilder, textLines } from '../data/read-report.js';
 import type { LabelledFace, ReadReport } from '../data/types.js';
 import { TrainError } from '../errors.js';
@@ -27,6 +29,8 @@ export interface UnlabelledFaces {
   readonly report: ReadReport;
   /** Media files that were aligned, in order. */
   readonly files: readonly string[];
+  /** Media files that could not be read or decoded (each failed alone; the others were aligned). */
+  readonly failed: readonly { readonly file: string; readonly code: string; readonly message: string }[];
 }
 
 /** Media files of a set's inputs (videos and stills; directories expanded). Names are checked by the caller (`checkVideoNames`), over every set sharing the cache. */
@@ -101,20 +105,58 @@ export interface PrepareOptions {
   readonly signal?: AbortSignal;
 }
 
-/** Aligns and labels every file of a set (resumable), then reads its faces. */
+/**
+ * One file aligned and labelled, or the input error that stops this file alone (as in
+ * `daemon align`: unreadable, not media, undecodable, vanished). Anything else — the cache
+ * refusing a write, an abort, a bug — is thrown and ends the run.
+ */
+async function alignOne(file: string, set: UnlabelledSet, o: PrepareOptions): Promise<AlignedVideo | AnalyticsError> {
+  try {
+    // alignVideo's own stat would throw a bare ENOENT for a dangling link or a file gone meanwhile.
+    await stat(file);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code === 'EACCES' ? ErrorCodes.SOURCE_FORBIDDEN : ErrorCodes.SOURCE_NOT_FOUND;
+    return new SourceError(code, `${file}: cannot be read (${(err as Error).message})`, { cause: err });
+  }
+  try {
+    return await alignVideo(file, { input: file, out: set.cache, detector: o.detector, config: o.config, teacher: o.teacher, stills: true, ...(o.events !== undefined ? { events: o.events } : {}), ...(o.signal !== undefined ? { signal: o.signal } : {}) });
+  } catch (err) {
+    if (err instanceof AnalyticsError && INPUT_FAILURES.has(err.code)) return err;
+    throw err;
+  }
+}
+
+/**
+ * Aligns and labels every file of a set (resumable), then reads its faces. A file that cannot be
+ * read or decoded is reported (`videoFailed`, the set's report) and left out; a set of which no
+ * file could be aligned is an error naming each one.
+ */
 export async function prepareUnlabelled(set: UnlabelledSet, what: string, o: PrepareOptions): Promise<UnlabelledFaces> {
   const files = set.files;
   const report = new ReportBuilder(`${what} (teacher ${o.teacher.key})`);
   const faces: LabelledFace[] = [];
+  const aligned: string[] = [];
+  const failed: { file: string; code: string; message: string }[] = [];
   for (const [i, file] of files.entries()) {
     if (o.signal?.aborted === true) throw new TrainError('aborted');
     const video = path.basename(file, path.extname(file));
     o.events?.videoStarted?.(video, i, files.length);
-    const r = await alignVideo(file, { input: file, out: set.cache, detector: o.detector, config: o.config, teacher: o.teacher, stills: true, ...(o.events !== undefined ? { events: o.events } : {}), ...(o.signal !== undefined ? { signal: o.signal } : {}) });
+    const r = await alignOne(file, set, o);
+    if (r instanceof AnalyticsError) {
+      o.events?.videoFailed?.(video, r);
+      report.skip(`file that could not be aligned [${r.code}]`, path.basename(file));
+      failed.push({ file, code: r.code, message: r.message });
+      continue;
+    }
     if (r.skipped) o.events?.videoSkipped?.(video, 'already aligned and labelled');
     else o.events?.videoDone?.(r);
     if (r.faces === 0) report.skip('file without faces', path.basename(file));
     faces.push(...(await readSoftLabels(set.cache, video, o.teacher.key, set.every, r.folders, report)));
+    aligned.push(file);
   }
-  return { faces, report: report.build(), files };
+  if (files.length > 0 && aligned.length === 0) {
+    const each = failed.map((f) => `${path.basename(f.file)} [${f.code}]: ${f.message}`).join('; ');
+    throw new TrainError(`${what}: none of the ${files.length} files could be aligned (${each})`, { files: failed.map((f) => f.file) });
+  }
+  return { faces, report: report.build(), files: aligned, failed };
 }
