@@ -147,7 +147,12 @@ export function decodeImage(bytes: Uint8Array, name: string, opts: DecodeImageOp
     rgb.width = width;
     rgb.height = height;
     rgb.format = AV_PIX_FMT_RGB24;
-    check(rgb.getBuffer(1), name, 'allocate the RGB frame');
+    // FFmpeg's default alignment, never 1: swscale's x86 YUV→RGB24 path writes 16-pixel blocks and,
+    // on rows packed to 3 × width, stops at the last 8-pixel multiple that fits, so a 4:2:0 or 4:2:2
+    // image of even height and width ≡ 1–7 (mod 16) kept 1–7 columns of uninitialised memory (134 px:
+    // columns 128–133). Padded rows (stride a multiple of 64, ≥ the width rounded up to 64) take the
+    // whole last block; toBuffer() copies out width × 3 bytes per row.
+    check(rgb.getBuffer(0), name, 'allocate the RGB frame');
     sws.allocContext();
     sws.getContext(width, height, frame.format as AVPixelFormat, width, height, AV_PIX_FMT_RGB24, SWS_BILINEAR);
     check(sws.scaleFrameSync(rgb, frame), name, 'convert to RGB');
