@@ -13,7 +13,7 @@ afterEach(() => {
 });
 
 describe('the daemon command', () => {
-  it('runs the embedded default (the demo stream, the packaged expression model) and stops on SIGTERM with exit 0 within 5 s', async () => {
+  it('runs the embedded default (the demo stream, the packaged expression model) and stops on SIGTERM with exit 0 before its shutdown timeout', async () => {
     running = spawnDaemon(['run', '--port', '0', '--backend', 'wasm']);
     const port = await running.port();
     const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
@@ -35,10 +35,10 @@ describe('the daemon command', () => {
     expect(readyz.details.affectModel).toMatchObject({ id: 'default-expressions', smoothing: 'ema' });
     const metrics = parseMetrics(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text());
     expect(metrics.get('va_frames_analysed_total{stream="demo"}')).toBeGreaterThan(0);
-    const t0 = Date.now();
     running.child.kill('SIGTERM');
+    // Exit 0 is the proof of time: a shutdown still running at server.shutdownTimeoutMs + 500 ms
+    // (4.5 s by default) is cut short by main's hard stop with exit 1.
     expect(await running.exited).toBe(0);
-    expect(Date.now() - t0).toBeLessThan(5000);
     expect(client.closeCode).toBe(1001);
     const lines = running.stdout.map((l) => JSON.parse(l) as { msg: string });
     expect(lines.at(-1)!.msg).toBe('daemon stopped');
