@@ -429,9 +429,10 @@ describe('shutdown with the NATS control broker down', () => {
     closed = true;
     const took = Date.now() - t0;
     console.log(`shutdown with the NATS control broker down: ${took} ms`);
-    // It took 3.3–3.8 s (a drain waiting on a broker that is gone); stopping the stream and
-    // flushing Redis take a few hundred ms on a loaded machine.
-    expect(took).toBeLessThan(1500);
+    // A drain waiting on the broker that is gone took 3.3–3.8 s (3776 ms when re-broken on
+    // purpose); stopping the stream and flushing Redis took 86 ms here. Room for a loaded machine
+    // (29 × that), still well short of the drain.
+    expect(took).toBeLessThan(2500);
     const r = new Redis(redis.url);
     cleanups.push(async () => r.disconnect());
     const entries = (await r.xrange('affect:witness', '-', '+')).map(([, f]) => JSON.parse(f[1] ?? '{}') as { state?: string });
@@ -450,9 +451,15 @@ describe('a flooded NATS control subject', () => {
     cleanups.push(() => d.close());
     expect((await natsList(nats.url, 'affect.control')).status).toBe(200);
     await eventually(async () => expect(await metricSum(d.base, 'va_frames_decoded_total', { stream: 'witness' })).toBeGreaterThan(10), 30_000);
+    // The witness's own rate without the flood, on this machine under its load now.
+    const aloneFrom = await metricSum(d.base, 'va_frames_decoded_total', { stream: 'witness' });
+    const aloneT0 = Date.now();
+    await new Promise((r) => setTimeout(r, 3000));
+    const alonePerSecond = ((await metricSum(d.base, 'va_frames_decoded_total', { stream: 'witness' })) - aloneFrom) / ((Date.now() - aloneT0) / 1000);
     resetPeak();
     const before = memory().rss;
     const framesBefore = await metricSum(d.base, 'va_frames_decoded_total', { stream: 'witness' });
+    const floodT0 = Date.now();
     // From another process: requests with and without reply subjects, valid, malformed, oversized
     // (just under the server's 1 MB max_payload) and ones that make the daemon work (list).
     const flood = runNode(
@@ -492,19 +499,22 @@ describe('a flooded NATS control subject', () => {
     }
     const sent = await flood;
     const framesDuring = (await metricSum(d.base, 'va_frames_decoded_total', { stream: 'witness' })) - framesBefore;
+    const duringPerSecond = framesDuring / ((Date.now() - floodT0) / 1000);
     const grown = memory().peak - before;
     lag.disable();
-    console.log(`NATS control flood: ${sent.stderr.trim()}; event loop delay max ${(lag.max / 1e6).toFixed(0)} ms, p99 ${(lag.percentile(99) / 1e6).toFixed(0)} ms; slowest /healthz ${slowest} ms; peak memory +${(grown / 2 ** 20).toFixed(1)} MiB; witness frames during it ${framesDuring}`);
+    console.log(`NATS control flood: ${sent.stderr.trim()}; event loop delay max ${(lag.max / 1e6).toFixed(0)} ms, p99 ${(lag.percentile(99) / 1e6).toFixed(0)} ms; slowest /healthz ${slowest} ms; peak memory +${(grown / 2 ** 20).toFixed(1)} MiB; witness ${duringPerSecond.toFixed(1)} frames/s during it, ${alonePerSecond.toFixed(1)} alone`);
     expect(sent.code).toBe(0);
     const [commands = 0, megabytes = 0] = (/sent (\d+) commands, (\d+) MB/.exec(sent.stderr) ?? []).slice(1).map(Number);
     // A real flood: thousands of times the backlog, and far more bytes than the daemon may hold.
     expect(commands).toBeGreaterThan(10_000);
     expect(megabytes).toBeGreaterThan(300);
     // Measured: +70–110 MiB (collectable 1 MB buffers), event loop stalls under 200 ms, the
-    // witness at its full 25 frames/s. The bounds leave room for a loaded 2-core machine.
+    // witness at its full 25 frames/s. The bounds leave room for a loaded 2-core machine: a
+    // daemon that stopped answering while the flood lasted would answer /healthz only after it
+    // (8 s), and a witness starved by it falls far below a quarter of its own rate.
     expect(grown).toBeLessThan(256 * 2 ** 20);
-    expect(slowest).toBeLessThan(2000);
-    expect(framesDuring).toBeGreaterThan(25);
+    expect(slowest).toBeLessThan(5000);
+    expect(duringPerSecond).toBeGreaterThan(0.25 * alonePerSecond);
     // The backlog left by the flood (at most 16) runs first; until then a command may get 429.
     const after = await eventually(async () => {
       const r = await natsList(nats.url, 'affect.control');
