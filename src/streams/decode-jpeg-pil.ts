@@ -17,7 +17,7 @@
  */
 import { DecodeError, ErrorCodes } from '../core/errors.js';
 import { decodeScan, NATURAL_ORDER, type FrameComponent, type Scan, type ScanComponent } from './jpeg/decode-scan.js';
-import { buildHuffmanTable, type HuffmanTable } from './jpeg/huffman-reader.js';
+import { huffmanSpec, huffmanTable, type HuffmanSpec } from './jpeg/huffman-reader.js';
 import { idctIslow } from './jpeg/idct-islow.js';
 import { upsample, type SamplePlane } from './jpeg/upsample.js';
 import { interleave, yccToRgb } from './jpeg/ycc-to-rgb.js';
@@ -38,6 +38,14 @@ export interface PilUnsupported {
 /** More scans than any encoder writes (libjpeg-turbo's tools suggest 500 as a limit); each costs a pass over every block. */
 export const MAX_JPEG_SCANS = 1000;
 
+/**
+ * Passes over the frame's blocks that all scans together may make, counted per block (libjpeg's
+ * progressive script makes about 6, a valid progression at most 1 + 63 × 14 per component). A
+ * progressive AC scan of end-of-band runs codes 32767 blocks in 15 bits, so without this a 200 KB
+ * file declaring 8192×8192 could ask for 1000 passes over a million blocks (minutes).
+ */
+export const MAX_BLOCK_PASSES = 64;
+
 /** libjpeg's coefficients whose incomplete refinement turns on block smoothing (jdcoefct.c, SAVED_COEFS). */
 const SMOOTHED_COEFS = 10;
 
@@ -50,6 +58,8 @@ interface FrameHeader {
   readonly maxV: number;
   readonly mcusPerLine: number;
   readonly mcusPerColumn: number;
+  /** Blocks holding samples, all components. */
+  readonly blocks: number;
 }
 
 class Unsupported extends Error {}
@@ -67,13 +77,15 @@ export function decodeJpegPil(bytes: Uint8Array, name: string, maxPixels: number
 function decode(d: Uint8Array, maxPixels: number): { data: Uint8Array; width: number; height: number } {
   if (!(d[0] === 0xff && d[1] === 0xd8)) throw new Error('not a JPEG (no SOI marker)');
   const quant: (Uint16Array | undefined)[] = [];
-  const dc: (HuffmanTable | undefined)[] = [];
-  const ac: (HuffmanTable | undefined)[] = [];
+  const dc: (HuffmanSpec | undefined)[] = [];
+  const ac: (HuffmanSpec | undefined)[] = [];
   let frame: FrameHeader | undefined;
   let restartInterval = 0;
   let jfif = false;
   let adobeTransform: number | undefined;
   let scans = 0;
+  let blockPasses = 0;
+  let onlyScanDone = false;
   let i = 2;
   for (;;) {
     while (i < d.length && d[i] === 0xff && d[i + 1] === 0xff) i++;
@@ -99,7 +111,7 @@ function decode(d: Uint8Array, maxPixels: number): { data: Uint8Array; width: nu
     } else if (marker === 0xdb) {
       parseQuant(seg, quant);
     } else if (marker === 0xdd) {
-      if (seg.length < 2) throw new Error('short DRI segment');
+      if (seg.length !== 2) throw new Error('bad DRI segment length');
       restartInterval = (seg[0]! << 8) | seg[1]!;
     } else if (marker === 0xe0 && seg.length >= 5 && String.fromCharCode(...seg.subarray(0, 5)) === 'JFIF\0') {
       jfif = true;
@@ -108,7 +120,13 @@ function decode(d: Uint8Array, maxPixels: number): { data: Uint8Array; width: nu
     } else if (marker === 0xda) {
       if (!frame) throw new Error('a scan (SOS) before the frame header (SOF)');
       if (++scans > MAX_JPEG_SCANS) throw new Error(`more than ${MAX_JPEG_SCANS} scans`);
-      i = decodeScan(d, i, parseScan(seg, frame, quant, dc, ac, restartInterval));
+      // libjpeg decodes a sequential file whose first scan has every component as one scan, and fails on another (JERR_EOI_EXPECTED).
+      if (onlyScanDone) throw new Error('a scan after the image’s only scan (end of image expected)');
+      const scan = parseScan(seg, frame, quant, dc, ac, restartInterval);
+      onlyScanDone = !frame.progressive && scans === 1 && scan.comps.length === frame.comps.length;
+      blockPasses += scanBlocks(scan);
+      if (blockPasses > MAX_BLOCK_PASSES * frame.blocks) throw new Error(`the scans pass over the blocks more than ${MAX_BLOCK_PASSES} times`);
+      i = decodeScan(d, i, scan);
     }
   }
   if (!frame) throw new Error('no frame header (SOF)');
@@ -133,7 +151,7 @@ function parseFrame(s: Uint8Array, progressive: boolean, maxPixels: number, file
   if (width * height > maxPixels) throw new Error(`bad image size ${width}×${height} (over ${maxPixels} pixels)`);
   if (n === 4) throw new Unsupported('a four-component (CMYK or YCCK) JPEG');
   if (n !== 1 && n !== 3) throw new Error(`${n} components`);
-  if (s.length < 6 + 3 * n) throw new Error('short frame header');
+  if (s.length !== 6 + 3 * n) throw new Error('bad frame header length');
   const specs = Array.from({ length: n }, (_, k) => ({ id: s[6 + 3 * k]!, h: s[7 + 3 * k]! >> 4, v: s[7 + 3 * k]! & 15, tq: s[8 + 3 * k]! }));
   for (const c of specs) {
     if (c.h < 1 || c.h > 4 || c.v < 1 || c.v > 4 || c.tq > 3) throw new Error(`bad sampling factors or table of component ${c.id}`);
@@ -168,10 +186,10 @@ function parseFrame(s: Uint8Array, progressive: boolean, maxPixels: number, file
       coefBits: new Int8Array(64).fill(-1),
     };
   });
-  return { progressive, width, height, comps, maxH, maxV, mcusPerLine, mcusPerColumn };
+  return { progressive, width, height, comps, maxH, maxV, mcusPerLine, mcusPerColumn, blocks };
 }
 
-function parseHuffman(s: Uint8Array, dc: (HuffmanTable | undefined)[], ac: (HuffmanTable | undefined)[]): void {
+function parseHuffman(s: Uint8Array, dc: (HuffmanSpec | undefined)[], ac: (HuffmanSpec | undefined)[]): void {
   for (let p = 0; p < s.length; ) {
     if (p + 17 > s.length) throw new Error('short DHT segment');
     const tc = s[p]! >> 4;
@@ -182,7 +200,7 @@ function parseHuffman(s: Uint8Array, dc: (HuffmanTable | undefined)[], ac: (Huff
     const symbols = s.subarray(p + 17, p + 17 + total);
     // libjpeg refuses DC symbols above 15 (jdhuff.c): no difference has more bits.
     if (tc === 0 && symbols.some((v) => v > 15)) throw new Error('bad DC Huffman table');
-    (tc === 0 ? dc : ac)[th] = buildHuffmanTable(counts, symbols);
+    (tc === 0 ? dc : ac)[th] = huffmanSpec(counts, symbols);
     p += 17 + total;
   }
 }
@@ -204,12 +222,12 @@ function parseScan(
   s: Uint8Array,
   f: FrameHeader,
   quant: readonly (Uint16Array | undefined)[],
-  dc: readonly (HuffmanTable | undefined)[],
-  ac: readonly (HuffmanTable | undefined)[],
+  dc: readonly (HuffmanSpec | undefined)[],
+  ac: readonly (HuffmanSpec | undefined)[],
   restartInterval: number,
 ): Scan {
   const n = s[0] ?? 0;
-  if (n < 1 || n > 4 || s.length < 4 + 2 * n) throw new Error('bad scan header');
+  if (n < 1 || n > 4 || s.length !== 4 + 2 * n) throw new Error('bad scan header');
   let ss = s[1 + 2 * n]!;
   let se = s[2 + 2 * n]!;
   let ah = s[3 + 2 * n]! >> 4;
@@ -229,18 +247,40 @@ function parseScan(
     const comp = f.comps.find((c) => c.id === id);
     if (!comp || comps.some((c) => c.comp === comp)) throw new Error(`bad component ${id} in a scan`);
     const t = s[2 + 2 * k]!;
-    const dcTable = dc[t >> 4];
-    const acTable = ac[t & 15];
-    if ((needDc && !dcTable) || (needAc && !acTable)) throw new Error(`a scan uses a Huffman table that was not defined`);
+    const dcSpec = dc[t >> 4];
+    const acSpec = ac[t & 15];
+    if ((needDc && !dcSpec) || (needAc && !acSpec)) throw new Error(`a scan uses a Huffman table that was not defined`);
+    if (f.progressive) checkProgression(comp, ss, se, ah);
     if (comp.quant === undefined) {
       const q = quant[comp.tq];
       if (!q) throw new Error(`quantisation table ${comp.tq} was not defined`);
       comp.quant = q;
     }
-    comps.push({ comp, dc: dcTable, ac: acTable });
+    comps.push({ comp, dc: needDc && dcSpec ? huffmanTable(dcSpec) : undefined, ac: needAc && acSpec ? huffmanTable(acSpec) : undefined });
   }
   if (n > 1 && comps.reduce((a, c) => a + c.comp.h * c.comp.v, 0) > 10) throw new Error('more than 10 blocks in an MCU');
   return { comps, progressive: f.progressive, ss, se, ah, al, restartInterval, mcusPerLine: f.mcusPerLine, mcusPerColumn: f.mcusPerColumn };
+}
+
+/**
+ * A progressive scan must code each coefficient's bits in order, once (T.81 G.1.1.1.1; libjpeg's
+ * JWRN_BOGUS_PROGRESSION, which it only warns about): a band's first scan (Ah 0) before any other,
+ * each refinement at the previous scan's Al, AC only after DC. That also bounds the work: a
+ * coefficient is visited at most 14 times, where repeated refinements of a large frame cost 0.3 s a scan.
+ */
+function checkProgression(comp: FrameComponent, ss: number, se: number, ah: number): void {
+  const bits = comp.coefBits;
+  if (ss > 0 && bits[0]! < 0) throw new Error(`bad progression: an AC scan of component ${comp.id} before its DC scan`);
+  for (let k = ss; k <= se; k++) {
+    if (ah === 0 ? bits[k]! >= 0 : bits[k] !== ah) throw new Error(`bad progression: coefficient ${k} of component ${comp.id} coded out of order or twice`);
+  }
+}
+
+/** Blocks the scan decodes (an interleaved one's include its MCUs' padding). */
+function scanBlocks(scan: Scan): number {
+  const first = scan.comps[0]!.comp;
+  if (scan.comps.length === 1) return first.blocksWide * first.blocksHigh;
+  return scan.mcusPerLine * scan.mcusPerColumn * scan.comps.reduce((a, c) => a + c.comp.h * c.comp.v, 0);
 }
 
 type ColorTransform = 'grey' | 'ycc' | 'rgb';

@@ -10,6 +10,35 @@ export interface HuffmanTable {
   readonly lookup: Uint16Array;
 }
 
+/**
+ * A DHT table as defined: its code lengths checked, its lookup built only when a scan uses it
+ * (as libjpeg derives its tables at each scan's start). Building the 64 Ki-entry lookup for each
+ * definition cost ≈ 35 µs, so a file of 18-byte DHT tables took seconds per megabyte.
+ */
+export interface HuffmanSpec {
+  readonly counts: Uint8Array;
+  readonly symbols: Uint8Array;
+  table: HuffmanTable | undefined;
+}
+
+/** The table of a DHT segment's 16 counts and its symbols, or an error when the counts describe no prefix code. */
+export function huffmanSpec(counts: ArrayLike<number>, symbols: ArrayLike<number>): HuffmanSpec {
+  let code = 0;
+  for (let len = 1; len <= 16; len++) {
+    code += counts[len - 1] ?? 0;
+    // More codes of this length than fit in `len` bits (jdhuff.c jpeg_make_d_derived_tbl).
+    if (code > 1 << len) throw new Error('bad Huffman table (its codes overflow)');
+    code <<= 1;
+  }
+  return { counts: Uint8Array.from(counts), symbols: Uint8Array.from(symbols), table: undefined };
+}
+
+/** The spec's lookup, built on first use. */
+export function huffmanTable(spec: HuffmanSpec): HuffmanTable {
+  spec.table ??= buildHuffmanTable(spec.counts, spec.symbols);
+  return spec.table;
+}
+
 /** Builds the table from a DHT segment's 16 counts and its symbols (jdhuff.c jpeg_make_d_derived_tbl). */
 export function buildHuffmanTable(counts: ArrayLike<number>, symbols: ArrayLike<number>): HuffmanTable {
   const lookup = new Uint16Array(1 << 16);
