@@ -97,7 +97,12 @@ function ownedBytes(buf: Buffer): Uint8Array {
   return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
 }
 
-/** FFmpeg does the scaling and RGB conversion; JS only copies the finished plane out. */
+/**
+ * FFmpeg does the scaling and RGB conversion; JS only copies the finished plane out. The graph's
+ * frames come from FFmpeg's buffer pool with rows padded to a multiple of 64 bytes, which swscale's
+ * block-wise YUV→RGB24 path needs to convert the last columns of a width ≢ 0 (mod 16)
+ * (rgb-edge-columns.test.ts; decodeImage allocates its own frame the same way).
+ */
 export function analysisFilter(maxWidth: number): string {
   // Only frames wider than maxWidth are scaled (to an even height); smaller ones keep their exact
   // size, so a still of odd height is not resampled.

@@ -98,7 +98,8 @@ export async function readAfewVa(src: AfewVaSource, progress?: (clips: number) =
       for (const [key, f] of [...frames].sort(([a], [b]) => Number(a) - Number(b))) {
         const out = path.join(outDir, `${key}.png`);
         if (!(await exists(out))) {
-          const img = await readImageFile(path.join(clipDir, `${key}.png`)).catch(() => undefined);
+          // Content is sniffed: a frame that is really a JPEG is decoded as the seed's PIL decodes it.
+          const img = await readImageFile(path.join(clipDir, `${key}.png`), { jpeg: 'pil' }).catch(() => undefined);
           if (img === undefined) {
             report.skip('frame image missing or undecodable', path.join(clipDir, `${key}.png`));
             continue;

@@ -91,7 +91,8 @@ export async function readExpw(src: ExpwSource, progress?: (done: number, total:
     if (!(await exists(out))) {
       if (decoded?.name !== e.name) {
         const origin = path.join(src.root, 'image', 'origin', e.name);
-        decoded = { name: e.name, img: await readImageFile(origin).catch(() => undefined) };
+        // The seed reads ExpW's JPEGs with PIL; so does this cropper.
+        decoded = { name: e.name, img: await readImageFile(origin, { jpeg: 'pil' }).catch(() => undefined) };
       }
       if (decoded.img === undefined) {
         report.skip('image missing or undecodable', e.name);

@@ -1,7 +1,7 @@
 /**
- * The FaceBatchLoader of the training loops: reads face images (JPEG/PNG/BMP) with FFmpeg's
- * decoders, resizes them to 134 once and keeps them in a small LRU, then crops/flips per the
- * augmentation into one NHWC float32 batch (spec §1.3).
+ * The FaceBatchLoader of the training loops: reads face images (JPEG as PIL decodes it, PNG/BMP
+ * with FFmpeg's decoders), resizes them to 134 once and keeps them in a small LRU, then
+ * crops/flips per the augmentation into one NHWC float32 batch (spec §1.3).
  */
 import { INPUT_SIZE } from '../../models/seed/constants.js';
 import { decodeImage, readImageBytes, type RgbImage } from '../../streams/decode-image.js';
@@ -58,7 +58,8 @@ async function loadResized(file: string): Promise<RgbImage> {
     throw new DataFormatError(file, undefined, `cannot read the face image (${err instanceof Error ? err.message : String(err)})`, { cause: err });
   }
   // A truncated or damaged face is a DecodeError naming the file: the run stops rather than train on concealment.
-  const img = decodeImage(bytes, file);
+  // JPEG as the seed's PIL decodes it: its authors read their training crops with PIL.
+  const img = decodeImage(bytes, file, { jpeg: 'pil' });
   if (img.width < 8 || img.height < 8) throw new DataFormatError(file, undefined, `face image too small (${img.width}×${img.height})`);
   return resizeForCrop(img);
 }
