@@ -18,7 +18,7 @@ import type { SeedWeights } from '../models/seed/weights.js';
 import type { Task } from './data/types.js';
 import { TrainError } from './errors.js';
 import { archDims, TrainableNet } from './nets/trainable-net.js';
-import { readMemberWeights } from './nets/member-weights.js';
+import { readManifestFile, readMemberWeights } from './nets/member-weights.js';
 import { readCheckpoint, removeFile, writeCheckpoint } from './loop/checkpoint.js';
 import { evaluateEnsemble } from './loop/ensemble-eval.js';
 import { permutationSampler } from './loop/labels.js';
@@ -172,18 +172,23 @@ export function learntAuVa(plan: TrainPlan, teacherAuVa: boolean): boolean {
   return au;
 }
 
-async function loadTeacher(dir: string, member: string | undefined, kind: 'cnn' | 'cnn-rnn', plan: TrainPlan): Promise<{ model: SeedModel; auVa: boolean }> {
-  const ens = await loadModelDir(dir);
+/** A model directory's member as the teacher of a run: `member`, else its teacher, else its first member. */
+export async function loadTeacher(dir: string, member: string | undefined, kind: 'cnn' | 'cnn-rnn', tasks: TrainPlan['data']['tasks']): Promise<{ model: SeedModel; auVa: boolean }> {
+  // Chosen from the whole manifest and loaded alone: the directory's ensemble may leave its teacher out.
+  const manifest = await readManifestFile(dir);
+  const spec = member !== undefined ? manifest.members.find((m) => m.name === member) : (manifest.members.find((m) => m.role === 'teacher') ?? manifest.members[0]);
+  if (spec === undefined) throw new TrainError(`${dir}: no member ${member ?? ''}`);
+  const ens = await loadModelDir(dir, { members: [spec.name] });
   if (ens.kind !== kind) {
     ens.dispose();
     throw new TrainError(`teacher ${dir} is a ${ens.kind} model, this run needs ${kind}`);
   }
   const auVa = manifestProvidesAuVa(ens.manifest);
-  if (!auVa && plan.data.tasks.some((td) => td.task !== 'EXPR' && td.train.length > 0)) {
+  if (!auVa && tasks.some((td) => td.task !== 'EXPR' && td.train.length > 0)) {
     ens.dispose();
     throw new TrainError(`teacher ${dir} provides expressions only: its AU and VA heads were never trained, so it cannot teach them (distil EXPR data only, or use another teacher)`);
   }
-  const pick = member !== undefined ? ens.members.find((m) => m.name === member) : (ens.members.find((m) => m.role === 'teacher') ?? ens.members[0]);
+  const pick = ens.members.find((m) => m.name === spec.name);
   if (pick === undefined) {
     ens.dispose();
     throw new TrainError(`${dir}: no member ${member ?? ''}`);
@@ -211,7 +216,7 @@ export async function runTraining(plan: TrainPlan, opts: RunOptions, ev: TrainEv
     const soft = plan.data.softTeacher !== undefined;
     let teacherAuVa = false;
     if (plan.teacher.from === 'model-dir' && !soft) {
-      const t = await loadTeacher(plan.teacher.dir, plan.teacher.member, plan.kind, plan);
+      const t = await loadTeacher(plan.teacher.dir, plan.teacher.member, plan.kind, plan.data.tasks);
       teacher = t.model;
       teacherAuVa = t.auVa;
     }
