@@ -8,7 +8,7 @@ import { readTorchCheckpoint } from '../../models/checkpoint/read-torch-checkpoi
 import { CHECKPOINT_MAX_BYTES, readModelFile } from '../../models/io/read-model-file.js';
 import { FERPLUS_FILE, ferplusBackboneWeights } from '../../models/seed/ferplus-backbone.js';
 import { initSeedWeights } from '../../models/seed/init.js';
-import type { SeedWeights } from '../../models/seed/weights.js';
+import { disposeWeights, type SeedWeights } from '../../models/seed/weights.js';
 import { defaultStoreDir, ModelStore } from '../../models/store/model-store.js';
 import { TrainError } from '../errors.js';
 
@@ -28,7 +28,13 @@ export async function ferplusInit(ref: string, seed: number, store?: ModelStore)
   const file = await ferplusFile(ref, store);
   const sd = readTorchCheckpoint(await readModelFile(file, CHECKPOINT_MAX_BYTES), { source: file });
   const backbone = ferplusBackboneWeights(sd, file);
-  const fresh = initSeedWeights({ arch: backbone.arch, kind: 'cnn', dims: backbone.dims, seed, bn: 'identity' });
+  let fresh: SeedWeights;
+  try {
+    fresh = initSeedWeights({ arch: backbone.arch, kind: 'cnn', dims: backbone.dims, seed, bn: 'identity' });
+  } catch (err) {
+    disposeWeights(backbone.weights);
+    throw err;
+  }
   for (const [name, t] of fresh.weights) {
     if (name.startsWith('backbone/')) t.dispose();
     else backbone.weights.set(name, t);
