@@ -130,7 +130,7 @@ export function buildDaemon(config: Config, deps: { readonly logger: Logger; rea
         await engine.warmUp();
         const p = engine.manifest.provenance;
         log.info(
-          { model: engine.id, modelVersion: engine.version, kind: engine.kind, seqLen: engine.seqLen, members: engine.manifest.members.length, worker: config.model.worker, workers: engine.workers, runtime: engine.runtime, provenance: p },
+          { model: engine.id, modelVersion: engine.version, kind: engine.kind, seqLen: engine.seqLen, members: engine.runtime.members.length, worker: config.model.worker, workers: engine.workers, runtime: engine.runtime, provenance: p },
           'affect model loaded',
         );
         const fallback = engine.runtime.fallback;
