@@ -12,6 +12,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startRedis, type Broker } from '../../src/bench/local-brokers.js';
 import { rendezvousOwner } from '../../src/cluster/rendezvous.js';
+import { Redis } from 'ioredis';
 import { Registry } from 'prom-client';
 import { configSchema, type ConfigInput } from '../../src/config/schema.js';
 import type { AnalyticsEvent } from '../../src/core/records.js';
@@ -113,23 +114,21 @@ const sum = (m: Map<string, number>): number => [...m.values()].reduce((a, b) =>
 
 describe('a slow Redis, then a silent one, under a lease holder', () => {
   const ids = ['slow1', 'slow2'];
-  let relay: Relay;
-  let d: RunningDaemon;
-  let runs: ReturnType<typeof runLog>;
 
   it('keeps its leases and its streams running while renewals succeed at 700 ms a reply', async () => {
     const redis: Broker = await startRedis({ persistence: false });
     cleanups.push(() => redis.dispose());
-    relay = await relayTo(redis.port);
+    const relay = await relayTo(redis.port);
     relay.delayMs = 700;
     // The defaults (10 s lease, 2 s tick: commands time out after 2 s, far above 700 ms).
-    d = await clusterDaemon({ redis: relay.url, instanceId: 'slow' }, ids.map(stream));
-    runs = runLog(d);
+    const d = await clusterDaemon({ redis: relay.url, instanceId: 'slow' }, ids.map(stream));
+    const runs = runLog(d);
     await waitUntil(() => ids.every((id) => d.daemon.supervisor().get(id)?.state === 'running'), 60_000, 'both streams to run');
     runs.reset();
     const answers: number[] = [];
     const t0 = Date.now();
-    while (Date.now() - t0 < 30_000) {
+    // Two whole leases: a stream whose renewals failed is stopped 0.8 lease after its last one.
+    while (Date.now() - t0 < 2 * 10_000) {
       answers.push((await ready(d)).status);
       await new Promise((r) => setTimeout(r, 500));
     }
@@ -139,14 +138,22 @@ describe('a slow Redis, then a silent one, under a lease holder', () => {
   }, 120_000);
 
   it('turns readiness red and stops each stream exactly once when Redis stops answering past the lease', async () => {
-    relay.delayMs = 0;
+    // A holder of its own with a shorter lease (5 s, 0.5 s tick: commands time out after 1 s), so
+    // "past the lease" below is 5 s + ticks rather than the defaults' 10 s + ticks.
+    const redis: Broker = await startRedis({ persistence: false });
+    cleanups.push(() => redis.dispose());
+    const relay = await relayTo(redis.port);
+    const d = await clusterDaemon({ redis: relay.url, instanceId: 'silent', leaseTtlMs: 5000, tickMs: 500 }, ids.map(stream));
+    const runs = runLog(d);
+    await waitUntil(() => ids.every((id) => d.daemon.supervisor().get(id)?.state === 'running'), 60_000, 'both streams to run');
+    await waitUntil(async () => (await ready(d)).status === 200, 20_000, 'readiness to be green');
     runs.reset();
     relay.freeze();
     await waitUntil(async () => (await ready(d)).status === 503, 20_000, 'readiness to turn red');
     expect((await ready(d)).cluster).toBe(false);
     await waitUntil(() => ids.every((id) => !d.daemon.supervisor().has(id)), 20_000, 'the streams to stop');
     // Stays silent for another lease and a few ticks: nothing starts again, nothing stops twice.
-    await new Promise((r) => setTimeout(r, 10_000 + 3 * 2000));
+    await new Promise((r) => setTimeout(r, 5000 + 6 * 500));
     expect(Object.fromEntries(runs.stops)).toEqual({ slow1: 1, slow2: 1 });
     expect(sum(runs.starts)).toBe(0);
     expect((await ready(d)).status).toBe(503);
@@ -211,18 +218,19 @@ describe('two processes with one cluster.instanceId', () => {
     const first = await clusterDaemon({ redis: redis.url, instanceId: 'twin', leaseTtlMs: 2000, tickMs: 400 }, [stream('t1')]);
     await waitUntil(() => first.daemon.supervisor().get('t1')?.state === 'running', 60_000, 'the first twin to run its stream');
     // Built by hand: a daemon whose start fails is closed by its caller (main.ts, then exit 1).
-    const config = configSchema.parse({ backend: 'wasm', server: { port: 0 }, cluster: { redis: redis.url, instanceId: 'twin', leaseTtlMs: 2000, tickMs: 400 }, files: { roots: [mediaDir] }, streams: [stream('t1')] });
-    const second = buildDaemon(config, { logger: createLogger('silent'), registry: new Registry() });
-    cleanups.push(() => second.close());
-    await expect(second.start()).rejects.toMatchObject({ code: 'VA_ERR_CONFLICT', message: expect.stringMatching(/cluster\.instanceId "twin"/) });
-    expect(second.supervisor().has('t1')).toBe(false);
-    // As a user runs it: the CLI exits 1 with the reason in its log.
+    // As a user runs it: the CLI exits 1 with the reason in its log. Spawned first, so its
+    // start-up (a process of its own) overlaps the in-process check below.
     const dir = mkdtempSync(path.join(tmpdir(), 'va-twin-'));
     cleanups.push(async () => rmSync(dir, { recursive: true, force: true }));
     const file = path.join(dir, 'twin.yaml');
     writeFileSync(file, JSON.stringify({ server: { host: '127.0.0.1', port: 0 }, backend: 'wasm', cluster: { redis: redis.url, instanceId: 'twin', leaseTtlMs: 2000, tickMs: 400 }, files: { roots: [mediaDir] }, streams: [stream('t1')] }));
     const cli = spawnDaemon(['run', '--config', file]);
     cleanups.push(async () => void cli.child.kill('SIGKILL'));
+    const config = configSchema.parse({ backend: 'wasm', server: { port: 0 }, cluster: { redis: redis.url, instanceId: 'twin', leaseTtlMs: 2000, tickMs: 400 }, files: { roots: [mediaDir] }, streams: [stream('t1')] });
+    const second = buildDaemon(config, { logger: createLogger('silent'), registry: new Registry() });
+    cleanups.push(() => second.close());
+    await expect(second.start()).rejects.toMatchObject({ code: 'VA_ERR_CONFLICT', message: expect.stringMatching(/cluster\.instanceId "twin"/) });
+    expect(second.supervisor().has('t1')).toBe(false);
     expect(await cli.exited).toBe(1);
     expect(cli.stdout.some((l) => l.includes('"code":"VA_ERR_CONFLICT"') && l.includes('cluster.instanceId'))).toBe(true);
     expect((await ready(first)).status).toBe(200);
@@ -237,8 +245,13 @@ describe('two processes with one cluster.instanceId', () => {
     const first = await clusterDaemon(cluster(relay.url), [stream('u1')]);
     await waitUntil(async () => (await ready(first)).status === 200, 60_000, 'the first twin to be ready');
     // Cut off for longer than its registration lasts; meanwhile a second process takes the id.
+    const direct = new Redis(redis.url);
+    cleanups.push(async () => direct.disconnect());
+    expect(await direct.exists('affect:instance:twin')).toBe(1);
     relay.freeze();
-    await new Promise((r) => setTimeout(r, 2000 + 1500));
+    // Until Redis itself has let its registration lapse (2 s after its last renewal).
+    await waitUntil(async () => (await direct.exists('affect:instance:twin')) === 0, 20_000, "the first twin's registration to lapse");
+    direct.disconnect();
     const second = await clusterDaemon(cluster(redis.url), [stream('u1')]);
     relay.thaw();
     const errorLogged = (d: RunningDaemon): boolean => d.logs.some((l) => l.includes('"level":50') && l.includes('cluster.instanceId'));
