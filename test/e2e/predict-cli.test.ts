@@ -56,26 +56,30 @@ describe('daemon import-seed / predict / bench model', () => {
   });
 
   it('fails with one clear stderr line and exit 1', async () => {
-    const refuse = await cli(['import-seed', '--kind', 'cnn', '--out', model, path.join(fx, 'cnn_member0.pth')]);
+    writeFileSync(path.join(dir, 'not-a-video.mp4'), 'hello');
+    // Independent refusals: the six CLIs run at once.
+    const [refuse, kind, missing, bad, noOut, onlyNoRender] = await Promise.all([
+      cli(['import-seed', '--kind', 'cnn', '--out', model, path.join(fx, 'cnn_member0.pth')]),
+      cli(['import-seed', '--kind', 'cnn-rnn', '--out', path.join(dir, 'x'), path.join(fx, 'cnn_member0.pth')]),
+      cli(['predict', '--model', path.join(dir, 'nope'), '--input', faces, '--out', path.join(dir, 'o-missing.csv'), '--backend', 'wasm']),
+      cli(['predict', '--model', model, '--input', path.join(dir, 'not-a-video.mp4'), '--out', path.join(dir, 'o.csv'), '--backend', 'wasm']),
+      cli(['predict', '--model', model, '--input', faces]),
+      cli(['predict', '--model', model, '--input', faces, '--render-only']),
+    ]);
     expect(refuse.code).toBe(1);
     expect(refuse.stderr).toMatch(/error \[VA_ERR_BAD_REQUEST\]: --out .*: the directory is not empty \(use --force/);
-    const kind = await cli(['import-seed', '--kind', 'cnn-rnn', '--out', path.join(dir, 'x'), path.join(fx, 'cnn_member0.pth')]);
     expect(kind.code).toBe(1);
     expect(kind.stderr).toMatch(/model kind: expected cnn-rnn, the weights are cnn/);
     expect(existsSync(path.join(dir, 'x'))).toBe(false);
 
-    const missing = await cli(['predict', '--model', path.join(dir, 'nope'), '--input', faces, '--out', path.join(dir, 'o.csv'), '--backend', 'wasm']);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/error \[VA_ERR_MODEL_FILES\]: .*nope\/manifest\.json: cannot read the model manifest/);
-    writeFileSync(path.join(dir, 'not-a-video.mp4'), 'hello');
-    const bad = await cli(['predict', '--model', model, '--input', path.join(dir, 'not-a-video.mp4'), '--out', path.join(dir, 'o.csv'), '--backend', 'wasm']);
+    expect(existsSync(path.join(dir, 'o-missing.csv'))).toBe(false);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/error \[VA_ERR_SOURCE_OPEN\]: not a readable media file/);
     expect(existsSync(path.join(dir, 'o.csv'))).toBe(false);
-    const noOut = await cli(['predict', '--model', model, '--input', faces]);
     expect(noOut.code).toBe(1);
     expect(noOut.stderr).toMatch(/error \[VA_ERR_BAD_REQUEST\]: --out <file> is required \(unless --render-only\)/);
-    const onlyNoRender = await cli(['predict', '--model', model, '--input', faces, '--render-only']);
     expect(onlyNoRender.code).toBe(1);
     expect(onlyNoRender.stderr).toMatch(/--render-only needs --render <file>/);
   });
