@@ -201,7 +201,7 @@ export function buildDaemon(config: Config, deps: { readonly logger: Logger; rea
       // Control topics connect in the background: an absent broker must not hold up the start.
       controls = config.sinks.map((s) =>
         startControlListener(s, sup, { logger: deps.logger, maxBytes: config.server.maxBodyBytes, signal: controlAbort.signal, instance, metrics }).catch((err: unknown) => {
-          log.warn({ sink: s.name, error: (err as Error).message }, 'stream control through the broker is unavailable');
+          log.warn({ sink: s.name, err }, 'stream control through the broker is unavailable');
           return undefined;
         }),
       );

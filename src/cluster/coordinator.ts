@@ -114,7 +114,7 @@ export class ClusterCoordinator {
     try {
       free = await this.store.register(member, leaseTtlMs);
     } catch (err) {
-      this.log.warn({ error: (err as Error).message }, 'lease store unreachable at start: a second process with this cluster.instanceId is looked for once it answers');
+      this.log.warn({ err }, 'lease store unreachable at start: a second process with this cluster.instanceId is looked for once it answers');
       return;
     }
     if (!free) {
@@ -241,7 +241,7 @@ export class ClusterCoordinator {
 
   private async unreachable(err: unknown): Promise<void> {
     this.view = { ...this.view, healthy: false };
-    this.log.warn({ error: (err as Error).message }, 'lease store unreachable');
+    this.log.warn({ err }, 'lease store unreachable');
     this.expireOverdue();
   }
 

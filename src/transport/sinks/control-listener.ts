@@ -109,9 +109,9 @@ export async function startControlListener(
     });
     connectWithPacketLimit(client, maxPacketBytes);
     client.on('error', (err: Error & { code?: unknown }) => {
-      log.warn({ error: err.message, code: err.code, url: redactBrokerUrl(sink.url) }, 'control connection error');
+      log.warn({ err, url: redactBrokerUrl(sink.url) }, 'control connection error');
     });
-    client.on('connect', () => void client.subscribeAsync(topic, { qos: 1 }).catch((err: Error) => log.warn({ error: err.message }, 'cannot subscribe to the control topic')));
+    client.on('connect', () => void client.subscribeAsync(topic, { qos: 1 }).catch((err: Error) => log.warn({ err }, 'cannot subscribe to the control topic')));
     client.on('message', (t, payload) => {
       if (t !== topic) return;
       handle(payload, (text) => client.publish(`${topic}/reply`, text, { qos: 1 }));
@@ -137,7 +137,7 @@ export async function startControlListener(
       }), deps.signal);
     } catch (err) {
       if (deps.signal.aborted) return undefined;
-      if (attempt === 0) log.warn({ error: (err as Error).message, url: redactBrokerUrl(sink.url) }, 'control connection failed; retrying');
+      if (attempt === 0) log.warn({ err, url: redactBrokerUrl(sink.url) }, 'control connection failed; retrying');
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, Math.min(sink.reconnect.maxDelayMs, sink.reconnect.initialDelayMs * 2 ** Math.min(attempt, 10)));
         deps.signal.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
@@ -158,7 +158,7 @@ export async function startControlListener(
   })().catch(() => undefined);
   conn.subscribe(topic, {
     callback: (err, msg) => {
-      if (err) return log.warn({ error: err.message }, 'control subscription error');
+      if (err) return log.warn({ err }, 'control subscription error');
       handle(msg.data, (text) => (msg.reply ? msg.respond(text) : conn.publish(`${topic}.reply`, text)));
     },
   });
