@@ -7,10 +7,27 @@ import { media } from '../helpers/media.js';
 import { spawnDaemon, type SpawnedDaemon } from '../helpers/spawn-daemon.js';
 
 let running: SpawnedDaemon | undefined;
+/** CLIs a test ran at once (each should have exited by itself). */
+let spawned: SpawnedDaemon[] = [];
 afterEach(() => {
-  if (running && running.child.exitCode === null) running.child.kill('SIGKILL');
+  for (const d of [...spawned, ...(running ? [running] : [])]) if (d.child.exitCode === null) d.child.kill('SIGKILL');
   running = undefined;
+  spawned = [];
 });
+
+/** Spawns each CLI at once (they are independent) and waits for every exit. */
+async function spawnAll(runs: readonly (readonly [readonly string[], NodeJS.ProcessEnv?])[]): Promise<{ d: SpawnedDaemon; code: number | string }[]> {
+  const ds = runs.map(([args, env]) => spawnDaemon(args, env));
+  spawned.push(...ds);
+  // 'close' comes after the last stdout/stderr chunk ('exit' may come before it).
+  const closed = ds.map((d) => new Promise((r) => d.child.once('close', r)));
+  return Promise.all(
+    ds.map(async (d, i) => {
+      await closed[i];
+      return { d, code: await d.exited };
+    }),
+  );
+}
 
 describe('the daemon command', () => {
   it('runs the embedded default (the demo stream, the packaged expression model) and stops on SIGTERM with exit 0 before its shutdown timeout', async () => {
@@ -78,36 +95,41 @@ describe('the daemon command', () => {
   });
 
   it('rejects a bad flag value before starting, with exit 2', async () => {
-    for (const args of [['--port', 'eighty'], ['--port', '70000'], ['--stride', '0'], ['--no-such-flag']]) {
-      running = spawnDaemon(['run', ...args]);
-      expect(await running.exited, args.join(' ')).toBe(2);
-      expect(running.stderr.join(''), args.join(' ')).toMatch(/port|stride|unknown option/);
-      expect(running.stdout, args.join(' ')).toEqual([]);
-    }
+    const flags = [['--port', 'eighty'], ['--port', '70000'], ['--stride', '0'], ['--no-such-flag']];
+    const runs = await spawnAll(flags.map((args) => [['run', ...args]] as const));
+    runs.forEach(({ d, code }, i) => {
+      const args = flags[i]!;
+      expect(code, args.join(' ')).toBe(2);
+      expect(d.stderr.join(''), args.join(' ')).toMatch(/port|stride|unknown option/);
+      expect(d.stdout, args.join(' ')).toEqual([]);
+    });
   });
 
   it('exits 2 listing every problem on stderr: environment, duplicate ids, broken state file', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'va-e2e-'));
-    running = spawnDaemon(['run', '--port', '0'], { DAEMON_PORT: '1e3' });
-    expect(await running.exited).toBe(2);
-    expect(running.stderr.join('')).toMatch(/DAEMON_PORT/);
-    expect(running.stdout).toEqual([]);
-
     const cfg = path.join(dir, 'dup.yaml');
     writeFileSync(cfg, 'server: {maxStreams: 0}\nstreams:\n  - {id: a, url: "demo:"}\n  - {id: a, url: "demo:"}\n');
-    running = spawnDaemon(['run', '--config', cfg], { DAEMON_LOG_LEVEL: 'loud' });
-    expect(await running.exited).toBe(2);
-    const err = running.stderr.join('');
-    for (const p of ['server.maxStreams', 'duplicate stream id "a"', 'log.level', 'DAEMON_LOG_LEVEL']) expect(err).toContain(p);
-    expect(running.stdout).toEqual([]);
-
     // A state file found broken only at start is a configuration error too (not a JSON log and exit 1).
     const state = path.join(dir, 'streams.json');
     writeFileSync(state, '{"version": 1, "streams": [{"id": "x"}]}');
     const withState = path.join(dir, 'state.yaml');
     writeFileSync(withState, `persistence: {file: "${state}"}\nstreams: []\n`);
-    running = spawnDaemon(['run', '--config', withState, '--port', '0', '--backend', 'wasm']);
-    expect(await running.exited).toBe(2);
-    expect(running.stderr.join('')).toMatch(/persistence\.file .*streams\.0\.url/);
+    const [env, dup, broken] = await spawnAll([
+      [['run', '--port', '0'], { DAEMON_PORT: '1e3' }],
+      [['run', '--config', cfg], { DAEMON_LOG_LEVEL: 'loud' }],
+      [['run', '--config', withState, '--port', '0', '--backend', 'wasm']],
+    ]);
+
+    expect(env!.code).toBe(2);
+    expect(env!.d.stderr.join('')).toMatch(/DAEMON_PORT/);
+    expect(env!.d.stdout).toEqual([]);
+
+    expect(dup!.code).toBe(2);
+    const err = dup!.d.stderr.join('');
+    for (const p of ['server.maxStreams', 'duplicate stream id "a"', 'log.level', 'DAEMON_LOG_LEVEL']) expect(err).toContain(p);
+    expect(dup!.d.stdout).toEqual([]);
+
+    expect(broken!.code).toBe(2);
+    expect(broken!.d.stderr.join('')).toMatch(/persistence\.file .*streams\.0\.url/);
   });
 });
