@@ -16,6 +16,19 @@ function events(args: readonly string[], env: NodeJS.ProcessEnv = {}): SpawnedDa
   return spawnDaemon(['events', ...args], { DAEMON_TOKEN: '', ...env });
 }
 
+/** Runs each `daemon events …` at once (they are independent); resolves once every one has exited and closed its output. */
+async function eventsAll(runs: readonly (readonly string[])[]): Promise<{ c: SpawnedDaemon; code: number | string }[]> {
+  const cs = runs.map((args) => events(args));
+  // 'close' comes after the last stdout/stderr chunk ('exit' may come before it).
+  const closed = cs.map((c) => new Promise((r) => c.child.once('close', r)));
+  return Promise.all(
+    cs.map(async (c, i) => {
+      await closed[i];
+      return { c, code: await c.exited };
+    }),
+  );
+}
+
 async function until(pred: () => boolean, ms: number, what: string): Promise<void> {
   const deadline = Date.now() + ms;
   while (!pred()) {
@@ -43,7 +56,8 @@ afterAll(async () => {
   }
 });
 
-describe('daemon events', () => {
+// The tests are independent clients (one with its own daemon): they run at once.
+describe.concurrent('daemon events', () => {
   it('prints one JSON line per event, filtered by --types and --stream, and exits 0 on Ctrl-C', async () => {
     const c = events(['--url', url, '--types', 'faces,track', '--stream', 'talk', '--token', TOKEN]);
     try {
@@ -77,12 +91,14 @@ describe('daemon events', () => {
   }, 90_000);
 
   it('exits 1 with a clear message when the token is missing or wrong', async () => {
-    for (const args of [[], ['--token', 'wrong-token-wrong-token-wrong']]) {
-      const c = events(['--url', url, ...args]);
-      expect(await c.exited, args.join(' ')).toBe(1);
+    const variants = [[], ['--token', 'wrong-token-wrong-token-wrong']];
+    const runs = await eventsAll(variants.map((args) => ['--url', url, ...args]));
+    runs.forEach(({ c, code }, i) => {
+      const args = variants[i]!;
+      expect(code, args.join(' ')).toBe(1);
       expect(c.stderr.join(''), args.join(' ')).toMatch(/^daemon events: .*401.*token/);
       expect(c.stdout).toEqual([]);
-    }
+    });
   });
 
   it('exits 1 with a clear message when nothing listens, and 2 for a bad flag, before connecting', async () => {
@@ -90,17 +106,19 @@ describe('daemon events', () => {
     await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
     const freePort = (probe.address() as AddressInfo).port;
     await new Promise<void>((r) => probe.close(() => r()));
-    const c = events(['--url', `ws://127.0.0.1:${freePort}/v1/events`]);
-    expect(await c.exited).toBe(1);
+    const badFlags = [['--types', 'faces,smiles'], ['--url', 'http://127.0.0.1:1/v1/events'], ['--url', 'not a url'], ['--json', '--pretty']];
+    const [refused, ...bads] = await eventsAll([['--url', `ws://127.0.0.1:${freePort}/v1/events`], ...badFlags]);
+    const { c, code } = refused!;
+    expect(code).toBe(1);
     expect(c.stderr.join('')).toMatch(new RegExp(`^daemon events: cannot connect to ws://127\\.0\\.0\\.1:${freePort}/v1/events: .*ECONNREFUSED`));
     expect(c.stdout).toEqual([]);
 
-    for (const args of [['--types', 'faces,smiles'], ['--url', 'http://127.0.0.1:1/v1/events'], ['--url', 'not a url'], ['--json', '--pretty']]) {
-      const bad = events(args);
-      expect(await bad.exited, args.join(' ')).toBe(2);
+    bads.forEach(({ c: bad, code: badCode }, i) => {
+      const args = badFlags[i]!;
+      expect(badCode, args.join(' ')).toBe(2);
       expect(bad.stderr.join(''), args.join(' ')).toMatch(/smiles|ws:\/\/|url|pretty/);
       expect(bad.stdout, args.join(' ')).toEqual([]);
-    }
+    });
   });
 
   it('exits 1 saying so when the daemon goes away', async () => {
@@ -153,9 +171,11 @@ describe('daemon events against a hostile server', () => {
   });
 
   it('skips what is not an event (said on stderr), keeps every printed event on one line, refuses an oversized message with exit 1', async () => {
-    for (const mode of ['--json', '--pretty']) {
-      const c = events(['--url', hostile, mode]);
-      expect(await c.exited, mode).toBe(1);
+    const modes = ['--json', '--pretty'];
+    const runs = await eventsAll(modes.map((mode) => ['--url', hostile, mode]));
+    for (const [i, { c, code }] of runs.entries()) {
+      const mode = modes[i]!;
+      expect(code, mode).toBe(1);
       const err = c.stderr.join('');
       expect(err, mode).toContain('skipped a message that is not a JSON event');
       expect(err, mode).toMatch(/message too big|1009/);
