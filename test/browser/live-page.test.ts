@@ -11,7 +11,7 @@ import { existsSync, mkdirSync, mkdtempSync, realpathSync, rmSync } from 'node:f
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, type ExpectStatic } from 'vitest';
 import { startDaemon, type RunningDaemon } from '../helpers/daemon.js';
 import { CHROMIUM, launchBrowser } from '../helpers/browser.js';
 import { media, mediaDir, repoRoot } from '../helpers/media.js';
@@ -31,15 +31,28 @@ interface WithDataset {
 }
 const shots = process.env.VA_SCREENSHOTS === '1' ? path.join(repoRoot, 'dashboards', 'screenshots') : undefined;
 
+// One chromium for the whole file: each test opens its own page (a page's token lives in its sessionStorage).
+let browser: Awaited<ReturnType<typeof launchBrowser>>;
+beforeAll(async () => {
+  expect(existsSync(CHROMIUM), `${CHROMIUM} (Debian package chromium)`).toBe(true);
+  browser = await launchBrowser();
+}, 60_000);
+afterAll(async () => {
+  await browser?.close();
+});
+
+/** Closes the pages a describe opened: pages left open on the shared browser would keep polling and drawing. */
+async function closePages(): Promise<void> {
+  for (const p of browser?.context.pages() ?? []) await p.close();
+}
+
 describe('live page in chromium', () => {
   let d: RunningDaemon;
-  let browser: Awaited<ReturnType<typeof launchBrowser>>;
   let page: Page;
   const pageErrors: string[] = [];
   const external: string[] = [];
 
   beforeAll(async () => {
-    expect(existsSync(CHROMIUM), `${CHROMIUM} (Debian package chromium)`).toBe(true);
     d = await startDaemon({
       auth: { token: TOKEN },
       files: { roots: [mediaDir] },
@@ -49,7 +62,6 @@ describe('live page in chromium', () => {
         { id: 'gone', url: path.join(mediaDir, 'no-such-file.mp4') },
       ],
     });
-    browser = await launchBrowser();
     page = await browser.context.newPage();
     page.on('pageerror', (e) => pageErrors.push(e.message));
     page.on('request', (r) => {
@@ -59,7 +71,7 @@ describe('live page in chromium', () => {
   }, 60_000);
 
   afterAll(async () => {
-    await browser?.close();
+    await page?.close();
     await d?.close();
   });
 
@@ -68,8 +80,15 @@ describe('live page in chromium', () => {
     const error = page.locator('#error');
     await expect.poll(() => error.textContent(), { timeout: 10_000 }).toMatch(/Unauthorized/);
     await page.fill('#token', 'not-the-right-token-at-all');
+    // Two answers to the wrong token (the submit's refresh, then the next poll): the first was shown by then.
+    let refused = 0;
+    const onResponse = (r: { url(): string; status(): number; request(): { headers(): Record<string, string> } }): void => {
+      if (r.url() === `${d.base}/v1/streams` && r.status() === 401 && r.request().headers().authorization === 'Bearer not-the-right-token-at-all') refused++;
+    };
+    page.on('response', onResponse);
     await page.click('#token-form button');
-    await page.waitForTimeout(1500);
+    await expect.poll(() => refused, { timeout: 15_000 }).toBeGreaterThanOrEqual(2);
+    page.off('response', onResponse);
     expect(await error.isVisible()).toBe(true);
     expect(await error.textContent()).toMatch(/Unauthorized/);
     expect(await page.locator('#streams tbody tr').count()).toBe(0);
@@ -168,14 +187,12 @@ describe('live page in chromium', () => {
 
 describe('live page without a model (faces only, no token)', () => {
   let d: RunningDaemon;
-  let browser: Awaited<ReturnType<typeof launchBrowser>>;
 
   beforeAll(async () => {
     d = await startDaemon({ files: { roots: [mediaDir] }, streams: [{ id: 'cam', url: media('single_face.mp4'), realtime: true, loop: true }] });
-    browser = await launchBrowser();
   }, 60_000);
   afterAll(async () => {
-    await browser?.close();
+    await closePages();
     await d?.close();
   });
 
@@ -223,14 +240,12 @@ describe('live page without a model (faces only, no token)', () => {
 
 describe('live page under hostile URL hashes', () => {
   let d: RunningDaemon;
-  let browser: Awaited<ReturnType<typeof launchBrowser>>;
 
   beforeAll(async () => {
     d = await startDaemon({ files: { roots: [mediaDir] }, streams: [{ id: 'cam', url: media('single_face.mp4'), realtime: true, loop: true }] });
-    browser = await launchBrowser();
   }, 60_000);
   afterAll(async () => {
-    await browser?.close();
+    await closePages();
     await d?.close();
   });
 
@@ -262,14 +277,14 @@ describe('live page under hostile URL hashes', () => {
   }
 
   /** The overview is alive: its poll keeps coming and the stream's decode rate is drawn from it. */
-  async function expectPolling(page: Page, requests: string[]): Promise<void> {
+  async function expectPolling(expect: ExpectStatic, page: Page, requests: string[]): Promise<void> {
     const polls = (): number => requests.filter((u) => u === `${d.base}/v1/streams`).length;
     const before = polls();
     await expect.poll(polls, { timeout: 15_000 }).toBeGreaterThan(before + 2);
     await expect.poll(async () => Number((await page.locator('tr[data-stream="cam"] [data-k="fps"]').textContent())?.split('/')[0]), { timeout: 15_000 }).toBeGreaterThan(1);
   }
 
-  async function expectShown(page: Page, requests: string[], hash: string, shown: 'unknown stream' | 'overview'): Promise<void> {
+  async function expectShown(expect: ExpectStatic, page: Page, requests: string[], hash: string, shown: 'unknown stream' | 'overview'): Promise<void> {
     if (shown === 'overview') {
       await expect.poll(() => page.locator('#overview').isVisible(), { timeout: 5000 }).toBe(true);
       expect(await page.locator('#stream-view').isVisible()).toBe(false);
@@ -285,11 +300,12 @@ describe('live page under hostile URL hashes', () => {
     expect(forIt, hash.slice(0, 60)).toEqual([]);
   }
 
-  it.each(hostile)('loads with %s in the hash and stays alive', async (_what, hash, shown) => {
+  // Each on its own page against the one daemon: they run at once (vitest's maxConcurrency, 5, at a time).
+  it.concurrent.for(hostile)('loads with %s in the hash and stays alive', async ([, hash, shown], { expect }) => {
     const { page, errors, requests } = await openPage();
     await page.goto(`${d.base}/${hash}`);
-    await expectPolling(page, requests);
-    await expectShown(page, requests, hash, shown);
+    await expectPolling(expect, page, requests);
+    await expectShown(expect, page, requests, hash, shown);
     // Switching to a real stream afterwards works.
     await setHash(page, '#/stream/cam');
     await expect.poll(async () => Number(await page.locator('#frame').getAttribute('data-faces')), { timeout: 20_000 }).toBe(1);
@@ -306,9 +322,9 @@ describe('live page under hostile URL hashes', () => {
     for (const [, hash, shown] of hostile) {
       await setHash(page, hash);
       requests.length = 0;
-      await expectShown(page, requests, hash, shown);
+      await expectShown(expect, page, requests, hash, shown);
     }
-    await expectPolling(page, requests);
+    await expectPolling(expect, page, requests);
     await setHash(page, '#/stream/cam');
     await expect.poll(() => page.locator('#sv-state').textContent(), { timeout: 10_000 }).toBe('running');
     await expect.poll(async () => Number(await page.locator('#frame').getAttribute('data-seq')), { timeout: 20_000 }).toBeGreaterThan(0);
@@ -374,7 +390,6 @@ function expectStableCards(seen: Card[][], what: string): void {
 
 describe('live page with the default model (expressions only)', () => {
   let d: RunningDaemon;
-  let browser: Awaited<ReturnType<typeof launchBrowser>>;
   let twoFaces: string;
   let dir: string | undefined;
 
@@ -392,10 +407,9 @@ describe('live page with the default model (expressions only)', () => {
       // A face that leaves the frame and comes back on every loop: tracks end while others start.
       streams: [{ id: 'leave', url: media('face_noface.mov'), realtime: true, loop: true }],
     });
-    browser = await launchBrowser();
   }, 60_000);
   afterAll(async () => {
-    await browser?.close();
+    await closePages();
     await d?.close();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
