@@ -49,6 +49,14 @@ async function runOnce(model: string, extra: { stride?: number; smoothing?: 'off
   return { d, client };
 }
 
+/** Both at once (the daemon's run and an offline predict are independent); neither is left running when the other fails. */
+async function both<A, B>(a: Promise<A>, b: Promise<B>): Promise<[A, B]> {
+  const [x, y] = await Promise.allSettled([a, b]);
+  if (x.status === 'rejected') throw x.reason;
+  if (y.status === 'rejected') throw y.reason;
+  return [x.value, y.value];
+}
+
 describe('live affect in the daemon', () => {
   let run: Awaited<ReturnType<typeof runOnce>> | undefined;
   afterEach(async () => {
@@ -98,10 +106,12 @@ describe('live affect in the daemon', () => {
   }, 180_000);
 
   it('equals daemon predict on the same file with smoothing off and stride = seqLen', async () => {
-    run = await runOnce(rnnModel, { stride: 6, smoothing: 'off' });
-    const live = run.client.messages.filter((m) => m.type === 'affect') as unknown as Affect[];
     const out = path.join(mkdtempSync(path.join(tmpdir(), 'va-predict-')), 'rows.jsonl');
-    await predict({ model: rnnModel, input: media('utterance_1.mp4'), out, backend: 'wasm' });
+    const [liveRun] = await both(
+      runOnce(rnnModel, { stride: 6, smoothing: 'off' }).then((x) => (run = x)),
+      predict({ model: rnnModel, input: media('utterance_1.mp4'), out, backend: 'wasm' }),
+    );
+    const live = liveRun.client.messages.filter((m) => m.type === 'affect') as unknown as Affect[];
     const rows = readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as PredictionRow);
     const offline = new Map(rows.map((r) => [`${r.frame}/${r.trackId}`, r]));
     expect(live.length).toBe(rows.length);
@@ -122,10 +132,12 @@ describe('live affect in the daemon', () => {
   ])('equals daemon predict for %s, which publishes no AU or VA', async (_what, id) => {
     const modelDir = path.join(path.dirname(defaultModelDir), id);
     // The short clip keeps the test cheap: the comparison is frame by frame either way.
-    run = await runOnce(modelDir, { smoothing: 'off', file: 'single_face.mp4' });
-    const live = run.client.messages.filter((m) => m.type === 'affect') as unknown as (Omit<Affect, 'au' | 'va'> & { au?: unknown; va?: unknown })[];
     const out = path.join(mkdtempSync(path.join(tmpdir(), 'va-predict-')), 'rows.jsonl');
-    await predict({ model: modelDir, input: media('single_face.mp4'), out, backend: 'wasm' });
+    const [liveRun] = await both(
+      runOnce(modelDir, { smoothing: 'off', file: 'single_face.mp4' }).then((x) => (run = x)),
+      predict({ model: modelDir, input: media('single_face.mp4'), out, backend: 'wasm' }),
+    );
+    const live = liveRun.client.messages.filter((m) => m.type === 'affect') as unknown as (Omit<Affect, 'au' | 'va'> & { au?: unknown; va?: unknown })[];
     const rows = readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as PredictionRow);
     const offline = new Map(rows.map((r) => [`${r.frame}/${r.trackId}`, r]));
     expect(live.length).toBeGreaterThan(60);
