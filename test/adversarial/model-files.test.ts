@@ -6,7 +6,7 @@
  * way blocks a pool thread in open() for good (the daemon then never listens, and cannot even exit
  * on SIGTERM), and a 2 GB weight file used to be read whole before its size was checked.
  */
-import { closeSync, constants, cpSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, unlinkSync, writeFileSync, ftruncateSync } from 'node:fs';
+import { closeSync, cpSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, unlinkSync, writeFileSync, ftruncateSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -24,6 +24,7 @@ import { readSoftLabels } from '../../src/train/distill/unlabelled.js';
 import { spawnDaemon, type SpawnedDaemon } from '../helpers/spawn-daemon.js';
 import { repoRoot } from '../helpers/media.js';
 import { importTestModel } from '../helpers/test-models.js';
+import { PlantedFifos } from '../helpers/fifos.js';
 
 const FIFO_MESSAGE = /a FIFO, not a regular file/;
 /** Generous: a refusal from fstat takes milliseconds; reading 2 GB took 19 s. */
@@ -32,7 +33,7 @@ const MiB = 1024 * 1024;
 
 let scratch: string;
 let model: string;
-const fifos: string[] = [];
+const fifos = new PlantedFifos();
 const children: SpawnedDaemon[] = [];
 
 beforeAll(async () => {
@@ -41,17 +42,7 @@ beforeAll(async () => {
 }, 120_000);
 
 afterEach(() => {
-  // A reader stuck in open() on a FIFO (the bug) is released by a writer opening it: otherwise a
-  // failing case would leave a pool thread blocked and the test process unable to exit.
-  for (const f of fifos.splice(0)) {
-    for (let i = 0; i < 4; i++) {
-      try {
-        closeSync(openSync(f, constants.O_WRONLY | constants.O_NONBLOCK));
-      } catch {
-        break; // ENXIO: no reader is waiting
-      }
-    }
-  }
+  fifos.release();
   for (const c of children.splice(0)) if (c.child.exitCode === null && c.child.signalCode === null) c.child.kill('SIGKILL');
 });
 
@@ -69,9 +60,7 @@ function copyModel(): string {
 }
 
 function plantFifo(file: string): void {
-  rmSync(file, { force: true });
-  execFileSync('mkfifo', [file]);
-  fifos.push(file);
+  fifos.plant(file);
 }
 
 /** A sparse file of `bytes` (ftruncate: no disk is used). */

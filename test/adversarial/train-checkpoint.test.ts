@@ -6,15 +6,15 @@
  * file was read whole (or failed with Node's own "greater than 2 GiB" RangeError) before anything
  * looked at it.
  */
-import { closeSync, constants, ftruncateSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { execFileSync } from 'node:child_process';
+import { closeSync, ftruncateSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_CHECKPOINT_BYTES, checkpointBound, readCheckpoint, writeCheckpoint } from '../../src/train/loop/checkpoint.js';
+import { PlantedFifos } from '../helpers/fifos.js';
 
 let runDir: string;
-const fifos: string[] = [];
+const fifos = new PlantedFifos();
 const MiB = 1024 * 1024;
 
 beforeAll(() => {
@@ -22,17 +22,7 @@ beforeAll(() => {
 });
 
 afterEach(() => {
-  // A reader stuck in open() on a FIFO (the bug) is released by a writer opening it; otherwise a
-  // failing case would leave a pool thread blocked and the test process unable to exit.
-  for (const f of fifos.splice(0)) {
-    for (let i = 0; i < 4; i++) {
-      try {
-        closeSync(openSync(f, constants.O_WRONLY | constants.O_NONBLOCK));
-      } catch {
-        break; // ENXIO: no reader is waiting
-      }
-    }
-  }
+  fifos.release();
 });
 
 afterAll(() => rmSync(runDir, { recursive: true, force: true }));
@@ -76,8 +66,7 @@ function peakRss(): number {
 describe('a hostile checkpoint in the run directory', () => {
   it('a FIFO named checkpoint.bin is refused at once, not waited on', async () => {
     const file = fresh();
-    execFileSync('mkfifo', [file]);
-    fifos.push(file);
+    fifos.plant(file);
     expect(await refusal(readCheckpoint(file))).toEqual({ code: 'VA_ERR_TRAIN', message: `${file} is a FIFO, not a regular file` });
   });
 
