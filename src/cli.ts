@@ -5,7 +5,7 @@ import type { EnginePreference } from './models/engine/member-engine.js';
 import { describeRunDefault, defaultEventsUrl, runFlagDefault } from './config/run-defaults.js';
 import { runDaemon } from './main.js';
 import { parseEventsUrl, parseEventTypes } from './transport/events-client.js';
-import { addModelsCommands } from './predict/models-cli.js';
+import { addModelsCommands } from './import/models-cli.js';
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
 const port = (value: string): number => {
@@ -126,7 +126,7 @@ export function buildCli(): Command {
     .option('--threads <n>', 'intra-op threads per ONNX Runtime session', positiveInt('--threads'), 1)
     .option('--json', 'print JSON only')
     .action(async (o: { backend: string; engine: ('tfjs' | 'onnx')[]; threads: number; json?: boolean }) => {
-      const { benchFaces } = await import('./bench/faces.js');
+      const { benchFaces } = await import('./bench/faces/faces.js');
       await benchFaces({ backend: o.backend, json: o.json === true, engines: o.engine, threads: o.threads });
     });
 
@@ -140,7 +140,7 @@ export function buildCli(): Command {
     .option('--runs <n>', 'runs per side and thread setting (medians are reported)', positiveInt('--runs'), 5)
     .option('--json', 'print JSON only')
     .action(async (o: { input?: string; width: number; runs: number; json?: boolean }) => {
-      const { benchDecode } = await import('./bench/decode.js');
+      const { benchDecode } = await import('./bench/decode/decode.js');
       await benchDecode({ ...(o.input !== undefined ? { input: o.input } : {}), width: o.width, runs: o.runs, json: o.json === true });
     });
 
@@ -151,7 +151,7 @@ export function buildCli(): Command {
     .option('--backend <name>', 'TF.js backend', 'auto')
     .option('--json', 'print JSON only')
     .action(async (o: { minutes: number; backend: string; json?: boolean }) => {
-      const { benchSoak } = await import('./bench/soak.js');
+      const { benchSoak } = await import('./bench/soak/soak.js');
       await benchSoak({ minutes: o.minutes, backend: o.backend, json: o.json === true });
     });
 
@@ -162,7 +162,7 @@ export function buildCli(): Command {
     .option('--backend <name>', 'TF.js backend', 'auto')
     .option('--json', 'print JSON only')
     .action(async (o: { minutes: number; backend: string; json?: boolean }) => {
-      const { benchChurn } = await import('./bench/churn.js');
+      const { benchChurn } = await import('./bench/churn/churn.js');
       await benchChurn({ minutes: o.minutes, backend: o.backend, json: o.json === true });
     });
 
@@ -178,7 +178,7 @@ export function buildCli(): Command {
     .option('--backend <name>', 'TF.js backend', 'auto')
     .option('--json', 'print JSON only')
     .action(async (o: { seconds: number; arch: string; streams: string; analysisFps: string; members: number; engine: string; backend: string; json?: boolean }) => {
-      const { benchPipeline } = await import('./bench/pipeline.js');
+      const { benchPipeline } = await import('./bench/pipeline/pipeline.js');
       const list = (v: string): string[] => v.split(',').map((x) => x.trim()).filter(Boolean);
       await benchPipeline({
         seconds: o.seconds,
@@ -203,7 +203,7 @@ export function buildCli(): Command {
     .option('--in-flight <list>', 'maxInFlight values to try', '1,64,256')
     .option('--json', 'print JSON only')
     .action(async (o: { events: number; kinds: string; inFlight: string; json?: boolean }) => {
-      const { benchSink } = await import('./bench/sink.js');
+      const { benchSink } = await import('./bench/sink/sink.js');
       const list = (v: string): string[] => v.split(',').map((x) => x.trim()).filter(Boolean);
       const kinds = list(o.kinds).map((k) => {
         if (k !== 'mqtt' && k !== 'nats' && k !== 'redis') throw new InvalidArgumentError(`--kinds: unknown ${k}`);
@@ -221,7 +221,7 @@ export function buildCli(): Command {
     .addOption(new Option('--backend <name>', 'TF.js backend').choices(backendChoices).default('auto'))
     .option('--json', 'print JSON only')
     .action(async (o: { input: string[]; model: string[]; variants?: boolean; backend: string; json?: boolean }) => {
-      const { benchExpressionsCli } = await import('./bench/expressions-cli.js');
+      const { benchExpressionsCli } = await import('./bench/expressions/expressions-cli.js');
       process.exitCode = await benchExpressionsCli(o);
     });
 
@@ -341,7 +341,7 @@ export function buildCli(): Command {
     .option('--backend <list>', 'comma-separated engines: onnx (ONNX Runtime gradients) and TF.js backends', 'onnx,wasm')
     .option('--json', 'print JSON only')
     .action(async (o: { arch: 'resnet50' | 'compact'; width: number; batch: number; seconds: number; backend: string; json?: boolean }) => {
-      const { benchTrain } = await import('./train/bench-train.js');
+      const { benchTrain } = await import('./bench/train/bench-train.js');
       const reports = await benchTrain({ arch: o.arch, width: o.width, batch: o.batch, seconds: o.seconds, backends: o.backend.split(',').map((b) => b.trim()).filter(Boolean) });
       if (o.json === true) process.stdout.write(JSON.stringify(reports, null, 2) + '\n');
       else for (const r of reports) process.stdout.write(`${r.engine}: ${r.available ? `${r.imagesPerSecond?.toFixed(1)} images/s per training step (forward ${r.forwardImagesPerSecond?.toFixed(1)}, backward+Adam ${r.backwardImagesPerSecond?.toFixed(1)})` : `unavailable (${r.error ?? ''})`}\n`);

@@ -20,7 +20,7 @@ import { fileURLToPath } from 'node:url';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const { demoFilter, demoPhotos, DEMO_FRAMES_PER_PHOTO, DEMO_FPS } = await import(path.join(repo, 'dist/streams/demo-source.js'));
-const { VARIANTS } = await import(path.join(repo, 'dist/bench/expressions.js'));
+const { VARIANTS } = await import(path.join(repo, 'dist/bench/expressions/expressions.js'));
 const out = path.resolve(process.argv[2] ?? path.join(repo, '..', 'distill-media'));
 const media = path.join(repo, '..', 'shared', 'media');
 

@@ -5,13 +5,13 @@
  */
 import { AnalyticsError } from '../core/errors.js';
 import type { BackendPreference } from '../models/backend.js';
-import { benchModelCommand, formatBenchReport, ratioToTorch } from './bench-command.js';
-import { importSeedCommand } from './import-command.js';
+import { benchModelCommand, formatBenchReport, ratioToTorch } from '../bench/model/bench-command.js';
+import { importSeedCommand } from '../import/import-command.js';
 import { ensembleMembers } from '../models/seed/manifest.js';
 import type { SeedWindowMode } from '../models/seed/seed-windows.js';
 import { quietFfmpeg } from '../streams/open-source.js';
 import { predict } from './predict.js';
-import { defaultStoreDir, ModelStore, resolveModelRef } from '../models/store/model-store.js';
+import { defaultStoreDir, ModelStore, resolveModelRef } from '../import/store/model-store.js';
 
 const stderr = (line: string): void => void process.stderr.write(line + '\n');
 

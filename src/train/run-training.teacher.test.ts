@@ -8,7 +8,7 @@ import type { SeedDims } from '../models/seed/architecture.js';
 import { initSeedWeights } from '../models/seed/init.js';
 import { saveModelDir } from '../models/seed/model-dir.js';
 import { scaledResNet50Dims } from '../models/seed/resnet50-layers.js';
-import { exampleManifest } from '../models/seed/testing/example-manifest.js';
+import { exampleManifest } from '../../test/helpers/example-manifest.js';
 import { disposeWeights } from '../models/seed/weights.js';
 import { loadTeacher } from './run-training.js';
 

@@ -10,7 +10,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { startRedis, type Broker } from '../../src/bench/local-brokers.js';
+import { startRedis, type Broker } from '../../src/bench/harness/local-brokers.js';
 import { rendezvousOwner } from '../../src/cluster/rendezvous.js';
 import { Redis } from 'ioredis';
 import { Registry } from 'prom-client';

@@ -16,7 +16,7 @@ import { fsIOHandler } from '../../src/models/io/fs-io-handler.js';
 import { cachedGraph } from '../../src/models/onnx/onnx-cache.js';
 import { readTfjsGraph } from '../../src/models/onnx/tfjs-weights.js';
 import { PackagedRunner } from '../../src/models/packaged/packaged-runner.js';
-import { importSeedCheckpoints } from '../../src/models/seed/import-seed.js';
+import { importSeedCheckpoints } from '../../src/import/import-seed.js';
 import { loadModelDir } from '../../src/models/seed/model-dir.js';
 import { softLabelFile } from '../../src/train/align/align-videos.js';
 import { ReportBuilder } from '../../src/train/data/read-report.js';

@@ -1,1 +1,1 @@
-export { startRtspServer, type RtspServer, type RtspServerOptions } from '../../src/bench/rtsp-test-server.js';
+export { startRtspServer, type RtspServer, type RtspServerOptions } from '../../src/bench/harness/rtsp-test-server.js';

@@ -1,7 +1,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { importSeedCommand } from '../../src/predict/import-command.js';
+import { importSeedCommand } from '../../src/import/import-command.js';
 import { repoRoot } from './media.js';
 
 const fx = path.join(repoRoot, 'test', 'fixtures', 'seed');

@@ -18,7 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '../../src/models/backend.js';
 import type { EngineName } from '../../src/models/engine/member-engine.js';
 import { AU_THRESHOLDS, EXPR_LABELS } from '../../src/models/seed/index.js';
-import { importSeedCommand } from '../../src/predict/import-command.js';
+import { importSeedCommand } from '../../src/import/import-command.js';
 import { predict } from '../../src/predict/predict.js';
 import type { PredictionRow } from '../../src/predict/rows.js';
 import { repoRoot } from '../helpers/media.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { benchExpressions, formatBenchExpressions } from '../../src/bench/expressions.js';
+import { benchExpressions, formatBenchExpressions } from '../../src/bench/expressions/expressions.js';
 import { packagedTeachersDir } from '../../src/paths.js';
 import { media } from '../helpers/media.js';
 import { importTestModel } from '../helpers/test-models.js';

@@ -17,7 +17,7 @@ import { connect as natsConnect } from 'nats';
 import { Subject } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { asStreamId } from '../../src/core/ids.js';
-import { startMosquitto, startNats, startRedis, type Broker } from '../../src/bench/local-brokers.js';
+import { startMosquitto, startNats, startRedis, type Broker } from '../../src/bench/harness/local-brokers.js';
 import { ClusterCoordinator, type ClusterTarget } from '../../src/cluster/coordinator.js';
 import { RedisLeaseStore } from '../../src/cluster/redis-lease-store.js';
 import type { StreamConfig } from '../../src/config/schema.js';

@@ -6,7 +6,7 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import mqtt from 'mqtt';
-import { startMosquitto, startRedis } from '../../src/bench/local-brokers.js';
+import { startMosquitto, startRedis } from '../../src/bench/harness/local-brokers.js';
 import { rendezvousOwner } from '../../src/cluster/rendezvous.js';
 import { configSchema } from '../../src/config/schema.js';
 import { startDaemon, waitUntil, type RunningDaemon } from '../helpers/daemon.js';

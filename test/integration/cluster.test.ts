@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import mqtt from 'mqtt';
 import { afterAll, describe, expect, it } from 'vitest';
-import { startMosquitto, startRedis, type Broker } from '../../src/bench/local-brokers.js';
+import { startMosquitto, startRedis, type Broker } from '../../src/bench/harness/local-brokers.js';
 import { rendezvousOwner } from '../../src/cluster/rendezvous.js';
 import { media } from '../helpers/media.js';
 import { spawnDaemon, type SpawnedDaemon } from '../helpers/spawn-daemon.js';

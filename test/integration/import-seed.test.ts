@@ -12,11 +12,11 @@ import { zipSync } from 'fflate';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { AnalyticsError } from '../../src/core/errors.js';
 import { selectBackend } from '../../src/models/backend.js';
-import { readTorchCheckpoint } from '../../src/models/checkpoint/index.js';
+import { readTorchCheckpoint } from '../../src/import/checkpoint/index.js';
 import { AU_THRESHOLDS, TASKS, disposeCnnOutput, ensembleLogits, loadModelDir, preprocessFacePixelsBatch, readLogits, type MemberLogits } from '../../src/models/seed/index.js';
-import { readPng } from '../../src/models/seed/testing/read-png.js';
+import { readPng } from '../helpers/read-png.js';
 import { tf, type Tensor3D } from '../../src/models/tf.js';
-import { importSeedCommand } from '../../src/predict/import-command.js';
+import { importSeedCommand } from '../../src/import/import-command.js';
 import { repoRoot } from '../helpers/media.js';
 
 const fx = path.join(repoRoot, 'test/fixtures/seed');

@@ -13,8 +13,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorCodes } from '../../src/core/errors.js';
-import { ModelStore } from '../../src/models/store/model-store.js';
-import { addModel, listModels, pullModels, type PullOptions } from '../../src/predict/models-command.js';
+import { ModelStore } from '../../src/import/store/model-store.js';
+import { addModel, listModels, pullModels, type PullOptions } from '../../src/import/models-command.js';
 import { repoRoot } from '../helpers/media.js';
 
 const seedDir = path.join(repoRoot, 'test', 'fixtures', 'seed');

@@ -8,7 +8,7 @@ import { selectBackend, tensorCount } from '../../src/models/backend.js';
 import { loadModelDir, type LoadedEnsemble, type RgbFace } from '../../src/models/seed/index.js';
 import type { FrameCache } from '../../src/models/seed/frame-cache.js';
 import { preprocessFacePixels } from '../../src/models/seed/preprocess.js';
-import { readPng } from '../../src/models/seed/testing/read-png.js';
+import { readPng } from '../helpers/read-png.js';
 import { repoRoot } from '../helpers/media.js';
 import { importTestModel } from '../helpers/test-models.js';
 

@@ -13,7 +13,7 @@ import { openAffectPool } from '../../src/models/affect/affect-pool.js';
 import { selectBackend, tensorCount } from '../../src/models/backend.js';
 import { ModelUnavailableError } from '../../src/models/runtime/model-host.js';
 import type { RgbFace } from '../../src/models/seed/index.js';
-import { readPng } from '../../src/models/seed/testing/read-png.js';
+import { readPng } from '../helpers/read-png.js';
 import { predict } from '../../src/predict/predict.js';
 import type { PredictionRow } from '../../src/predict/rows.js';
 import { media, repoRoot } from '../helpers/media.js';

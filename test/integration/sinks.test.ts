@@ -9,7 +9,7 @@ import { connect as natsConnect, AckPolicy, DeliverPolicy } from 'nats';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AnalyticsEvent } from '../../src/core/records.js';
-import { startMosquitto, startNats, startRedis, type Broker } from '../../src/bench/local-brokers.js';
+import { startMosquitto, startNats, startRedis, type Broker } from '../../src/bench/harness/local-brokers.js';
 import { startDaemon, type RunningDaemon } from '../helpers/daemon.js';
 import { media, mediaDir } from '../helpers/media.js';
 

@@ -8,10 +8,10 @@ import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readTorchCheckpoint } from '../../src/models/checkpoint/read-torch-checkpoint.js';
+import { readTorchCheckpoint } from '../../src/import/checkpoint/read-torch-checkpoint.js';
 import { tensorCount } from '../../src/models/backend.js';
-import { stateDictToWeights } from '../../src/models/seed/weights.js';
-import { ModelStore } from '../../src/models/store/model-store.js';
+import { stateDictToWeights } from '../../src/import/state-dict-weights.js';
+import { ModelStore } from '../../src/import/store/model-store.js';
 import { writeSyntheticAffWild2, type SyntheticAffWild2 } from '../../src/train/data/synthetic.js';
 import { parseTrainConfig } from '../../src/train/config.js';
 import { buildPlan } from '../../src/train/build-plan.js';

@@ -28,6 +28,8 @@ function walk(dir: string): string[] {
 
 const STATIC = /^\s*(?:import|export)\s[^;]*?\sfrom\s*['"]([^'"]+)['"]|^\s*import\s*['"]([^'"]+)['"]/gm;
 const DYNAMIC = /\bimport\(\s*['"]([^'"]+)['"]/g;
+/** Worker entry points are started by name (`script: './affect-worker'`), not imported. */
+const WORKER_SCRIPT = /\bscript:\s*['"](\.\.?\/[^'"]+)['"]/g;
 
 export function importsOf(file: string, text: string): Import[] {
   const rel = path.relative(src, file).split(path.sep).join('/');
@@ -38,6 +40,7 @@ export function importsOf(file: string, text: string): Import[] {
   };
   for (const m of text.matchAll(STATIC)) add((m[1] ?? m[2]) as string, false);
   for (const m of text.matchAll(DYNAMIC)) add(m[1] as string, true);
+  for (const m of text.matchAll(WORKER_SCRIPT)) add(`${m[1] as string}.js`, false);
   return out;
 }
 
@@ -47,6 +50,28 @@ function layer(rel: string): string {
 }
 
 const all = walk(src).flatMap((f) => importsOf(f, readFileSync(f, 'utf8')));
+
+/** src/-relative files reached from `entry` by static imports and worker scripts (not lazy `import()`). */
+function reachedFrom(entry: string): Set<string> {
+  const byFile = new Map<string, Import[]>();
+  for (const i of all) byFile.set(i.file, [...(byFile.get(i.file) ?? []), i]);
+  const seen = new Set<string>();
+  const visit = (f: string): void => {
+    if (seen.has(f)) return;
+    seen.add(f);
+    for (const i of byFile.get(f) ?? []) if (!i.dynamic && i.target !== undefined) visit(i.target.replace(/\.js$/, '.ts'));
+  };
+  visit(entry);
+  return seen;
+}
+
+/**
+ * Files of src/models the daemon does not load, each with the reason it still lives there.
+ * Everything else in models/ must be reachable from the daemon's entry point.
+ */
+const MODELS_OFFLINE_ONLY: Readonly<Record<string, string>> = {
+  'models/affect/affect-pool.ts': "predict's worker pool; to be folded into the one model-directory entry point (issue 21 step 2)",
+};
 
 function violations(rule: (i: Import) => boolean): string[] {
   return all.filter(rule).map((i) => `${i.file} imports ${i.specifier}`);
@@ -87,7 +112,23 @@ describe('folder layering', () => {
     expect(violations((i) => layer(i.file) === 'core' && i.target !== undefined && layer(i.target) !== 'core')).toEqual([]);
   });
 
-  it('nothing in the daemon imports src/train (the CLI may load the train command lazily)', () => {
-    expect(violations((i) => i.target !== undefined && layer(i.target) === 'train' && layer(i.file) !== 'train' && !(i.file === 'cli.ts' && i.dynamic))).toEqual([]);
+  it('the offline tools (import/, train/, bench/, predict/) are imported only by each other and by the CLI', () => {
+    const tools = ['import', 'train', 'bench', 'predict'];
+    expect(violations((i) => i.target !== undefined && tools.includes(layer(i.target)) && !tools.includes(layer(i.file)) && i.file !== 'cli.ts')).toEqual([]);
+  });
+
+  it("the daemon's import graph never reaches the offline tools (import/, train/, bench/, predict/)", () => {
+    const daemon = reachedFrom('main.ts');
+    expect(daemon.has('daemon.ts')).toBe(true);
+    expect(daemon.has('models/affect/affect-worker.ts')).toBe(true); // worker scripts are followed
+    expect([...daemon].filter((f) => ['import', 'train', 'bench', 'predict'].includes(layer(f)))).toEqual([]);
+  });
+
+  it('src/models holds only what the daemon runs (or says why not)', () => {
+    const daemon = reachedFrom('main.ts');
+    const models = walk(path.join(src, 'models')).map((f) => path.relative(src, f).split(path.sep).join('/'));
+    expect(models.length).toBeGreaterThan(50);
+    expect(models.filter((f) => !daemon.has(f) && MODELS_OFFLINE_ONLY[f] === undefined)).toEqual([]);
+    expect(Object.keys(MODELS_OFFLINE_ONLY).filter((f) => daemon.has(f) || !models.includes(f))).toEqual([]);
   });
 });

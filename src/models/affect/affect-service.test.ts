@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultModelDir } from '../../paths.js';
 import { selectBackend } from '../backend.js';
-import { writeRandomModelDir } from '../seed/random-model-dir.js';
+import { writeRandomModelDir } from '../../bench/harness/random-model-dir.js';
 import { tf } from '../tf.js';
 import { affectService } from './affect-service.js';
 

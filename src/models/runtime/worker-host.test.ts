@@ -2,11 +2,11 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { InferenceError, ModelLoadError } from '../../core/errors.js';
 import { ModelUnavailableError, type HostHealth } from './model-host.js';
 import { openHost } from './open-host.js';
-import { echoService } from './testing/echo-service.js';
+import { echoService } from '../../../test/helpers/workers/echo-service.js';
 import { ThreadHost } from './thread-host.js';
 import { WorkerHost } from './worker-host.js';
 
-const base = new URL('./testing/echo-service.ts', import.meta.url).href;
+const base = new URL('../../../test/helpers/workers/echo-service.ts', import.meta.url).href;
 const opened: { close(): Promise<void> }[] = [];
 afterEach(async () => {
   await Promise.all(opened.splice(0).map((h) => h.close()));
@@ -137,11 +137,11 @@ describe('HostPool (two real workers)', () => {
     opened.push(pool);
     const { HostPool } = await import('./host-pool.js');
     expect(pool).toBeInstanceOf(HostPool);
-    const p = pool as InstanceType<typeof HostPool<{ pid: number; startedAt: number }, import('./testing/echo-service.js').EchoApi>>;
+    const p = pool as InstanceType<typeof HostPool<{ pid: number; startedAt: number }, import('../../../test/helpers/workers/echo-service.js').EchoApi>>;
     // Two calls at once go to the two workers (the least busy one each time).
     const threads = await Promise.all([p.call('slow', 200), p.call('slow', 200)]);
     expect(new Set(threads).size).toBe(2);
-    const [first] = p.members() as WorkerHost<unknown, unknown, import('./testing/echo-service.js').EchoApi>[];
+    const [first] = p.members() as WorkerHost<unknown, unknown, import('../../../test/helpers/workers/echo-service.js').EchoApi>[];
     await first!.kill();
     expect(p.health().state).toBe('restarting');
     // The other worker keeps serving.

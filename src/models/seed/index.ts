@@ -1,6 +1,6 @@
 /**
  * The seed multitask affect models (Deng, Chen & Shi, FG 2020) in TensorFlow.js: load a model
- * directory (or import the released PyTorch checkpoints), preprocess faces, run members, and
+ * directory, preprocess faces, run members, and
  * decode/ensemble their outputs the seed's `test.py` way.
  */
 export * from './constants.js';
@@ -12,8 +12,8 @@ export { preprocessFaces, preprocessFace, preprocessFaceList, preprocessFacePixe
 export type { RgbFace, PreprocessOptions, PreprocessGeometry } from './preprocess.js';
 export { SeedModel, disposeCnnOutput } from './model.js';
 export type { CnnOutput, ForwardPath, GruImplementation, SeedModelOptions } from './model.js';
-export { stateDictToWeights, detectStateDictKind, disposeWeights } from './weights.js';
-export type { SeedWeights, StateDictOptions } from './weights.js';
+export { disposeWeights } from './weights.js';
+export type { SeedWeights } from './weights.js';
 export { initSeedWeights } from './init.js';
 export type { InitOptions } from './init.js';
 export { decodeMemberFrame, applyAuThresholds, sigmoid, softmax, argmax, vaExpectation } from './decode.js';
@@ -24,7 +24,3 @@ export { ManifestSchema, parseManifest, seedInputSpec, seedTaskSpec, MANIFEST_FI
 export type { ModelManifest, MemberRole } from './manifest.js';
 export { saveModelDir, loadModelDir } from './model-dir.js';
 export type { LoadedEnsemble, LoadedMember, LoadModelDirOptions } from './model-dir.js';
-export { importSeedCheckpoints } from './import-seed.js';
-export type { ImportSeedOptions } from './import-seed.js';
-export { benchModel } from './bench.js';
-export type { BenchOptions, BenchResult } from './bench.js';

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { AU_THRESHOLDS } from './constants.js';
 import { ModelManifestError } from './errors.js';
 import { exprOnlyTaskSpec, manifestProvidesAuVa, parseManifest, seedInputSpec, seedTaskSpec } from './manifest.js';
-import { exampleManifest } from './testing/example-manifest.js';
+import { exampleManifest } from '../../../test/helpers/example-manifest.js';
 
 function issuesOf(json: unknown): Map<string, string> {
   try {

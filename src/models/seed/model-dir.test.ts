@@ -10,7 +10,7 @@ import { initSeedWeights } from './init.js';
 import { SeedModel, disposeCnnOutput } from './model.js';
 import { loadModelDir, saveModelDir } from './model-dir.js';
 import { scaledResNet50Dims } from './resnet50-layers.js';
-import { exampleManifest } from './testing/example-manifest.js';
+import { exampleManifest } from '../../../test/helpers/example-manifest.js';
 import { disposeWeights } from './weights.js';
 
 const dims: SeedDims = { backbone: { arch: 'resnet50-caffe', dims: scaledResNet50Dims(32) }, hidden: 8, gruHidden: 4 };

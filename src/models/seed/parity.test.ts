@@ -9,14 +9,14 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot } from '../../../test/helpers/media.js';
 import { selectBackend } from '../backend.js';
-import { readTorchCheckpoint } from '../checkpoint/read-torch-checkpoint.js';
+import { readTorchCheckpoint } from '../../import/checkpoint/read-torch-checkpoint.js';
 import { tf, type Tensor3D, type Tensor4D } from '../tf.js';
 import { TASKS, type TaskName } from './constants.js';
 import { ensembleLogits, readLogits, type MemberLogits } from './ensemble.js';
 import { SeedModel, disposeCnnOutput, type ForwardPath } from './model.js';
 import { preprocessFacePixelsBatch, preprocessFaces } from './preprocess.js';
-import { readPng, type RgbImage } from './testing/read-png.js';
-import { stateDictToWeights } from './weights.js';
+import { readPng, type RgbImage } from '../../../test/helpers/read-png.js';
+import { stateDictToWeights } from '../../import/state-dict-weights.js';
 
 const dir = path.join(repoRoot, 'test/fixtures/seed');
 type Size = '134' | '112';

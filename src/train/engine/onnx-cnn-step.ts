@@ -1,5 +1,5 @@
 /**
- * A TrainableNet's CNN trained on ONNX Runtime (models/onnx/train-session.ts) instead of TF.js's
+ * A TrainableNet's CNN trained on ONNX Runtime (train/engine/train-session.ts) instead of TF.js's
  * tape: per step one forward on ONNX Runtime over the task batches stacked, each task batch's
  * loss and its gradient with respect to the logits in TF.js (the same loss code as the tape path,
  * on [B, n] tensors), one backward on ONNX Runtime that returns the gradients summed.
@@ -16,7 +16,7 @@
  */
 import { tf, type NamedTensorMap, type Tensor2D, type Tensor4D } from '../../models/tf.js';
 import { TASKS, TASK_OUTPUTS, type TaskName } from '../../models/seed/constants.js';
-import { flipKernel, OrtTrainStep, type BatchStats, type TrainForwardResult } from '../../models/onnx/train-session.js';
+import { flipKernel, OrtTrainStep, type BatchStats, type TrainForwardResult } from './train-session.js';
 import { FlatAdam, type Adam, type AdamOptions, type AdamState } from '../adam.js';
 import type { Logits3 } from '../losses.js';
 import { BN_MOMENTUM, type TrainableNet } from '../nets/trainable-net.js';

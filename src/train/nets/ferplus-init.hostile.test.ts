@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ModelLoadError } from '../../core/errors.js';
 import { selectBackend, tensorCount } from '../../models/backend.js';
 import { CHECKPOINT_MAX_BYTES } from '../../models/io/read-model-file.js';
-import { FERPLUS_FILE } from '../../models/seed/ferplus-backbone.js';
+import { FERPLUS_FILE } from '../../import/ferplus-backbone.js';
 import { repoRoot } from '../../../test/helpers/media.js';
 import { ferplusInit } from './ferplus-init.js';
 

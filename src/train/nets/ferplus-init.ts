@@ -4,12 +4,12 @@
  */
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
-import { readTorchCheckpoint } from '../../models/checkpoint/read-torch-checkpoint.js';
+import { readTorchCheckpoint } from '../../import/checkpoint/read-torch-checkpoint.js';
 import { CHECKPOINT_MAX_BYTES, readModelFile } from '../../models/io/read-model-file.js';
-import { FERPLUS_FILE, ferplusBackboneWeights } from '../../models/seed/ferplus-backbone.js';
+import { FERPLUS_FILE, ferplusBackboneWeights } from '../../import/ferplus-backbone.js';
 import { initSeedWeights } from '../../models/seed/init.js';
 import { disposeWeights, type SeedWeights } from '../../models/seed/weights.js';
-import { defaultStoreDir, ModelStore } from '../../models/store/model-store.js';
+import { defaultStoreDir, ModelStore } from '../../import/store/model-store.js';
 import { TrainError } from '../errors.js';
 
 /** The checkpoint file a `file` setting names: a file, a directory holding it, or a store name. */

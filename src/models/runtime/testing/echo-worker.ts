@@ -1,4 +1,0 @@
-import { serveRpc } from '../worker-rpc.js';
-import { echoService } from './echo-service.js';
-
-serveRpc(echoService);
