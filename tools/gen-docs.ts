@@ -1,0 +1,16 @@
+// `npm run docs`: rewrites the generated regions of docs/ (config keys, error codes, metrics) from
+// the code. test/lint/docs.test.ts fails when the committed files differ from what this writes.
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { generatedDocs } from './docs/generated-docs.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+for (const doc of generatedDocs(root)) {
+  if (doc.generated === doc.committed) {
+    process.stdout.write(`${doc.file}: up to date\n`);
+  } else {
+    writeFileSync(path.join(root, doc.file), doc.generated);
+    process.stdout.write(`${doc.file}: rewritten\n`);
+  }
+}
