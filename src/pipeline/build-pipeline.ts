@@ -1,40 +1,56 @@
 import { connect, merge, mergeAll, tap, type Observable } from 'rxjs';
-import type { AnalyticsEvent, FrameRecord } from '../core/records.js';
+import type { AnalyticsEvent } from '../core/records.js';
+import type { SourceSpec } from '../streams/open-source.js';
 import { alignFaces } from './align-faces.js';
-import { analyseAffect, type AnalyseAffectDeps, type AnalyseAffectOptions } from './affect/analyse-affect.js';
+import type { AffectModel } from './affect/affect-records.js';
+import { analyseAffect } from './affect/analyse-affect.js';
+import type { CreditGate } from './credit-gate.js';
 import { detectFaces, type DetectFacesDeps } from './detect-faces.js';
+import { fromSource } from './from-source.js';
+import { openFrames, type OpenSource } from './open-frames.js';
+import type { RunSettings } from './run-settings.js';
+import type { RecordSink } from './stream-record.js';
 import { toEvents } from './to-events.js';
-import { trackFaces, type TrackOutput } from './track-faces.js';
+import { trackFaces } from './track-faces.js';
 
-export interface PipelineOptions {
-  readonly queueFrames: number;
-  readonly alignSize: number;
-  readonly tracker: { readonly iouThreshold: number; readonly maxGapFrames: number };
-  readonly onActiveTracks?: (n: number) => void;
-  /** Each tracked frame (with its image), synchronously, before its credit goes back to a gated source. */
-  readonly onTracked?: (record: TrackOutput) => void;
-  /** With a model: affect events from the live CNN / CNN-RNN stage. */
-  readonly affect?: { readonly deps: Omit<AnalyseAffectDeps, 'gate'>; readonly options: AnalyseAffectOptions };
+export interface PipelineDeps {
+  readonly openSource: OpenSource;
+  readonly session: DetectFacesDeps['session'];
+  /** A file read as fast as it goes: the last stage a frame passes through gives its credit back. */
+  readonly gate?: CreditGate;
+  /** With `settings.affect`: the model of the affect branch. */
+  readonly engine?: AffectModel;
+  /** Where every stage reports its records. */
+  readonly report: RecordSink;
+  /** The source has freed its native resources (may come after unsubscribe). */
+  readonly onSourceReleased: () => void;
 }
 
 /**
- * detect → align → track → events for one stream (sources already sample to analysisFps), and with a model the affect branch
- * beside the face events. A gated (as-fast-as-possible) source gets its credit back from the last
- * stage a frame passes through, so no stage in between can pile frames up.
+ * One stream's stages in the order a frame meets them: source (openFrames, fromSource) → detect
+ * → align → track → face events (sources already sample to analysisFps), and with a model the
+ * affect branch beside the face events. Each stage reports its own records to `deps.report`; the
+ * Observable carries the events. A gated (as-fast-as-possible) source gets its credit back from
+ * the last stage a frame passes through, so no stage in between can pile frames up.
  */
-export function buildPipeline(frames: Observable<FrameRecord>, deps: DetectFacesDeps, opts: PipelineOptions): Observable<AnalyticsEvent> {
-  const { gate, ...detectDeps } = deps;
-  const affect = opts.affect;
+export function buildPipeline(spec: SourceSpec, settings: RunSettings, deps: PipelineDeps): Observable<AnalyticsEvent> {
+  const { gate, report } = deps;
+  const affect = deps.engine && settings.affect ? { engine: deps.engine, options: settings.affect } : undefined;
+  const frames = fromSource(openFrames(spec, settings, deps.openSource, report), {
+    streamId: settings.streamId,
+    sourceKind: spec.kind,
+    ...(gate ? { gate } : {}),
+    report,
+    onReleased: deps.onSourceReleased,
+  });
   const tracked = frames.pipe(
-    detectFaces({ ...detectDeps, ...(gate && !affect ? { gate } : {}) }, { queueFrames: opts.queueFrames }),
-    alignFaces({ size: opts.alignSize }),
-    trackFaces({ ...opts.tracker, ...(opts.onActiveTracks ? { onActiveTracks: opts.onActiveTracks } : {}) }),
-    tap((record) => opts.onTracked?.(record)),
+    detectFaces({ session: deps.session, report, ...(gate && !affect ? { gate } : {}) }, { queueFrames: settings.queueFrames }),
+    alignFaces({ size: settings.alignSize }),
+    trackFaces({ ...settings.tracker, report }),
+    // Synchronously, before the frame's credit goes back: consumers that cut crops (predict) read its pixels here.
+    tap((record) => report({ kind: 'tracked', record })),
   );
   if (!affect) return tracked.pipe(toEvents());
-  return tracked.pipe(
-    connect((shared) =>
-      merge(shared.pipe(toEvents()), shared.pipe(analyseAffect({ ...affect.deps, ...(gate ? { gate } : {}) }, affect.options), mergeAll())),
-    ),
-  );
+  const analysed = analyseAffect({ engine: affect.engine, streamId: settings.streamId, report, ...(gate ? { gate } : {}) }, affect.options);
+  return tracked.pipe(connect((shared) => merge(shared.pipe(toEvents()), shared.pipe(analysed, mergeAll()))));
 }

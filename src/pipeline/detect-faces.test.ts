@@ -5,6 +5,7 @@ import type { FrameRecord } from '../core/records.js';
 import { fakeDetector, fakeFace, frameRecord } from '../../test/helpers/fake-seams.js';
 import { CreditGate } from './credit-gate.js';
 import { detectFaces } from './detect-faces.js';
+import type { StreamRecord } from './stream-record.js';
 
 /** A frame the detector saw at half the source resolution. */
 function halfFrame(seq: number): FrameRecord {
@@ -18,7 +19,7 @@ describe('detectFaces', () => {
     const session = det.detector.createSession();
     const seen: number[] = [];
     const out = await lastValueFrom(
-      of(halfFrame(0), halfFrame(1), halfFrame(2)).pipe(detectFaces({ session, onDetected: (r) => seen.push(r.frame.seq) }, { queueFrames: 4 }), toArray()),
+      of(halfFrame(0), halfFrame(1), halfFrame(2)).pipe(detectFaces({ session, report: (r) => r.kind === 'analysed' && seen.push(r.frameSeq) }, { queueFrames: 4 }), toArray()),
     );
     expect(out.map((r) => r.frame.seq)).toEqual([0, 1, 2]);
     expect(seen).toEqual([0, 1, 2]);
@@ -30,13 +31,14 @@ describe('detectFaces', () => {
   it('drops the oldest waiting frame beyond queueFrames and says so', async () => {
     const det = fakeDetector({ delayMs: 20 });
     const src = new Subject<FrameRecord>();
-    const dropped: number[] = [];
-    const done = lastValueFrom(src.pipe(detectFaces({ session: det.detector.createSession(), onDrop: (f) => dropped.push(f.seq) }, { queueFrames: 2 }), toArray()));
+    const records: StreamRecord[] = [];
+    const done = lastValueFrom(src.pipe(detectFaces({ session: det.detector.createSession(), report: (r) => records.push(r) }, { queueFrames: 2 }), toArray()));
     for (let i = 0; i < 6; i++) src.next(halfFrame(i));
     src.complete();
     const out = await done;
     // 0 in flight, 1..5 arrive: 1, 2, 3 are pushed out by 3, 4, 5 → 4 and 5 wait.
-    expect(dropped).toEqual([1, 2, 3]);
+    const dropped = { kind: 'dropped', stage: 'detect', count: 1 };
+    expect(records.map((r) => (r.kind === 'analysed' ? r.frameSeq : r))).toEqual([dropped, dropped, dropped, 0, 4, 5]);
     expect(out.map((r) => r.frame.seq)).toEqual([0, 4, 5]);
   });
 
@@ -55,11 +57,11 @@ describe('detectFaces', () => {
     for (let i = 0; i < 3; i++) await gate.acquire();
     const det = fakeDetector({ delayMs: 30 });
     const src = new Subject<FrameRecord>();
-    const dropped: number[] = [];
-    const sub = src.pipe(detectFaces({ session: det.detector.createSession(), gate, onDrop: (f) => dropped.push(f.seq) }, { queueFrames: 4 })).subscribe();
+    const records: StreamRecord[] = [];
+    const sub = src.pipe(detectFaces({ session: det.detector.createSession(), gate, report: (r) => records.push(r) }, { queueFrames: 4 })).subscribe();
     for (let i = 0; i < 3; i++) src.next(halfFrame(i));
     sub.unsubscribe();
-    expect(dropped.sort()).toEqual([0, 1, 2]);
+    expect(records).toEqual([0, 1, 2].map(() => ({ kind: 'dropped', stage: 'detect', count: 1 })));
     await new Promise((r) => setTimeout(r, 60));
     // Three credits back, exactly: a fourth acquire must wait.
     for (let i = 0; i < 3; i++) await gate.acquire();

@@ -4,11 +4,12 @@ import type { FaceDetectorSession } from '../models/face-detector/index.js';
 import { ModelUnavailableError } from '../models/runtime/model-host.js';
 import { boundedConcatMap } from './bounded-concat-map.js';
 import type { CreditGate } from './credit-gate.js';
+import type { RecordSink } from './stream-record.js';
 
 export interface DetectFacesDeps {
   readonly session: Pick<FaceDetectorSession, 'detect'>;
-  readonly onDetected?: (record: FacesRecord) => void;
-  readonly onDrop?: (frame: FrameRecord) => void;
+  /** `analysed` for every frame detected, `dropped` (stage `detect`) for every frame given up. */
+  readonly report?: RecordSink<'analysed' | 'dropped'>;
   readonly gate?: CreditGate;
 }
 
@@ -23,6 +24,8 @@ export interface DetectFacesOptions {
  * counted instead of failing the stream, which recovers when the models are back.
  */
 export function detectFaces(deps: DetectFacesDeps, opts: DetectFacesOptions): OperatorFunction<FrameRecord, FacesRecord> {
+  const { report } = deps;
+  const drop = (): void => report?.({ kind: 'dropped', stage: 'detect', count: 1 });
   const detected = boundedConcatMap(
     async (frame: FrameRecord): Promise<FacesRecord | null> => {
       const t0 = performance.now();
@@ -31,7 +34,7 @@ export function detectFaces(deps: DetectFacesDeps, opts: DetectFacesOptions): Op
         result = await deps.session.detect(frame.image);
       } catch (err) {
         if (!(err instanceof ModelUnavailableError)) throw err;
-        deps.onDrop?.(frame);
+        drop();
         return null;
       }
       const sx = frame.sourceWidth / frame.image.width;
@@ -42,12 +45,12 @@ export function detectFaces(deps: DetectFacesDeps, opts: DetectFacesOptions): Op
         landmarks: f.landmarks.map(([x, y]) => [x * sx, y * sy] as const) as unknown as FaceObservation['landmarks'],
       }));
       const record: FacesRecord = { kind: 'faces', frame, faces, detectMs: performance.now() - t0 };
-      deps.onDetected?.(record);
+      report?.({ kind: 'analysed', frameSeq: frame.seq, faces: faces.length, detectMs: record.detectMs });
       return record;
     },
     {
       capacity: opts.queueFrames,
-      ...(deps.onDrop ? { onDrop: deps.onDrop } : {}),
+      onDrop: drop,
       ...(deps.gate ? { gate: deps.gate } : {}),
     },
   );

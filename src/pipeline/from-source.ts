@@ -1,8 +1,9 @@
 import { Observable } from 'rxjs';
 import type { StreamId } from '../core/ids.js';
 import type { FrameRecord } from '../core/records.js';
-import type { RawFrame } from '../streams/open-source.js';
+import type { RawFrame, SourceSpec } from '../streams/open-source.js';
 import type { CreditGate } from './credit-gate.js';
+import type { RecordSink } from './stream-record.js';
 
 /**
  * Turns a pull-based frame generator into the pipeline's Observable. With a gate, the next frame
@@ -13,15 +14,18 @@ export function fromSource(
   open: (signal: AbortSignal) => AsyncGenerator<RawFrame>,
   opts: {
     readonly streamId: StreamId;
+    readonly sourceKind: SourceSpec['kind'];
     readonly gate?: CreditGate;
-    readonly onDecoded?: (raw: RawFrame) => void;
-    /** Called once the generator has finished and released its native resources. */
+    /** `running` with the first frame of a subscription, `decoded` for every frame. */
+    readonly report?: RecordSink<'running' | 'decoded'>;
+    /** Called once the generator has finished and released its native resources (a lifetime, not a record: it may come after unsubscribe). */
     readonly onReleased?: () => void;
   },
 ): Observable<FrameRecord> {
   return new Observable<FrameRecord>((subscriber) => {
     const abort = new AbortController();
     const frames = open(abort.signal);
+    let running = false;
     void (async () => {
       try {
         for (;;) {
@@ -33,7 +37,11 @@ export function fromSource(
             break;
           }
           const raw = next.value;
-          opts.onDecoded?.(raw);
+          if (!running) {
+            running = true;
+            opts.report?.({ kind: 'running', sourceKind: opts.sourceKind, sourceWidth: raw.sourceWidth, sourceHeight: raw.sourceHeight });
+          }
+          opts.report?.({ kind: 'decoded', frameSeq: raw.index, decodeSeconds: raw.decodeSeconds });
           subscriber.next({
             kind: 'frame',
             streamId: opts.streamId,

@@ -3,7 +3,8 @@ import type { SourceSpec } from '../streams/open-source.js';
 import type { TrackOutput } from './track-faces.js';
 
 /**
- * What one run of a stream reports, in order, instead of callbacks. Only `event` records are
+ * What one run of a stream reports, in order, instead of callbacks: each stage reports its own
+ * (through a `RecordSink`), the run adds `started` and the events. Only `event` records are
  * meant for clients; the rest feed metrics, the stream's API view and its state events.
  */
 export type StreamRecord =
@@ -28,3 +29,14 @@ export type StreamRecord =
   | { readonly kind: 'event'; readonly event: AnalyticsEvent };
 
 export type StreamRecordKind = StreamRecord['kind'];
+
+/**
+ * Where a stage reports its records: one function for every stage of a run, called synchronously
+ * at the moment the stage knows (so records keep the order things happened in). A stage's type
+ * names the kinds it may report (`RecordSink<'analysed' | 'dropped'>`); the run's own sink takes
+ * them all.
+ */
+export type RecordSink<K extends StreamRecordKind = StreamRecordKind> = (record: StreamRecordOf[K]) => void;
+
+/** Each record by its kind. */
+type StreamRecordOf = { readonly [R in StreamRecord as R['kind']]: R };

@@ -18,7 +18,7 @@ describe('trackFaces', () => {
     const active: number[] = [];
     testScheduler().run(({ cold, expectObservable, expectSubscriptions }) => {
       const src = cold('a-b-c-|', input);
-      const out = src.pipe(trackFaces({ iouThreshold: 0.2, maxGapFrames: 0, onActiveTracks: (n) => active.push(n) }), map(summary));
+      const out = src.pipe(trackFaces({ iouThreshold: 0.2, maxGapFrames: 0, report: (r) => active.push(r.active) }), map(summary));
       expectObservable(out).toBe('a-b-c-(d|)', { a: 's1', b: 's2', c: 'e2', d: 'closed:e1' });
       expectSubscriptions(src.subscriptions).toBe('^-----!');
     });
@@ -29,7 +29,7 @@ describe('trackFaces', () => {
     const active: number[] = [];
     testScheduler().run(({ cold, expectObservable, expectSubscriptions }) => {
       const src = cold('a-b-#', input, new Error('source failed'));
-      const out = src.pipe(trackFaces({ iouThreshold: 0.2, maxGapFrames: 10, onActiveTracks: (n) => active.push(n) }), map(summary));
+      const out = src.pipe(trackFaces({ iouThreshold: 0.2, maxGapFrames: 10, report: (r) => active.push(r.active) }), map(summary));
       expectObservable(out).toBe('a-b-(c#)', { a: 's1', b: 's2', c: 'closed:e1,e2' }, new Error('source failed'));
       expectSubscriptions(src.subscriptions).toBe('^---!');
     });
@@ -40,7 +40,7 @@ describe('trackFaces', () => {
     const active: number[] = [];
     testScheduler().run(({ cold, expectObservable, expectSubscriptions }) => {
       const src = cold('a-b-c-|', input);
-      const out = src.pipe(trackFaces({ iouThreshold: 0.2, maxGapFrames: 10, onActiveTracks: (n) => active.push(n) }), map(summary));
+      const out = src.pipe(trackFaces({ iouThreshold: 0.2, maxGapFrames: 10, report: (r) => active.push(r.active) }), map(summary));
       expectObservable(out, '^--!').toBe('a-b', { a: 's1', b: 's2' });
       expectSubscriptions(src.subscriptions).toBe('^--!');
     });

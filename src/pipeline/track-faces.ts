@@ -2,6 +2,7 @@ import { Observable, type OperatorFunction } from 'rxjs';
 import type { StreamId } from '../core/ids.js';
 import type { AlignedFace, FacesRecord, TrackChange, TrackedRecord } from '../core/records.js';
 import { FaceTracker, type FaceTrackerOptions } from './face-tracker.js';
+import type { RecordSink } from './stream-record.js';
 
 /** Emitted once when the stream completes or fails: tracks still alive end here. */
 export interface TracksClosedRecord {
@@ -14,16 +15,20 @@ export interface TracksClosedRecord {
 
 export type TrackOutput = TrackedRecord | TracksClosedRecord;
 
-export function trackFaces(
-  opts: FaceTrackerOptions & { readonly onActiveTracks?: (n: number) => void },
-): OperatorFunction<FacesRecord<AlignedFace>, TrackOutput> {
+export interface TrackFacesOptions extends FaceTrackerOptions {
+  /** `tracks` (the live count) after every frame, and 0 once the tracks end on any path. */
+  readonly report?: RecordSink<'tracks'>;
+}
+
+export function trackFaces(opts: TrackFacesOptions): OperatorFunction<FacesRecord<AlignedFace>, TrackOutput> {
+  const reportActive = (active: number): void => opts.report?.({ kind: 'tracks', active });
   return (source) =>
     new Observable<TrackOutput>((subscriber) => {
       const tracker = new FaceTracker(opts);
       let last: FacesRecord<AlignedFace> | undefined;
       const closeAll = (): void => {
         const tracks = tracker.endAll();
-        opts.onActiveTracks?.(0);
+        reportActive(0);
         if (last && tracks.length > 0) {
           subscriber.next({ kind: 'tracks-closed', streamId: last.frame.streamId, frame: last.frame.seq, wallTime: Date.now(), tracks });
         }
@@ -32,7 +37,7 @@ export function trackFaces(
         next: (record) => {
           last = record;
           const { faces, changes } = tracker.update(record.frame.seq, record.faces);
-          opts.onActiveTracks?.(tracker.active);
+          reportActive(tracker.active);
           subscriber.next({ ...record, faces, tracks: changes });
         },
         // Every track that started ends, whichever way the stream stops.
@@ -50,7 +55,7 @@ export function trackFaces(
         // Unsubscribed: nobody hears the ends any more, but the count must not stay up.
         if (tracker.active > 0) {
           tracker.endAll();
-          opts.onActiveTracks?.(0);
+          reportActive(0);
         }
       };
     });

@@ -9,6 +9,7 @@ import { ModelUnavailableError } from '../../models/runtime/model-host.js';
 import { AU_LABELS, type EnsembleFrame } from '../../models/seed/index.js';
 import { decideFrame } from '../../models/seed/decode.js';
 import type { FrameCache } from '../../models/seed/frame-cache.js';
+import type { StreamRecord } from '../stream-record.js';
 import type { TrackOutput } from '../track-faces.js';
 import type { FrameMeta } from './affect-events.js';
 import type { AffectModel, DecidedRecord, FeaturesRecord, Held, WindowsRecord } from './affect-records.js';
@@ -187,10 +188,10 @@ describe('cnnFeatures', () => {
     const calls: ReturnType<typeof deferred<FrameCache>>[] = [];
     const model = { cnn: () => (calls.push(deferred<FrameCache>()), calls.at(-1)!.promise) };
     let released = 0;
-    const dropped: number[] = [];
+    const dropped: StreamRecord[] = [];
     const src = new Subject<ReturnType<typeof cropFaces> extends (...a: never[]) => infer _ ? import('./affect-records.js').CroppedRecord : never>();
     const out: FeaturesRecord[] = [];
-    src.pipe(cnnFeatures({ model, streamId: 's', gate: { release: () => void released++ } as never, onDropped: (_w, n) => dropped.push(n) }, { queueFrames: 4 })).subscribe((r) => out.push(r));
+    src.pipe(cnnFeatures({ model, streamId: 's', gate: { release: () => void released++ } as never, report: (r) => dropped.push(r) }, { queueFrames: 4 })).subscribe((r) => out.push(r));
     const crop = { data: new Uint8Array(3), width: 1, height: 1 };
     src.next({ record: frameRecord(0, [{ trackId: T1 }]), crops: [crop] });
     src.next({ record: frameRecord(1, [{ trackId: T1 }, { trackId: T2 }]), crops: [crop, crop] });
@@ -202,28 +203,34 @@ describe('cnnFeatures', () => {
     calls[0]!.reject(new InferenceDroppedError('overflow'));
     await tick();
     expect(out.map((r) => r.caches.map((c) => c?.[0]!.logits.AU[0]))).toEqual([[undefined], [1, undefined]]);
-    expect(dropped).toEqual([1, 1]);
+    expect(dropped).toEqual([1, 1].map((count) => ({ kind: 'dropped', stage: 'affect-frame', count })));
     expect(released).toBe(2);
   });
 
-  it('drops the oldest waiting record beyond queueFrames (credit back, onRecordDropped) and fails on a real inference error', async () => {
+  it('drops the oldest waiting record beyond queueFrames (credit back, reported, onRecordDropped) and fails on a real inference error', async () => {
     const pending: ReturnType<typeof deferred<FrameCache>>[] = [];
     const model = { cnn: () => (pending.push(deferred<FrameCache>()), pending.at(-1)!.promise) };
     let released = 0;
     const droppedRecords: number[] = [];
+    const reported: StreamRecord[] = [];
     const src = new Subject<import('./affect-records.js').CroppedRecord>();
     let error: unknown;
     let finalized = false;
     src
       .pipe(
         finalize(() => (finalized = true)),
-        cnnFeatures({ model, streamId: 's', gate: { release: () => void released++ } as never, onRecordDropped: (r) => droppedRecords.push(r.kind === 'faces' ? r.frame.seq : -1) }, { queueFrames: 1 }),
+        cnnFeatures(
+          { model, streamId: 's', gate: { release: () => void released++ } as never, report: (r) => reported.push(r), onRecordDropped: (r) => droppedRecords.push(r.kind === 'faces' ? r.frame.seq : -1) },
+          { queueFrames: 1 },
+        ),
       )
       .subscribe({ error: (e: unknown) => (error = e) });
     const crop = { data: new Uint8Array(3), width: 1, height: 1 };
     for (let i = 0; i < 4; i++) src.next({ record: frameRecord(i, [{ trackId: T1 }], i === 1 ? [T2] : []), crops: [crop] });
     // 0 in progress, 1 and 2 dropped in turn, 3 waits.
     expect(droppedRecords).toEqual([1, 2]);
+    // Each dropped record's faces (one apiece) are reported as affect frames given up.
+    expect(reported).toEqual([1, 2].map(() => ({ kind: 'dropped', stage: 'affect-frame', count: 1 })));
     expect(released).toBe(2);
     pending[0]!.reject(new InferenceError(ErrorCodes.INFERENCE, 'kernel failed'));
     await tick();
@@ -253,8 +260,8 @@ describe('inferWindows', () => {
     };
     const src = new Subject<WindowsRecord>();
     const out: DecidedRecord[] = [];
-    const droppedWindows: number[] = [];
-    const done = lastValueFrom(src.pipe(inferWindows({ model, streamId: 's', onDropped: (_w, n) => droppedWindows.push(n) }), toArray()));
+    const droppedWindows: StreamRecord[] = [];
+    const done = lastValueFrom(src.pipe(inferWindows({ model, streamId: 's', report: (r) => droppedWindows.push(r) }), toArray()));
     src.next({ decided: [], jobs: [job(T1, [0, 1], [0, 1], false)], forget: [] });
     src.next({ decided: [], jobs: [job(T2, [5, 5], [0], true)], forget: [] });
     src.complete();
@@ -264,7 +271,7 @@ describe('inferWindows', () => {
     out.push(...(await done));
     expect(out.map(first)).toEqual([[0, 1], []]);
     expect(out.map((r) => r.forget)).toEqual([[], [T2]]);
-    expect(droppedWindows).toEqual([1]);
+    expect(droppedWindows).toEqual([{ kind: 'dropped', stage: 'affect-window', count: 1 }]);
   });
 
   it('unsubscribing while windows are in flight leaves no unhandled rejection', async () => {

@@ -1,6 +1,7 @@
 import { defer, type OperatorFunction } from 'rxjs';
 import type { AffectEvent } from '../../core/records.js';
 import type { CreditGate } from '../credit-gate.js';
+import type { RecordSink } from '../stream-record.js';
 import type { TrackOutput } from '../track-faces.js';
 import type { AffectModel, Held } from './affect-records.js';
 import { affectWindows } from './affect-windows.js';
@@ -17,8 +18,8 @@ export interface AnalyseAffectDeps {
   readonly streamId: string;
   /** Credits of an as-fast-as-possible source: returned once a frame's affect work is done. */
   readonly gate?: CreditGate;
-  /** A frame (or window) whose affect results were given up under load. */
-  readonly onDropped?: (what: 'frame' | 'window', count: number) => void;
+  /** `dropped` (stages `affect-frame`, `affect-window`): affect results given up under load or over `maxTracks`. */
+  readonly report?: RecordSink<'dropped'>;
 }
 
 export interface AnalyseAffectOptions {
@@ -38,7 +39,7 @@ export interface AnalyseAffectOptions {
  * one `affect` event per analysed frame and track. All state lives per subscription.
  */
 export function analyseAffect(deps: AnalyseAffectDeps, opts: AnalyseAffectOptions): OperatorFunction<TrackOutput, AffectEvent[]> {
-  const { engine: model, streamId } = deps;
+  const { engine: model, streamId, report } = deps;
   return (source) =>
     defer(() => {
       const windows =
@@ -47,7 +48,7 @@ export function analyseAffect(deps: AnalyseAffectDeps, opts: AnalyseAffectOption
               seqLen: model.seqLen,
               stride: Math.min(opts.stride, model.seqLen),
               maxTracks: opts.maxTracks,
-              onDrop: () => deps.onDropped?.('frame', 1),
+              onDrop: () => report?.({ kind: 'dropped', stage: 'affect-frame', count: 1 }),
             })
           : undefined;
       return source.pipe(
@@ -57,7 +58,7 @@ export function analyseAffect(deps: AnalyseAffectDeps, opts: AnalyseAffectOption
             model,
             streamId,
             ...(deps.gate ? { gate: deps.gate } : {}),
-            ...(deps.onDropped ? { onDropped: deps.onDropped } : {}),
+            ...(report ? { report } : {}),
             // The frame's faces are lost, but a track that ended in it must still let go of its window.
             onRecordDropped: (record) => {
               if (record.kind === 'faces') for (const t of record.tracks) if (t.state === 'ended') windows?.end(t.trackId);
@@ -66,7 +67,7 @@ export function analyseAffect(deps: AnalyseAffectDeps, opts: AnalyseAffectOption
           { queueFrames: opts.queueFrames },
         ),
         affectWindows({ model, streamId, ...(windows ? { windows } : {}) }),
-        inferWindows({ model, streamId, ...(deps.onDropped ? { onDropped: deps.onDropped } : {}) }),
+        inferWindows({ model, streamId, ...(report ? { report } : {}) }),
         smoothAffect(opts.smoothing),
         toAffectEvents({ thresholds: model.thresholds, model: { id: model.id, version: model.version } }),
       );

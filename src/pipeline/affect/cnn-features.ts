@@ -2,6 +2,7 @@ import { defer, finalize, map, type OperatorFunction } from 'rxjs';
 import type { FrameCache } from '../../models/seed/frame-cache.js';
 import { boundedConcatMap } from '../bounded-concat-map.js';
 import type { CreditGate } from '../credit-gate.js';
+import type { RecordSink } from '../stream-record.js';
 import type { TrackOutput } from '../track-faces.js';
 import type { AffectModel, CroppedRecord, FeaturesRecord } from './affect-records.js';
 import { isShed } from './shed.js';
@@ -11,8 +12,9 @@ export interface CnnFeaturesDeps {
   readonly streamId: string;
   /** Credits of an as-fast-as-possible source: one back per faces record, done or dropped. */
   readonly gate?: CreditGate;
-  readonly onDropped?: (what: 'frame', count: number) => void;
-  /** A whole record was dropped from the queue (its tracks may have ended in it). */
+  /** `dropped` (stage `affect-frame`): a face whose request was shed, or every face of a record dropped from the queue. */
+  readonly report?: RecordSink<'dropped'>;
+  /** A whole record was dropped from the queue (its tracks may have ended in it): the affect stage lets their windows go. */
   readonly onRecordDropped?: (record: TrackOutput) => void;
 }
 
@@ -22,12 +24,13 @@ export interface CnnFeaturesDeps {
  * with at most `queueFrames` records waiting (the oldest is dropped beyond that).
  */
 export function cnnFeatures(deps: CnnFeaturesDeps, opts: { readonly queueFrames: number }): OperatorFunction<CroppedRecord, FeaturesRecord> {
+  const dropped = (count: number): void => deps.report?.({ kind: 'dropped', stage: 'affect-frame', count });
   const submit = ({ crops }: CroppedRecord): Promise<(FrameCache | undefined)[]> => {
     const all = Promise.all(
       crops.map((crop) =>
         deps.model.cnn(crop, deps.streamId).catch((err: unknown) => {
           if (!isShed(err)) throw err;
-          deps.onDropped?.('frame', 1);
+          dropped(1);
           return undefined;
         }),
       ),
@@ -64,7 +67,7 @@ export function cnnFeatures(deps: CnnFeaturesDeps, opts: { readonly queueFrames:
               // Its CNN requests may still be queued; their results are simply not used.
               release(record);
               if (record.kind !== 'faces') return;
-              deps.onDropped?.('frame', record.faces.length);
+              dropped(record.faces.length);
               deps.onRecordDropped?.(record);
             },
           },

@@ -1,5 +1,6 @@
 import { concatMap, map, type OperatorFunction } from 'rxjs';
 import type { TrackId } from '../../core/ids.js';
+import type { RecordSink } from '../stream-record.js';
 import { scoresOf } from './affect-events.js';
 import type { AffectModel, Decided, DecidedRecord, WindowsRecord } from './affect-records.js';
 import { isShed } from './shed.js';
@@ -7,7 +8,8 @@ import { isShed } from './shed.js';
 export interface InferWindowsDeps {
   readonly model: Pick<AffectModel, 'window'>;
   readonly streamId: string;
-  readonly onDropped?: (what: 'window', count: number) => void;
+  /** `dropped` (stage `affect-window`) for every window whose request was shed. */
+  readonly report?: RecordSink<'dropped'>;
 }
 
 /**
@@ -22,7 +24,7 @@ export function inferWindows(deps: InferWindowsDeps): OperatorFunction<WindowsRe
       w.jobs.map((job) =>
         deps.model.window(job.frames.map((f) => f.features.cache), deps.streamId).catch((err: unknown) => {
           if (!isShed(err)) throw err;
-          deps.onDropped?.('window', 1);
+          deps.report?.({ kind: 'dropped', stage: 'affect-window', count: 1 });
           return undefined;
         }),
       ),
