@@ -1,17 +1,17 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { AnalyticsError, ConfigError, ErrorCodes, asAnalyticsError, type ErrorCode } from '../core/errors.js';
+import { ConfigError, ErrorCodes, asAnalyticsError, type ErrorCode } from '../core/errors.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
-import type { StreamSupervisor } from '../supervisor/stream-supervisor.js';
-import { STATUS_FOR_CODE, endRaw, sendError, sendJson } from './http-errors.js';
+import { addStream } from './add-stream.js';
+import { PROTOCOL_STATUS, endRaw, errorAnswer, isRefusal, sendError, sendJson, type ProtocolStatus } from './http-errors.js';
 import { requestToken, tokenMatches } from './auth.js';
 import { REFUSAL_REASONS, refusalReason } from './control-refusals.js';
 import { readJsonBody } from './read-json-body.js';
 import { isJsonContentType, isStateChanging, type AccessPolicy } from './request-guard.js';
 import { decodeSegment, parseRequestTarget } from './request-target.js';
-import { createStreamPayload, firstProblem } from './stream-payload.js';
+import type { StreamApi } from './stream-api.js';
 import { parseEventFilter, type WsPublisher } from './ws-publisher.js';
 import { serveSnapshot, SNAPSHOT_PATH } from './snapshot-route.js';
 import type { SnapshotRegistry } from './snapshots.js';
@@ -21,8 +21,7 @@ export interface Readiness {
   ready(): { ready: boolean; checks: Record<string, boolean>; details: Record<string, unknown> };
 }
 
-/** What the API needs of the supervisor (a seam unit tests can fill). */
-export type StreamApi = Pick<StreamSupervisor, 'list' | 'get' | 'has' | 'add' | 'remove' | 'restart' | 'vetApiUrl'>;
+export type { StreamApi } from './stream-api.js';
 
 export interface HttpServerDeps {
   readonly supervisor: StreamApi;
@@ -67,7 +66,8 @@ function routeMethods(path: string): readonly string[] | undefined {
 }
 
 interface Refusal {
-  readonly status: number;
+  /** Only where HTTP itself decides the status; otherwise it is the code's. */
+  readonly status?: ProtocolStatus;
   readonly code: ErrorCode;
   readonly message: string;
   readonly field?: string;
@@ -89,7 +89,7 @@ function hasBody(req: IncomingMessage): boolean {
  * refused upload is not read (and thrown away) up to the request timeout to keep the connection.
  */
 function refuseUnread(res: ServerResponse, r: Refusal): void {
-  sendError(res, r.status, r.code, r.message, r.field, { ...r.headers, connection: 'close' });
+  sendError(res, r.code, r.message, { field: r.field, headers: { ...r.headers, connection: 'close' }, status: r.status });
 }
 
 /** One port: health, readiness, metrics, the stream API and the event WebSocket. */
@@ -120,12 +120,12 @@ export class HttpServer {
       handle(req, res);
     });
     this.server.on('checkExpectation', (_req: IncomingMessage, res: ServerResponse) =>
-      refuseUnread(res, { status: 417, code: ErrorCodes.BAD_REQUEST, message: 'only Expect: 100-continue is supported' }),
+      refuseUnread(res, { status: PROTOCOL_STATUS.expectationFailed, code: ErrorCodes.BAD_REQUEST, message: 'only Expect: 100-continue is supported' }),
     );
     // Without a listener Node drops CONNECT silently; this is not a proxy, and says so in JSON.
     this.server.on('connect', (_req: IncomingMessage, socket: Duplex) => {
       socket.on('error', (err) => this.log.debug({ code: (err as NodeJS.ErrnoException).code }, 'CONNECT socket error'));
-      endRaw(socket, 405, ErrorCodes.METHOD_NOT_ALLOWED, 'CONNECT is not supported: this server is not a proxy');
+      endRaw(socket, { code: ErrorCodes.METHOD_NOT_ALLOWED, message: 'CONNECT is not supported: this server is not a proxy' });
     });
     this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
       socket.on('error', (err) => this.log.debug({ code: (err as NodeJS.ErrnoException).code }, 'upgrade socket error'));
@@ -141,8 +141,11 @@ export class HttpServer {
     this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
       this.log.debug({ code: err.code }, 'unparsable request');
       if (err.code === 'ECONNRESET' || !socket.writable) return void socket.destroy();
-      const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
-      endRaw(socket, status, ErrorCodes.BAD_REQUEST, status === 431 ? 'request headers too large' : status === 408 ? 'request timed out' : 'malformed HTTP request');
+      const [status, message] =
+        err.code === 'HPE_HEADER_OVERFLOW' ? [PROTOCOL_STATUS.headersTooLarge, 'request headers too large']
+        : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? [PROTOCOL_STATUS.requestTimeout, 'request timed out']
+        : [undefined, 'malformed HTTP request'];
+      endRaw(socket, { code: ErrorCodes.BAD_REQUEST, message }, { status });
     });
   }
 
@@ -183,10 +186,10 @@ export class HttpServer {
         res.destroy();
         return;
       }
-      const status = STATUS_FOR_CODE[e.code] ?? 500;
-      if (status < 500) this.countRefusal(req, e.code);
-      if (status >= 500) this.log.error({ err: e, code: e.code }, 'request failed');
-      if (!res.headersSent) sendError(res, status, e.code, e.message);
+      const { status, error } = errorAnswer(e);
+      if (isRefusal(status)) this.countRefusal(req, e.code, error.field);
+      else this.log.error({ err: e, code: e.code }, 'request failed');
+      if (!res.headersSent) sendError(res, error.code, error.message, { field: error.field });
       else res.destroy();
     } catch (guardErr) {
       this.log.error({ err: guardErr }, 'error handler failed; connection dropped');
@@ -214,19 +217,19 @@ export class HttpServer {
   /** Checks shared by requests and upgrades, in order: target, Host, token, Origin. */
   private admit(req: IncomingMessage, upgrade: boolean): URL | Refusal {
     const url = parseRequestTarget(req.url);
-    if (typeof url === 'string') return { status: 400, code: ErrorCodes.BAD_REQUEST, message: url };
+    if (typeof url === 'string') return { code: ErrorCodes.BAD_REQUEST, message: url };
     const { access } = this.deps;
     if (!access.hostAllowed(req.headers.host)) {
-      return { status: 403, code: ErrorCodes.HOST_FORBIDDEN, message: 'Host header not allowed (server.allowedHosts)' };
+      return { code: ErrorCodes.HOST_FORBIDDEN, message: 'Host header not allowed (server.allowedHosts)' };
     }
     // The live page itself holds no data: it asks for the token and sends it with every API call.
     const page = !upgrade && isStaticPath(url.pathname) && (req.method === 'GET' || req.method === 'HEAD');
     if (!page && !this.authorised(req, url, { allowQuery: upgrade })) {
       const hint = !upgrade && url.searchParams.has('token') ? ' (?token= is accepted on the WebSocket only; send Authorization: Bearer)' : '';
-      return { status: 401, code: ErrorCodes.UNAUTHORIZED, message: `missing or wrong bearer token${hint}`, headers: { 'WWW-Authenticate': 'Bearer' } };
+      return { code: ErrorCodes.UNAUTHORIZED, message: `missing or wrong bearer token${hint}`, headers: { 'WWW-Authenticate': 'Bearer' } };
     }
     if ((upgrade || isStateChanging(req.method ?? 'GET')) && !access.originAllowed(req.headers.origin, req.headers.host)) {
-      return { status: 403, code: ErrorCodes.ORIGIN_FORBIDDEN, message: 'cross-origin request refused (server.allowedOrigins)' };
+      return { code: ErrorCodes.ORIGIN_FORBIDDEN, message: 'cross-origin request refused (server.allowedOrigins)' };
     }
     return url;
   }
@@ -241,16 +244,16 @@ export class HttpServer {
     const path = url.pathname;
     const method = req.method ?? 'GET';
     const methods = routeMethods(path);
-    if (methods === undefined) return { status: 404, code: ErrorCodes.NOT_FOUND, message: `no route for ${method} ${path}` };
+    if (methods === undefined) return { code: ErrorCodes.NOT_FOUND, message: `no route for ${method} ${path}` };
     if (!methods.includes(method)) {
-      return { status: 405, code: ErrorCodes.METHOD_NOT_ALLOWED, message: `${method} is not allowed on ${path}`, headers: { allow: methods.join(', ') } };
+      return { code: ErrorCodes.METHOD_NOT_ALLOWED, message: `${method} is not allowed on ${path}`, headers: { allow: methods.join(', ') } };
     }
     if (path === '/v1/streams' && method === 'POST') {
       if (!isJsonContentType(req.headers['content-type'])) {
-        return { status: 415, code: ErrorCodes.UNSUPPORTED_MEDIA_TYPE, message: 'request body must be application/json (charset utf-8 if given)', field: '(content-type)' };
+        return { code: ErrorCodes.UNSUPPORTED_MEDIA_TYPE, message: 'request body must be application/json (charset utf-8 if given)', field: '(content-type)' };
       }
       if (declaredLength(req) > this.deps.maxBodyBytes) {
-        return { status: 413, code: ErrorCodes.PAYLOAD_TOO_LARGE, message: `request body over ${this.deps.maxBodyBytes} bytes` };
+        return { code: ErrorCodes.PAYLOAD_TOO_LARGE, message: `request body over ${this.deps.maxBodyBytes} bytes` };
       }
     }
     return url;
@@ -258,10 +261,10 @@ export class HttpServer {
 
   private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     const url = this.admit(req, true);
-    if (!(url instanceof URL)) return endRaw(socket, url.status, url.code, url.message, url.headers);
-    if (url.pathname !== EVENTS_PATH) return endRaw(socket, 404, ErrorCodes.NOT_FOUND, `no WebSocket at ${url.pathname}`);
+    if (!(url instanceof URL)) return endRaw(socket, url, { headers: url.headers, status: url.status });
+    if (url.pathname !== EVENTS_PATH) return endRaw(socket, { code: ErrorCodes.NOT_FOUND, message: `no WebSocket at ${url.pathname}` });
     const filter = parseEventFilter(url);
-    if (typeof filter === 'string') return endRaw(socket, 400, ErrorCodes.BAD_REQUEST, filter);
+    if (typeof filter === 'string') return endRaw(socket, { code: ErrorCodes.BAD_REQUEST, message: filter });
     this.deps.publisher.handleUpgrade(req, socket, head, filter);
   }
 
@@ -269,7 +272,7 @@ export class HttpServer {
     const url = this.preflight(req);
     if (!(url instanceof URL)) {
       this.countRefusal(req, url.code, url.field);
-      return hasBody(req) ? refuseUnread(res, url) : sendError(res, url.status, url.code, url.message, url.field, url.headers);
+      return hasBody(req) ? refuseUnread(res, url) : sendError(res, url.code, url.message, url);
     }
     const path = url.pathname;
     const method = req.method ?? 'GET';
@@ -281,7 +284,7 @@ export class HttpServer {
     if (path === '/healthz') return sendJson(res, 200, { status: 'ok' });
     if (path === '/readyz') {
       const r = this.deps.readiness.ready();
-      return sendJson(res, r.ready ? 200 : 503, r);
+      return sendJson(res, r.ready ? 200 : PROTOCOL_STATUS.unavailable, r);
     }
     if (path === '/metrics') {
       const text = await metrics.registry.metrics();
@@ -289,10 +292,10 @@ export class HttpServer {
       res.end(text);
       return;
     }
-    if (path === EVENTS_PATH) return sendError(res, 426, ErrorCodes.BAD_REQUEST, 'this endpoint is a WebSocket', undefined, { upgrade: 'websocket' });
+    if (path === EVENTS_PATH) return sendError(res, ErrorCodes.BAD_REQUEST, 'this endpoint is a WebSocket', { status: PROTOCOL_STATUS.upgradeRequired, headers: { upgrade: 'websocket' } });
     if (path === CLUSTER_PATH) {
       const view = this.deps.cluster?.();
-      return view === undefined ? sendError(res, 404, ErrorCodes.NOT_FOUND, 'this daemon is not part of a cluster (config cluster:)') : sendJson(res, 200, view);
+      return view === undefined ? sendError(res, ErrorCodes.NOT_FOUND, 'this daemon is not part of a cluster (config cluster:)') : sendJson(res, 200, view);
     }
     if (path === '/v1/streams') return read ? sendJson(res, 200, { streams: supervisor.list() }) : this.createStream(req, res);
     const snap = SNAPSHOT_PATH.exec(path);
@@ -301,9 +304,9 @@ export class HttpServer {
     const id = decodeSegment(m?.[1] ?? '');
     if (id === undefined) {
       this.countRefusal(req, ErrorCodes.BAD_REQUEST, 'id');
-      return sendError(res, 400, ErrorCodes.BAD_REQUEST, 'malformed stream id');
+      return sendError(res, ErrorCodes.BAD_REQUEST, 'malformed stream id');
     }
-    const missing = (): void => sendError(res, 404, ErrorCodes.NOT_FOUND, `no stream with id ${JSON.stringify(id)}`);
+    const missing = (): void => sendError(res, ErrorCodes.NOT_FOUND, `no stream with id ${JSON.stringify(id)}`);
     if (path.endsWith('/restart')) {
       const info = await supervisor.restart(id);
       return info ? sendJson(res, 200, info) : missing();
@@ -315,47 +318,10 @@ export class HttpServer {
     return (await supervisor.remove(id)) ? void res.writeHead(204).end() : missing();
   }
 
+  /** Refusals (the body, then the stream's checks) travel to fail(), which answers them. */
   private async createStream(req: IncomingMessage, res: ServerResponse): Promise<void> {
     // Content type and declared length were checked in preflight().
-    const refuse = (status: number, code: ErrorCode, message: string, field?: string): void => {
-      this.countRefusal(req, code, field);
-      sendError(res, status, code, message, field);
-    };
-    let body: unknown;
-    try {
-      body = await readJsonBody(req, this.deps.maxBodyBytes);
-    } catch (err) {
-      // Not JSON, empty, or over the limit as it arrived: the body as a whole is what is wrong.
-      const e = asAnalyticsError(err);
-      const status = e.context.aborted === true ? undefined : STATUS_FOR_CODE[e.code];
-      if (status === undefined) throw err;
-      this.countRefusal(req, e.code, '(body)');
-      return sendError(res, status, e.code, e.message);
-    }
-    if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-      return refuse(400, ErrorCodes.BAD_REQUEST, 'request body must be a JSON object', '(body)');
-    }
-    const parsed = createStreamPayload.safeParse(body);
-    if (!parsed.success) {
-      const p = firstProblem(parsed.error);
-      return refuse(400, ErrorCodes.BAD_REQUEST, p.message, p.field);
-    }
-    const cfg = parsed.data;
-    if (this.deps.supervisor.has(cfg.id)) return sendError(res, 409, ErrorCodes.CONFLICT, `stream ${cfg.id} already exists`, 'id');
-    try {
-      this.deps.supervisor.vetApiUrl(cfg.url);
-    } catch (err) {
-      const e = asAnalyticsError(err);
-      return refuse(STATUS_FOR_CODE[e.code] ?? 400, e.code, e.message, 'url');
-    }
-    try {
-      // await: tolerates a supervisor whose add() is asynchronous (serialised lifecycle).
-      const info = await this.deps.supervisor.add(cfg, 'api');
-      sendJson(res, 201, info, { location: `/v1/streams/${encodeURIComponent(cfg.id)}` });
-    } catch (err) {
-      if (err instanceof AnalyticsError && err.code === ErrorCodes.CONFLICT) return sendError(res, 409, err.code, err.message, 'id');
-      if (err instanceof AnalyticsError && err.code === ErrorCodes.LIMIT) return refuse(429, err.code, err.message);
-      throw err;
-    }
+    const info = await addStream(this.deps.supervisor, await readJsonBody(req, this.deps.maxBodyBytes));
+    sendJson(res, 201, info, { location: `/v1/streams/${encodeURIComponent(info.id)}` });
   }
 }

@@ -11,6 +11,8 @@ export async function readJsonBody(req: IncomingMessage, maxBytes: number): Prom
   if (Number.isFinite(declared) && declared > maxBytes) {
     throw new AnalyticsError(ErrorCodes.PAYLOAD_TOO_LARGE, `request body over ${maxBytes} bytes`);
   }
+  // The body as a whole is what is wrong (the field of the answer, and a `malformed` refusal).
+  const notJson = (message: string, cause?: unknown): AnalyticsError => new AnalyticsError(ErrorCodes.BAD_REQUEST, message, { cause, context: { field: '(body)' } });
   const chunks: Buffer[] = [];
   let size = 0;
   try {
@@ -24,10 +26,10 @@ export async function readJsonBody(req: IncomingMessage, maxBytes: number): Prom
     throw new TransportError(ErrorCodes.TRANSPORT, 'client aborted the request body', { cause: err, context: { aborted: true } });
   }
   const text = Buffer.concat(chunks).toString('utf8');
-  if (text.trim() === '') throw new AnalyticsError(ErrorCodes.BAD_REQUEST, 'request body is empty; expected a JSON object');
+  if (text.trim() === '') throw notJson('request body is empty; expected a JSON object');
   try {
     return JSON.parse(text) as unknown;
   } catch (err) {
-    throw new AnalyticsError(ErrorCodes.BAD_REQUEST, `request body is not valid JSON: ${(err as Error).message}`, { cause: err });
+    throw notJson(`request body is not valid JSON: ${(err as Error).message}`, err);
   }
 }

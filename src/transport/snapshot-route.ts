@@ -19,16 +19,16 @@ export async function serveSnapshot(
   try {
     id = decodeURIComponent(rawId);
   } catch {
-    return sendError(res, 400, ErrorCodes.BAD_REQUEST, 'the stream id in the path is not valid percent-encoding', 'id');
+    return sendError(res, ErrorCodes.BAD_REQUEST, 'the stream id in the path is not valid percent-encoding', { field: 'id' });
   }
-  if (method !== 'GET' && method !== 'HEAD') return sendError(res, 405, ErrorCodes.BAD_REQUEST, `${method} is not allowed on ${url.pathname}`);
+  if (method !== 'GET' && method !== 'HEAD') return sendError(res, ErrorCodes.METHOD_NOT_ALLOWED, `${method} is not allowed on ${url.pathname}`, { headers: { allow: 'GET, HEAD' } });
   const annotated = url.searchParams.get('annotated');
-  if (annotated !== null && annotated !== '0' && annotated !== '1') return sendError(res, 400, ErrorCodes.BAD_REQUEST, 'annotated must be 0 or 1', 'annotated');
-  if (!deps.supervisor.has(id)) return sendError(res, 404, ErrorCodes.NOT_FOUND, `no stream with id ${JSON.stringify(id)}`);
+  if (annotated !== null && annotated !== '0' && annotated !== '1') return sendError(res, ErrorCodes.BAD_REQUEST, 'annotated must be 0 or 1', { field: 'annotated' });
+  if (!deps.supervisor.has(id)) return sendError(res, ErrorCodes.NOT_FOUND, `no stream with id ${JSON.stringify(id)}`);
   const snap = await deps.snapshots?.get(id)?.jpeg(annotated === '1');
   if (!snap) {
     res.setHeader('retry-after', '1');
-    return sendError(res, 404, ErrorCodes.NOT_FOUND, `stream ${JSON.stringify(id)} has no analysed frame yet`);
+    return sendError(res, ErrorCodes.NOT_FOUND, `stream ${JSON.stringify(id)} has no analysed frame yet`);
   }
   res.writeHead(200, {
     'content-type': 'image/jpeg',

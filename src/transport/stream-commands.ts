@@ -1,8 +1,10 @@
 import { z } from 'zod';
-import { AnalyticsError, ErrorCodes, asAnalyticsError } from '../core/errors.js';
-import type { StreamInfo, StreamSupervisor } from '../supervisor/stream-supervisor.js';
-import { STATUS_FOR_CODE } from './http-errors.js';
-import { createStreamPayload, firstProblem } from './stream-payload.js';
+import { AnalyticsError, ErrorCodes } from '../core/errors.js';
+import type { StreamInfo } from '../supervisor/stream-supervisor.js';
+import { WHOLE_PAYLOAD, addStream, concerning } from './add-stream.js';
+import { errorAnswer, type ErrorBody } from './http-errors.js';
+import type { StreamApi } from './stream-api.js';
+import { firstProblem } from './stream-payload.js';
 
 /** Stream control as a message (broker control topics): the HTTP API's operations, same checks. */
 const commandSchema = z.discriminatedUnion('op', [
@@ -19,29 +21,33 @@ export interface CommandReply {
   readonly requestId?: string;
   readonly stream?: StreamInfo;
   readonly streams?: readonly StreamInfo[];
-  readonly error?: { readonly code: string; readonly message: string; readonly field?: string };
+  readonly error?: ErrorBody;
 }
 
-const failure = (status: number, code: string, message: string, requestId: string | undefined, field?: string): CommandReply => ({
-  ok: false,
-  status,
-  ...(requestId !== undefined ? { requestId } : {}),
-  error: { code, message, ...(field !== undefined ? { field } : {}) },
-});
+/** A field of the stream payload, as a path in the command (the payload is its `stream`). */
+const inCommand = (field: string): string => (field === WHOLE_PAYLOAD ? 'stream' : `stream.${field}`);
+
+/** The reply to a refused or failed command: the HTTP API's envelope and status. */
+export function refusedReply(err: unknown, requestId?: string, at?: (field: string) => string): CommandReply {
+  const { status, error } = errorAnswer(err, at);
+  return { ok: false, status, ...(requestId !== undefined ? { requestId } : {}), error };
+}
+
+const noStream = (id: string): AnalyticsError => new AnalyticsError(ErrorCodes.NOT_FOUND, `no stream with id ${JSON.stringify(id)}`);
 
 /** Parses a command's bytes (at most `maxBytes`) and runs it against the supervisor; never throws. */
-export async function runStreamCommand(supervisor: StreamSupervisor, bytes: Uint8Array, maxBytes: number): Promise<CommandReply> {
-  if (bytes.byteLength > maxBytes) return failure(413, ErrorCodes.PAYLOAD_TOO_LARGE, `command larger than ${maxBytes} bytes`, undefined);
+export async function runStreamCommand(supervisor: StreamApi, bytes: Uint8Array, maxBytes: number): Promise<CommandReply> {
+  if (bytes.byteLength > maxBytes) return refusedReply(new AnalyticsError(ErrorCodes.PAYLOAD_TOO_LARGE, `command larger than ${maxBytes} bytes`));
   let raw: unknown;
   try {
     raw = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
   } catch {
-    return failure(400, ErrorCodes.BAD_REQUEST, 'command is not UTF-8 JSON', undefined, '(body)');
+    return refusedReply(concerning(new AnalyticsError(ErrorCodes.BAD_REQUEST, 'command is not UTF-8 JSON'), WHOLE_PAYLOAD));
   }
   const parsed = commandSchema.safeParse(raw);
   if (!parsed.success) {
     const p = firstProblem(parsed.error);
-    return failure(400, ErrorCodes.BAD_REQUEST, p.message, undefined, p.field);
+    return refusedReply(concerning(new AnalyticsError(ErrorCodes.BAD_REQUEST, p.message), p.field));
   }
   const cmd = parsed.data;
   const rid = cmd.requestId;
@@ -51,27 +57,21 @@ export async function runStreamCommand(supervisor: StreamSupervisor, bytes: Uint
       case 'list':
         return ok(200, { streams: supervisor.list() });
       case 'remove':
-        return (await supervisor.remove(cmd.id)) ? ok(204, {}) : failure(404, ErrorCodes.NOT_FOUND, `no stream with id ${JSON.stringify(cmd.id)}`, rid);
+        if (!(await supervisor.remove(cmd.id))) throw noStream(cmd.id);
+        return ok(204, {});
       case 'restart': {
         const info = await supervisor.restart(cmd.id);
-        return info ? ok(200, { stream: info }) : failure(404, ErrorCodes.NOT_FOUND, `no stream with id ${JSON.stringify(cmd.id)}`, rid);
+        if (!info) throw noStream(cmd.id);
+        return ok(200, { stream: info });
       }
-      case 'add': {
-        const body = cmd.stream;
-        if (typeof body !== 'object' || body === null || Array.isArray(body)) return failure(400, ErrorCodes.BAD_REQUEST, 'stream must be a JSON object', rid, 'stream');
-        const s = createStreamPayload.safeParse(body);
-        if (!s.success) {
-          const p = firstProblem(s.error);
-          return failure(400, ErrorCodes.BAD_REQUEST, p.message, rid, `stream.${p.field}`);
+      case 'add':
+        try {
+          return ok(201, { stream: await addStream(supervisor, cmd.stream) });
+        } catch (err) {
+          return refusedReply(err, rid, inCommand);
         }
-        if (supervisor.has(s.data.id)) return failure(409, ErrorCodes.CONFLICT, `stream ${s.data.id} already exists`, rid, 'stream.id');
-        supervisor.vetApiUrl(s.data.url);
-        return ok(201, { stream: await supervisor.add(s.data, 'api') });
-      }
     }
   } catch (err) {
-    const e = asAnalyticsError(err);
-    const status = e instanceof AnalyticsError && e.code === ErrorCodes.LIMIT ? 429 : (STATUS_FOR_CODE[e.code] ?? 500);
-    return failure(status, e.code, e.message, rid);
+    return refusedReply(err, rid);
   }
 }

@@ -6,6 +6,7 @@ import { EVENT_TYPES, type AnalyticsEvent, type EventType } from '../core/record
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { SlowClientPolicy } from './slow-client-policy.js';
+import { PROTOCOL_STATUS, endRaw } from './http-errors.js';
 
 export interface EventFilter {
   readonly streams?: ReadonlySet<string>;
@@ -81,7 +82,7 @@ export class WsPublisher {
   /** Called from the HTTP server's 'upgrade' once the path matched. Returns false if refused. */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, filter: EventFilter): void {
     if (this.clients.size >= this.opts.maxClients) {
-      socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      endRaw(socket, { status: PROTOCOL_STATUS.unavailable });
       return;
     }
     this.wss.handleUpgrade(req, socket, head, (ws) => {

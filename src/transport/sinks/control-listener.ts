@@ -3,10 +3,10 @@ import { connect as natsConnect, Events, type NatsConnection } from 'nats';
 import type { SinkConfig } from '../../config/sink-schema.js';
 import type { Logger } from '../../observability/logger.js';
 import type { Metrics } from '../../observability/metrics.js';
-import type { StreamSupervisor } from '../../supervisor/stream-supervisor.js';
-import { ErrorCodes } from '../../core/errors.js';
+import { AnalyticsError, ErrorCodes } from '../../core/errors.js';
 import { REFUSAL_REASONS, refusalReason, type RefusalReason } from '../control-refusals.js';
-import { runStreamCommand } from '../stream-commands.js';
+import { refusedReply, runStreamCommand } from '../stream-commands.js';
+import type { StreamApi } from '../stream-api.js';
 import { mqttTlsOptions } from './mqtt-connector.js';
 import { connectWithPacketLimit } from './mqtt-packet-limit.js';
 import { credentialsFromUrl, natsTlsOptions } from './nats-connector.js';
@@ -32,7 +32,7 @@ export interface ControlListener {
  */
 export async function startControlListener(
   sink: SinkConfig,
-  supervisor: StreamSupervisor,
+  supervisor: StreamApi,
   deps: {
     readonly logger: Logger;
     readonly maxBytes: number;
@@ -67,12 +67,12 @@ export async function startControlListener(
     // wait nor takes the places of commands that can run.
     if (bytes.byteLength > deps.maxBytes) {
       refused('too-large');
-      send(reply, { ok: false, status: 413, error: { code: ErrorCodes.PAYLOAD_TOO_LARGE, message: `command larger than ${deps.maxBytes} bytes` } });
+      send(reply, refusedReply(new AnalyticsError(ErrorCodes.PAYLOAD_TOO_LARGE, `command larger than ${deps.maxBytes} bytes`)));
       return;
     }
     if (pending >= MAX_PENDING_COMMANDS) {
       refused('limit');
-      send(reply, { ok: false, status: 429, error: { code: ErrorCodes.LIMIT, message: `more than ${MAX_PENDING_COMMANDS} control commands waiting; try again later` } });
+      send(reply, refusedReply(new AnalyticsError(ErrorCodes.LIMIT, `more than ${MAX_PENDING_COMMANDS} control commands waiting; try again later`)));
       return;
     }
     pending++;
