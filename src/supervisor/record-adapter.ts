@@ -47,7 +47,7 @@ export function applyRecord(t: RecordTarget, record: StreamRecord): void {
       return;
     case 'decode-error':
       metrics.decodeErrors.inc(labels);
-      t.log.debug({ code: record.error.code, error: record.error.message }, 'undecodable packet skipped');
+      t.log.debug({ err: { ...record.error } }, 'undecodable packet skipped');
       return;
     case 'skipped':
       metrics.framesSkipped.inc(labels);
@@ -69,7 +69,7 @@ export function applyRecord(t: RecordTarget, record: StreamRecord): void {
       metrics.streamReconnects.inc(labels);
       info.reconnects++;
       info.error = record.error;
-      t.log.warn({ attempt: record.attempt, delayMs: record.delayMs, code: record.error.code, error: record.error.message }, 'source lost, reconnecting');
+      t.log.warn({ attempt: record.attempt, delayMs: record.delayMs, err: { ...record.error } }, 'source lost, reconnecting');
       if (info.state !== 'reconnecting') t.setState('reconnecting');
       return;
     case 'recovered':

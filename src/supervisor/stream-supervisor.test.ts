@@ -67,17 +67,18 @@ function supervisor(input: ConfigInput = {}, opts: { store?: StreamStore } = {})
   events.subscribe((e) => seen.push(e));
   const metrics = createMetrics(new Registry());
   const runs = new FakeRuns();
+  const logs: Record<string, unknown>[] = [];
   const sup = new StreamSupervisor({
     config,
     detector: { createSession: () => ({ detect: () => Promise.reject(new Error('unused')) }) },
     metrics,
-    logger: createLogger('silent', new Writable({ write: (_c, _e, cb) => cb() })),
+    logger: createLogger('info', new Writable({ write: (c: Buffer, _e, cb) => (logs.push(...c.toString('utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>)), cb()) })),
     events,
     backend: 'test',
     run: runs.run,
     ...(opts.store ? { store: opts.store } : {}),
   });
-  return { sup, runs, seen, metrics };
+  return { sup, runs, seen, metrics, logs };
 }
 
 function clip(id: string, name = 'clip.mp4'): StreamConfig {
@@ -159,11 +160,16 @@ describe('StreamSupervisor', () => {
   });
 
   it('marks a failed run failed with its code, credentials scrubbed', async () => {
-    const { sup, runs, seen } = supervisor();
+    const { sup, runs, seen, logs } = supervisor();
     await sup.add(clip('x'), 'api');
-    runs.failers.get('x')!(new SourceError(ErrorCodes.SOURCE_OPEN, 'rtsp://admin:pw@cam/1 refused'));
+    runs.failers.get('x')!(new SourceError(ErrorCodes.SOURCE_OPEN, 'rtsp://admin:pw@cam/1 refused', { cause: new Error('connect to rtsp://admin:pw@cam/1 failed') }));
     expect(sup.get('x')).toMatchObject({ state: 'failed', error: { code: 'VA_ERR_SOURCE_OPEN', message: 'rtsp://***@cam/1 refused' } });
     expect(seen.at(-1)).toMatchObject({ type: 'stream', state: 'failed', error: { code: 'VA_ERR_SOURCE_OPEN' } });
+    // The log line carries the error under err (class, code, stack, cause), scrubbed like the API's copy.
+    const line = logs.find((l) => l.msg === 'stream failed');
+    expect(line?.err).toMatchObject({ type: 'SourceError', code: 'VA_ERR_SOURCE_OPEN', message: 'rtsp://***@cam/1 refused', cause: { message: 'connect to rtsp://***@cam/1 failed' } });
+    expect((line?.err as { stack?: string } | undefined)?.stack).toContain('stream-supervisor.test.ts');
+    expect(JSON.stringify(logs)).not.toContain('admin:pw');
   });
 
   it('checks an API stream against the file roots at every start, not only at POST', async () => {

@@ -15,6 +15,7 @@ import { assertUnderRoots } from './file-roots.js';
 import { KeyedSerial } from './keyed-serial.js';
 import { applyRecord, type RecordTarget } from './record-adapter.js';
 import { runSettings } from './run-settings.js';
+import { scrubbedError } from './scrubbed-error.js';
 import type { StreamInfo } from './stream-info.js';
 import type { StreamStore } from './stream-store.js';
 
@@ -302,7 +303,7 @@ export class StreamSupervisor {
     const message = scrubCredentials(e.message);
     h.info.error = { code: e.code, message };
     this.deps.metrics.streamErrors.inc({ stream: h.id, code: e.code });
-    this.deps.logger.child({ component: 'stream', streamId: h.id }).error({ code: e.code, error: message }, 'stream failed');
+    this.deps.logger.child({ component: 'stream', streamId: h.id }).error({ err: scrubbedError(e) }, 'stream failed');
     this.setState(h, 'failed');
   }
 

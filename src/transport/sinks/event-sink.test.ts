@@ -1,3 +1,4 @@
+import { Writable } from 'node:stream';
 import { Subject } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { asStreamId } from '../../core/ids.js';
@@ -138,6 +139,25 @@ describe('EventSink', () => {
     broker.refuse = false;
     await settle(() => counts.delivered === 5);
     expect(broker.stored.map((m) => JSON.parse(m.payload).frame)).toEqual([95, 96, 97, 98, 99]);
+  });
+
+  it('logs a broker failure under err, with its code, stack and cause (pino serializer), not as a bare message', async () => {
+    const lines: Record<string, unknown>[] = [];
+    const out = new Writable({
+      write(chunk: Buffer, _enc, cb) {
+        for (const l of chunk.toString('utf8').split('\n').filter(Boolean)) lines.push(JSON.parse(l) as Record<string, unknown>);
+        cb();
+      },
+    });
+    const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1883', { cause: new Error('socket closed by peer') }), { code: 'ECONNREFUSED' });
+    const sink = new EventSink(options(), async () => { throw refused; }, { onDelivered: () => undefined, onDropped: () => undefined, onState: () => undefined }, createLogger('info', out));
+    sinks.push(sink);
+    sink.start(new Subject<AnalyticsEvent>());
+    await settle(() => lines.some((l) => l.msg === 'cannot connect to the broker'));
+    const line = lines.find((l) => l.msg === 'cannot connect to the broker')!;
+    expect(line.err).toMatchObject({ type: 'Error', message: 'connect ECONNREFUSED 127.0.0.1:1883', code: 'ECONNREFUSED', cause: { message: 'socket closed by peer' } });
+    expect((line.err as { stack: string }).stack).toContain('event-sink.test.ts');
+    expect(line).not.toHaveProperty('error');
   });
 
   it('on close delivers what it can, then counts the rest as dropped at shutdown', async () => {

@@ -173,7 +173,7 @@ export class EventSink {
         const wasConnected = this.connection !== undefined;
         await this.dropConnection();
         if (message !== this.lastError || failures === 1) {
-          this.log.warn({ code: (err as { code?: string }).code, error: message, attempt: failures, buffered: this.queue.size }, wasConnected ? 'broker connection lost' : 'cannot connect to the broker');
+          this.log.warn({ err, attempt: failures, buffered: this.queue.size }, wasConnected ? 'broker connection lost' : 'cannot connect to the broker');
         }
         this.lastError = message;
         const bound = Math.min(this.opts.reconnect.maxDelayMs, this.opts.reconnect.initialDelayMs * 2 ** Math.min(failures - 1, 30));
