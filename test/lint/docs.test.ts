@@ -13,7 +13,8 @@ import { repoRoot } from '../helpers/media.js';
 describe('documentation', () => {
   for (const doc of generatedDocs(repoRoot)) {
     it(`${doc.file}: the generated tables are what the code generates (run npm run docs)`, () => {
-      expect(doc.committed, `${doc.file} differs from what the code generates: run npm run docs`).toBe(doc.generated);
+      // Compared line by line, so the failure shows the lines that differ.
+      expect(doc.committed.split('\n'), `${doc.file} differs from what the code generates: run npm run docs`).toEqual(doc.generated.split('\n'));
     });
   }
 
@@ -23,7 +24,7 @@ describe('documentation', () => {
     expect(brokenLinks(repoRoot, files)).toEqual([]);
   });
 
-  it('the link check names a missing file and a missing heading, and leaves code, fences and URLs alone', () => {
+  it('the link check names a missing file, a missing heading and an unclosed fence, and leaves code, fences and URLs alone', () => {
     const root = mkdtempSync(path.join(tmpdir(), 'va-docs-'));
     try {
       mkdirSync(path.join(root, 'docs'));
@@ -40,6 +41,9 @@ describe('documentation', () => {
         ].join('\n'),
       );
       expect(brokenLinks(root)).toEqual(['README.md:3: docs/moved.md: no such file', 'README.md:3: docs/a.md#real: no heading with that anchor']);
+      // A fence left open hides every later link, and renders the rest of the file as code.
+      writeFileSync(path.join(root, 'docs', 'b.md'), '# B\n\n```sh\nrun\n\n[hidden](gone.md)\n');
+      expect(brokenLinks(root)).toContain('docs/b.md:3: code fence never closed');
     } finally {
       rmSync(root, { recursive: true, force: true });
     }

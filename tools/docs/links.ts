@@ -1,8 +1,8 @@
 // Relative links in the README and docs/: each must name a file or directory that exists and, for
-// `#anchor`, a heading of that markdown file.
+// `#anchor`, a heading of that markdown file; and every code fence must be closed.
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { headingSlugs, proseLines } from './markdown.js';
+import { headingSlugs, proseLines, unclosedFence } from './markdown.js';
 
 /** README.md and every markdown file under docs/, relative to the root. */
 export function documentationFiles(root: string): string[] {
@@ -28,7 +28,11 @@ export function brokenLinks(root: string, files: readonly string[] = documentati
   const problems: string[] = [];
   for (const file of files) {
     const abs = path.join(root, file);
-    for (const { text, line } of proseLines(readFileSync(abs, 'utf8'))) {
+    const markdown = readFileSync(abs, 'utf8');
+    // Links after an unclosed fence would go unchecked (and unrendered): that is a fault itself.
+    const fence = unclosedFence(markdown);
+    if (fence !== undefined) problems.push(`${file}:${fence}: code fence never closed`);
+    for (const { text, line } of proseLines(markdown)) {
       for (const m of inlineCodeRemoved(text).matchAll(LINK)) {
         const target = m[1]!;
         if (/^[a-z][a-z0-9+.-]*:/i.test(target)) continue; // https:, mailto: …

@@ -27,21 +27,35 @@ export function slug(heading: string): string {
   return text.replace(/[^\p{L}\p{M}\p{N}\s_-]/gu, '').replace(/\s/g, '-');
 }
 
-/** Lines outside fenced code blocks, with their 1-based numbers. */
-export function proseLines(markdown: string): { readonly text: string; readonly line: number }[] {
-  const out: { text: string; line: number }[] = [];
-  let fence: string | undefined;
+interface Scanned {
+  readonly prose: { readonly text: string; readonly line: number }[];
+  /** The line of a code fence that is never closed: the rest of the file renders as code. */
+  readonly unclosedFence: number | undefined;
+}
+
+function scan(markdown: string): Scanned {
+  const prose: { text: string; line: number }[] = [];
+  let fence: { marker: string; line: number } | undefined;
   markdown.split('\n').forEach((text, i) => {
     const m = /^\s*(`{3,}|~{3,})/.exec(text);
     if (m) {
       const marker = m[1]!;
-      if (fence === undefined) fence = marker[0]!.repeat(marker.length);
-      else if (marker.startsWith(fence)) fence = undefined;
+      if (fence === undefined) fence = { marker, line: i + 1 };
+      else if (marker[0] === fence.marker[0] && marker.length >= fence.marker.length) fence = undefined;
       return;
     }
-    if (fence === undefined) out.push({ text, line: i + 1 });
+    if (fence === undefined) prose.push({ text, line: i + 1 });
   });
-  return out;
+  return { prose, unclosedFence: fence?.line };
+}
+
+/** Lines outside fenced code blocks, with their 1-based numbers. */
+export function proseLines(markdown: string): { readonly text: string; readonly line: number }[] {
+  return scan(markdown).prose;
+}
+
+export function unclosedFence(markdown: string): number | undefined {
+  return scan(markdown).unclosedFence;
 }
 
 /** Every anchor a file's headings define, as GitHub numbers repeats. */
