@@ -70,7 +70,7 @@ export class Fp32Comparison {
     });
   }
 
-  /** The int8 runner, each of its decisions compared with the reference's (fp32) on the same input. */
+  /** The int8 runner, each of its decisions compared with the reference's (fp32) on the same input; both stay the caller's to close. */
   wrap(runner: AffectRunner): AffectRunner {
     const ref = this.reference;
     return {
@@ -90,8 +90,6 @@ export class Fp32Comparison {
         this.compare(a, b);
         return a;
       },
-      // The reference stays the caller's to dispose.
-      dispose: () => runner.dispose(),
     };
   }
 

@@ -12,8 +12,8 @@ import { AnalyticsError, ErrorCodes, InferenceError, SourceError } from '../core
 import { selectBackend, type BackendPreference } from '../models/backend.js';
 import { FaceDetector } from '../models/face-detector/index.js';
 import { modelCropAlignment } from '../models/packaged/face-crop.js';
-import { isSeedManifest, loadAffectRunner, providesAuVa, runnerEngine, type AffectRunner } from '../models/affect/affect-runner.js';
-import { openAffectPool } from '../models/affect/affect-pool.js';
+import { isSeedManifest, providesAuVa, runnerEngine, type AffectRunner } from '../models/affect/affect-runner.js';
+import { openAffectModel, type AffectModel } from '../models/affect/open-affect-model.js';
 import { listImages, readImage } from './image-dir.js';
 import { PredictSink } from './predict-sink.js';
 import { RowWriter, rowFormatOf } from './row-writer.js';
@@ -127,8 +127,10 @@ export async function predict(o: PredictOptions): Promise<PredictSummary> {
   // The face models load while the affect model does (its workers boot on their own threads).
   let detecting: Promise<FaceDetector> | undefined;
   let writer: RowWriter | undefined;
+  let affect: AffectModel | undefined;
+  /** `affect`, or `affect` compared with `reference` on every call (`--compare-fp32`). */
   let runner: AffectRunner | undefined;
-  let reference: AffectRunner | undefined;
+  let reference: AffectModel | undefined;
   let comparison: Fp32Comparison | undefined;
   let calibration: Int8Calibration | undefined;
   try {
@@ -141,22 +143,18 @@ export async function predict(o: PredictOptions): Promise<PredictSummary> {
       calibration = await loadCalibrationFaces({ dir: o.calibration ?? null, alignSize: cfg.alignment.size });
       progress(`int8 calibration: ${calibration.name}`);
     }
-    const threads = o.threads ?? 0;
     // One worker: the model on this thread, its sessions using every core. Several: each worker's
     // sessions get an equal share of the cores, and batches run on all of them at once.
-    runner =
-      workers > 1
-        ? await openAffectPool(o.model, {
-            workers,
-            backend: o.backend ?? 'auto',
-            engine,
-            threads: threads > 0 ? threads : Math.max(1, Math.floor(cores / workers)),
-            includeMembers: o.members === true,
-            ...(calibration !== undefined ? { calibration } : {}),
-          })
-        : await loadAffectRunner(o.model, { engine, threads, includeMembers: o.members === true, ...(calibration !== undefined ? { calibration } : {}) });
+    const opening = {
+      backend: o.backend ?? 'auto',
+      engine,
+      reserveCore: false,
+      ...(o.threads !== undefined ? { threads: o.threads } : {}),
+    } as const;
+    affect = await openAffectModel(o.model, { ...opening, placement: workers > 1 ? { workers } : 'thread', includeMembers: o.members === true, ...(calibration !== undefined ? { calibration } : {}) });
+    runner = affect;
     if (o.compareFp32 === true) {
-      reference = await loadAffectRunner(o.model, { engine: 'onnx', threads, includeMembers: false });
+      reference = await openAffectModel(o.model, { ...opening, engine: 'onnx', placement: 'thread' });
       comparison = new Fp32Comparison(reference);
       runner = comparison.wrap(runner);
     }
@@ -249,7 +247,7 @@ export async function predict(o: PredictOptions): Promise<PredictSummary> {
   } finally {
     detector ??= await detecting?.catch(() => undefined);
     detector?.close();
-    await runner?.dispose();
-    await reference?.dispose();
+    await affect?.close();
+    await reference?.close();
   }
 }

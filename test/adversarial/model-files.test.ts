@@ -11,7 +11,7 @@ import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { loadAffectRunner } from '../../src/models/affect/affect-runner.js';
+import { openAffectModel } from '../../src/models/affect/open-affect-model.js';
 import { fsIOHandler } from '../../src/models/io/fs-io-handler.js';
 import { cachedGraph } from '../../src/models/onnx/onnx-cache.js';
 import { readTfjsGraph } from '../../src/models/onnx/tfjs-weights.js';
@@ -134,10 +134,10 @@ describe('model directory files: opened without blocking, accepted only as regul
     expect(e.message).toMatch(FIFO_MESSAGE);
   });
 
-  it('a FIFO as manifest.json is refused by loadAffectRunner (the daemon and predict path)', async () => {
+  it('a FIFO as manifest.json is refused by openAffectModel (the daemon and predict path)', async () => {
     const dir = copyModel();
     plantFifo(path.join(dir, 'manifest.json'));
-    const e = await refusal(loadAffectRunner(dir, { engine: 'tfjs', includeMembers: false }));
+    const e = await refusal(openAffectModel(dir, { placement: 'thread', backend: 'auto', engine: 'tfjs' }));
     expect(e.code).toBe('VA_ERR_MODEL_FILES');
     expect(e.message).toContain('manifest.json');
     expect(e.message).toMatch(FIFO_MESSAGE);
@@ -217,7 +217,7 @@ describe('model directory files: sizes checked from fstat before a byte is read'
     plantSparse(path.join(dir, 'manifest.json'), 300 * MiB);
     let e: Awaited<ReturnType<typeof refusal>> | undefined;
     const m = await measured(async () => {
-      e = await refusal(loadAffectRunner(dir, { engine: 'tfjs', includeMembers: false }), 60_000);
+      e = await refusal(openAffectModel(dir, { placement: 'thread', backend: 'auto', engine: 'tfjs' }), 60_000);
     });
     expect(e?.code).toBe('VA_ERR_MODEL_FILES');
     expect(e?.message).toMatch(/manifest\.json: cannot read the model manifest: it is 314572800 bytes, more than the \d+ allowed/);
@@ -316,12 +316,15 @@ describe('the daemon with a FIFO in its model directory', () => {
     children.push(d);
     expect(await exitWithin(d, 90_000)).toBe(1);
     expect(output(d)).toMatch(FIFO_MESSAGE);
-    const fatal = d.stdout.filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { msg?: string; err?: { message?: string; cause?: { message?: string } } }).find((l) => l.msg === 'daemon failed to start');
+    const fatal = d.stdout.filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { msg?: string; err?: { message?: string; code?: string; cause?: { message?: string } } }).find((l) => l.msg === 'daemon failed to start');
     // Said once, then its cause (the worker's own words) under err.cause: pino's default error
     // serializer appended every cause's message to one already quoting it ("X: X").
     const fifoRefusal = `${dir}: 1 file problem(s):\n  student_0: weight data: ${path.join(dir, 'student_0.bin')} is a FIFO, not a regular file`;
-    expect(fatal?.err?.message).toBe(`affect worker failed to load: ${fifoRefusal}`);
-    expect(fatal?.err?.cause?.message).toBe(fifoRefusal);
+    // The worker's own words and code, as `daemon predict` on its thread reports them; the cause
+    // says the model was loading in a worker.
+    expect(fatal?.err?.message).toBe(fifoRefusal);
+    expect(fatal?.err?.code).toBe('VA_ERR_MODEL_FILES');
+    expect(fatal?.err?.cause?.message).toBe(`affect worker failed to load: ${fifoRefusal}`);
   }, 120_000);
 
   it('SIGTERM while the model loads ends the process', async () => {

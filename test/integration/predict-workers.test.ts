@@ -9,7 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openAffectPool } from '../../src/models/affect/affect-pool.js';
+import { openAffectModel } from '../../src/models/affect/open-affect-model.js';
 import { selectBackend, tensorCount } from '../../src/models/backend.js';
 import { ModelUnavailableError } from '../../src/models/runtime/model-host.js';
 import type { RgbFace } from '../../src/models/seed/index.js';
@@ -82,7 +82,7 @@ describe('the affect model pool', () => {
       .filter((f) => f.endsWith('_112.png'))
       .sort()
       .map((f) => readPng(path.join(repoRoot, 'test/fixtures/seed/faces', f)));
-    const pool = await openAffectPool(models['cnn-rnn'], { workers: 2, backend: 'wasm', engine: 'tfjs', threads: 1, includeMembers: false });
+    const pool = await openAffectModel(models['cnn-rnn'], { placement: { workers: 2 }, backend: 'wasm', engine: 'tfjs', threads: 1 });
     try {
       expect([pool.concurrency, pool.kind, pool.memberEngines]).toEqual([2, 'cnn-rnn', ['tfjs', 'tfjs']]);
       const first = await Promise.all([pool.runCnn(faces), pool.runCnn(faces)]);
@@ -93,7 +93,7 @@ describe('the affect model pool', () => {
       expect(again[1]).toEqual(first[0]);
       expect(again[2]).toHaveLength(faces.length);
     } finally {
-      await pool.dispose();
+      await pool.close();
     }
     await expect(pool.runCnn(faces)).rejects.toBeInstanceOf(ModelUnavailableError);
   });

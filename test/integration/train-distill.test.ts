@@ -14,7 +14,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync }
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadAffectRunner } from '../../src/models/affect/affect-runner.js';
+import { openAffectModel } from '../../src/models/affect/open-affect-model.js';
 import { EXPR_LABELS } from '../../src/models/seed/constants.js';
 import { initSeedWeights } from '../../src/models/seed/init.js';
 import { SeedModel } from '../../src/models/seed/model.js';
@@ -137,7 +137,7 @@ describe('daemon train on unlabelled video with a packaged teacher', () => {
     expect(rnn.manifest.tasks.AU).toBeUndefined();
     // The daemon's runtime decodes the students without AU or VA.
     for (const out of [cnnOut, rnnOut]) {
-      const runner = await loadAffectRunner(out, { engine: 'tfjs', includeMembers: false });
+      const runner = await openAffectModel(out, { placement: 'thread', backend: 'auto', engine: 'tfjs' });
       try {
         const face = { data: new Uint8Array(112 * 112 * 3).fill(128), width: 112, height: 112 };
         const caches = await runner.runCnn([face]);
@@ -151,7 +151,7 @@ describe('daemon train on unlabelled video with a packaged teacher', () => {
           expect(win?.[0]?.va).toBeUndefined();
         }
       } finally {
-        await runner.dispose();
+        await runner.close();
       }
     }
     expect(tf.memory().numTensors).toBe(tensors0);

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadAffectRunner } from '../../src/models/affect/affect-runner.js';
+import { openAffectModel } from '../../src/models/affect/open-affect-model.js';
 import { buildPlan } from '../../src/train/build-plan.js';
 import { parseTrainConfig } from '../../src/train/config.js';
 import { writeSyntheticAffWild2, type SyntheticAffWild2 } from '../../src/train/data/synthetic.js';
@@ -37,13 +37,13 @@ describe('daemon train offers only the tasks it taught', () => {
     expect(res.manifest.tasks.AU).toBeUndefined();
     expect(res.manifest.tasks.VA).toBeUndefined();
     expect(res.manifest.provenance.source).toMatch(/expressions only \(no AU \/ VA data or teacher\)/);
-    const runner = await loadAffectRunner(out, { engine: 'tfjs', includeMembers: false });
+    const runner = await openAffectModel(out, { placement: 'thread', backend: 'auto', engine: 'tfjs' });
     try {
       const [frame] = runner.decideCnn(await runner.runCnn([{ data: new Uint8Array(112 * 112 * 3).fill(90), width: 112, height: 112 }]));
       expect(frame?.au).toBeUndefined();
       expect(frame?.va).toBeUndefined();
     } finally {
-      await runner.dispose();
+      await runner.close();
     }
   }, 120_000);
 

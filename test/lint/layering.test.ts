@@ -70,7 +70,6 @@ function reachedFrom(entry: string): Set<string> {
  * Everything else in models/ must be reachable from the daemon's entry point.
  */
 const MODELS_OFFLINE_ONLY: Readonly<Record<string, string>> = {
-  'models/affect/affect-pool.ts': "predict's worker pool; to be folded into the one model-directory entry point (issue 21 step 2)",
 };
 
 function violations(rule: (i: Import) => boolean): string[] {
@@ -130,5 +129,16 @@ describe('folder layering', () => {
     expect(models.length).toBeGreaterThan(50);
     expect(models.filter((f) => !daemon.has(f) && MODELS_OFFLINE_ONLY[f] === undefined)).toEqual([]);
     expect(Object.keys(MODELS_OFFLINE_ONLY).filter((f) => daemon.has(f) || !models.includes(f))).toEqual([]);
+  });
+
+  it('outside src/models a model directory is opened only through openAffectModel', () => {
+    // The layers below the entry point; train reads member weights for training through
+    // loadModelDir, which is a reading of weights, not a model that runs.
+    const LOWER = /\b(loadAffectRunner|EnsembleRunner|PackagedRunner|affectService|openHost)\b/;
+    const offenders = walk(src)
+      .map((f) => path.relative(src, f).split(path.sep).join('/'))
+      .filter((rel) => layer(rel) !== 'models' && LOWER.test(readFileSync(path.join(src, rel), 'utf8')));
+    expect(offenders).toEqual([]);
+    expect(all.filter((i) => i.target === 'models/affect/open-affect-model.js' && layer(i.file) !== 'models').length).toBeGreaterThan(2);
   });
 });

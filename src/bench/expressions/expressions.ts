@@ -13,13 +13,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../../config/load.js';
 import { AnalyticsError, ErrorCodes } from '../../core/errors.js';
-import { loadAffectRunner, packagedAffectRunner, type AffectRunner } from '../../models/affect/affect-runner.js';
+import { openAffectModel, type AffectModel } from '../../models/affect/open-affect-model.js';
 import { selectBackend, type BackendPreference } from '../../models/backend.js';
 import { cropAlignedFacesUint8 } from '../../models/face-aligner/index.js';
 import { FaceDetector } from '../../models/face-detector/index.js';
 import { faceCropAlignment } from '../../models/packaged/face-crop.js';
-import { isPackagedManifestJson } from '../../models/packaged/manifest.js';
-import { PackagedRunner } from '../../models/packaged/packaged-runner.js';
 import type { FrameCache } from '../../models/seed/frame-cache.js';
 import { createSmoother } from '../../pipeline/affect/smoothing.js';
 import { readVideoFaces } from '../../predict/video-faces.js';
@@ -72,7 +70,7 @@ export const VARIANTS: Readonly<Record<string, string>> = {
 interface Row {
   readonly name: string;
   readonly model: string;
-  readonly runner: AffectRunner;
+  readonly runner: AffectModel;
   readonly series: Map<string, { pts: number[]; probs: Float64Array[] }>;
   /** CNN-RNN rows decide a track at its end. */
   readonly pending: Map<string, { pts: number[]; caches: FrameCache[] }>;
@@ -122,24 +120,20 @@ function makeVariants(files: readonly string[], dir: string): string[] {
 }
 
 /** Rows of one model directory: each packaged member alone, then the whole model. */
-async function rowsOf(dir: string): Promise<Row[]> {
-  const row = (name: string, runner: AffectRunner): Row => ({ name, model: dir, runner, series: new Map(), pending: new Map(), ms: 0, faces: 0 });
-  const json: unknown = JSON.parse(readFileSync(path.join(dir, 'manifest.json'), 'utf8'));
-  const rows: Row[] = [];
-  if (isPackagedManifestJson(json)) {
-    const members = (json as { members: unknown[] }).members;
-    if (Array.isArray(members) && members.length > 1) {
-      for (const m of members) {
-        const single = await PackagedRunner.load(dir, { ...(json as object), members: [m] }, { includeMembers: false });
-        rows.push(row(single.members[0]!.name, packagedAffectRunner(single)));
-      }
-    }
-  }
+async function rowsOf(dir: string, rows: Row[]): Promise<void> {
+  const row = (name: string, model: AffectModel): Row => ({ name, model: dir, runner: model, series: new Map(), pending: new Map(), ms: 0, faces: 0 });
   // The engines the daemon uses by default (seed members on ONNX Runtime where it loads), so a
-  // row's cost per face is what the daemon would pay.
-  const runner = await loadAffectRunner(dir, { includeMembers: false, engine: 'auto' });
-  rows.push(row(`${runner.manifest.id}${rows.length > 0 ? ' (ensemble)' : ''}`, runner));
-  return rows;
+  // row's cost per face is what the daemon would pay; sessions on all cores, as measured so far.
+  const open = (member?: string): Promise<AffectModel> =>
+    openAffectModel(dir, { placement: 'thread', backend: 'auto', engine: 'auto', reserveCore: false, ...(member !== undefined ? { member } : {}) });
+  const whole = await open();
+  const members = whole.manifest.architecture === 'packaged-expression' && whole.memberInfo.length > 1 ? whole.memberInfo.map((m) => m.name) : [];
+  // Owned by `rows` as soon as each is open, so a failure part-way still closes them all.
+  try {
+    for (const name of members) rows.push(row(name, await open(name)));
+  } finally {
+    rows.push(row(`${whole.manifest.id}${members.length > 0 ? ' (ensemble)' : ''}`, whole));
+  }
 }
 
 function smoothSeries(t: TrackSeries): TrackSeries {
@@ -158,7 +152,7 @@ export async function benchExpressions(o: BenchExpressionsOptions): Promise<Benc
   try {
     if (tmp !== undefined) inputs = [...inputs, ...makeVariants(inputs, tmp)];
     if (o.models.length === 0) throw new AnalyticsError(ErrorCodes.BAD_REQUEST, '--model: at least one model directory');
-    for (const m of o.models) rows.push(...(await rowsOf(m)));
+    for (const m of o.models) await rowsOf(m, rows);
     // The reference is the first model as a whole (its ensemble): its rows come first, whole model last.
     const reference = rows.filter((r) => r.model === o.models[0]).at(-1)!;
     // Kernels compile on first use: one pass per row before anything is timed.
@@ -243,7 +237,7 @@ export async function benchExpressions(o: BenchExpressionsOptions): Promise<Benc
     return { backend: backend.name, inputs: inputs.map((i) => (i.startsWith('demo:') ? i : path.basename(i))), frames, faces, tracks: tracks.size, rows: results, pairs };
   } finally {
     detector?.close();
-    for (const r of rows) await r.runner.dispose();
+    for (const r of rows) await r.runner.close();
     if (tmp !== undefined) rmSync(tmp, { recursive: true, force: true });
   }
 }

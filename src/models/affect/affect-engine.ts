@@ -1,19 +1,14 @@
-import { availableParallelism } from 'node:os';
-import { ErrorCodes, ModelLoadError } from '../../core/errors.js';
 import { InferenceQueue, type InferenceQueueOptions } from '../runtime/inference-queue.js';
 import type { BackendPreference } from '../backend.js';
 import type { AlignedFace, Alignment } from '../../core/records.js';
 import type { EnginePreference } from '../engine/member-engine.js';
 import { modelCropAlignment } from '../packaged/face-crop.js';
-import type { HostHealth, ModelHost } from '../runtime/model-host.js';
-import { openHost } from '../runtime/open-host.js';
-import { HostPool } from '../runtime/host-pool.js';
-import { WorkerHost } from '../runtime/worker-host.js';
+import type { HostHealth } from '../runtime/model-host.js';
 import { decideCachedFrame, type EnsembleFrame, type RgbFace } from '../seed/index.js';
 import type { FrameCache } from '../seed/frame-cache.js';
 import type { Int8Calibration } from '../onnx/int8-calibration.js';
-import { isSeedManifest, providesAuVa, type AffectManifest } from './affect-runner.js';
-import { affectService, type AffectApi, type AffectInfo } from './affect-service.js';
+import { providesAuVa, type AffectManifest } from './affect-runner.js';
+import { defaultModelWorkers, openAffectModel, type AffectModel } from './open-affect-model.js';
 
 export type { FrameCache } from '../seed/frame-cache.js';
 
@@ -52,7 +47,7 @@ export class AffectEngine {
   private closed: Promise<void> | undefined;
 
   private constructor(
-    private readonly host: ModelHost<AffectInfo, AffectApi>,
+    private readonly model: AffectModel,
     opts: AffectEngineOptions,
     hooks: AffectEngineHooks,
   ) {
@@ -60,47 +55,37 @@ export class AffectEngine {
       maxBatch: opts.maxBatch,
       maxWaitMs: opts.maxWaitMs,
       maxQueue: opts.maxQueue,
-      concurrency: opts.worker ? Math.max(1, opts.workers ?? 1) : 1,
+      concurrency: model.concurrency,
       onDrop: (streamId, reason) => {
         if (reason === 'overflow') hooks.onDrop?.(streamId, stage);
       },
       onBatch: (size, seconds) => hooks.onBatch?.(stage, size, seconds),
       onQueueDepth: (depth) => hooks.onQueueDepth?.(stage, depth),
     });
-    this.cnnQueue = new InferenceQueue((faces) => host.call('cnn', faces), queue('cnn'));
-    this.gruQueue = new InferenceQueue((windows) => host.call('gru', windows), queue('gru'));
+    this.cnnQueue = new InferenceQueue((faces) => model.runCnn(faces), queue('cnn'));
+    this.gruQueue = new InferenceQueue((windows) => model.runWindows(windows), queue('gru'));
   }
 
   static async load(dir: string, options: AffectEngineOptions, hooks: AffectEngineHooks = {}): Promise<AffectEngine> {
-    const cores = availableParallelism();
-    const workers = options.worker ? (options.workers !== undefined && options.workers > 0 ? options.workers : Math.max(1, Math.floor(cores / 2))) : 1;
-    // Unless threads were set, the model workers share the cores left after one for decoding and
-    // face detection (on 2 cores: one thread per session).
-    const threads = options.threads > 0 ? options.threads : Math.max(1, Math.floor((cores - 1) / workers));
-    const opts: AffectEngineOptions = { ...options, workers, threads };
-    try {
-      const host = await openHost(affectService, { dir, backend: opts.backend, engine: opts.engine, threads: opts.threads, ...(opts.calibration !== undefined ? { calibration: opts.calibration } : {}) }, {
-        worker: opts.worker,
-        workers: Math.max(1, opts.workers ?? 1),
-        base: import.meta.url,
-        script: './affect-worker',
-        ...(hooks.onHostState ? { onState: hooks.onHostState } : {}),
-      });
-      return new AffectEngine(host, opts, hooks);
-    } catch (err) {
-      if (err instanceof ModelLoadError) throw err;
-      throw new ModelLoadError(ErrorCodes.MODEL_LOAD, `cannot load the model directory ${dir}: ${(err as Error).message}`, { cause: err });
-    }
+    const model = await openAffectModel(dir, {
+      placement: options.worker ? { workers: options.workers !== undefined && options.workers > 0 ? options.workers : defaultModelWorkers() } : 'thread',
+      backend: options.backend,
+      engine: options.engine,
+      threads: options.threads,
+      ...(options.calibration !== undefined ? { calibration: options.calibration } : {}),
+      ...(hooks.onHostState ? { onHostState: hooks.onHostState } : {}),
+    });
+    return new AffectEngine(model, options, hooks);
   }
 
   get manifest(): AffectManifest {
-    return this.host.info.manifest;
+    return this.model.manifest;
   }
 
   /** Where and how the model runs: engine per member, TF.js backend, fallback reason. */
   get runtime(): { readonly engine: string; readonly members: readonly string[]; readonly backend: string; readonly fallback?: string } {
-    const i = this.host.info;
-    return { engine: i.engine, members: i.members, backend: i.backend, ...(i.fallback !== undefined ? { fallback: i.fallback } : {}) };
+    const m = this.model;
+    return { engine: m.engine, members: m.memberEngines, backend: m.backend, ...(m.fallback !== undefined ? { fallback: m.fallback } : {}) };
   }
 
   /** Whether events carry AU and VA (false for an expressions-only model). */
@@ -110,7 +95,7 @@ export class AffectEngine {
 
   /** Where this model's crop of a face lies (the daemon's alignment for seed models). */
   cropOf(face: AlignedFace): Alignment {
-    return modelCropAlignment(face, this.host.info);
+    return modelCropAlignment(face, this.model);
   }
 
   get id(): string {
@@ -126,21 +111,19 @@ export class AffectEngine {
   }
 
   get seqLen(): number {
-    const m = this.manifest;
-    return isSeedManifest(m) ? (m.seqLen ?? 1) : 1;
+    return this.model.seqLen;
   }
 
   get thresholds(): readonly number[] {
-    const m = this.manifest;
-    return isSeedManifest(m) ? (m.tasks.AU?.thresholds ?? []) : [];
+    return this.model.thresholds;
   }
 
   /** Runs one frame (and one window) so kernels are compiled before live traffic. */
   async warmUp(): Promise<void> {
-    const side = this.host.info.cropSize ?? 112;
+    const side = this.model.cropSize ?? 112;
     const face: RgbFace = { data: new Uint8Array(side * side * 3), width: side, height: side };
-    const [cache] = await this.host.call('cnn', [face]);
-    if (cache && this.kind === 'cnn-rnn') await this.host.call('gru', [Array.from({ length: this.seqLen }, () => cache)]);
+    const [cache] = await this.model.runCnn([face]);
+    if (cache && this.kind === 'cnn-rnn') await this.model.runWindows([Array.from({ length: this.seqLen }, () => cache)]);
   }
 
   cnn(face: RgbFace, streamId: string): Promise<FrameCache> {
@@ -158,11 +141,11 @@ export class AffectEngine {
 
   /** Tensors of a worker-hosted model (0 in-process: those are in the daemon's own count). */
   tensors(): Promise<number> {
-    return this.host.tensors();
+    return this.model.tensors();
   }
 
   health(): HostHealth {
-    return this.host.health();
+    return this.model.health();
   }
 
   /**
@@ -170,15 +153,13 @@ export class AffectEngine {
    * lets it exit after its current call; `mid-call` terminates it while a batch is in flight (a
    * real death: only on TF.js, where ONNX Runtime's native run would abort the process).
    */
-  async killWorker(how: 'between-calls' | 'mid-call' = 'between-calls'): Promise<void> {
-    const first = this.host instanceof HostPool ? this.host.members()[0] : this.host;
-    if (!(first instanceof WorkerHost)) return;
-    await (how === 'mid-call' ? first.terminate({ midCall: true }) : first.kill());
+  killWorker(how: 'between-calls' | 'mid-call' = 'between-calls'): Promise<void> {
+    return this.model.killWorker(how);
   }
 
   /** Model workers serving this engine (0 on the daemon's thread). */
   get workers(): number {
-    return this.host instanceof HostPool ? this.host.size : this.host instanceof WorkerHost ? 1 : 0;
+    return this.model.workers;
   }
 
   [Symbol.asyncDispose](): Promise<void> {
@@ -189,7 +170,7 @@ export class AffectEngine {
     this.closed ??= (async () => {
       this.cnnQueue.close();
       this.gruQueue.close();
-      await this.host.close();
+      await this.model.close();
     })();
     return this.closed;
   }

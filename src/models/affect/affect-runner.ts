@@ -12,6 +12,7 @@ import type { EnginePreference } from '../engine/member-engine.js';
 import { isPackagedManifestJson, type FaceCropSpec, type PackagedManifest } from '../packaged/manifest.js';
 import { PackagedRunner } from '../packaged/packaged-runner.js';
 import { loadModelDir, type EnsembleFrame, type ModelManifest, type RgbFace } from '../seed/index.js';
+import { SeedModelError } from '../seed/errors.js';
 import { manifestProvidesAuVa } from '../seed/manifest.js';
 import type { FrameCache } from '../seed/frame-cache.js';
 import type { SeedWindowMode } from '../seed/seed-windows.js';
@@ -41,7 +42,11 @@ export interface AffectRunner {
   runWindows(windows: readonly (readonly FrameCache[])[]): Promise<EnsembleFrame[][]>;
   /** Decisions for frames [L − n, L) of the sequence: all L of them unless `windows` is `authors` (see `runSeedWindows`). */
   decideSequence(frames: readonly FrameCache[], windowBatch: number, windows?: SeedWindowMode): Promise<EnsembleFrame[]>;
-  dispose(): Promise<void>;
+}
+
+/** A runner loaded on this thread; its owner closes it (sessions and weights). */
+export interface LoadedAffectRunner extends AffectRunner {
+  close(): Promise<void>;
 }
 
 export interface AffectRunnerOptions {
@@ -52,6 +57,8 @@ export interface AffectRunnerOptions {
   readonly cacheDir?: string;
   /** Calibration faces for `engine: onnx-int8`. */
   readonly calibration?: Int8Calibration;
+  /** Load only this member of the directory (by manifest name). */
+  readonly member?: string;
 }
 
 /** A seed-architecture manifest (CNN / CNN-RNN weights), as opposed to packaged classifiers. */
@@ -75,7 +82,7 @@ export function runnerEngine(runner: AffectRunner): string {
 }
 
 /** A packaged expression model through the common interface (its members run on TF.js). */
-export function packagedAffectRunner(runner: PackagedRunner): AffectRunner {
+function packagedAffectRunner(runner: PackagedRunner): LoadedAffectRunner {
   return {
     manifest: runner.manifest,
     kind: runner.kind,
@@ -93,12 +100,15 @@ export function packagedAffectRunner(runner: PackagedRunner): AffectRunner {
       throw new RangeError('a packaged expression model is per-frame (kind cnn): it has no sequence heads');
     },
     decideSequence: async () => runner.decideSequence(),
-    dispose: async () => runner.dispose(),
+    close: async () => runner.dispose(),
   };
 }
 
-/** Loads any model directory; the caller owns the runner (dispose releases sessions and weights). */
-export async function loadAffectRunner(dir: string, opts: AffectRunnerOptions): Promise<AffectRunner> {
+/**
+ * Loads any model directory on this thread; the caller owns the runner. Only the affect service
+ * calls this: everyone else opens a model through `openAffectModel`.
+ */
+export async function loadAffectRunner(dir: string, opts: AffectRunnerOptions): Promise<LoadedAffectRunner> {
   let json: unknown;
   try {
     json = JSON.parse(await readModelJsonText(path.join(dir, 'manifest.json')));
@@ -106,8 +116,8 @@ export async function loadAffectRunner(dir: string, opts: AffectRunnerOptions): 
     // Unreadable, refused (not a regular file, too large) or not JSON: the seed loader reports it with its usual error.
     json = undefined;
   }
-  if (isPackagedManifestJson(json)) return packagedAffectRunner(await PackagedRunner.load(dir, json, { includeMembers: opts.includeMembers }));
-  const ensemble = await loadModelDir(dir);
+  if (isPackagedManifestJson(json)) return packagedAffectRunner(await PackagedRunner.load(dir, onlyMember(json, opts.member, dir), { includeMembers: opts.includeMembers }));
+  const ensemble = await loadModelDir(dir, opts.member !== undefined ? { members: [opts.member] } : {});
   let runner: EnsembleRunner;
   try {
     runner = await EnsembleRunner.open(ensemble, {
@@ -136,9 +146,18 @@ export async function loadAffectRunner(dir: string, opts: AffectRunnerOptions): 
     decideCnn: (frames) => runner.decideCnn(frames),
     runWindows: (windows) => runner.runWindows(windows),
     decideSequence: (frames, windowBatch, windows) => runner.decideSequence(frames, windowBatch, windows),
-    dispose: async () => {
+    close: async () => {
       await runner.dispose();
       ensemble.dispose();
     },
   };
+}
+
+/** A packaged manifest reduced to one member (the seed loader does the same for its own manifests). */
+function onlyMember(json: unknown, member: string | undefined, dir: string): unknown {
+  if (member === undefined) return json;
+  const members = (json as { members?: unknown }).members;
+  const kept = Array.isArray(members) ? members.filter((m) => (m as { name?: unknown } | null)?.name === member) : [];
+  if (kept.length === 0) throw new SeedModelError('VA_ERR_MODEL_FILES', `${dir}: no member(s) named ${member}`, { dir, unknown: [member] });
+  return { ...(json as object), members: kept };
 }

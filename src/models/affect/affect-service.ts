@@ -15,6 +15,8 @@ export interface AffectInit {
   readonly threads: number;
   /** Per-member outputs in the GRU decisions (`daemon predict --members`; default false). */
   readonly includeMembers?: boolean;
+  /** Only this member (by manifest name). */
+  readonly member?: string;
   /** Calibration faces for `engine: onnx-int8` (cloned into each worker). */
   readonly calibration?: Int8Calibration;
 }
@@ -54,7 +56,7 @@ export const affectService: ModelService<AffectInit, AffectInfo, AffectApi> = {
   name: 'affect',
   async open(init) {
     const backend = (await selectBackend(init.backend)).name;
-    const runner = await loadAffectRunner(init.dir, { engine: init.engine, threads: init.threads, includeMembers: init.includeMembers === true, ...(init.calibration !== undefined ? { calibration: init.calibration } : {}) });
+    const runner = await loadAffectRunner(init.dir, { engine: init.engine, threads: init.threads, includeMembers: init.includeMembers === true, ...(init.member !== undefined ? { member: init.member } : {}), ...(init.calibration !== undefined ? { calibration: init.calibration } : {}) });
     return {
       info: {
         manifest: runner.manifest,
@@ -73,7 +75,7 @@ export const affectService: ModelService<AffectInit, AffectInfo, AffectApi> = {
         cnn: (faces) => runner.runCnn(faces),
         gru: (windows) => runner.runWindows(windows),
       },
-      close: () => runner.dispose(),
+      close: () => runner.close(),
     };
   },
 };

@@ -10,14 +10,14 @@ import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { ErrorCodes } from '../../core/errors.js';
 import { FileRefusedError, RegularFile } from '../../core/read-regular-file.js';
-import { loadAffectRunner, type AffectRunner } from '../../models/affect/affect-runner.js';
+import { openAffectModel, type AffectModel } from '../../models/affect/open-affect-model.js';
 import { modelCropAlignment } from '../../models/packaged/face-crop.js';
 import type { SoftLabeller } from '../align/align-videos.js';
 import { TrainError } from '../errors.js';
 
 export interface TeacherLabeller extends SoftLabeller {
   readonly dir: string;
-  readonly runner: AffectRunner;
+  readonly runner: AffectModel;
   /** Human-readable: the teacher's id, version, members and what it was trained on. */
   readonly description: string;
   dispose(): Promise<void>;
@@ -51,9 +51,9 @@ async function dirKey(dir: string, id: string): Promise<string> {
 }
 
 export async function loadTeacherLabeller(dir: string): Promise<TeacherLabeller> {
-  let runner: AffectRunner;
+  let runner: AffectModel;
   try {
-    runner = await loadAffectRunner(dir, { engine: 'auto', includeMembers: false });
+    runner = await openAffectModel(dir, { placement: 'thread', backend: 'auto', engine: 'auto', reserveCore: false });
   } catch (err) {
     throw new TrainError(`teacher ${dir}: ${(err as Error).message}`, { dir }, { cause: err });
   }
@@ -72,10 +72,10 @@ export async function loadTeacherLabeller(dir: string): Promise<TeacherLabeller>
         const frames = runner.decideCnn(await runner.runCnn(crops));
         return frames.map((f) => Float64Array.from(f.expr.probabilities));
       },
-      dispose: () => runner.dispose(),
+      dispose: () => runner.close(),
     };
   } catch (err) {
-    await runner.dispose();
+    await runner.close();
     throw err;
   }
 }
