@@ -1,5 +1,5 @@
 /**
- * Stable error codes. Match on `code`, never on message text; the README lists them.
+ * Stable error codes. Match on `code`, never on message text; docs/errors.md lists them (generated from this table).
  */
 export const ErrorCodes = {
   CONFIG: 'VA_ERR_CONFIG',
