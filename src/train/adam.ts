@@ -7,6 +7,7 @@
  */
 import type { NamedTensorMap } from '../models/tf.js';
 import { tf, type Tensor } from '../models/tf.js';
+import { TrainError } from './errors.js';
 
 export interface AdamOptions {
   readonly lr: number;
@@ -81,7 +82,7 @@ export class Adam {
     for (const [src, dst] of [[s.m, this.m], [s.v, this.v]] as const) {
       for (const [n, t] of dst) {
         const d = src.get(n);
-        if (d === undefined || d.length !== t.size) throw new Error(`optimizer state lacks ${n}`);
+        if (d === undefined || d.length !== t.size) throw new TrainError(`optimizer state lacks ${n}`);
         tf.tidy(() => t.assign(tf.tensor(d, t.shape, 'float32') as Tensor));
       }
     }

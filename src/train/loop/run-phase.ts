@@ -157,25 +157,31 @@ export async function runPhase(o: PhaseOptions): Promise<PhaseResult> {
   const history: EpochRecord[] = [];
   let sums: PhaseMeta['sums'] = { loss: 0, n: 0, task: {} };
 
-  // What save() writes: the net (its trainable variables and BN statistics, which are no larger
-  // than the BN scales and offsets beside them: ≤ 2 × trainable), Adam's two moments of `vars`
-  // and the best net, so at most 6 × the net's trainable floats. A bigger file is not ours.
-  const trainableFloats = o.net.trainable('all').reduce((n, v) => n + v.size, 0);
-  const resumed = await readCheckpoint<PhaseMeta>(o.checkpointFile, checkpointBound(6 * trainableFloats));
-  if (resumed !== undefined && resumed.meta.phase === o.name) {
-    const pick = (prefix: string): Map<string, Float32Array> =>
-      new Map([...resumed.tensors].filter(([k]) => k.startsWith(prefix)).map(([k, v]) => [k.slice(prefix.length), v] as const));
-    o.net.restore(pick('net:'));
-    const st: AdamState = { step: resumed.meta.adamStep, m: pick('adam.m:'), v: pick('adam.v:') };
-    adam.restore(st);
-    epoch = resumed.meta.epoch;
-    step = resumed.meta.step;
-    bestEpoch = resumed.meta.bestEpoch;
-    bestScores = resumed.meta.bestScores;
-    history.push(...resumed.meta.history);
-    sums = resumed.meta.sums;
-    const b = pick('best:');
-    if (b.size > 0) best = b;
+  // The optimizer's moments exist already: a checkpoint refused here must not leave them behind.
+  try {
+    // What save() writes: the net (its trainable variables and BN statistics, which are no larger
+    // than the BN scales and offsets beside them: ≤ 2 × trainable), Adam's two moments of `vars`
+    // and the best net, so at most 6 × the net's trainable floats. A bigger file is not ours.
+    const trainableFloats = o.net.trainable('all').reduce((n, v) => n + v.size, 0);
+    const resumed = await readCheckpoint<PhaseMeta>(o.checkpointFile, checkpointBound(6 * trainableFloats));
+    if (resumed !== undefined && resumed.meta.phase === o.name) {
+      const pick = (prefix: string): Map<string, Float32Array> =>
+        new Map([...resumed.tensors].filter(([k]) => k.startsWith(prefix)).map(([k, v]) => [k.slice(prefix.length), v] as const));
+      o.net.restore(pick('net:'));
+      const st: AdamState = { step: resumed.meta.adamStep, m: pick('adam.m:'), v: pick('adam.v:') };
+      adam.restore(st);
+      epoch = resumed.meta.epoch;
+      step = resumed.meta.step;
+      bestEpoch = resumed.meta.bestEpoch;
+      bestScores = resumed.meta.bestScores;
+      history.push(...resumed.meta.history);
+      sums = resumed.meta.sums;
+      const b = pick('best:');
+      if (b.size > 0) best = b;
+    }
+  } catch (err) {
+    adam.dispose();
+    throw err;
   }
 
   let onnxStep: OnnxCnnStep | undefined;
