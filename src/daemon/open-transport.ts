@@ -1,0 +1,45 @@
+import type { Subject } from 'rxjs';
+import type { Config } from '../config/schema.js';
+import type { AnalyticsEvent } from '../core/records.js';
+import type { Logger } from '../observability/logger.js';
+import type { Metrics } from '../observability/metrics.js';
+import { HttpServer, type Readiness } from '../transport/http-server.js';
+import { accessPolicy } from '../transport/request-guard.js';
+import type { SnapshotRegistry } from '../transport/snapshots.js';
+import type { StreamApi } from '../transport/stream-api.js';
+import { WsPublisher } from '../transport/ws-publisher.js';
+
+/** The event WebSocket and the HTTP server (API, probes, metrics) on one port; not yet listening. */
+export function openTransport(
+  config: Config,
+  deps: {
+    readonly events: Subject<AnalyticsEvent>;
+    readonly metrics: Metrics;
+    readonly logger: Logger;
+    readonly supervisor: StreamApi;
+    readonly snapshots: SnapshotRegistry;
+    readonly readiness: Readiness;
+    readonly cluster: () => unknown;
+  },
+): { readonly publisher: WsPublisher; readonly http: HttpServer } {
+  const { server } = config;
+  const publisher = new WsPublisher(deps.events, { metrics: deps.metrics, logger: deps.logger }, {
+    maxClients: server.maxWsClients,
+    maxBufferedBytes: server.wsQueueMessages * 1024,
+    maxBehindMs: server.wsMaxBehindMs,
+    pingIntervalMs: server.wsPingMs,
+  });
+  const http = new HttpServer({
+    supervisor: deps.supervisor,
+    publisher,
+    snapshots: deps.snapshots,
+    metrics: deps.metrics,
+    logger: deps.logger,
+    maxBodyBytes: server.maxBodyBytes,
+    auth: config.auth,
+    access: accessPolicy(server),
+    cluster: deps.cluster,
+    readiness: deps.readiness,
+  });
+  return { publisher, http };
+}
