@@ -5,6 +5,7 @@
  */
 import type { Adam, AdamState } from '../adam.js';
 import type { Task } from '../data/types.js';
+import { TrainError } from '../errors.js';
 import type { TrainableNet } from '../nets/trainable-net.js';
 import { checkpointBound, readCheckpoint, writeCheckpoint } from './checkpoint.js';
 import type { EpochRecord } from './phase-options.js';
@@ -58,22 +59,49 @@ export async function resumePhase(c: PhaseCheckpoint, adam: Adam): Promise<Phase
   // than the BN scales and offsets beside them: ≤ 2 × trainable), Adam's two moments of the trained
   // variables and the best net, so at most 6 × the net's trainable floats. A bigger file is not ours.
   const trainableFloats = c.net.trainable('all').reduce((n, v) => n + v.size, 0);
-  const resumed = await readCheckpoint<PhaseMeta>(c.checkpointFile, checkpointBound(6 * trainableFloats));
-  if (resumed === undefined || resumed.meta.phase !== c.name) return state;
+  const resumed = await readCheckpoint<unknown>(c.checkpointFile, checkpointBound(6 * trainableFloats));
+  if (resumed === undefined) return state;
+  const meta = phaseMeta(c.checkpointFile, resumed.meta);
+  if (meta.phase !== c.name) return state;
   const pick = (prefix: string): Map<string, Float32Array> =>
     new Map([...resumed.tensors].filter(([k]) => k.startsWith(prefix)).map(([k, v]) => [k.slice(prefix.length), v] as const));
   c.net.restore(pick('net:'));
-  const st: AdamState = { step: resumed.meta.adamStep, m: pick('adam.m:'), v: pick('adam.v:') };
+  const st: AdamState = { step: meta.adamStep, m: pick('adam.m:'), v: pick('adam.v:') };
   adam.restore(st);
-  state.epoch = resumed.meta.epoch;
-  state.step = resumed.meta.step;
-  state.bestEpoch = resumed.meta.bestEpoch;
-  state.bestScores = resumed.meta.bestScores;
-  state.history.push(...resumed.meta.history);
-  state.sums = resumed.meta.sums;
+  state.epoch = meta.epoch;
+  state.step = meta.step;
+  state.bestEpoch = meta.bestEpoch;
+  state.bestScores = meta.bestScores;
+  state.history.push(...meta.history);
+  state.sums = meta.sums;
   const b = pick('best:');
   if (b.size > 0) state.best = b;
   return state;
+}
+
+const isCount = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * The meta as savePhase writes it. The run directory is the user's: a meta of another shape would
+ * otherwise resume at a position that is not one (a step of 'one' trains nothing and publishes the
+ * untrained net) or fail on a TypeError. Scores are not checked: JSON writes a NaN score as null.
+ */
+function phaseMeta(file: string, meta: unknown): PhaseMeta {
+  const bad = (field: string, what: string): never => {
+    throw new TrainError(`${file}: corrupt checkpoint (${field} is not ${what})`, { file });
+  };
+  if (!isRecord(meta)) return bad('meta', 'an object');
+  if (typeof meta['phase'] !== 'string') bad('meta.phase', 'a name');
+  for (const k of ['epoch', 'step', 'adamStep']) if (!isCount(meta[k])) bad(`meta.${k}`, 'a count');
+  if (!Number.isSafeInteger(meta['bestEpoch']) || (meta['bestEpoch'] as number) < -1) bad('meta.bestEpoch', 'an epoch or -1');
+  if (meta['bestScores'] !== null && !isRecord(meta['bestScores'])) bad('meta.bestScores', 'scores or null');
+  if (!Array.isArray(meta['history'])) bad('meta.history', 'a list of epochs');
+  const sums = meta['sums'];
+  if (!isRecord(sums) || typeof sums['loss'] !== 'number' || !isCount(sums['n']) || !isRecord(sums['task']) || !Object.values(sums['task']).every((v) => typeof v === 'number')) {
+    bad('meta.sums', 'loss sums');
+  }
+  return meta as unknown as PhaseMeta;
 }
 
 /** Writes the checkpoint `resumePhase` reads. `adam` must hold the live moments (the ONNX step's written back). */

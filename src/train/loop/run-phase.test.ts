@@ -54,6 +54,14 @@ function phase(net: TrainableNet, checkpointFile: string): PhaseOptions {
 
 const meta = { phase: 'teacher', epoch: 0, step: 1, adamStep: 1, bestEpoch: -1, bestScores: null, history: [], sums: { loss: 0, n: 0, task: {} } };
 
+/** The tensors of a checkpoint this phase could have written: the net and zero moments for every variable it trains. */
+async function everyTensor(net: TrainableNet): Promise<Map<string, Float32Array>> {
+  const tensors = new Map<string, Float32Array>([...(await net.snapshot())].map(([k, v]) => [`net:${k}`, v] as const));
+  const sizes = net.trainable('all').map((v) => v.size);
+  for (const [i, n] of net.trainableNames('all').entries()) for (const m of ['adam.m', 'adam.v']) tensors.set(`${m}:${n}`, new Float32Array(sizes[i] ?? 0));
+  return tensors;
+}
+
 describe('runPhase resuming from a checkpoint that does not fit', () => {
   it.each([
     ['a corrupt file', (file: string, _net: TrainableNet) => Promise.resolve(writeFileSync(file, Buffer.from('not a checkpoint at all'))), /corrupt checkpoint/],
@@ -63,6 +71,9 @@ describe('runPhase resuming from a checkpoint that does not fit', () => {
       async (file: string, net: TrainableNet) => writeCheckpoint(file, meta, new Map([...(await net.snapshot())].map(([k, v]) => [`net:${k}`, v] as const))),
       /optimizer state lacks /,
     ],
+    ['one whose position is not a position', async (file: string, net: TrainableNet) => writeCheckpoint(file, { ...meta, step: 'one' }, await everyTensor(net)), /corrupt checkpoint \(meta\.step /],
+    ['one whose history is not a list', async (file: string, net: TrainableNet) => writeCheckpoint(file, { ...meta, history: 5 }, await everyTensor(net)), /corrupt checkpoint \(meta\.history /],
+    ['one without meta', (file: string) => writeCheckpoint(file, null, new Map()), /corrupt checkpoint \(meta /],
   ] as const)('%s: refused with VA_ERR_TRAIN, no tensor left', async (_name, plant, message) => {
     const net = TrainableNet.random('compact', 'cnn', compactDims(0.125), 3);
     try {
