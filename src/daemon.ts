@@ -10,7 +10,7 @@ import { reportHostState } from './daemon/host-health.js';
 import { closeModels, loadModels, type DaemonModels } from './daemon/load-models.js';
 import { openTransport } from './daemon/open-transport.js';
 import { daemonReadiness } from './daemon/readiness.js';
-import { instanceName, startStreams } from './daemon/start-streams.js';
+import { clusterCoordinator, instanceName, startStreams } from './daemon/start-streams.js';
 import { readStateFile } from './daemon/state-file.js';
 import type { AffectEngine } from './models/affect/affect-engine.js';
 import { tensorCount } from './models/backend.js';
@@ -92,7 +92,8 @@ export function buildDaemon(config: Config, deps: { readonly logger: Logger; rea
     warnAboutExposure(config.server, config.auth, log);
     const instance = instanceName(config, address);
     run.controls = startControlListeners(config, sup, { logger: deps.logger, metrics, signal: controlAbort.signal, instance });
-    run.cluster = await startStreams(config, sup, persisted, { logger: deps.logger, metrics, instance, address });
+    run.cluster = clusterCoordinator(config, sup, { logger: deps.logger, metrics, instance, address });
+    await startStreams(config, sup, persisted, run.cluster, deps.logger);
     return address;
   }
 

@@ -13,29 +13,18 @@ export function instanceName(config: Config, address: AddressInfo): string {
 }
 
 /**
- * Starts the streams: alone, the config's and the persisted ones; in a cluster, this instance's
- * own persisted API streams, while the config's streams run where their lease is held (the
- * coordinator it returns starts and stops them). A second process with this instanceId refuses
- * to start (VA_ERR_CONFLICT).
+ * The lease coordinator of a cluster member (undefined alone), not yet joined: the daemon holds
+ * it from here, so /v1/cluster answers while it joins and close() releases its lease store.
  */
-export async function startStreams(
+export function clusterCoordinator(
   config: Config,
   sup: StreamSupervisor,
-  persisted: readonly StreamConfig[],
   deps: { readonly logger: Logger; readonly metrics: Metrics; readonly instance: string; readonly address: AddressInfo },
-): Promise<ClusterCoordinator | undefined> {
+): ClusterCoordinator | undefined {
   const c = config.cluster;
-  if (!c) {
-    await sup.restore(config.streams, persisted);
-    return undefined;
-  }
-  const log = deps.logger.child({ component: 'daemon' });
-  sup.reserveForCluster(config.streams.map((s) => s.id));
-  const own = persisted.filter((s) => !sup.isClusterStream(s.id));
-  for (const s of persisted) if (sup.isClusterStream(s.id)) log.warn({ streamId: s.id }, 'persisted stream skipped: its id belongs to the cluster');
-  await sup.restore([], own);
+  if (!c) return undefined;
   const { address } = deps;
-  const cluster = new ClusterCoordinator(
+  return new ClusterCoordinator(
     new RedisLeaseStore(c.redis, c.prefix, { commandTimeoutMs: Math.max(1000, c.tickMs) }),
     // Leased streams are config streams: never persisted, started and stopped by their lease.
     { start: async (cfg) => void (await sup.add(cfg, 'config')), stop: async (id) => void (await sup.remove(id, 'cluster')) },
@@ -43,14 +32,25 @@ export async function startStreams(
     deps.logger,
     { onLeaseChange: (reason) => deps.metrics.clusterLeaseChanges.inc({ reason }) },
   );
-  try {
-    await cluster.join();
-  } catch (err) {
-    // Its lease store connection is released here: the daemon never held this coordinator.
-    await cluster.close().catch(() => undefined);
-    throw err;
+}
+
+/**
+ * Starts the streams: alone, the config's and the persisted ones; in a cluster, this instance's
+ * own persisted API streams, while the config's streams run where their lease is held (the
+ * coordinator starts and stops them). A second process with this instanceId refuses to start
+ * (VA_ERR_CONFLICT).
+ */
+export async function startStreams(config: Config, sup: StreamSupervisor, persisted: readonly StreamConfig[], cluster: ClusterCoordinator | undefined, logger: Logger): Promise<void> {
+  if (!cluster) {
+    await sup.restore(config.streams, persisted);
+    return;
   }
+  const log = logger.child({ component: 'daemon' });
+  sup.reserveForCluster(config.streams.map((s) => s.id));
+  const own = persisted.filter((s) => !sup.isClusterStream(s.id));
+  for (const s of persisted) if (sup.isClusterStream(s.id)) log.warn({ streamId: s.id }, 'persisted stream skipped: its id belongs to the cluster');
+  await sup.restore([], own);
+  await cluster.join();
   cluster.start();
-  log.info({ instance: deps.instance, streams: config.streams.length }, 'cluster member: streams run where their lease is held');
-  return cluster;
+  log.info({ instance: cluster.status().instance, streams: config.streams.length }, 'cluster member: streams run where their lease is held');
 }
