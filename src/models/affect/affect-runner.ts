@@ -44,8 +44,11 @@ export interface AffectRunner {
   decideSequence(frames: readonly FrameCache[], windowBatch: number, windows?: SeedWindowMode): Promise<EnsembleFrame[]>;
 }
 
-/** A runner loaded on this thread; its owner closes it (sessions and weights). */
-export interface LoadedAffectRunner extends AffectRunner {
+/**
+ * A runner loaded on this thread, as the affect service hosts it: the heavy calls only (decisions
+ * are `openAffectModel`'s, on the caller's thread). Its owner closes it (sessions and weights).
+ */
+export interface LoadedAffectRunner extends Omit<AffectRunner, 'decideCnn' | 'decideSequence'> {
   close(): Promise<void>;
 }
 
@@ -77,7 +80,7 @@ function engineName(engines: readonly string[]): string {
 }
 
 /** `onnx`, `tfjs`, or `hybrid` when members differ. */
-export function runnerEngine(runner: AffectRunner): string {
+export function runnerEngine(runner: Pick<AffectRunner, 'memberEngines'>): string {
   return engineName(runner.memberEngines);
 }
 
@@ -95,11 +98,9 @@ function packagedAffectRunner(runner: PackagedRunner): LoadedAffectRunner {
     crop: runner.crop,
     cropSize: runner.cropSize,
     runCnn: async (faces) => runner.runCnn(faces),
-    decideCnn: (frames) => runner.decideCnn(frames),
     runWindows: async () => {
       throw new RangeError('a packaged expression model is per-frame (kind cnn): it has no sequence heads');
     },
-    decideSequence: async () => runner.decideSequence(),
     close: async () => runner.dispose(),
   };
 }
@@ -143,9 +144,7 @@ export async function loadAffectRunner(dir: string, opts: AffectRunnerOptions): 
     crop: { kind: 'aligned' },
     cropSize: null,
     runCnn: (faces) => runner.runCnn(faces),
-    decideCnn: (frames) => runner.decideCnn(frames),
     runWindows: (windows) => runner.runWindows(windows),
-    decideSequence: (frames, windowBatch, windows) => runner.decideSequence(frames, windowBatch, windows),
     close: async () => {
       await runner.dispose();
       ensemble.dispose();
