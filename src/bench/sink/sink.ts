@@ -6,6 +6,7 @@
  */
 import { Subject } from 'rxjs';
 import { sinksSchema, type SinkConfig } from '../../config/sink-schema.js';
+import { AU_LABELS, EXPR_LABELS, labelled } from '../../core/affect-labels.js';
 import type { AffectEvent, AnalyticsEvent } from '../../core/records.js';
 import { createLogger } from '../../observability/logger.js';
 import { connectorFor } from '../../transport/sinks/build-sinks.js';
@@ -22,8 +23,6 @@ export interface SinkBenchRow {
   readonly bytesPerEvent: number;
 }
 
-const AUS = ['AU1', 'AU2', 'AU4', 'AU6', 'AU12', 'AU15', 'AU20', 'AU25'];
-const EXPR = ['Neutral', 'Anger', 'Disgust', 'Fear', 'Happiness', 'Sadness', 'Surprise'];
 
 function affectEvent(i: number): AffectEvent {
   return {
@@ -33,8 +32,8 @@ function affectEvent(i: number): AffectEvent {
     frame: i,
     pts: i * 40_000,
     ts: new Date().toISOString(),
-    au: { probs: Object.fromEntries(AUS.map((a, k) => [a, ((i + k) % 10) / 10])), active: Object.fromEntries(AUS.map((a, k) => [a, (i + k) % 2 === 0])) },
-    expr: { probs: Object.fromEntries(EXPR.map((e, k) => [e, k === i % 7 ? 0.7 : 0.05])), label: EXPR[i % 7] ?? 'Neutral' },
+    au: { probs: labelled(AU_LABELS, (_, k) => ((i + k) % 10) / 10), active: labelled(AU_LABELS, (_, k) => (i + k) % 2 === 0) },
+    expr: { probs: labelled(EXPR_LABELS, (_, k) => (k === i % 7 ? 0.7 : 0.05)), label: EXPR_LABELS[i % 7] ?? 'Neutral' },
     va: { valence: Math.sin(i / 50), arousal: Math.cos(i / 50) },
     model: { id: 'bench', version: '1' },
     latencyMs: 120,

@@ -9,8 +9,7 @@ export type TaskName = (typeof TASKS)[number];
 /** Output width of each task's final Linear layer. */
 export const TASK_OUTPUTS: Readonly<Record<TaskName, number>> = { EXPR: 7, AU: 8, VA: 40 };
 
-export const EXPR_LABELS = ['Neutral', 'Anger', 'Disgust', 'Fear', 'Happiness', 'Sadness', 'Surprise'] as const;
-export const AU_LABELS = ['AU1', 'AU2', 'AU4', 'AU6', 'AU12', 'AU15', 'AU20', 'AU25'] as const;
+export { AU_LABELS, EXPR_LABELS } from '../../core/affect-labels.js';
 export const VA_LABELS = ['valence', 'arousal'] as const;
 
 /** VA logits: columns [0, 20) are valence bins, [20, 40) arousal bins. */

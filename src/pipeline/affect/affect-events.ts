@@ -1,3 +1,4 @@
+import { labelled } from '../../core/affect-labels.js';
 import type { AffectEvent } from '../../core/records.js';
 import { AU_LABELS, EXPR_LABELS, argmax, type EnsembleFrame } from '../../models/seed/index.js';
 import type { Smoother } from './smoothing.js';
@@ -53,18 +54,11 @@ export interface AffectEventContext {
 /** One affect event from (smoothed or raw) scores. A model without AU or VA publishes neither: no zeros stand in. */
 export function affectEventOf(meta: FrameMeta, scores: AffectScores, ctx: AffectEventContext): AffectEvent {
   const { au, expr, va } = scores;
-  let auOut: AffectEvent['au'];
-  if (au) {
-    const probs: Record<string, number> = {};
-    const active: Record<string, boolean> = {};
-    AU_LABELS.forEach((label, j) => {
-      probs[label] = r5(au[j]!);
-      active[label] = au[j]! > ctx.thresholds[j]!;
-    });
-    auOut = { probs, active };
-  }
-  const exprProbs: Record<string, number> = {};
-  EXPR_LABELS.forEach((label, j) => (exprProbs[label] = r5(expr[j]!)));
+  const auOut: AffectEvent['au'] = au && {
+    probs: labelled(AU_LABELS, (_, j) => r5(au[j]!)),
+    active: labelled(AU_LABELS, (_, j) => au[j]! > ctx.thresholds[j]!),
+  };
+  const exprProbs = labelled(EXPR_LABELS, (_, j) => r5(expr[j]!));
   return {
     type: 'affect',
     streamId: meta.streamId,
