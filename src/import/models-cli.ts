@@ -3,8 +3,9 @@
  * terminal, a line per tenth otherwise); `list` prints to stdout.
  */
 import { SingleBar } from 'cli-progress';
-import type { Command } from 'commander';
-import { AnalyticsError, ErrorCodes } from '../core/errors.js';
+import { Option, type Command } from 'commander';
+import { choiceList, configOption, intFromTo, storeOption } from '../cli/options.js';
+import { reportError as report } from '../cli/report-error.js';
 import { defaultStoreDir, ModelStore } from './store/model-store.js';
 import type { ModelsCommandIo } from './models-command.js';
 
@@ -12,12 +13,6 @@ import type { ModelsCommandIo } from './models-command.js';
 const commands = () => import('./models-command.js');
 
 const stderr = (line: string): void => void process.stderr.write(`${line}\n`);
-
-function report(err: unknown): number {
-  const code = err instanceof AnalyticsError ? ` [${err.code}]` : '';
-  stderr(`error${code}: ${err instanceof Error ? err.message : String(err)}`);
-  return 1;
-}
 
 function progressIo(): ModelsCommandIo & { stop(): void } {
   let bar: SingleBar | undefined;
@@ -71,15 +66,18 @@ async function settingsOf(o: StoreFlags): Promise<{ store: ModelStore; catalog: 
 }
 const storeOf = async (o: StoreFlags): Promise<ModelStore> => (await settingsOf(o)).store;
 
+const storeFlag = () => storeOption('model store (default $XDG_DATA_HOME/affect-daemon/models)');
+const configFlag = (keys = 'models.store') => configOption(`daemon config whose ${keys} to use`);
+
 export function addModelsCommands(program: Command): void {
   const models = program.command('models').description("the model store: the seed's released models in one command, and models added by hand");
   models
     .command('pull')
     .description('download a catalogued model (seed-cnn, seed-cnn-rnn, seed, ferplus-resnet50), check and import it into the store')
     .argument('<name>', 'catalogue name')
-    .option('--store <dir>', 'model store (default $XDG_DATA_HOME/affect-daemon/models)')
+    .addOption(storeFlag())
     .option('--catalog <file>', 'a catalogue replacing the built-in config/model-catalog.json (or models.catalog in --config)')
-    .option('-c, --config <file>', 'daemon config whose models.store / models.catalog to use')
+    .addOption(configFlag('models.store / models.catalog'))
     .option('--force', 'pull again even if the store has it')
     .action(async (name: string, o: StoreFlags & { catalog?: string; force?: boolean }) => {
       const io = progressIo();
@@ -99,19 +97,15 @@ export function addModelsCommands(program: Command): void {
     .description('add checkpoints downloaded by hand (one .pth per member), with the same checks and provenance')
     .argument('<files...>', 'PyTorch checkpoints, one per ensemble member')
     .requiredOption('--name <name>', 'name in the store')
-    .requiredOption('--kind <kind>', 'cnn or cnn-rnn')
-    .option('--seq-len <n>', 'cnn-rnn: window length (default 32)')
-    .option('--roles <list>', 'teacher/student per file, comma-separated (default all students)')
-    .option('--store <dir>', 'model store')
-    .option('-c, --config <file>', 'daemon config whose models.store to use')
+    .addOption(new Option('--kind <kind>', 'model kind').choices(['cnn', 'cnn-rnn']).makeOptionMandatory())
+    .option('--seq-len <n>', 'cnn-rnn: window length (default 32)', intFromTo('--seq-len', 2, 256))
+    .option('--roles <list>', 'teacher/student per file, comma-separated (default all students)', choiceList('role', ['teacher', 'student']))
+    .addOption(storeFlag())
+    .addOption(configFlag())
     .option('--force', 'replace a model of that name')
-    .action(async (files: string[], o: StoreFlags & { name: string; kind: string; seqLen?: string; roles?: string; force?: boolean }) => {
+    .action(async (files: string[], o: StoreFlags & { name: string; kind: 'cnn' | 'cnn-rnn'; seqLen?: number; roles?: ('teacher' | 'student')[]; force?: boolean }) => {
+      const { seqLen, roles } = o;
       try {
-        if (o.kind !== 'cnn' && o.kind !== 'cnn-rnn') throw new AnalyticsError(ErrorCodes.BAD_REQUEST, `--kind ${o.kind}: use cnn or cnn-rnn`);
-        const seqLen = o.seqLen !== undefined ? Number(o.seqLen) : undefined;
-        if (seqLen !== undefined && !(Number.isInteger(seqLen) && seqLen >= 2 && seqLen <= 256)) throw new AnalyticsError(ErrorCodes.BAD_REQUEST, `--seq-len ${o.seqLen}: an integer 2..256`);
-        const roles = o.roles?.split(',').map((r) => r.trim());
-        if (roles?.some((r) => r !== 'teacher' && r !== 'student')) throw new AnalyticsError(ErrorCodes.BAD_REQUEST, `--roles ${o.roles}: teacher or student per file`);
         const { addModel } = await commands();
         await addModel(
           {
@@ -120,7 +114,7 @@ export function addModelsCommands(program: Command): void {
             kind: o.kind,
             files,
             ...(seqLen !== undefined ? { seqLen } : {}),
-            ...(roles !== undefined ? { roles: roles as ('teacher' | 'student')[] } : {}),
+            ...(roles !== undefined ? { roles } : {}),
             force: o.force === true,
           },
           { note: stderr },
@@ -133,8 +127,8 @@ export function addModelsCommands(program: Command): void {
   models
     .command('list')
     .description('what the store holds: name, kind, files, size, source, licence, hashes')
-    .option('--store <dir>', 'model store')
-    .option('-c, --config <file>', 'daemon config whose models.store to use')
+    .addOption(storeFlag())
+    .addOption(configFlag())
     .action(async (o: StoreFlags) => {
       try {
         const { listModels } = await commands();
@@ -148,8 +142,8 @@ export function addModelsCommands(program: Command): void {
     .command('rm')
     .description('remove a model from the store')
     .argument('<name>')
-    .option('--store <dir>', 'model store')
-    .option('-c, --config <file>', 'daemon config whose models.store to use')
+    .addOption(storeFlag())
+    .addOption(configFlag())
     .action(async (name: string, o: StoreFlags) => {
       try {
         await (await storeOf(o)).remove(name);

@@ -61,13 +61,13 @@ describe('daemon align (built CLI, real media)', () => {
     expect(again.stderr.join('')).toMatch(/2 already aligned/);
   });
 
-  it('a missing input or a bad quality is one error line and exit 1', async () => {
+  it('a missing input is one error line and exit 1; a bad quality is refused while parsing, exit 2', async () => {
     const d = spawnDaemon(['align', '--input', path.join(dir, 'nope.mp4'), '--out', path.join(dir, 'x')]);
     expect(await d.exited).toBe(1);
     expect(d.stderr.join('')).toMatch(/error \[VA_ERR_SOURCE_NOT_FOUND\]: --input .*nope\.mp4: not found/);
     const q = spawnDaemon(['align', '--input', videos, '--out', path.join(dir, 'x'), '--quality', '101']);
-    expect(await q.exited).toBe(1);
-    expect(q.stderr.join('')).toMatch(/--quality must be an integer 1\.\.100/);
+    expect(await q.exited).toBe(2);
+    expect(q.stderr.join('')).toMatch(/error: option '--quality <n>' argument '101' is invalid\. --quality must be an integer from 1 to 100/);
   });
 });
 

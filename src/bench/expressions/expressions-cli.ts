@@ -1,23 +1,45 @@
-import { AnalyticsError } from '../../core/errors.js';
+import type { Command } from 'commander';
+import { backendOption, collect, jsonOption } from '../../cli/options.js';
+import { reportError } from '../../cli/report-error.js';
 import type { BackendPreference } from '../../models/backend.js';
-import { packagedTeachersDir } from '../../paths.js';
-import { benchExpressions, formatBenchExpressions } from './expressions.js';
 
-/** `daemon bench expressions`: the table on stdout (or JSON), progress and errors on stderr. */
-export async function benchExpressionsCli(o: { input: string[]; model: string[]; variants?: boolean; backend: string; json?: boolean }): Promise<number> {
+interface ExpressionsFlags {
+  input: string[];
+  model: string[];
+  variants?: boolean;
+  backend: BackendPreference;
+  json?: boolean;
+}
+
+/** The table on stdout (or JSON), progress and errors on stderr. */
+async function benchExpressionsCli(o: ExpressionsFlags): Promise<number> {
   try {
+    const [{ benchExpressions, formatBenchExpressions }, { packagedTeachersDir }] = await Promise.all([import('./expressions.js'), import('../../paths.js')]);
     const r = await benchExpressions({
       inputs: o.input,
       models: o.model.length > 0 ? o.model : [packagedTeachersDir],
       variants: o.variants === true,
-      backend: o.backend as BackendPreference,
+      backend: o.backend,
       progress: (l) => void process.stderr.write(l + '\n'),
     });
     process.stdout.write((o.json === true ? JSON.stringify(r, null, 2) : formatBenchExpressions(r)) + '\n');
     return 0;
   } catch (err) {
-    const code = err instanceof AnalyticsError ? ` [${err.code}]` : '';
-    process.stderr.write(`error${code}: ${err instanceof Error ? err.message : String(err)}\n`);
-    return 1;
+    return reportError(err);
   }
+}
+
+/** `daemon bench expressions`: agreement, label stability and cost of expression models on unlabelled face video. */
+export function registerBenchExpressions(bench: Command): Command {
+  return bench
+    .command('expressions')
+    .description('agreement, label stability and cost of expression models (each packaged member, their ensemble, more model dirs) on unlabelled face video')
+    .requiredOption('--input <path>', 'video or image file, directory of them, or demo: (repeatable)', collect, [] as string[])
+    .option('--model <dir>', 'model directory (repeatable; the first is the reference; default: config/models/packaged-teachers, both packaged classifiers)', collect, [] as string[])
+    .option('--variants', 'add FFmpeg variants of each file (mirror, crop, half scale, darker, brighter)')
+    .addOption(backendOption().default('auto'))
+    .addOption(jsonOption())
+    .action(async (o: ExpressionsFlags) => {
+      process.exitCode = await benchExpressionsCli(o);
+    });
 }

@@ -1,18 +1,18 @@
 /**
- * The `daemon align` action: options in, exit code out. Progress goes to stderr — a cli-progress
+ * `daemon align`: options in, exit code out. Progress goes to stderr — a cli-progress
  * bar on a terminal, plain lines otherwise (logs, CI) — and failures are one
  * `error [CODE]: message` line with exit code 1. A video that cannot be read or decoded fails
  * alone (one `<video>: failed [CODE]: …` line); the others are aligned and the exit code is 1.
  */
 import { SingleBar } from 'cli-progress';
-import { loadConfig } from '../../config/load.js';
-import { AnalyticsError, ErrorCodes } from '../../core/errors.js';
-import { selectBackend, type BackendPreference } from '../../models/backend.js';
-import { FaceDetector } from '../../models/face-detector/index.js';
-import { quietFfmpeg } from '../../streams/open-source.js';
-import { alignVideos, listVideos, type AlignEvents } from './align-videos.js';
+import type { Command } from 'commander';
+import { backendOption, configOption, intFromTo } from '../../cli/options.js';
+import { reportError } from '../../cli/report-error.js';
+import type { BackendPreference } from '../../models/backend.js';
+import type { FaceDetector } from '../../models/face-detector/index.js';
+import type { AlignEvents } from './align-videos.js';
 
-export interface AlignCliOptions {
+interface AlignCliOptions {
   input: string;
   out: string;
   config?: string;
@@ -61,11 +61,18 @@ function progressEvents(total: number): { events: AlignEvents; stop(): void } {
   };
 }
 
-export async function alignCli(o: AlignCliOptions): Promise<number> {
+async function alignCli(o: AlignCliOptions): Promise<number> {
   let detector: FaceDetector | undefined;
   let stop = (): void => undefined;
   try {
-    if (!Number.isInteger(o.quality) || o.quality < 1 || o.quality > 100) throw new AnalyticsError(ErrorCodes.BAD_REQUEST, `--quality must be an integer 1..100, got ${o.quality}`);
+    // The detector (TF.js) and the decoder (node-av) load when the command runs, not for --help.
+    const [{ loadConfig }, { selectBackend }, { FaceDetector }, { quietFfmpeg }, { alignVideos, listVideos }] = await Promise.all([
+      import('../../config/load.js'),
+      import('../../models/backend.js'),
+      import('../../models/face-detector/index.js'),
+      import('../../streams/open-source.js'),
+      import('./align-videos.js'),
+    ]);
     quietFfmpeg();
     const config = loadConfig({ ...(o.config !== undefined ? { file: o.config } : {}), env: {} });
     const videos = await listVideos(o.input);
@@ -86,10 +93,22 @@ export async function alignCli(o: AlignCliOptions): Promise<number> {
     return failed.length > 0 ? 1 : 0;
   } catch (err) {
     stop();
-    const code = err instanceof AnalyticsError ? ` [${err.code}]` : '';
-    stderr(`error${code}: ${err instanceof Error ? err.message : String(err)}`);
-    return 1;
+    return reportError(err);
   } finally {
     detector?.close();
   }
+}
+
+export function registerAlign(program: Command): Command {
+  return program
+    .command('align')
+    .description("the seed's face alignment for training data: aligned 112×112 crops per video and track (Aff-Wild2 cropped_aligned layout) plus landmarks CSV; resumable")
+    .requiredOption('--input <path>', 'a video file, or a directory of video files')
+    .requiredOption('--out <dir>', 'output directory (<video>[_<track>]/<frame:05d>.jpg, <video>.landmarks.csv)')
+    .addOption(configOption('daemon config whose analysis/detector/tracker/alignment settings apply'))
+    .option('--quality <n>', 'JPEG quality 1..100', intFromTo('--quality', 1, 100), 95)
+    .addOption(backendOption().default('auto'))
+    .action(async (o: AlignCliOptions) => {
+      process.exitCode = await alignCli(o);
+    });
 }

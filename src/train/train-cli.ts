@@ -1,15 +1,14 @@
 /**
  * `daemon train`: config in, model directory out, exit code back (0 done, 1 failed, 2 bad config).
+ * The flags override the training config's keys of the same name.
  */
-import { AnalyticsError, ConfigError } from '../core/errors.js';
-import { tensorCount } from '../models/backend.js';
-import type { AlignEvents } from './align/align-videos.js';
-import { buildPlan } from './build-plan.js';
-import { loadTrainConfig, type TrainOverrides } from './config.js';
-import { resolveTrainEngine, selectTrainingBackend } from './engine/train-backend.js';
-import { progressReporter } from './progress.js';
-import { runTraining } from './run-training.js';
+import { Option, type Command } from 'commander';
+import { backendOption, configOption, engineOption, nonNegativeInt, positiveInt, positiveNumber } from '../cli/options.js';
+import { reportError } from '../cli/report-error.js';
+import { ConfigError } from '../core/errors.js';
 import type { BackendPreference } from '../models/backend.js';
+import type { AlignEvents } from './align/align-videos.js';
+import type { TrainOverrides } from './config.js';
 
 /** Plain progress lines for aligning and labelling unlabelled media. */
 function alignProgress(err: (l: string) => void): AlignEvents {
@@ -21,13 +20,22 @@ function alignProgress(err: (l: string) => void): AlignEvents {
   };
 }
 
-export interface TrainCliOptions extends TrainOverrides {
+interface TrainCliOptions extends TrainOverrides {
   readonly config: string;
   readonly resume?: boolean;
 }
 
-export async function trainCli(o: TrainCliOptions): Promise<number> {
+async function trainCli(o: TrainCliOptions): Promise<number> {
   const err = (l: string): void => void process.stderr.write(l + '\n');
+  // The engines (TF.js, ONNX Runtime) load when the command runs, not for --help.
+  const [{ loadTrainConfig }, { tensorCount }, { buildPlan }, { resolveTrainEngine, selectTrainingBackend }, { progressReporter }, { runTraining }] = await Promise.all([
+    import('./config.js'),
+    import('../models/backend.js'),
+    import('./build-plan.js'),
+    import('./engine/train-backend.js'),
+    import('./progress.js'),
+    import('./run-training.js'),
+  ]);
   let config;
   try {
     config = loadTrainConfig(o.config, o);
@@ -57,8 +65,26 @@ export async function trainCli(o: TrainCliOptions): Promise<number> {
     return 0;
   } catch (e) {
     progress.stop();
-    const code = e instanceof AnalyticsError ? ` [${e.code}]` : '';
-    err(`error${code}: ${e instanceof Error ? e.message : String(e)}`);
-    return 1;
+    return reportError(e);
   }
+}
+
+export function registerTrain(program: Command): Command {
+  return program
+    .command('train')
+    .description('train seed models (teacher, distilled students, CNN-RNN) into a model directory')
+    .addOption(configOption('training config (see config/train.example.yaml)').makeOptionMandatory())
+    .option('--epochs <n>', 'epochs of the teacher and of each student', positiveInt('--epochs'))
+    .option('--batch <n>', 'faces (or sequences) per task batch', positiveInt('--batch'))
+    .option('--students <n>', 'number of distilled students', nonNegativeInt('--students'))
+    .addOption(new Option('--arch <arch>', 'backbone').choices(['compact', 'resnet50-caffe']))
+    .option('--width <w>', 'compact backbone width multiplier', positiveNumber)
+    .option('--out <dir>', 'model directory to write')
+    .option('--seed <n>', 'random seed', nonNegativeInt('--seed'))
+    .option('--resume', 'continue the run in the run directory (same config) from its last checkpoint')
+    .addOption(backendOption())
+    .addOption(engineOption('who takes the CNN gradients (auto: TF.js on native TensorFlow, else ONNX Runtime)', ['auto', 'tfjs', 'onnx']))
+    .action(async (o: TrainCliOptions) => {
+      process.exitCode = await trainCli(o);
+    });
 }

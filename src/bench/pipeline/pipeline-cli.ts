@@ -1,0 +1,44 @@
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import { backendOption, choiceList, engineOption, jsonOption, typedDefault, listOf, positiveInt, positiveNumber } from '../../cli/options.js';
+import type { EnginePreference } from '../../models/engine/member-engine.js';
+import type { BenchArch } from './pipeline.js';
+
+/** An analysis rate: frames per second, or `all` (every frame, as null). */
+const analysisRate = (v: string): number | null => {
+  if (v === 'all') return null;
+  try {
+    return positiveNumber(v);
+  } catch {
+    throw new InvalidArgumentError(`analysis rate ${JSON.stringify(v)}: a positive number or all`);
+  }
+};
+
+interface PipelineFlags {
+  seconds: number;
+  arch: BenchArch[];
+  streams: number[];
+  analysisFps: (number | null)[];
+  members: number;
+  engine: EnginePreference;
+  backend: string;
+  json?: boolean;
+}
+
+/** `daemon bench pipeline`: real-time streams through the whole daemon with a random-weight model. */
+export function registerBenchPipeline(bench: Command): Command {
+  return bench
+    .command('pipeline')
+    .description('real-time streams through the whole daemon with a random-weight model: face-frames/s, latency, drops')
+    .option('--seconds <s>', 'measured seconds per run (after 8 s of warm-up)', positiveInt('--seconds'), 30)
+    .addOption(typedDefault(new Option('--arch <list>', 'compact, compact-half, resnet50').argParser(choiceList('arch', ['compact', 'compact-half', 'resnet50'] satisfies BenchArch[])), 'compact,resnet50'))
+    .addOption(typedDefault(new Option('--streams <list>', 'concurrent stream counts').argParser(listOf(positiveInt('--streams'))), '1,4'))
+    .addOption(typedDefault(new Option('--analysis-fps <list>', "analysis rates to try ('all' = every frame)").argParser(listOf(analysisRate)), 'all,10'))
+    .option('--members <n>', 'ensemble members', positiveInt('--members'), 1)
+    .addOption(engineOption('model.engine of the daemon under test').default('auto'))
+    .addOption(backendOption().default('auto'))
+    .addOption(jsonOption())
+    .action(async (o: PipelineFlags) => {
+      const { benchPipeline } = await import('./pipeline.js');
+      await benchPipeline({ seconds: o.seconds, archs: o.arch, streams: o.streams, analysisFps: o.analysisFps, members: o.members, engine: o.engine, backend: o.backend, json: o.json === true });
+    });
+}
