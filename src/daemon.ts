@@ -12,7 +12,7 @@ import { openTransport } from './daemon/open-transport.js';
 import { daemonReadiness } from './daemon/readiness.js';
 import { clusterCoordinator, instanceName, startStreams } from './daemon/start-streams.js';
 import { readStateFile } from './daemon/state-file.js';
-import type { AffectEngine } from './models/affect/affect-engine.js';
+import type { QueuedAffectModel } from './models/affect/queued-affect-model.js';
 import { tensorCount } from './models/backend.js';
 import type { FaceDetectorHost } from './models/face-detector/face-detector-host.js';
 import type { Logger } from './observability/logger.js';
@@ -31,7 +31,7 @@ export interface Daemon {
   readonly events: Subject<AnalyticsEvent>;
   supervisor(): StreamSupervisor;
   /** The loaded model hosts (for drills and tests: health, killWorker). */
-  models(): { readonly detector?: FaceDetectorHost; readonly engine?: AffectEngine };
+  models(): { readonly detector?: FaceDetectorHost; readonly engine?: QueuedAffectModel };
   start(): Promise<AddressInfo>;
   close(): Promise<void>;
 }
@@ -62,7 +62,7 @@ export function buildDaemon(config: Config, deps: { readonly logger: Logger; rea
     sinks: () => run.sinks.map((s) => s.status()),
     cluster: () => (run.cluster ? { members: run.cluster.status().members.length, owned: run.cluster.ownedCount() } : undefined),
     tensorCount: async () =>
-      tensorCount() + ((await run.models?.detector.tensors().catch(() => 0)) ?? 0) + ((await run.models?.engine?.tensors().catch(() => 0)) ?? 0),
+      tensorCount() + ((await run.models?.detector.tensors().catch(() => 0)) ?? 0) + ((await run.models?.affectModel?.tensors().catch(() => 0)) ?? 0),
   });
   const events = new Subject<AnalyticsEvent>();
   let closed: Promise<void> | undefined;
@@ -71,9 +71,9 @@ export function buildDaemon(config: Config, deps: { readonly logger: Logger; rea
     const { store, persisted } = readStateFile(config);
     routeFfmpegLogs(deps.logger);
     run.models = await loadModels(config, { log, metrics, onHostState: reportHostState(metrics, log) });
-    const { backend, detector, engine } = run.models;
+    const { backend, detector, affectModel } = run.models;
     const snapshots = (run.snapshots = new SnapshotRegistry(events, config.server.snapshotMaxFps));
-    const sup = (run.supervisor = new StreamSupervisor({ config, detector, metrics, logger: deps.logger, events, backend, snapshots, ...(engine ? { engine } : {}), ...(store ? { store } : {}) }));
+    const sup = (run.supervisor = new StreamSupervisor({ config, detector, metrics, logger: deps.logger, events, backend, snapshots, ...(affectModel ? { affectModel } : {}), ...(store ? { store } : {}) }));
     const readiness = daemonReadiness(config.model, {
       models: () => run.models,
       listening: () => run.http?.listening === true,
@@ -125,7 +125,7 @@ export function buildDaemon(config: Config, deps: { readonly logger: Logger; rea
     },
     models() {
       const m = run.models;
-      return { ...(m ? { detector: m.detector } : {}), ...(m?.engine ? { engine: m.engine } : {}) };
+      return { ...(m ? { detector: m.detector } : {}), ...(m?.affectModel ? { affectModel: m.affectModel } : {}) };
     },
     start,
     close: () => (closed ??= close()),

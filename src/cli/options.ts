@@ -9,7 +9,7 @@
  */
 import { InvalidArgumentError, Option } from 'commander';
 import type { BackendPreference } from '../models/backend.js';
-import type { EnginePreference } from '../models/engine/member-engine.js';
+import type { EnginePreference } from '../models/ensemble/member-runner.js';
 
 export const BACKENDS = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const satisfies readonly BackendPreference[];
 /** Inference engines of an affect model (`model.engine`). */

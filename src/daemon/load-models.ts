@@ -1,6 +1,6 @@
 import type { Config } from '../config/schema.js';
 import { ErrorCodes, ModelLoadError } from '../core/errors.js';
-import { AffectEngine } from '../models/affect/affect-engine.js';
+import { QueuedAffectModel } from '../models/affect/queued-affect-model.js';
 import { selectBackend } from '../models/backend.js';
 import { HostedFaceDetector, type FaceDetectorHost } from '../models/face-detector/face-detector-host.js';
 import type { Int8Calibration } from '../models/onnx/int8-calibration.js';
@@ -14,7 +14,7 @@ export interface DaemonModels {
   /** The TF.js backend in use (a metrics label and a readiness detail). */
   readonly backend: string;
   readonly detector: FaceDetectorHost;
-  readonly engine?: AffectEngine;
+  readonly affectModel?: QueuedAffectModel;
 }
 
 export interface ModelDeps {
@@ -50,14 +50,14 @@ async function openFaceModels(config: Config, { log, metrics, onHostState }: Mod
 }
 
 /** The affect model of `model.dir`, warmed up; the caller owns it from the moment it resolves. */
-async function openAffectModel(config: Config, dir: string, backend: string, { log, metrics, onHostState }: ModelDeps): Promise<AffectEngine> {
+async function openAffectModel(config: Config, dir: string, backend: string, { log, metrics, onHostState }: ModelDeps): Promise<QueuedAffectModel> {
   let calibration: Int8Calibration | undefined;
   if (config.model.engine === 'onnx-int8') {
     calibration = await loadCalibrationFaces({ dir: config.model.int8Calibration, alignSize: config.alignment.size });
     log.info({ calibration: calibration.name }, 'int8 calibration faces loaded (the quantised graphs are cached per set)');
   }
   let id = '';
-  const engine = await AffectEngine.load(dir, { ...config.model, backend: config.backend, ...(calibration !== undefined ? { calibration } : {}) }, {
+  const engine = await QueuedAffectModel.load(dir, { ...config.model, backend: config.backend, ...(calibration !== undefined ? { calibration } : {}) }, {
     onBatch: (stage, size, seconds) => {
       const l = { model: id, backend, stage };
       metrics.inferenceBatchSize.observe(l, size);
@@ -95,7 +95,7 @@ export async function loadModels(config: Config, deps: ModelDeps): Promise<Daemo
     return { backend, detector };
   }
   try {
-    return { backend, detector, engine: await openAffectModel(config, config.model.dir, backend, deps) };
+    return { backend, detector, affectModel: await openAffectModel(config, config.model.dir, backend, deps) };
   } catch (err) {
     await detector.close().catch(() => undefined);
     throw err;
@@ -104,6 +104,6 @@ export async function loadModels(config: Config, deps: ModelDeps): Promise<Daemo
 
 /** Releases the models (affect first: it may hold workers fed by the detector's faces). */
 export async function closeModels(models: DaemonModels | undefined): Promise<void> {
-  await models?.engine?.close();
+  await models?.affectModel?.close();
   await models?.detector.close();
 }

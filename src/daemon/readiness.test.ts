@@ -9,7 +9,7 @@ const host = (name: string, state: HostHealth['state']): HostHealth => ({ name, 
 /** Models at the readiness seam: only health() is read (and the affect model's description). */
 function models(detector: HostHealth['state'], affect?: HostHealth['state']): DaemonModels {
   const engine = affect && { health: () => host('affect', affect), id: 'm', version: '1', kind: 'ensemble', seqLen: 8, runtime: { engine: 'tfjs' }, workers: 1 };
-  return { backend: 'cpu', detector: { health: () => host('face-detector', detector) }, ...(engine ? { engine } : {}) } as unknown as DaemonModels;
+  return { backend: 'cpu', detector: { health: () => host('face-detector', detector) }, ...(engine ? { affectModel: engine } : {}) } as unknown as DaemonModels;
 }
 
 const cluster = (healthy: boolean): ClusterCoordinator =>

@@ -25,7 +25,7 @@ export function daemonReadiness(model: Config['model'], view: ReadinessView): Re
       const models = view.models();
       const cluster = view.cluster();
       const status = cluster?.status();
-      const hosts = [models?.detector.health(), models?.engine?.health()].filter((h) => h !== undefined);
+      const hosts = [models?.detector.health(), models?.affectModel?.health()].filter((h) => h !== undefined);
       const closing = view.closing();
       const checks = {
         models: models !== undefined && hosts.every((h) => h.state === 'ready'),
@@ -33,7 +33,7 @@ export function daemonReadiness(model: Config['model'], view: ReadinessView): Re
         shuttingDown: closing,
         ...(status ? { cluster: status.healthy } : {}),
       };
-      const engine = models?.engine;
+      const engine = models?.affectModel;
       const sinks = view.sinks();
       return {
         ready: checks.models && checks.server && !closing && (status?.healthy ?? true),

@@ -19,7 +19,7 @@ export interface PipelineDeps {
   /** A file read as fast as it goes: the last stage a frame passes through gives its credit back. */
   readonly gate?: CreditGate;
   /** With `settings.affect`: the model of the affect branch. */
-  readonly engine?: AffectModel;
+  readonly affectModel?: AffectModel;
   /** Where every stage reports its records. */
   readonly report: RecordSink;
   /** The source has freed its native resources (may come after unsubscribe). */
@@ -35,7 +35,7 @@ export interface PipelineDeps {
  */
 export function buildPipeline(spec: SourceSpec, settings: RunSettings, deps: PipelineDeps): Observable<AnalyticsEvent> {
   const { gate, report } = deps;
-  const affect = deps.engine && settings.affect ? { engine: deps.engine, options: settings.affect } : undefined;
+  const affect = deps.affectModel && settings.affect ? { model: deps.affectModel, options: settings.affect } : undefined;
   const frames = fromSource(openFrames(spec, settings, deps.openSource, report), {
     streamId: settings.streamId,
     sourceKind: spec.kind,
@@ -51,6 +51,6 @@ export function buildPipeline(spec: SourceSpec, settings: RunSettings, deps: Pip
     tap((record) => report({ kind: 'tracked', record })),
   );
   if (!affect) return tracked.pipe(toEvents());
-  const analysed = analyseAffect({ engine: affect.engine, streamId: settings.streamId, report, ...(gate ? { gate } : {}) }, affect.options);
+  const analysed = analyseAffect({ model: affect.model, streamId: settings.streamId, report, ...(gate ? { gate } : {}) }, affect.options);
   return tracked.pipe(connect((shared) => merge(shared.pipe(toEvents()), shared.pipe(analysed, mergeAll()))));
 }

@@ -1,5 +1,5 @@
 import { finalize, Observable } from 'rxjs';
-import type { AffectEngine } from '../models/affect/affect-engine.js';
+import type { QueuedAffectModel } from '../models/affect/queued-affect-model.js';
 import type { FaceDetectorHost } from '../models/face-detector/face-detector-host.js';
 import { openSource as openRealSource, type SourceSpec } from '../streams/open-source.js';
 import { buildPipeline } from './build-pipeline.js';
@@ -15,7 +15,7 @@ export type { StreamRecord } from './stream-record.js';
 export interface RunDeps {
   readonly detector: Pick<FaceDetectorHost, 'createSession'>;
   /** Present when a model is loaded: the run then publishes affect events. */
-  readonly engine?: AffectEngine;
+  readonly affectModel?: QueuedAffectModel;
   /** The seam unit tests replace; the real FFmpeg sources otherwise. */
   readonly openSource?: OpenSource;
 }
@@ -49,7 +49,7 @@ export function runStream(spec: SourceSpec, settings: RunSettings, deps: RunDeps
       openSource: deps.openSource ?? openRealSource,
       session: run.session,
       ...(run.gate ? { gate: run.gate } : {}),
-      ...(deps.engine ? { engine: deps.engine } : {}),
+      ...(deps.affectModel ? { affectModel: deps.affectModel } : {}),
       report,
       onSourceReleased: run.sourceReleased,
     });

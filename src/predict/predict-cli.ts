@@ -6,7 +6,7 @@ import { Option, type Command } from 'commander';
 import { backendOption, configOption, engineOption, positiveInt, storeOption, threadsOption, workersOption } from '../cli/options.js';
 import { reportError } from '../cli/report-error.js';
 import type { BackendPreference } from '../models/backend.js';
-import type { EnginePreference } from '../models/engine/member-engine.js';
+import type { EnginePreference } from '../models/ensemble/member-runner.js';
 import type { SeedWindowMode } from '../models/seed/seed-windows.js';
 
 interface PredictFlags {

@@ -17,7 +17,7 @@ import { openAffectModel, type AffectModel } from '../models/affect/open-affect-
 import { listImages, readImage } from './image-dir.js';
 import { PredictSink } from './predict-sink.js';
 import { RowWriter, rowFormatOf } from './row-writer.js';
-import type { EnginePreference } from '../models/engine/member-engine.js';
+import type { EnginePreference } from '../models/ensemble/member-runner.js';
 import { readVideoFaces } from './video-faces.js';
 import { RenderCollector, renderAnnotated } from './render-annotated.js';
 import { loadCalibrationFaces } from '../pipeline/int8-calibration-faces.js';

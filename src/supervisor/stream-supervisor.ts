@@ -3,7 +3,7 @@ import type { Config, StreamConfig } from '../config/schema.js';
 import { AnalyticsError, ConfigError, ErrorCodes, asAnalyticsError } from '../core/errors.js';
 import { asStreamId, type StreamId } from '../core/ids.js';
 import type { AnalyticsEvent, StreamState } from '../core/records.js';
-import type { AffectEngine } from '../models/affect/affect-engine.js';
+import type { QueuedAffectModel } from '../models/affect/queued-affect-model.js';
 import type { FaceDetectorHost } from '../models/face-detector/face-detector-host.js';
 import type { Logger } from '../observability/logger.js';
 import { forgetStream, initStreamSeries, setStreamState, type Metrics } from '../observability/metrics.js';
@@ -48,7 +48,7 @@ export interface SupervisorDeps {
   readonly events: Subject<AnalyticsEvent>;
   readonly backend: string;
   /** Present when a model is loaded: streams then publish affect events. */
-  readonly engine?: AffectEngine;
+  readonly affectModel?: QueuedAffectModel;
   /** Present when API-added streams are persisted. */
   readonly store?: StreamStore;
   /** Latest-frame snapshots per stream (GET /v1/streams/{id}/snapshot.jpg). */
@@ -237,8 +237,8 @@ export class StreamSupervisor {
       this.fail(h, err);
       return;
     }
-    const { config, detector, engine } = this.deps;
-    const settings = runSettings(config, h.cfg, h.id, { affect: engine !== undefined, ...(h.info.origin === 'api' ? { fileRoots: config.files.roots } : {}) });
+    const { config, detector, affectModel } = this.deps;
+    const settings = runSettings(config, h.cfg, h.id, { affect: affectModel !== undefined, ...(h.info.origin === 'api' ? { fileRoots: config.files.roots } : {}) });
     // Series exist from the start, so rate() panels show 0 rather than nothing.
     initStreamSeries(this.deps.metrics, h.id);
     const tracks = new OpenTracks(h.id);
@@ -246,7 +246,7 @@ export class StreamSupervisor {
     let run: Run | undefined;
     let released: Promise<void> = Promise.resolve();
     const current = (): boolean => run === undefined || h.run === run;
-    const subscription = (this.deps.run ?? runStream)(spec, settings, { detector, ...(engine ? { engine } : {}) }).subscribe({
+    const subscription = (this.deps.run ?? runStream)(spec, settings, { detector, ...(affectModel ? { affectModel } : {}) }).subscribe({
       next: (record) => {
         if (record.kind === 'started') released = record.released;
         else if (current()) applyRecord(target, record);

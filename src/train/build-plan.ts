@@ -69,7 +69,7 @@ async function readUnlabelled(
     return { parts, teacher: teacher.description, teacherKey: teacher.key };
   } finally {
     detector?.close();
-    await teacher.dispose();
+    await teacher.close();
   }
 }
 

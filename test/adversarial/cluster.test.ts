@@ -117,7 +117,7 @@ describe('a slow Redis, then a silent one, under a lease holder', () => {
 
   it('keeps its leases and its streams running while renewals succeed at 700 ms a reply', async () => {
     const redis: Broker = await startRedis({ persistence: false });
-    cleanups.push(() => redis.dispose());
+    cleanups.push(() => redis.close());
     const relay = await relayTo(redis.port);
     relay.delayMs = 700;
     // The defaults (10 s lease, 2 s tick: commands time out after 2 s, far above 700 ms).
@@ -141,7 +141,7 @@ describe('a slow Redis, then a silent one, under a lease holder', () => {
     // A holder of its own with a shorter lease (5 s, 0.5 s tick: commands time out after 1 s), so
     // "past the lease" below is 5 s + ticks rather than the defaults' 10 s + ticks.
     const redis: Broker = await startRedis({ persistence: false });
-    cleanups.push(() => redis.dispose());
+    cleanups.push(() => redis.close());
     const relay = await relayTo(redis.port);
     const d = await clusterDaemon({ redis: relay.url, instanceId: 'silent', leaseTtlMs: 5000, tickMs: 500 }, ids.map(stream));
     const runs = runLog(d);
@@ -168,7 +168,7 @@ describe('a slow Redis, then a silent one, under a lease holder', () => {
 describe('a Redis restarted without its data', () => {
   it('leaves every stream running on its holder, under a new fence, and never on two members', async () => {
     const redis: Broker = await startRedis({ persistence: false });
-    cleanups.push(() => redis.dispose());
+    cleanups.push(() => redis.close());
     const ids = ['r1', 'r2', 'r3', 'r4', 'r5', 'r6'];
     const cluster = (name: string): Record<string, unknown> => ({ redis: redis.url, instanceId: name, leaseTtlMs: 5000, tickMs: 500 });
     const a = await clusterDaemon(cluster('a'), ids.map(stream));
@@ -214,7 +214,7 @@ describe('a Redis restarted without its data', () => {
 describe('two processes with one cluster.instanceId', () => {
   it('a second process finding a live registration under its id refuses to start', async () => {
     const redis: Broker = await startRedis({ persistence: false });
-    cleanups.push(() => redis.dispose());
+    cleanups.push(() => redis.close());
     const first = await clusterDaemon({ redis: redis.url, instanceId: 'twin', leaseTtlMs: 2000, tickMs: 400 }, [stream('t1')]);
     await waitUntil(() => first.daemon.supervisor().get('t1')?.state === 'running', 60_000, 'the first twin to run its stream');
     // Built by hand: a daemon whose start fails is closed by its caller (main.ts, then exit 1).
@@ -239,7 +239,7 @@ describe('two processes with one cluster.instanceId', () => {
 
   it('one that appears while the first was away turns both red, with an error logged on each', async () => {
     const redis: Broker = await startRedis({ persistence: false });
-    cleanups.push(() => redis.dispose());
+    cleanups.push(() => redis.close());
     const relay = await relayTo(redis.port);
     const cluster = (url: string): Record<string, unknown> => ({ redis: url, instanceId: 'twin', leaseTtlMs: 2000, tickMs: 400 });
     const first = await clusterDaemon(cluster(relay.url), [stream('u1')]);

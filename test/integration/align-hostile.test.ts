@@ -131,12 +131,12 @@ describe('aligned-faces output against hostile or reused input', () => {
     rmSync(bin);
     symlinkSync(real, bin);
     const a = await loadTeacherLabeller(t);
-    await a.dispose();
+    await a.close();
     const w = readFileSync(real);
     w.writeUInt8(w.readUInt8(w.length - 1) ^ 1, w.length - 1); // one bit of the last weight
     writeFileSync(real, w);
     const b = await loadTeacherLabeller(t);
-    await b.dispose();
+    await b.close();
     expect(b.key).not.toBe(a.key);
   });
 });

@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '../../src/models/backend.js';
-import type { EngineName } from '../../src/models/engine/member-engine.js';
+import type { EngineName } from '../../src/models/ensemble/member-runner.js';
 import { AU_THRESHOLDS, EXPR_LABELS } from '../../src/models/seed/index.js';
 import { importSeedCommand } from '../../src/import/import-command.js';
 import { predict } from '../../src/predict/predict.js';

@@ -144,7 +144,7 @@ describe('a broker that accepts the connection and never answers', () => {
 describe('cluster leases under a failing Redis', () => {
   it('the lease store fails its commands when Redis goes silent, instead of waiting forever', async () => {
     const redis = await startRedis({ persistence: false });
-    cleanups.push(() => redis.dispose());
+    cleanups.push(() => redis.close());
     const relay = await freezableRelay(redis.port);
     const store = new RedisLeaseStore(`redis://127.0.0.1:${relay.port}`, 't', { connectTimeoutMs: 300, commandTimeoutMs: 300 });
     cleanups.push(() => store.close());
@@ -166,7 +166,7 @@ describe('cluster leases under a failing Redis', () => {
 
   it('an instance whose Redis goes silent stops its streams before another can take their leases', async () => {
     const redis = await startRedis({ persistence: false });
-    cleanups.push(() => redis.dispose());
+    cleanups.push(() => redis.close());
     const relay = await freezableRelay(redis.port);
     const timeline: string[] = [];
     const ta = target('a', timeline);
@@ -188,7 +188,7 @@ describe('cluster leases under a failing Redis', () => {
 
   it('fences keep growing across a Redis restart that lost every key', async () => {
     const redis = await startRedis({ persistence: false });
-    cleanups.push(() => redis.dispose());
+    cleanups.push(() => redis.close());
     const store = new RedisLeaseStore(redis.url, 'f');
     cleanups.push(() => store.close());
     let last = 0;
@@ -208,7 +208,7 @@ describe('cluster leases under a failing Redis', () => {
 describe('a flooded control topic', () => {
   it('keeps a bounded backlog, refuses the excess at once, and drops queued commands on close', async () => {
     const mq: Broker = await startMosquitto();
-    cleanups.push(() => mq.dispose());
+    cleanups.push(() => mq.close());
     let removes = 0;
     let active = 0;
     let maxActive = 0;
@@ -263,7 +263,7 @@ describe('a control topic on a TLS broker', () => {
     const key = path.join(dir, 'key.pem');
     execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
     const mq = await startMosquitto({ tls: { cert, key } });
-    cleanups.push(() => mq.dispose());
+    cleanups.push(() => mq.close());
     const supervisor = { list: () => [] } as unknown as StreamSupervisor;
     const sink = sinkSchema.parse({ kind: 'mqtt', name: 'ctl', url: mq.url, tls: { ca: cert }, control: { topic: 'ctl/cmd' }, connectTimeoutMs: 2000 });
     const listener = await startControlListener(sink, supervisor, { logger, maxBytes: 65536, signal: new AbortController().signal });
@@ -284,7 +284,7 @@ describe('a control topic on a TLS broker', () => {
 describe('a NATS control topic with credentials in the URL', () => {
   it('authenticates like the sink does', async () => {
     const nats = await startNats({ user: 'ctl', pass: 's3cr3t' });
-    cleanups.push(() => nats.dispose());
+    cleanups.push(() => nats.close());
     const url = `nats://ctl:s3cr3t@127.0.0.1:${nats.port}`;
     const abort = new AbortController();
     cleanups.push(async () => abort.abort());
@@ -337,7 +337,7 @@ describe('an MQTT control command far beyond the size limit', () => {
   const BIG = 100 * 1024 * 1024;
   it.each([4, 5] as const)('MQTT %i: is refused before it is buffered (peak memory grows far less than the command), and control keeps working', async (protocolVersion) => {
     const mq = await startMosquitto();
-    cleanups.push(() => mq.dispose());
+    cleanups.push(() => mq.close());
     const { logger: log, lines } = capturingLogger();
     const supervisor = { list: () => [] } as unknown as StreamSupervisor;
     const sink = sinkSchema.parse({ kind: 'mqtt', name: 'ctl', url: mq.url, protocolVersion, control: { topic: 'ctl/cmd' } });
@@ -409,7 +409,7 @@ async function natsList(url: string, subject: string): Promise<{ status: number;
 describe('shutdown with the NATS control broker down', () => {
   it('is not held up by the control connection, and the other sinks still get the streams’ final events', async () => {
     const [nats, redis] = await Promise.all([startNats(), startRedis()]);
-    cleanups.push(() => nats.dispose(), () => redis.dispose());
+    cleanups.push(() => nats.close(), () => redis.close());
     const d = await startDaemon({
       streams: [{ id: 'witness', url: media('utterance_1.mp4'), realtime: true, loop: true }],
       sinks: [
@@ -443,7 +443,7 @@ describe('shutdown with the NATS control broker down', () => {
 describe('a flooded NATS control subject', () => {
   it('keeps the daemon responsive and bounded while the witness stream runs, and answers afterwards', async () => {
     const nats = await startNats();
-    cleanups.push(() => nats.dispose());
+    cleanups.push(() => nats.close());
     const d = await startDaemon({
       streams: [{ id: 'witness', url: media('utterance_1.mp4'), realtime: true, loop: true }],
       sinks: [{ kind: 'nats', name: 'ctl', url: nats.url, jetstream: null, types: ['stream'], control: { topic: 'affect.control' } }],
@@ -528,7 +528,7 @@ describe('a flooded NATS control subject', () => {
 describe('an oversized command on a busy NATS control subject', () => {
   it('is refused at once as too large (413), without taking a place in the backlog', async () => {
     const nats = await startNats();
-    cleanups.push(() => nats.dispose());
+    cleanups.push(() => nats.close());
     let removes = 0;
     const supervisor = {
       list: () => [],
@@ -559,7 +559,7 @@ describe('an oversized command on a busy NATS control subject', () => {
 describe('refused NATS control commands', () => {
   it('are counted once each by reason in va_control_commands_refused_total{source="nats"}; commands that ran are not', async () => {
     const nats = await startNats();
-    cleanups.push(() => nats.dispose());
+    cleanups.push(() => nats.close());
     const supervisor = {
       list: () => [],
       has: () => false,
@@ -600,7 +600,7 @@ describe('an MQTT control listener that was closed', () => {
   // manualConnect (for the packet limit) changes mqtt.js' end(): its client must still stay down.
   it('does not connect again', async () => {
     const mq = await startMosquitto();
-    cleanups.push(() => mq.dispose());
+    cleanups.push(() => mq.close());
     let connections = 0;
     const relay = net.createServer((c) => {
       connections++;

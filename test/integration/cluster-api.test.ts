@@ -20,7 +20,7 @@ afterAll(async () => {
 describe('the API and cluster streams', () => {
   it('refuses to add a cluster stream’s id elsewhere or to remove it from its lease holder', async () => {
     const [redis, mq] = await Promise.all([startRedis({ persistence: false }), startMosquitto()]);
-    cleanups.push(() => redis.dispose(), () => mq.dispose());
+    cleanups.push(() => redis.close(), () => mq.close());
     const sinks = [{ kind: 'mqtt' as const, name: 'ctl', url: mq.url, types: ['stream' as const], control: { topic: 'ctl/{instance}' } }];
     const stream = { id: 'cam1', url: media('utterance_1.mp4'), loop: true, realtime: true, analysisFps: 1 };
     const daemons: Record<string, RunningDaemon> = {};

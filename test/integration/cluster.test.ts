@@ -49,7 +49,7 @@ async function until(pred: () => Promise<boolean> | boolean, ms: number, what: s
 describe('a cluster of daemons sharing cameras through Redis leases', () => {
   it('runs each stream once, moves a killed instance’s streams, and rebalances when it returns', async () => {
     const [redis, mq]: Broker[] = await Promise.all([startRedis(), startMosquitto()]);
-    cleanups.push(() => redis!.dispose(), () => mq!.dispose());
+    cleanups.push(() => redis!.close(), () => mq!.close());
     // A light camera: 5 fps at 320 px, so twelve of them fit on two busy cores.
     const clip = path.join(dir, 'cam.mp4');
     execFileSync('ffmpeg', ['-v', 'error', '-i', media('utterance_1.mp4'), '-vf', 'scale=320:-2,fps=5', '-an', '-c:v', 'libx264', '-preset', 'ultrafast', '-y', clip]);

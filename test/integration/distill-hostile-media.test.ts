@@ -39,7 +39,7 @@ beforeAll(async () => {
 }, 120_000);
 afterAll(async () => {
   detector.close();
-  await teacher.dispose();
+  await teacher.close();
   rmSync(dir, { recursive: true, force: true });
 });
 

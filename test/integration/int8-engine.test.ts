@@ -11,7 +11,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AnalyticsError, ModelLoadError, SourceError } from '../../src/core/errors.js';
 import { selectBackend, tensorCount } from '../../src/models/backend.js';
-import { EnsembleRunner } from '../../src/models/engine/ensemble-runner.js';
+import { EnsembleRunner } from '../../src/models/ensemble/ensemble-runner.js';
 import type { Int8Calibration } from '../../src/models/onnx/int8-calibration.js';
 import { loadModelDir } from '../../src/models/seed/index.js';
 import { loadCalibrationFaces } from '../../src/pipeline/int8-calibration-faces.js';
@@ -82,7 +82,7 @@ describe('onnx-int8 members', () => {
         expect(r.members.map((m) => m.engine)).toEqual(['onnx-int8', 'onnx-int8']);
         expect(r.engine).toBe('onnx-int8');
       } finally {
-        await r.dispose();
+        await r.close();
       }
       return readdirSync(cache).filter((f) => f.includes('-int8-')).sort();
     };

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AnalyticsError, ErrorCodes } from '../../src/core/errors.js';
-import { AffectEngine } from '../../src/models/affect/affect-engine.js';
+import { QueuedAffectModel } from '../../src/models/affect/queued-affect-model.js';
 import { predict } from '../../src/predict/predict.js';
 import { repoRoot } from '../helpers/media.js';
 import { importTestModel } from '../helpers/test-models.js';
@@ -75,9 +75,9 @@ describe('the same broken model directory gets the same error code everywhere', 
       const dir = brokenCopy(c.breakIt);
       const out = path.join(scratch, `rows${seq++}.jsonl`);
       const codes = {
-        daemonThread: await codeOf(AffectEngine.load(dir, { ...engineOpts, worker: false })),
-        daemonWorker: await codeOf(AffectEngine.load(dir, { ...engineOpts, worker: true, workers: 1 })),
-        daemonWorkers: await codeOf(AffectEngine.load(dir, { ...engineOpts, worker: true, workers: 2 })),
+        daemonThread: await codeOf(QueuedAffectModel.load(dir, { ...engineOpts, worker: false })),
+        daemonWorker: await codeOf(QueuedAffectModel.load(dir, { ...engineOpts, worker: true, workers: 1 })),
+        daemonWorkers: await codeOf(QueuedAffectModel.load(dir, { ...engineOpts, worker: true, workers: 2 })),
         predictThread: await codeOf(predict({ model: dir, input: images, out, backend: 'wasm', engine: 'tfjs', workers: 1 })),
         predictWorkers: await codeOf(predict({ model: dir, input: images, out, backend: 'wasm', engine: 'tfjs', workers: 2 })),
       };

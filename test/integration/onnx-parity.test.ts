@@ -2,7 +2,7 @@ import { cpSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EnsembleRunner } from '../../src/models/engine/ensemble-runner.js';
+import { EnsembleRunner } from '../../src/models/ensemble/ensemble-runner.js';
 import { predict } from '../../src/predict/predict.js';
 import { selectBackend, tensorCount } from '../../src/models/backend.js';
 import { loadModelDir, type LoadedEnsemble, type RgbFace } from '../../src/models/seed/index.js';
@@ -55,8 +55,8 @@ describe.each(['cnn', 'cnn-rnn'] as const)('ONNX Runtime vs TF.js on the %s fixt
     onnx = await EnsembleRunner.open(ensemble, { engine: 'onnx', threads: 1, cacheDir });
   });
   afterAll(async () => {
-    await onnx?.dispose();
-    await tfjs?.dispose();
+    await onnx?.close();
+    await tfjs?.close();
     ensemble?.dispose();
   });
 
@@ -121,7 +121,7 @@ describe.each(['cnn', 'cnn-rnn'] as const)('ONNX Runtime vs TF.js on the %s fixt
     expect(readdirSync(models[kind]).some((f) => f.includes('onnx'))).toBe(false);
     const mtimes = files.map((f) => statSync(path.join(beside, f)).mtimeMs);
     const again = await EnsembleRunner.open(ensemble, { engine: 'onnx', threads: 1, cacheDir });
-    await again.dispose();
+    await again.close();
     expect(readdirSync(beside).filter((f) => f.endsWith('.onnx')).sort()).toEqual(files.sort());
     expect(files.map((f) => statSync(path.join(beside, f)).mtimeMs)).toEqual(mtimes);
     expect(readdirSync(cacheDir)).toEqual([]);
@@ -138,7 +138,7 @@ describe.each(['cnn', 'cnn-rnn'] as const)('ONNX Runtime vs TF.js on the %s fixt
       // stop root): the graphs go to the cache directory given, and only the changed member's.
       writeFileSync(`${copy}.onnx`, 'not a directory');
       const r = await EnsembleRunner.open(changed, { engine: 'onnx', threads: 1, cacheDir });
-      await r.dispose();
+      await r.close();
     } finally {
       changed.dispose();
     }

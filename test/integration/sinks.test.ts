@@ -20,7 +20,7 @@ afterEach(async () => {
 
 async function broker(start: () => Promise<Broker>): Promise<Broker> {
   const b = await start();
-  cleanups.push(() => b.dispose());
+  cleanups.push(() => b.close());
   return b;
 }
 

@@ -6,7 +6,7 @@ import { asStreamId } from '../../core/ids.js';
 import type { AlignedFace } from '../../core/records.js';
 import { selectBackend, tensorCount, type BackendPreference } from '../../models/backend.js';
 import { computeAlignment, cropAlignedFaces } from '../../models/face-aligner/index.js';
-import type { EngineName } from '../../models/engine/member-engine.js';
+import type { EngineName } from '../../models/ensemble/member-runner.js';
 import { DEFAULT_DETECTOR_OPTIONS, FaceDetector } from '../../models/face-detector/index.js';
 
 import { FaceTracker } from '../../pipeline/face-tracker.js';

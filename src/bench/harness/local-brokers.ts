@@ -48,7 +48,7 @@ export interface Broker {
   /** Starts it again on the same port with the same data. */
   restart(): Promise<void>;
   /** Stops it and removes its data. */
-  dispose(): Promise<void>;
+  close(): Promise<void>;
 }
 
 interface BrokerSpec {
@@ -88,7 +88,7 @@ async function startBroker(spec: BrokerSpec): Promise<Broker> {
     url: spec.url(port),
     stop,
     restart: launch,
-    dispose: async () => {
+    close: async () => {
       await stop();
       rmSync(dir, { recursive: true, force: true });
     },

@@ -1,6 +1,6 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { backendOption, choiceList, engineOption, jsonOption, typedDefault, listOf, positiveInt, positiveNumber } from '../../cli/options.js';
-import type { EnginePreference } from '../../models/engine/member-engine.js';
+import type { EnginePreference } from '../../models/ensemble/member-runner.js';
 import type { BenchArch } from './pipeline.js';
 
 /** An analysis rate: frames per second, or `all` (every frame, as null). */

@@ -6,7 +6,7 @@ import { Writable } from 'node:stream';
 import { Registry } from 'prom-client';
 import { configSchema } from '../../config/schema.js';
 import { buildDaemon } from '../../daemon.js';
-import type { EnginePreference } from '../../models/engine/member-engine.js';
+import type { EnginePreference } from '../../models/ensemble/member-runner.js';
 import { writeRandomModelDir } from '../harness/random-model-dir.js';
 import { createLogger } from '../../observability/logger.js';
 import { testMediaDir } from '../../paths.js';

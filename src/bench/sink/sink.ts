@@ -101,7 +101,7 @@ export async function benchSink(opts: { readonly events: number; readonly kinds:
         }
       }
     } finally {
-      await broker.dispose();
+      await broker.close();
     }
   }
   if (opts.json) console.log(JSON.stringify({ rows }, null, 2));

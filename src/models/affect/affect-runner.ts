@@ -6,9 +6,9 @@
  * any engine preference). The manifest's `architecture` decides.
  */
 import path from 'node:path';
-import { EnsembleRunner } from '../engine/ensemble-runner.js';
+import { EnsembleRunner } from '../ensemble/ensemble-runner.js';
 import { readModelJsonText } from '../io/read-model-file.js';
-import type { EnginePreference } from '../engine/member-engine.js';
+import type { EnginePreference } from '../ensemble/member-runner.js';
 import { isPackagedManifestJson, type FaceCropSpec, type PackagedManifest } from '../packaged/manifest.js';
 import { PackagedRunner } from '../packaged/packaged-runner.js';
 import { loadModelDir, type EnsembleFrame, type ModelManifest, type RgbFace } from '../seed/index.js';
@@ -146,7 +146,7 @@ export async function loadAffectRunner(dir: string, opts: AffectRunnerOptions): 
     runCnn: (faces) => runner.runCnn(faces),
     runWindows: (windows) => runner.runWindows(windows),
     close: async () => {
-      await runner.dispose();
+      await runner.close();
       ensemble.dispose();
     },
   };

@@ -1,5 +1,5 @@
 import { selectBackend, type BackendPreference } from '../backend.js';
-import type { EnginePreference } from '../engine/member-engine.js';
+import type { EnginePreference } from '../ensemble/member-runner.js';
 import type { FaceCropSpec } from '../packaged/manifest.js';
 import type { ModelService } from '../runtime/model-service.js';
 import type { EnsembleFrame, RgbFace } from '../seed/index.js';

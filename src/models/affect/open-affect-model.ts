@@ -11,7 +11,7 @@
 import { availableParallelism } from 'node:os';
 import { ErrorCodes, ModelLoadError, type ErrorCode } from '../../core/errors.js';
 import type { BackendPreference } from '../backend.js';
-import type { EnginePreference } from '../engine/member-engine.js';
+import type { EnginePreference } from '../ensemble/member-runner.js';
 import type { Int8Calibration } from '../onnx/int8-calibration.js';
 import type { HostHealth, ModelHost } from '../runtime/model-host.js';
 import { HostPool } from '../runtime/host-pool.js';

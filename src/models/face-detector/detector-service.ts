@@ -1,5 +1,5 @@
 import { selectBackend, type BackendPreference } from '../backend.js';
-import type { EnginePreference } from '../engine/member-engine.js';
+import type { EnginePreference } from '../ensemble/member-runner.js';
 import type { ModelService } from '../runtime/model-service.js';
 import type { FaceDetectorOptions } from './constants.js';
 import { FaceDetector, type DetectionResult, type FaceDetectorSession, type FaceEngines } from './index.js';

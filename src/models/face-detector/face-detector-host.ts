@@ -1,5 +1,5 @@
 import type { BackendPreference } from '../backend.js';
-import type { EnginePreference } from '../engine/member-engine.js';
+import type { EnginePreference } from '../ensemble/member-runner.js';
 import type { HostHealth, ModelHost } from '../runtime/model-host.js';
 import { openHost } from '../runtime/open-host.js';
 import { WorkerHost } from '../runtime/worker-host.js';

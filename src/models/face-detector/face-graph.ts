@@ -6,7 +6,7 @@
 import path from 'node:path';
 import { loadGraphModel, type GraphModel } from '@tensorflow/tfjs-converter';
 import { ErrorCodes, ModelLoadError } from '../../core/errors.js';
-import type { EngineName, EnginePreference } from '../engine/member-engine.js';
+import type { EngineName, EnginePreference } from '../ensemble/member-runner.js';
 import { fsIOHandler } from '../io/fs-io-handler.js';
 import { cachedGraph } from '../onnx/onnx-cache.js';
 import { createSession, loadOrt, type Ort, type OrtSession } from '../onnx/ort.js';

@@ -6,7 +6,7 @@ import type { TrackOutput } from '../track-faces.js';
 import type { AffectScores, FrameMeta } from './affect-events.js';
 import type { WindowJob } from './track-windows.js';
 
-/** What the affect stages need of a loaded model (AffectEngine is one; tests pass fakes). */
+/** What the affect stages need of a loaded model (QueuedAffectModel is one; tests pass fakes). */
 export interface AffectModel {
   readonly id: string;
   readonly version: string;

@@ -14,7 +14,7 @@ import { toAffectEvents } from './to-affect-events.js';
 import { TrackWindows } from './track-windows.js';
 
 export interface AnalyseAffectDeps {
-  readonly engine: AffectModel;
+  readonly model: AffectModel;
   readonly streamId: string;
   /** Credits of an as-fast-as-possible source: returned once a frame's affect work is done. */
   readonly gate?: CreditGate;
@@ -39,7 +39,7 @@ export interface AnalyseAffectOptions {
  * one `affect` event per analysed frame and track. All state lives per subscription.
  */
 export function analyseAffect(deps: AnalyseAffectDeps, opts: AnalyseAffectOptions): OperatorFunction<TrackOutput, AffectEvent[]> {
-  const { engine: model, streamId, report } = deps;
+  const { model, streamId, report } = deps;
   return (source) =>
     defer(() => {
       const windows =

@@ -20,7 +20,7 @@ export interface TeacherLabeller extends SoftLabeller {
   readonly runner: AffectModel;
   /** Human-readable: the teacher's id, version, members and what it was trained on. */
   readonly description: string;
-  dispose(): Promise<void>;
+  close(): Promise<void>;
 }
 
 /** Larger than any model file the loader accepts (a `.pth`-sized weight file is ≈ 100 MB). */
@@ -72,7 +72,7 @@ export async function loadTeacherLabeller(dir: string): Promise<TeacherLabeller>
         const frames = runner.decideCnn(await runner.runCnn(crops));
         return frames.map((f) => Float64Array.from(f.expr.probabilities));
       },
-      dispose: () => runner.close(),
+      close: () => runner.close(),
     };
   } catch (err) {
     await runner.close();

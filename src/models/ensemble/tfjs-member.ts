@@ -2,14 +2,14 @@ import { tf, type Tensor3D, type Tensor4D } from '../tf.js';
 import { INPUT_SIZE, TASKS } from '../seed/constants.js';
 import { disposeCnnOutput, type SeedModel } from '../seed/model.js';
 import type { PerTask } from '../seed/types.js';
-import type { CnnArrays, MemberEngine } from './member-engine.js';
+import type { CnnArrays, MemberRunner } from './member-runner.js';
 
 function perTask<T>(f: (t: (typeof TASKS)[number]) => T): PerTask<T> {
   return { EXPR: f('EXPR'), AU: f('AU'), VA: f('VA') };
 }
 
 /** A seed member on TF.js (the model stays owned by its ensemble). */
-export function tfjsMember(model: SeedModel): MemberEngine {
+export function tfjsMember(model: SeedModel): MemberRunner {
   const hidden = model.dims.hidden;
   return {
     engine: 'tfjs',
@@ -35,7 +35,7 @@ export function tfjsMember(model: SeedModel): MemberEngine {
         tf.dispose(TASKS.map((t) => out[t]));
       }
     },
-    async dispose() {
+    async close() {
       // The ensemble owns the weights.
     },
   };

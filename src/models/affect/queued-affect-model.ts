@@ -1,7 +1,7 @@
 import { InferenceQueue, type InferenceQueueOptions } from '../runtime/inference-queue.js';
 import type { BackendPreference } from '../backend.js';
 import type { AlignedFace, Alignment } from '../../core/records.js';
-import type { EnginePreference } from '../engine/member-engine.js';
+import type { EnginePreference } from '../ensemble/member-runner.js';
 import { modelCropAlignment } from '../packaged/face-crop.js';
 import type { HostHealth } from '../runtime/model-host.js';
 import { decideCachedFrame, type EnsembleFrame, type RgbFace } from '../seed/index.js';
@@ -12,7 +12,7 @@ import { defaultModelWorkers, openAffectModel, type AffectModel } from './open-a
 
 export type { FrameCache } from '../seed/frame-cache.js';
 
-export interface AffectEngineOptions {
+export interface QueuedAffectModelOptions {
   readonly maxBatch: number;
   readonly maxWaitMs: number;
   readonly maxQueue: number;
@@ -28,7 +28,7 @@ export interface AffectEngineOptions {
   readonly calibration?: Int8Calibration;
 }
 
-export interface AffectEngineHooks {
+export interface QueuedAffectModelHooks {
   readonly onDrop?: (streamId: string, stage: 'cnn' | 'gru') => void;
   readonly onBatch?: (stage: 'cnn' | 'gru', size: number, seconds: number) => void;
   readonly onQueueDepth?: (stage: 'cnn' | 'gru', depth: number) => void;
@@ -41,15 +41,15 @@ export interface AffectEngineHooks {
  * (one per face, all members) and GRU windows. Every stream and track feeds the same queues, so
  * requests batch across them; one batch runs at a time.
  */
-export class AffectEngine {
+export class QueuedAffectModel {
   private readonly cnnQueue: InferenceQueue<RgbFace, FrameCache>;
   private readonly gruQueue: InferenceQueue<readonly FrameCache[], EnsembleFrame[]>;
   private closed: Promise<void> | undefined;
 
   private constructor(
     private readonly model: AffectModel,
-    opts: AffectEngineOptions,
-    hooks: AffectEngineHooks,
+    opts: QueuedAffectModelOptions,
+    hooks: QueuedAffectModelHooks,
   ) {
     const queue = (stage: 'cnn' | 'gru'): InferenceQueueOptions => ({
       maxBatch: opts.maxBatch,
@@ -66,7 +66,7 @@ export class AffectEngine {
     this.gruQueue = new InferenceQueue((windows) => model.runWindows(windows), queue('gru'));
   }
 
-  static async load(dir: string, options: AffectEngineOptions, hooks: AffectEngineHooks = {}): Promise<AffectEngine> {
+  static async load(dir: string, options: QueuedAffectModelOptions, hooks: QueuedAffectModelHooks = {}): Promise<QueuedAffectModel> {
     const model = await openAffectModel(dir, {
       placement: options.worker ? { workers: options.workers !== undefined && options.workers > 0 ? options.workers : defaultModelWorkers() } : 'thread',
       backend: options.backend,
@@ -75,7 +75,7 @@ export class AffectEngine {
       ...(options.calibration !== undefined ? { calibration: options.calibration } : {}),
       ...(hooks.onHostState ? { onHostState: hooks.onHostState } : {}),
     });
-    return new AffectEngine(model, options, hooks);
+    return new QueuedAffectModel(model, options, hooks);
   }
 
   get manifest(): AffectManifest {

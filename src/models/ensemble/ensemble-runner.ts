@@ -16,7 +16,7 @@ import type { FrameCache, MemberFrameCache } from '../seed/frame-cache.js';
 import { runSeedWindows } from '../seed/run-seed-windows.js';
 import type { SeedWindowMode } from '../seed/seed-windows.js';
 import type { PerTask } from '../seed/types.js';
-import type { EngineName, EnginePreference, MemberEngine } from './member-engine.js';
+import type { EngineName, EnginePreference, MemberRunner } from './member-runner.js';
 import { onnxMember } from './onnx-member.js';
 import { MIN_CALIBRATION_FACES, type Int8Calibration } from '../onnx/int8-calibration.js';
 import { tfjsMember } from './tfjs-member.js';
@@ -46,7 +46,7 @@ export class EnsembleRunner {
 
   private constructor(
     readonly ensemble: LoadedEnsemble,
-    readonly members: readonly MemberEngine[],
+    readonly members: readonly MemberRunner[],
     /** Why ONNX Runtime was not used under `auto` (undefined when it was, or was not asked for). */
     readonly fallback: string | undefined,
     private readonly includeMembers: boolean,
@@ -79,7 +79,7 @@ export class EnsembleRunner {
         fallback = (err as Error).message;
       }
     }
-    const members: MemberEngine[] = [];
+    const members: MemberRunner[] = [];
     try {
       for (const m of ensemble.members) {
         // By name: the loaded members may be a subset of the manifest's (the students only).
@@ -97,7 +97,7 @@ export class EnsembleRunner {
         members.push(tfjsMember(m.model));
       }
     } catch (err) {
-      await Promise.all(members.map((m) => m.dispose()));
+      await Promise.all(members.map((m) => m.close()));
       throw err;
     }
     return new EnsembleRunner(ensemble, members, fallback, opts.includeMembers === true);
@@ -189,8 +189,8 @@ export class EnsembleRunner {
   }
 
   /** Releases the engines' sessions (not the ensemble's weights). Idempotent. */
-  async dispose(): Promise<void> {
-    await Promise.all(this.members.map((m) => m.dispose()));
+  async close(): Promise<void> {
+    await Promise.all(this.members.map((m) => m.close()));
   }
 }
 

@@ -1,9 +1,7 @@
+import type { EngineName } from '../inference-engine.js';
 import type { PerTask } from '../seed/types.js';
 
-/** `onnx-int8`: ONNX Runtime with a statically quantised CNN (opt-in; GRU heads stay fp32). */
-export type EngineName = 'onnx' | 'onnx-int8' | 'tfjs';
-/** `auto`: ONNX Runtime where it loads, TF.js otherwise. */
-export type EnginePreference = 'auto' | EngineName;
+export type { EngineName, EnginePreference } from '../inference-engine.js';
 
 /** Flat row-major outputs of a batch of B faces. */
 export interface CnnArrays {
@@ -18,12 +16,12 @@ export interface CnnArrays {
  * runner only moves flat arrays, so members of one ensemble may run on different engines (a
  * member kind without an ONNX export stays on TF.js under `engine: onnx`).
  */
-export interface MemberEngine {
+export interface MemberRunner {
   readonly engine: EngineName;
   readonly hidden: number;
   /** Preprocessed faces, [B, 112, 112, 3] row-major. */
   cnn(faces: Float32Array, batch: number): Promise<CnnArrays>;
   /** Per task features [B, T, hidden] → per task logits [B, T, n]. */
   gru(features: PerTask<Float32Array>, batch: number, time: number): Promise<PerTask<Float32Array>>;
-  dispose(): Promise<void>;
+  close(): Promise<void>;
 }

@@ -7,7 +7,7 @@ import { calibrationBatches, calibrationKey, type Int8Calibration } from '../onn
 import { exportCnnInt8 } from '../onnx/quantize.js';
 import { createSession, type Ort, type OrtSession, type OrtSessionOptions } from '../onnx/ort.js';
 import { INPUT_SIZE } from '../seed/constants.js';
-import type { CnnArrays, MemberEngine } from './member-engine.js';
+import type { CnnArrays, MemberRunner } from './member-runner.js';
 
 function perTask<T>(f: (t: (typeof TASKS)[number]) => T): PerTask<T> {
   return { EXPR: f('EXPR'), AU: f('AU'), VA: f('VA') };
@@ -29,7 +29,7 @@ export interface OnnxMemberSource {
  * `int8`, the CNN graph is the calibrated QDQ export, cached beside the fp32 one under the same
  * weights hash plus the calibration set's hash; the GRU heads stay fp32 (a few kFLOP per frame).
  */
-export async function onnxMember(ort: Ort, src: OnnxMemberSource, opts: OrtSessionOptions): Promise<MemberEngine> {
+export async function onnxMember(ort: Ort, src: OnnxMemberSource, opts: OrtSessionOptions): Promise<MemberRunner> {
   const key = await weightsHash(src.dir, src.weights);
   const base = `${src.name.replace(/[^A-Za-z0-9_.-]/g, '_')}-${key}`;
   const int8 = src.int8;
@@ -65,7 +65,7 @@ export async function onnxMember(ort: Ort, src: OnnxMemberSource, opts: OrtSessi
       const out = await gru.run(feeds);
       return perTask((t) => data(out, `logits_${t}`));
     },
-    dispose() {
+    close() {
       released ??= (async () => {
         await cnn.release();
         await gru?.release();
