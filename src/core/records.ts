@@ -1,3 +1,5 @@
+import type { z } from 'zod';
+import type { affectEventSchema, facesEventSchema, streamEventSchema, trackEventSchema } from './event-schemas.js';
 import type { StreamId, TrackId } from './ids.js';
 
 export type Point = readonly [number, number];
@@ -62,56 +64,17 @@ export interface TrackedRecord extends FacesRecord<TrackedFace> {
   readonly tracks: readonly TrackChange[];
 }
 
+/**
+ * The published events: their types are inferred from the zod schemas of event-schemas.ts, the
+ * same source as the JSON Schemas in docs/api/events/, so the two cannot differ.
+ */
+export type StreamEvent = z.infer<typeof streamEventSchema>;
+export type FacesEvent = z.infer<typeof facesEventSchema>;
+export type TrackEvent = z.infer<typeof trackEventSchema>;
+export type AffectEvent = z.infer<typeof affectEventSchema>;
+
 /** `removed` is published once, when a stream is deleted; it never shows in the API or metrics. */
-export type StreamState = 'starting' | 'running' | 'reconnecting' | 'ended' | 'failed' | 'removed';
-
-export interface StreamEvent {
-  readonly type: 'stream';
-  readonly streamId: StreamId;
-  readonly state: StreamState;
-  readonly error?: { readonly code: string; readonly message: string };
-  readonly ts: string;
-}
-
-export interface FacesEvent {
-  readonly type: 'faces';
-  readonly streamId: StreamId;
-  readonly frame: number;
-  readonly pts: number;
-  readonly ts: string;
-  readonly width: number;
-  readonly height: number;
-  readonly faces: readonly {
-    readonly trackId: number;
-    readonly box: readonly [number, number, number, number];
-    readonly score: number;
-    readonly landmarks: readonly (readonly [number, number])[];
-  }[];
-}
-
-export interface TrackEvent {
-  readonly type: 'track';
-  readonly streamId: StreamId;
-  readonly trackId: number;
-  readonly state: 'started' | 'ended';
-  readonly frame: number;
-  readonly ts: string;
-}
-
-export interface AffectEvent {
-  readonly type: 'affect';
-  readonly streamId: string;
-  readonly trackId: number;
-  readonly frame: number;
-  readonly pts: number;
-  readonly ts: string;
-  readonly au?: { readonly probs: Readonly<Record<string, number>>; readonly active: Readonly<Record<string, boolean>> };
-  readonly expr?: { readonly probs: Readonly<Record<string, number>>; readonly label: string };
-  readonly va?: { readonly valence: number; readonly arousal: number };
-  readonly model: { readonly id: string; readonly version: string };
-  /** From the frame leaving the decoder to this event's publication. */
-  readonly latencyMs: number;
-}
+export type StreamState = StreamEvent['state'];
 
 export type AnalyticsEvent = StreamEvent | FacesEvent | TrackEvent | AffectEvent;
 export type EventType = AnalyticsEvent['type'];

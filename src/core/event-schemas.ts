@@ -1,0 +1,198 @@
+/**
+ * The events the daemon publishes (WebSocket and brokers), as zod schemas: the one source of the
+ * TypeScript types (records.ts infers them) and of the JSON Schemas committed under
+ * docs/api/events/ (tools/gen-docs.ts writes them with eventJsonSchema). Every field says its unit
+ * and range; the objects are closed, so a field added in the code and not here fails the tests that
+ * validate the events they receive.
+ */
+import { z } from 'zod';
+import { AU_LABELS, EXPR_LABELS } from './affect-labels.js';
+import type { StreamId } from './ids.js';
+import { STREAM_ID_PATTERN } from './ids.js';
+
+/**
+ * Version of the event schemas, one number for every type. It moves on any change of shape (a
+ * field added, removed, renamed, retyped, or a range or list of values changed): the objects are
+ * closed, so even an added field would fail a consumer that validates against the old version.
+ * Broker messages carry it as `schemaVersion`; the WebSocket does not (see docs/events.md).
+ */
+export const EVENT_SCHEMA_VERSION = 1;
+
+// zod brands with its own marker; ours is the `__brand` of ids.ts. The runtime check is the same
+// pattern asStreamId applies, so the cast only names the brand.
+const streamIdOf = (what: string): z.ZodType<StreamId> =>
+  z.string().regex(STREAM_ID_PATTERN).describe(what) as unknown as z.ZodType<StreamId>;
+const streamId = streamIdOf('The stream, as configured or added through the API (1–64 of A–Z a–z 0–9 _ . -, starting with a letter or digit).');
+const schemaVersion = z
+  .literal(EVENT_SCHEMA_VERSION)
+  .exactOptional()
+  .describe('Version of this schema. Present on broker messages (the sink adds it to every message), absent on the WebSocket.');
+const ts = z.iso
+  .datetime()
+  .describe('Wall clock, ISO 8601 in UTC with milliseconds: when the frame left the decoder; for a stream event, or a track end outside a frame, when it happened.');
+const frame = z.int().min(0).describe('Decoded-frame counter from 0 (frames dropped before analysis keep their numbers).');
+const pts = z
+  .number()
+  .describe('Stream time in seconds, rounded to 0.1 ms: from the first decoded frame, growing across loops of a looping file. Follows the source timestamps, so a source with broken ones can make it go back.');
+const trackId = z.int().min(1).describe('Face track, numbered from 1 per stream run; the same face keeps its id while it is tracked.');
+const pixel = (what: string): z.ZodNumber => z.number().min(0).describe(`${what}, source-frame pixels rounded to 0.1 (≥ 0, within the frame).`);
+const probability = (what: string): z.ZodNumber => z.number().min(0).max(1).describe(`${what}: in [0, 1], rounded to 1e-5.`);
+
+function byLabel<L extends string, S extends z.ZodType>(labels: readonly [L, ...L[]], value: (label: L) => S): z.ZodReadonly<z.ZodObject<Record<L, S>, z.core.$strict>> {
+  const shape = Object.fromEntries(labels.map((l) => [l, value(l)])) as Record<L, S>;
+  return z.strictObject(shape).readonly();
+}
+
+export const STREAM_STATES = ['starting', 'running', 'reconnecting', 'ended', 'failed', 'removed'] as const;
+
+export const streamEventSchema = z
+  .strictObject({
+    type: z.literal('stream').describe('Event type: a stream changed state.'),
+    schemaVersion,
+    streamId,
+    state: z
+      .enum(STREAM_STATES)
+      .describe('The new state. `removed` is published once, when the stream is deleted; it never shows in the API or the metrics.'),
+    error: z
+      .strictObject({
+        code: z.string().regex(/^VA_ERR_[A-Z0-9_]+$/).describe('Stable error code (docs/errors.md).'),
+        message: z.string().describe('What went wrong, in words; URL credentials are scrubbed.'),
+      })
+      .readonly()
+      .exactOptional()
+      .describe('Why the stream failed: only with state `failed`.'),
+    ts,
+  })
+  .readonly()
+  .meta({ title: 'stream event', description: 'A stream changed state (starting, running, reconnecting, ended, failed, removed).' });
+
+const faceSchema = z
+  .strictObject({
+    trackId,
+    box: z
+      .tuple([pixel('Left edge x'), pixel('Top edge y'), pixel('Width'), pixel('Height')])
+      .readonly()
+      .describe('Face box [x, y, width, height] in source-frame pixels, clipped to the frame.'),
+    score: z.number().min(0).max(1).describe('Detector confidence in [0, 1], rounded to 0.001.'),
+    landmarks: z
+      .array(z.tuple([z.number().describe('x, source-frame pixels rounded to 0.1'), z.number().describe('y, source-frame pixels rounded to 0.1')]).readonly())
+      .length(5)
+      .readonly()
+      .describe('Five points [x, y] in source-frame pixels (may fall outside the frame), in image order: the eye on the left of the image, the eye on the right, nose tip, left and right mouth corners.'),
+  })
+  .readonly()
+  .describe('One detected and tracked face.');
+
+export const facesEventSchema = z
+  .strictObject({
+    type: z.literal('faces').describe('Event type: the faces of one analysed frame.'),
+    schemaVersion,
+    streamId,
+    frame,
+    pts,
+    ts,
+    width: z.int().min(1).describe('Source frame width in pixels.'),
+    height: z.int().min(1).describe('Source frame height in pixels.'),
+    faces: z.array(faceSchema).readonly().describe('The faces found in the frame; empty when there are none.'),
+  })
+  .readonly()
+  .meta({ title: 'faces event', description: 'Every analysed frame gets one, with the faces found in it (none: an empty list).' });
+
+export const trackEventSchema = z
+  .strictObject({
+    type: z.literal('track').describe('Event type: a face track started or ended.'),
+    schemaVersion,
+    streamId,
+    trackId,
+    state: z
+      .enum(['started', 'ended'])
+      .describe("`started` comes before the frame's faces event, `ended` after it; every track that starts ends (lost, stream ended or failed, restart, DELETE)."),
+    frame: frame.describe('The frame the track started on, the frame it was found lost on, or, for an end outside a frame (stream ended, failed, restarted, deleted), the last frame of the run.'),
+    ts,
+  })
+  .readonly()
+  .meta({ title: 'track event', description: 'A face track started or ended.' });
+
+export const affectEventSchema = z
+  .strictObject({
+    type: z.literal('affect').describe('Event type: the affect of one tracked face in one frame.'),
+    schemaVersion,
+    streamId: z.string().regex(STREAM_ID_PATTERN).describe(streamId.description ?? ''),
+    trackId,
+    frame,
+    pts,
+    ts,
+    au: z
+      .strictObject({
+        probs: byLabel(AU_LABELS, (l) => probability(`Probability that ${l} is active`)).describe('Action Unit probabilities, one per AU.'),
+        active: byLabel(AU_LABELS, (l) => z.boolean().describe(`Whether ${l} is active: its probability is above the model's threshold for it.`)).describe(
+          "Action Units above the model's per-AU thresholds.",
+        ),
+      })
+      .readonly()
+      .exactOptional()
+      .describe('Facial Action Units; absent for a model without an AU head.'),
+    expr: z
+      .strictObject({
+        probs: byLabel(EXPR_LABELS, (l) => probability(`Probability of ${l}`)).describe('Expression probabilities, summing to 1 (up to rounding).'),
+        label: z.enum(EXPR_LABELS).describe('The most probable expression.'),
+      })
+      .readonly()
+      .describe('Basic expression (seven classes).'),
+    va: z
+      .strictObject({
+        valence: z.number().min(-1).max(1).describe('Valence in [-1, 1] (negative to positive), rounded to 1e-5.'),
+        arousal: z.number().min(-1).max(1).describe('Arousal in [-1, 1] (calm to excited), rounded to 1e-5.'),
+      })
+      .readonly()
+      .exactOptional()
+      .describe('Valence and arousal; absent for a model without a VA head.'),
+    model: z
+      .strictObject({
+        id: z.string().min(1).describe("The model's id (its manifest)."),
+        version: z.string().min(1).describe("The model's version (its manifest)."),
+      })
+      .readonly()
+      .describe('The model that produced the scores.'),
+    latencyMs: z.number().min(0).describe('Milliseconds from the frame leaving the decoder to this event, rounded to 0.1.'),
+  })
+  .readonly()
+  .meta({
+    title: 'affect event',
+    description: 'The affect of one tracked face in one frame (smoothed over time when smoothing is on): Action Units, expression, valence and arousal.',
+  });
+
+export const EVENT_SCHEMAS = {
+  stream: streamEventSchema,
+  faces: facesEventSchema,
+  track: trackEventSchema,
+  affect: affectEventSchema,
+} as const;
+
+export type EventSchemaType = keyof typeof EVENT_SCHEMAS;
+
+/** The URI naming one type's schema at this version (its `$id`). */
+export function eventSchemaId(type: EventSchemaType): string {
+  return `urn:affect-daemon:event:${type}:v${EVENT_SCHEMA_VERSION}`;
+}
+
+/** A JSON Schema (draft 2020-12) object, as zod writes it. */
+export type JsonSchemaDocument = Record<string, unknown>;
+
+/**
+ * The JSON Schema of one event type, as committed in docs/api/events/<type>.schema.json. zod's
+ * `readOnly` marks (from `.readonly()`, which gives the types their readonly) are dropped: for a
+ * message they say nothing a consumer can act on.
+ */
+export function eventJsonSchema(type: EventSchemaType): JsonSchemaDocument {
+  const body = z.toJSONSchema(EVENT_SCHEMAS[type], {
+    target: 'draft-2020-12',
+    io: 'output',
+    unrepresentable: 'throw',
+    override: (ctx) => {
+      delete (ctx.jsonSchema as { readOnly?: unknown }).readOnly;
+    },
+  });
+  const { $schema, ...rest } = body as JsonSchemaDocument;
+  return { $schema, $id: eventSchemaId(type), ...rest };
+}
