@@ -3,6 +3,7 @@ import { Codec, CodecContext, Dictionary, FFmpegError, Frame, avGetCodecName } f
 import type { Packet, Stream } from 'node-av/lib';
 import { DecodeError, ErrorCodes, SourceError } from '../core/errors.js';
 import './ffmpeg-log.js';
+import { chooseHwDecoder, openFfmpegHwDevice, type DecoderReport, type HwaccelMode, type HwDevice, type HwDeviceOpener, type HwFallbackReason } from './hw-device.js';
 
 export interface FrameDecoderOptions {
   /** Decoder threads; 0 = FFmpeg picks (one per core), 1 = single-threaded. */
@@ -16,16 +17,35 @@ export interface FrameDecoderOptions {
   readonly maxConsecutiveErrors: number;
   /** Each packet skipped because it could not be decoded. */
   readonly onError?: (err: DecodeError) => void;
+  /** Decode on a hardware device (`none`, the default: software). Unusable hardware falls back to software. */
+  readonly hwaccel?: HwaccelMode;
+  /** Opens hardware devices; tests inject one. */
+  readonly openHwDevice?: HwDeviceOpener;
+  /**
+   * The decoder this open uses, once: at open for software, at the first frame with a device
+   * (only a frame tells whether the decoder used it).
+   */
+  readonly onReport?: (report: DecoderReport) => void;
+}
+
+/** A device the decoder was opened with, until its first frame says whether it was used. */
+interface Hardware {
+  readonly device: HwDevice;
+  readonly requested: HwaccelMode;
+  readonly codec: string;
+  reported: boolean;
 }
 
 /**
  * A video decoder on FFmpeg's send/receive API that survives corrupt packets the way the ffmpeg
  * command line does: an undecodable packet is reported and skipped, and decoding fails only after
  * `maxConsecutiveErrors` of them in a row. (node-av's Decoder either throws on the first error or
- * drops errors silently.) Owns one CodecContext and one reused Frame; `close()` frees both.
+ * drops errors silently.) Owns one CodecContext, one reused Frame (two when frames are downloaded
+ * from a hardware device) and the device; `close()` frees them all.
  */
 export class FrameDecoder {
   private readonly frame = new Frame();
+  private readonly downloaded: Frame | undefined;
   private consecutive = 0;
   private total = 0;
   private lastError: string | undefined;
@@ -35,32 +55,44 @@ export class FrameDecoder {
     private readonly ctx: CodecContext,
     readonly codecName: string,
     private readonly o: FrameDecoderOptions,
+    private readonly hw?: Hardware,
   ) {
     this.frame.alloc();
+    if (hw) {
+      this.downloaded = new Frame();
+      this.downloaded.alloc();
+    }
   }
 
   static async open(stream: Stream, o: FrameDecoderOptions): Promise<FrameDecoder> {
     const codecName = avGetCodecName(stream.codecpar.codecId) ?? `codec id ${String(stream.codecpar.codecId)}`;
     const codec = Codec.findDecoder(stream.codecpar.codecId);
     if (!codec) throw new SourceError(ErrorCodes.UNSUPPORTED_CODEC, `no decoder for video codec ${codecName}`, { context: { codec: codecName } });
-    const ctx = new CodecContext();
-    ctx.allocContext3(codec);
-    const dict = Dictionary.fromObject({ max_pixels: String(o.maxPixels) });
+    const requested = o.hwaccel ?? 'none';
+    let fallback: { reason: HwFallbackReason; message: string } | undefined;
+    if (requested !== 'none') {
+      const choice = chooseHwDecoder(requested, stream.codecpar.codecId, codecName, o.openHwDevice ?? openFfmpegHwDevice);
+      if (choice.device) {
+        try {
+          const ctx = await openContext(stream, choice.codec, o, choice.device);
+          return new FrameDecoder(ctx, codecName, o, { device: choice.device, requested, codec: choice.codec.name ?? codecName, reported: false });
+        } catch (err) {
+          choice.device.close();
+          fallback = { reason: 'decoder-open-failed', message: `the ${choice.device.type} decoder ${choice.codec.name} did not open: ${(err as Error).message}` };
+        }
+      } else fallback = choice.fallback;
+    }
+    let ctx: CodecContext;
     try {
-      FFmpegError.throwIfError(ctx.parametersToContext(stream.codecpar), 'Failed to copy codec parameters');
-      ctx.pktTimebase = stream.timeBase;
-      ctx.threadCount = o.threads;
-      FFmpegError.throwIfError(await ctx.open2(codec, dict), 'Failed to open decoder');
-      return new FrameDecoder(ctx, codecName, o);
+      ctx = await openContext(stream, codec, o);
     } catch (err) {
-      ctx.freeContext();
       throw new SourceError(ErrorCodes.UNSUPPORTED_CODEC, `cannot open a decoder for video codec ${codecName}: ${(err as Error).message}`, {
         cause: err,
         context: { codec: codecName },
       });
-    } finally {
-      dict.free();
     }
+    o.onReport?.({ requested, decoder: 'software', codec: codec.name ?? codecName, ...(fallback ? { fallback } : {}) });
+    return new FrameDecoder(ctx, codecName, o);
   }
 
   /** Packets skipped as undecodable so far. */
@@ -108,15 +140,51 @@ export class FrameDecoder {
         this.skip(ret, 'frame');
         continue;
       }
-      this.consecutive = 0;
       // The filter graph's buffer source is configured from the first frame's time base.
       this.frame.timeBase = this.ctx.pktTimebase;
       try {
-        yield this.frame;
+        const out = this.hw ? this.download() : this.frame;
+        if (!out) continue;
+        this.consecutive = 0;
+        yield out;
       } finally {
+        this.downloaded?.unref();
         this.frame.unref();
       }
     }
+  }
+
+  /**
+   * A hardware frame copied to system memory in a format of the device's choosing (NV12 for the
+   * common 8-bit 4:2:0 case): the analysis filter converts it to RGB like any decoded frame. A
+   * software frame passes as it is. The first frame tells whether the device was used.
+   */
+  private download(): Frame | undefined {
+    const hw = this.hw!;
+    const onDevice = this.frame.isHwFrame();
+    if (!hw.reported) {
+      hw.reported = true;
+      this.o.onReport?.(
+        onDevice
+          ? { requested: hw.requested, decoder: hw.device.type, codec: hw.codec }
+          : {
+              requested: hw.requested,
+              decoder: 'software',
+              codec: hw.codec,
+              fallback: { reason: 'decoder-declined', message: `the ${hw.codec} decoder opened with the ${hw.device.type} device and produced software frames` },
+            },
+      );
+    }
+    if (!onDevice) return this.frame;
+    const out = this.downloaded!;
+    const ret = this.frame.hwframeTransferDataSync(out, 0);
+    if (ret < 0) {
+      this.skip(ret, 'frame');
+      return undefined;
+    }
+    out.copyProps(this.frame);
+    out.timeBase = this.ctx.pktTimebase;
+    return out;
   }
 
   private skip(averror: number, what: 'packet' | 'frame'): void {
@@ -140,6 +208,31 @@ export class FrameDecoder {
     if (this.closed) return;
     this.closed = true;
     this.frame.free();
+    this.downloaded?.free();
+    // The decoder holds its own reference to the device: free it first, then ours.
     this.ctx.freeContext();
+    this.hw?.device.close();
+  }
+}
+
+/** A configured, opened decoder context; freed (with nothing else) if it does not open. */
+async function openContext(stream: Stream, codec: Codec, o: FrameDecoderOptions, device?: HwDevice): Promise<CodecContext> {
+  const ctx = new CodecContext();
+  ctx.allocContext3(codec);
+  const dict = Dictionary.fromObject({ max_pixels: String(o.maxPixels) });
+  try {
+    FFmpegError.throwIfError(ctx.parametersToContext(stream.codecpar), 'Failed to copy codec parameters');
+    ctx.pktTimebase = stream.timeBase;
+    ctx.threadCount = o.threads;
+    // FFmpeg's default get_format picks the device's pixel format when the decoder offers it, and
+    // software when the hwaccel fails to initialise: that case is reported as decoder-declined.
+    device?.attach(ctx);
+    FFmpegError.throwIfError(await ctx.open2(codec, dict), 'Failed to open decoder');
+    return ctx;
+  } catch (err) {
+    ctx.freeContext();
+    throw err;
+  } finally {
+    dict.free();
   }
 }

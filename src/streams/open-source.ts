@@ -3,6 +3,7 @@ import type { SourceSpec } from './source-url.js';
 import { readVideo, type RawFrame, type VideoSourceOptions } from './video-source.js';
 
 export type { RawFrame, VideoSourceOptions } from './video-source.js';
+export { HWACCEL_MODES, type DecoderReport, type HwaccelMode, type HwFallbackReason } from './hw-device.js';
 export { parseSourceUrl, redactUrl, scrubCredentials, isUnderRoots, SUPPORTED_SCHEMES, type SourceSpec } from './source-url.js';
 
 /** The one entry point from the rest of the daemon into node-av. */

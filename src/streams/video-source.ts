@@ -7,6 +7,7 @@ import type { AvInput } from './av-input.js';
 import { decodeImage, readImageBytes } from './decode-image.js';
 import { openFileInput, resolveFileSource } from './file-input.js';
 import { FrameDecoder } from './frame-decoder.js';
+import type { DecoderReport, HwaccelMode, HwDeviceOpener } from './hw-device.js';
 import { Pacer } from './pacer.js';
 import { openRtspInput } from './rtsp-input.js';
 import type { SourceSpec } from './source-url.js';
@@ -69,6 +70,12 @@ export interface VideoSourceOptions {
   readonly onDecodeError?: (err: DecodeError) => void;
   /** Decoder and filter threads: 0 = FFmpeg's choice (all cores), 1 = single-threaded. Default 1. */
   readonly decodeThreads?: number;
+  /** Decode on a hardware device (analysis.hwaccel); default `none`. Unusable hardware falls back to software. */
+  readonly hwaccel?: HwaccelMode;
+  /** The decoder each open uses (and why not the hardware asked for), once per open. */
+  readonly onDecoder?: (report: DecoderReport) => void;
+  /** Opens hardware devices: a seam for tests (default: FFmpeg's av_hwdevice_ctx_create). */
+  readonly openHwDevice?: HwDeviceOpener;
 }
 
 /**
@@ -186,6 +193,9 @@ export async function* readVideo(spec: SourceSpec & { kind: 'file' | 'rtsp' }, o
         maxPixels,
         maxConsecutiveErrors: opts.maxConsecutiveDecodeErrors ?? DEFAULT_MAX_CONSECUTIVE_DECODE_ERRORS,
         ...(opts.onDecodeError ? { onError: opts.onDecodeError } : {}),
+        ...(opts.hwaccel ? { hwaccel: opts.hwaccel } : {}),
+        ...(opts.openHwDevice ? { openHwDevice: opts.openHwDevice } : {}),
+        ...(opts.onDecoder ? { onReport: opts.onDecoder } : {}),
       });
       filter = FilterAPI.create(analysisFilter(opts.maxWidth), { threads });
       const tb = stream.timeBase;
