@@ -12,6 +12,9 @@ function isOrigin(v: string): boolean {
   }
 }
 
+/** Hardware decoding: opt-in, and software whenever the hardware asked for is not usable. */
+const hwaccelSchema = z.enum(['none', 'auto', 'cuda', 'vaapi', 'qsv']);
+
 export const streamSchema = z.strictObject({
   id: z.string().regex(STREAM_ID_PATTERN, 'must match [A-Za-z0-9][A-Za-z0-9_.-]{0,63}'),
   url: z.string().min(1).max(4096),
@@ -22,6 +25,8 @@ export const streamSchema = z.strictObject({
   analysisFps: z.number().positive().max(240).optional(),
   /** RTSP transport for this stream (overrides rtsp.transport). */
   transport: z.enum(['tcp', 'udp']).optional(),
+  /** Hardware decoding for this stream (overrides analysis.hwaccel). */
+  hwaccel: hwaccelSchema.optional(),
 });
 
 export const configSchema = z.strictObject({
@@ -119,6 +124,8 @@ export const configSchema = z.strictObject({
        * choice (one per core): for one high-resolution camera that a single core cannot decode.
        */
       decodeThreads: z.number().int().min(0).max(64).default(1),
+      /** Decode on a GPU (auto: the first device that opens; or cuda, vaapi, qsv); none = software. */
+      hwaccel: hwaccelSchema.default('none'),
     })
     .prefault({}),
   model: z

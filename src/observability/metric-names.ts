@@ -33,6 +33,7 @@ export const MetricNames = {
   clusterStreamsOwned: 'va_cluster_streams_owned',
   clusterLeaseChanges: 'va_cluster_lease_changes_total',
   decodeErrors: 'va_decode_errors_total',
+  decodeHwaccelFallback: 'va_decode_hwaccel_fallback_total',
   modelHostUp: 'va_model_host_up',
   modelHostRestarts: 'va_model_host_restarts_total',
   controlCommandsRefused: 'va_control_commands_refused_total',

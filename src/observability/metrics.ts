@@ -128,6 +128,12 @@ export function createMetrics(
       labelNames: streamLabel,
       registers: [registry],
     }),
+    decodeHwaccelFallback: new Counter({
+      name: N.decodeHwaccelFallback,
+      help: 'Source opens that asked for hardware decoding (analysis.hwaccel) and decode in software, by reason',
+      labelNames: ['stream', 'reason'],
+      registers: [registry],
+    }),
     framesSkipped: new Counter({
       name: N.framesSkipped,
       help: 'Frames decoded but not analysed because of the per-stream analysis rate (dropped before any conversion)',

@@ -5,8 +5,8 @@ import type { RecordSink } from './stream-record.js';
 
 export type OpenSource = (spec: SourceSpec, opts: RunSourceOptions) => AsyncGenerator<RawFrame>;
 
-/** What the records of a source say: a packet skipped, a frame left out by `analysisFps`, a camera lost and found. */
-export type SourceRecordKind = 'decode-error' | 'skipped' | 'reconnecting' | 'recovered';
+/** What the records of a source say: its decoder, a packet skipped, a frame left out by `analysisFps`, a camera lost and found. */
+export type SourceRecordKind = 'decoder' | 'decode-error' | 'skipped' | 'reconnecting' | 'recovered';
 
 /**
  * The run's frames, as a generator per abort signal: `open` with the source options of the run's
@@ -26,6 +26,7 @@ export function openFrames(
     maxWidth: settings.maxWidth,
     ...(settings.fileRoots ? { fileRoots: settings.fileRoots } : {}),
     onDecodeError: (err) => report({ kind: 'decode-error', error: { code: errorCode(err), message: scrubCredentials(err.message) } }),
+    onDecoder: (decoder) => report({ kind: 'decoder', decoder }),
     ...(settings.rtsp ? { rtspTransport: settings.rtsp.transport, rtspTimeoutMs: settings.rtsp.timeoutMs } : {}),
     ...(settings.analysisFps !== undefined ? { sampleFps: settings.analysisFps, onSkipped: () => report({ kind: 'skipped' }) } : {}),
   };

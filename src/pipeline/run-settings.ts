@@ -40,5 +40,5 @@ export type RunSourceOptions = VideoSourceOptions & {
 
 /** The source options that are not the run's own business (set per daemon or per stream). */
 export type SourceExtras = Partial<
-  Omit<RunSourceOptions, 'realtime' | 'loop' | 'maxWidth' | 'signal' | 'rtspTransport' | 'rtspTimeoutMs' | 'sampleFps' | 'onSkipped' | 'fileRoots' | 'onDecodeError'>
+  Omit<RunSourceOptions, 'realtime' | 'loop' | 'maxWidth' | 'signal' | 'rtspTransport' | 'rtspTimeoutMs' | 'sampleFps' | 'onSkipped' | 'fileRoots' | 'onDecodeError' | 'onDecoder'>
 >;

@@ -1,5 +1,5 @@
 import type { AnalyticsEvent } from '../core/records.js';
-import type { SourceSpec } from '../streams/open-source.js';
+import type { DecoderReport, SourceSpec } from '../streams/open-source.js';
 import type { TrackOutput } from './track-faces.js';
 
 /**
@@ -12,6 +12,8 @@ export type StreamRecord =
   | { readonly kind: 'started'; readonly released: Promise<void> }
   /** The first frame of this run arrived. */
   | { readonly kind: 'running'; readonly sourceKind: SourceSpec['kind']; readonly sourceWidth: number; readonly sourceHeight: number }
+  /** At each open of the source: the decoder it uses (hardware or software, and why not the hardware asked for). */
+  | { readonly kind: 'decoder'; readonly decoder: DecoderReport }
   | { readonly kind: 'decoded'; readonly frameSeq: number; readonly decodeSeconds: number }
   /** A packet that could not be decoded was skipped (the source fails after too many in a row). */
   | { readonly kind: 'decode-error'; readonly error: { readonly code: string; readonly message: string } }

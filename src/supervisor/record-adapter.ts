@@ -45,6 +45,15 @@ export function applyRecord(t: RecordTarget, record: StreamRecord): void {
       metrics.framesDecoded.inc(labels);
       metrics.decodeDuration.observe(labels, record.decodeSeconds);
       return;
+    case 'decoder': {
+      const { fallback, ...used } = record.decoder;
+      info.decoder = record.decoder;
+      if (fallback) {
+        metrics.decodeHwaccelFallback.inc({ stream: t.id, reason: fallback.reason });
+        t.log.warn({ ...used, reason: fallback.reason, why: fallback.message }, 'hardware decoding unavailable, decoding in software');
+      } else t.log.info(used, 'decoder opened');
+      return;
+    }
     case 'decode-error':
       metrics.decodeErrors.inc(labels);
       t.log.debug({ err: { ...record.error } }, 'undecodable packet skipped');

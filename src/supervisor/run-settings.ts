@@ -25,6 +25,7 @@ export function runSettings(config: Config, cfg: StreamConfig, id: StreamId, opt
       maxSourcePixels: config.analysis.maxSourcePixels,
       maxConsecutiveDecodeErrors: config.analysis.maxConsecutiveDecodeErrors,
       decodeThreads: config.analysis.decodeThreads,
+      hwaccel: cfg.hwaccel ?? config.analysis.hwaccel,
       allowNestedFormats: config.files.allowNestedFormats,
     },
     ...(opts.affect

@@ -1,5 +1,5 @@
 import type { StreamState } from '../core/records.js';
-import type { SourceSpec } from '../streams/open-source.js';
+import type { DecoderReport, SourceSpec } from '../streams/open-source.js';
 
 /** A stream as the API shows it. */
 export interface StreamInfo {
@@ -19,4 +19,6 @@ export interface StreamInfo {
   readonly reconnects: number;
   readonly width?: number;
   readonly height?: number;
+  /** The decoder of the source's latest open: `decoder` is `software` or the hardware device type. */
+  readonly decoder?: DecoderReport;
 }

@@ -35,6 +35,8 @@ export const CONFIG_MEANINGS: Readonly<Record<string, string>> = {
   'analysis.maxConsecutiveDecodeErrors': 'undecodable packets in a row before a source fails; each one is skipped and counted in `va_decode_errors_total`',
   'analysis.decodeThreads':
     'decoder threads per stream: 1 is the least CPU per frame (streams already decode in parallel); 0 = one per core, for one camera too large for a core',
+  'analysis.hwaccel':
+    'hardware decoding (opt-in): `auto` (the first of cuda, vaapi, qsv that opens and decodes the codec), `cuda`, `vaapi`, `qsv`; unusable hardware falls back to software with a warning and `va_decode_hwaccel_fallback_total`; a stream may set its own `hwaccel` (see [Hardware decoding](cameras.md#hardware-decoding))',
   'model.dir':
     'affect model directory, or a bare name in the model store (`--model`); without one the daemon publishes faces only; a relative `model.dir` in a config file is relative to that file',
   'model.stride': "new analysed frames per track between CNN-RNN windows (≤ the model's `seqLen`; `--stride`)",
@@ -93,6 +95,7 @@ export const STREAM_MEANINGS: Readonly<Record<string, string>> = {
   loop: 'start a file again when it ends',
   analysisFps: "frames analysed per second of stream time for this stream (overrides `analysis.analysisFps`)",
   transport: 'RTSP transport for this stream (overrides `rtsp.transport`)',
+  hwaccel: 'hardware decoding for this stream (overrides `analysis.hwaccel`)',
 };
 
 export const SINK_MEANINGS: Readonly<Record<string, string>> = {
