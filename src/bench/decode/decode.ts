@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { AnalyticsError } from '../../core/errors.js';
 import { testMediaDir } from '../../paths.js';
-import { openSource, quietFfmpeg } from '../../streams/open-source.js';
+import { openSource, quietFfmpeg, type DecoderReport, type HwaccelMode } from '../../streams/open-source.js';
 
 /** One side's figures for one thread setting: medians over the runs. */
 export interface DecodeSide {
@@ -25,6 +25,18 @@ export interface DecodeBenchResult {
   /** The same ratio on wall time (noisier on a shared machine). */
   readonly wallRatio?: number;
   readonly multiThreadRatio?: number;
+  /** With --hwaccel: that decoder, single-threaded, interleaved with the runs above. */
+  readonly hwaccel?: {
+    readonly requested: HwaccelMode;
+    /** What decoded: `software` or the device type (from the decoder's own report). */
+    readonly decoder: DecoderReport['decoder'];
+    /** `reason: message` when it fell back to software. */
+    readonly fallback?: string;
+    readonly singleThread: DecodeSide;
+    /** hwaccel ÷ software (daemon, 1 thread), per frame. */
+    readonly wallRatio: number;
+    readonly cpuRatio: number;
+  };
 }
 
 const median = (xs: readonly number[]): number => {
@@ -34,11 +46,17 @@ const median = (xs: readonly number[]): number => {
 const round = (v: number, d = 3): number => Math.round(v * 10 ** d) / 10 ** d;
 
 /** The daemon's own decode path (openSource: demux → decode → scale + RGB in FFmpeg's filter graph → owned buffer). */
-async function daemonRun(file: string, width: number, threads: number): Promise<{ frames: number; wallMs: number; cpuMs: number }> {
+async function daemonRun(
+  file: string,
+  width: number,
+  threads: number,
+  hw?: { readonly mode: HwaccelMode; readonly onDecoder: (r: DecoderReport) => void },
+): Promise<{ frames: number; wallMs: number; cpuMs: number }> {
   let frames = 0;
   const t0 = performance.now();
   const c0 = process.cpuUsage();
-  for await (const f of openSource({ kind: 'file', path: file }, { realtime: false, loop: false, maxWidth: width, decodeThreads: threads })) {
+  const opts = { realtime: false, loop: false, maxWidth: width, decodeThreads: threads, ...(hw ? { hwaccel: hw.mode, onDecoder: hw.onDecoder } : {}) };
+  for await (const f of openSource({ kind: 'file', path: file }, opts)) {
     if (f.data.length === 0) throw new Error('empty frame');
     frames++;
   }
@@ -70,7 +88,7 @@ function side(frames: number, runs: readonly { wallMs: number; cpuMs: number }[]
   return { frames, msPerFrame: round(median(runs.map((r) => r.wallMs)) / frames), cpuMsPerFrame: round(median(runs.map((r) => r.cpuMs)) / frames) };
 }
 
-export async function runDecodeBench(o: { input?: string; width: number; runs: number }): Promise<DecodeBenchResult> {
+export async function runDecodeBench(o: { input?: string; width: number; runs: number; hwaccel?: HwaccelMode }): Promise<DecodeBenchResult> {
   quietFfmpeg();
   const input = path.resolve(o.input ?? path.join(testMediaDir, 'utterance_1.mp4'));
   if (!existsSync(input)) throw new Error(`input not found: ${input} (pass --input FILE)`);
@@ -79,13 +97,19 @@ export async function runDecodeBench(o: { input?: string; width: number; runs: n
   const d0: { wallMs: number; cpuMs: number }[] = [];
   const f1: { wallMs: number; cpuMs: number }[] = [];
   const f0: { wallMs: number; cpuMs: number }[] = [];
+  const dh: { wallMs: number; cpuMs: number }[] = [];
+  let report: DecoderReport | undefined;
+  const hw = o.hwaccel !== undefined && o.hwaccel !== 'none' ? { mode: o.hwaccel, onDecoder: (r: DecoderReport) => (report = r) } : undefined;
   let frames = 0;
   let haveFfmpeg = true;
   // Interleaved, so both sides see the same background load.
   for (let i = 0; i < o.runs; i++) {
+    // Software and hardware alternate which goes first: the first of a pair runs on a colder cache.
+    if (hw && i % 2 === 1) dh.push(await daemonRun(input, o.width, 1, hw));
     const a = await daemonRun(input, o.width, 1);
     frames = a.frames;
     d1.push(a);
+    if (hw && i % 2 === 0) dh.push(await daemonRun(input, o.width, 1, hw));
     if (haveFfmpeg) {
       const r = await ffmpegRun(input, o.width, 1);
       if (r) f1.push(r);
@@ -99,7 +123,21 @@ export async function runDecodeBench(o: { input?: string; width: number; runs: n
   }
   if (frames === 0) throw new Error(`no frame decoded from ${input}`);
   const daemon = { singleThread: side(frames, d1), multiThread: side(frames, d0) };
-  if (!haveFfmpeg || f1.length === 0 || f0.length === 0) return { input, width: o.width, runs: o.runs, daemon };
+  const hwSide = hw ? side(frames, dh) : undefined;
+  const hwaccel =
+    hw && hwSide && report
+      ? {
+          hwaccel: {
+            requested: hw.mode,
+            decoder: report.decoder,
+            ...(report.fallback ? { fallback: `${report.fallback.reason}: ${report.fallback.message}` } : {}),
+            singleThread: hwSide,
+            wallRatio: round(hwSide.msPerFrame / daemon.singleThread.msPerFrame, 2),
+            cpuRatio: round(hwSide.cpuMsPerFrame / daemon.singleThread.cpuMsPerFrame, 2),
+          },
+        }
+      : {};
+  if (!haveFfmpeg || f1.length === 0 || f0.length === 0) return { input, width: o.width, runs: o.runs, daemon, ...hwaccel };
   const ffmpeg = { singleThread: side(frames, f1), multiThread: side(frames, f0), command: `ffmpeg ${ffmpegArgs(input, o.width, 1).join(' ')}` };
   return {
     input,
@@ -110,10 +148,11 @@ export async function runDecodeBench(o: { input?: string; width: number; runs: n
     ratio: round(daemon.singleThread.cpuMsPerFrame / ffmpeg.singleThread.cpuMsPerFrame, 2),
     wallRatio: round(daemon.singleThread.msPerFrame / ffmpeg.singleThread.msPerFrame, 2),
     multiThreadRatio: round(daemon.multiThread.msPerFrame / ffmpeg.multiThread.msPerFrame, 2),
+    ...hwaccel,
   };
 }
 
-export async function benchDecode(o: { input?: string; width: number; runs: number; json: boolean }): Promise<void> {
+export async function benchDecode(o: { input?: string; width: number; runs: number; hwaccel?: HwaccelMode; json: boolean }): Promise<void> {
   let r: DecodeBenchResult;
   try {
     r = await runDecodeBench(o);
@@ -135,6 +174,11 @@ export async function benchDecode(o: { input?: string; width: number; runs: numb
   if (r.ffmpeg) console.log(line('ffmpeg CLI, -threads 1', r.ffmpeg.singleThread));
   console.log(line('daemon, auto threads', r.daemon.multiThread));
   if (r.ffmpeg) console.log(line('ffmpeg CLI, auto threads', r.ffmpeg.multiThread));
+  if (r.hwaccel) {
+    console.log(line(`daemon, 1 thread, ${r.hwaccel.requested}`, r.hwaccel.singleThread));
+    console.log(`decoder used with --hwaccel ${r.hwaccel.requested}: ${r.hwaccel.decoder}${r.hwaccel.fallback ? ` (fell back: ${r.hwaccel.fallback})` : ''}`);
+    console.log(`ratio ${r.hwaccel.requested}/none, 1 thread: ${r.hwaccel.wallRatio} (wall) · ${r.hwaccel.cpuRatio} (CPU)`);
+  }
   if (r.ratio !== undefined) console.log(`ratio daemon/ffmpeg, single-threaded: ${r.ratio} (CPU) · ${r.wallRatio} (wall); auto threads: ${r.multiThreadRatio} (wall)`);
   else console.log('ffmpeg not found on PATH: no comparison');
 }
