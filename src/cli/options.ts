@@ -10,8 +10,11 @@
 import { InvalidArgumentError, Option } from 'commander';
 import type { BackendPreference } from '../models/backend.js';
 import type { EnginePreference } from '../models/ensemble/member-runner.js';
+import type { DevicePreference } from '../models/placement/placement.js';
 
 export const BACKENDS = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const satisfies readonly BackendPreference[];
+/** Where models run (`model.device`, `detector.device`). */
+export const DEVICES = ['auto', 'cpu', 'gpu'] as const satisfies readonly DevicePreference[];
 /** Inference engines of an affect model (`model.engine`). */
 export const ENGINES = ['auto', 'onnx', 'tfjs', 'onnx-int8'] as const satisfies readonly EnginePreference[];
 
@@ -96,6 +99,10 @@ export const backendOption = (description = 'TF.js backend'): Option => new Opti
 
 /** `--engine <name>`: who runs the model; `choices` narrows the set for commands that take fewer. */
 export const engineOption = (description: string, choices: readonly string[] = ENGINES): Option => new Option('--engine <name>', description).choices(choices);
+
+/** `--device <name>`: where the models run (auto: a usable GPU, else the CPU; gpu: a GPU or an error). */
+export const deviceOption = (description = 'where the models run: auto (a usable GPU, else the CPU), cpu, gpu (fails when no GPU can be used)'): Option =>
+  new Option('--device <name>', description).choices(DEVICES);
 
 /**
  * `--threads <n>`: intra-op threads per ONNX Runtime session. With a default of 0 ("one per

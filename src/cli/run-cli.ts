@@ -5,7 +5,7 @@
 import { Option, type Command } from 'commander';
 import { describeRunDefault, runFlagDefault } from '../config/run-defaults.js';
 import type { RunOptions } from '../main.js';
-import { backendOption, collect, configOption, engineOption, port, positiveInt, positiveNumber } from './options.js';
+import { backendOption, collect, configOption, deviceOption, engineOption, port, positiveInt, positiveNumber } from './options.js';
 
 interface RunFlags {
   config?: string;
@@ -16,6 +16,7 @@ interface RunFlags {
   backend?: string;
   model?: string;
   engine?: string;
+  device?: string;
   stride?: number;
   smoothing?: string;
   analysisFps?: number;
@@ -41,6 +42,7 @@ export function registerRun(program: Command): Command {
     .addOption(backendOption(`TF.js backend (${describeRunDefault('backend')}; auto tries tensorflow-gpu, tensorflow, wasm in turn)`))
     .option('--model <dir|name>', `affect model directory, or the name of a model in the store (daemon models pull seed-cnn-rnn); enables affect events (${describeRunDefault('model', 'faces only')})`)
     .addOption(engineOption(`inference engine of the affect model (auto: ONNX Runtime where it loads; onnx-int8: quantised, opt-in; ${describeRunDefault('engine')})`))
+    .addOption(deviceOption('where the face and affect models run: auto (a usable GPU, else the CPU), cpu, gpu (the daemon does not start without one); sets model.device and detector.device (default: the config\'s, auto)'))
     .option('--stride <n>', `new analysed frames between CNN-RNN windows per track (${describeRunDefault('stride')})`, positiveInt('--stride'))
     .addOption(new Option('--smoothing <kind>', `per-track smoothing of affect outputs (${describeRunDefault('smoothing')})`).choices(['off', 'ema', 'one-euro']))
     .option('--analysis-fps <n>', `frames analysed per second of stream time (${describeRunDefault('analysisFps')})`, positiveNumber)

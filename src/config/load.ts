@@ -16,6 +16,8 @@ export interface ConfigOverrides {
   readonly backend?: string;
   readonly model?: string;
   readonly engine?: string;
+  /** `--device`: model.device and detector.device both. */
+  readonly device?: string;
   readonly stride?: number;
   readonly smoothing?: string;
   readonly analysisFps?: number;
@@ -115,6 +117,10 @@ export function loadConfig(opts: { file?: string; overrides?: ConfigOverrides; e
   if (o.backend !== undefined) setPath(raw, 'backend', o.backend);
   if (o.model !== undefined) setPath(raw, 'model.dir', o.model);
   if (o.engine !== undefined) setPath(raw, 'model.engine', o.engine);
+  if (o.device !== undefined) {
+    setPath(raw, 'model.device', o.device);
+    setPath(raw, 'detector.device', o.device);
+  }
   if (o.stride !== undefined) setPath(raw, 'model.stride', o.stride);
   if (o.smoothing !== undefined) setPath(raw, 'model.smoothing', o.smoothing);
   if (o.analysisFps !== undefined) setPath(raw, 'analysis.analysisFps', o.analysisFps);

@@ -153,6 +153,8 @@ export const configSchema = z.strictObject({
        * `onnx-int8` (opt-in) quantises the CNNs to int8, calibrated on `int8Calibration`.
        */
       engine: z.enum(['auto', 'onnx', 'tfjs', 'onnx-int8']).default('auto'),
+      /** Where the affect model runs: auto (a usable GPU, else the CPU), cpu, or gpu (or the daemon does not start). */
+      device: z.enum(['auto', 'cpu', 'gpu']).default('auto'),
       /**
        * With engine onnx-int8: a directory of aligned face crops (PNG/JPEG, one face per image) to
        * calibrate on, ideally from the cameras watched; null = the faces of the photos shipped with
@@ -184,6 +186,8 @@ export const configSchema = z.strictObject({
        * run on their own thread and have their own thread budget.
        */
       engine: z.enum(['auto', 'onnx', 'tfjs']).default('auto'),
+      /** Where the face models run: auto (a usable GPU, else the CPU), cpu, or gpu (or the daemon does not start). */
+      device: z.enum(['auto', 'cpu', 'gpu']).default('auto'),
       /** Intra-op threads per face-model ONNX Runtime session (the detector runs one frame at a time). */
       threads: z.number().int().min(1).max(64).default(1),
     })

@@ -42,6 +42,8 @@ export const ErrorCodes = {
   DOWNLOAD: 'VA_ERR_DOWNLOAD',
   /** A model name that the model store does not hold. */
   MODEL_NOT_FOUND: 'VA_ERR_MODEL_NOT_FOUND',
+  /** `device: gpu` (model.device, detector.device, --device) that this host cannot honour; the message names what is missing. */
+  DEVICE_UNAVAILABLE: 'VA_ERR_DEVICE_UNAVAILABLE',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

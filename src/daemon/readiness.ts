@@ -41,6 +41,8 @@ export function daemonReadiness(model: Config['model'], view: ReadinessView): Re
         details: {
           backend: models?.backend ?? 'none',
           modelHosts: hosts,
+          // Per model: engine, execution provider, device and why (decided once at load).
+          placements: models?.placements ?? {},
           affectModel: engine
             ? { id: engine.id, version: engine.version, kind: engine.kind, seqLen: engine.seqLen, stride: model.stride, smoothing: model.smoothing, runtime: engine.runtime, workers: engine.workers }
             : 'none loaded (faces only; start with --model DIR for affect events)',

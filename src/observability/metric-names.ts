@@ -11,6 +11,7 @@ export const MetricNames = {
   streamState: 'va_stream_state',
   streamErrors: 'va_stream_errors_total',
   backendInfo: 'va_backend_info',
+  modelPlacementInfo: 'va_model_placement_info',
   wsClients: 'va_ws_clients',
   wsMessagesSent: 'va_ws_messages_sent_total',
   wsMessagesDropped: 'va_ws_messages_dropped_total',

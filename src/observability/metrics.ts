@@ -72,6 +72,12 @@ export function createMetrics(
     }),
     streamErrors: new Counter({ name: N.streamErrors, help: 'Stream failures by error code', labelNames: ['stream', 'code'], registers: [registry] }),
     backendInfo: new Gauge({ name: N.backendInfo, help: 'TF.js backend in use (value 1)', labelNames: ['backend'], registers: [registry] }),
+    modelPlacementInfo: new Gauge({
+      name: N.modelPlacementInfo,
+      help: 'Where each model runs (value 1): engine, execution provider (or TF.js backend) and device',
+      labelNames: ['model', 'engine', 'provider', 'device'],
+      registers: [registry],
+    }),
     wsClients: new Gauge({ name: N.wsClients, help: 'Connected WebSocket clients', registers: [registry] }),
     wsMessagesSent: new Counter({ name: N.wsMessagesSent, help: 'WebSocket messages sent', labelNames: ['type'], registers: [registry] }),
     wsMessagesDropped: new Counter({

@@ -3,10 +3,11 @@
  * Rows go to the --out file; progress and errors to stderr (one `error [CODE]: …` line, exit 1).
  */
 import { Option, type Command } from 'commander';
-import { backendOption, configOption, engineOption, positiveInt, storeOption, threadsOption, workersOption } from '../cli/options.js';
+import { backendOption, configOption, deviceOption, engineOption, positiveInt, storeOption, threadsOption, workersOption } from '../cli/options.js';
 import { reportError } from '../cli/report-error.js';
 import type { BackendPreference } from '../models/backend.js';
 import type { EnginePreference } from '../models/ensemble/member-runner.js';
+import type { DevicePreference } from '../models/placement/placement.js';
 import type { SeedWindowMode } from '../models/seed/seed-windows.js';
 
 interface PredictFlags {
@@ -18,6 +19,7 @@ interface PredictFlags {
   members?: boolean;
   backend: BackendPreference;
   engine: EnginePreference;
+  device: DevicePreference;
   threads: number;
   calibration?: string;
   compareFp32?: boolean;
@@ -49,6 +51,7 @@ async function predictCli(o: PredictFlags): Promise<number> {
       members: o.members === true,
       backend: o.backend,
       engine: o.engine,
+      device: o.device,
       threads: o.threads,
       ...(o.calibration !== undefined ? { calibration: o.calibration } : {}),
       compareFp32: o.compareFp32 === true,
@@ -78,6 +81,7 @@ export function registerPredict(program: Command): Command {
     .option('--members', 'add per-member outputs to each row')
     .addOption(backendOption().default('auto'))
     .addOption(engineOption('inference engine: auto (ONNX Runtime where it loads), onnx, tfjs, onnx-int8 (quantised CNN, opt-in)').default('auto'))
+    .addOption(deviceOption().default('auto'))
     .option('--calibration <dir>', 'onnx-int8: directory of aligned face crops to calibrate on (default: the photos shipped with @vladmandic/face-api)')
     .option('--compare-fp32', 'onnx-int8: also run fp32 ONNX Runtime and report the agreement (EXPR argmax, AU decisions, max |Δ| VA)')
     .addOption(threadsOption('intra-op threads per ONNX Runtime session (0 = one per core, split between the workers)', 0))

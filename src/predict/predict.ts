@@ -3,6 +3,9 @@
  * directory of aligned face images (one sequence) or a video file (one sequence per track) →
  * one row per frame (and track) in JSON Lines or CSV.
  */
+import { decidePlacement, loaderEngine } from '../models/placement/decide-placement.js';
+import { sessionProviders, type DevicePreference, type Placement } from '../models/placement/placement.js';
+import { probeHost } from '../models/placement/probe-host.js';
 import { stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
@@ -44,6 +47,8 @@ export interface PredictOptions {
   readonly backend?: BackendPreference;
   /** Inference engine of the affect models (default auto: ONNX Runtime where it loads). */
   readonly engine?: EnginePreference;
+  /** Where the face and affect models run (default auto: a usable GPU, else the CPU). */
+  readonly device?: DevicePreference;
   /** Intra-op threads per ONNX Runtime session (0: one per core). */
   readonly threads?: number;
   /** `onnx-int8`: directory of aligned face crops to calibrate on (default: the photos shipped with face-api). */
@@ -123,6 +128,10 @@ export async function predict(o: PredictOptions): Promise<PredictSummary> {
   const cfg: Config = loadConfig({ ...(o.config !== undefined ? { file: o.config } : {}), env: {} });
   const backend = await selectBackend(o.backend ?? 'auto');
   progress(`backend ${backend.name}`);
+  const device = o.device ?? 'auto';
+  const capabilities = await probeHost(backend);
+  const faceReq = { model: 'face models', engine: 'auto', device, threads: 1 } as const;
+  const facePlacement = decidePlacement(faceReq, capabilities);
   let detector: FaceDetector | undefined;
   // The face models load while the affect model does (its workers boot on their own threads).
   let detecting: Promise<FaceDetector> | undefined;
@@ -135,7 +144,8 @@ export async function predict(o: PredictOptions): Promise<PredictSummary> {
   let calibration: Int8Calibration | undefined;
   try {
     if (input === 'video' && engine !== 'onnx-int8') {
-      detecting = FaceDetector.load();
+      progress(`placement face models: ${describePlacement(facePlacement)}`);
+      detecting = FaceDetector.load({ engine: loaderEngine(faceReq, facePlacement), providers: sessionProviders(facePlacement) });
       // Awaited below, or in `finally` on a failure before that.
       detecting.catch(() => undefined);
     }
@@ -148,13 +158,16 @@ export async function predict(o: PredictOptions): Promise<PredictSummary> {
     const opening = {
       backend: o.backend ?? 'auto',
       engine,
+      device,
+      capabilities,
       reserveCore: false,
       ...(o.threads !== undefined ? { threads: o.threads } : {}),
     } as const;
     affect = await openAffectModel(o.model, { ...opening, placement: workers > 1 ? { workers } : 'thread', includeMembers: o.members === true, ...(calibration !== undefined ? { calibration } : {}) });
     runner = affect;
+    progress(`placement affect model: ${describePlacement(affect.placement)}`);
     if (o.compareFp32 === true) {
-      reference = await openAffectModel(o.model, { ...opening, engine: 'onnx', placement: 'thread' });
+      reference = await openAffectModel(o.model, { ...opening, engine: 'onnx', device: 'cpu', placement: 'thread' });
       comparison = new Fp32Comparison(reference);
       runner = comparison.wrap(runner);
     }
@@ -250,4 +263,9 @@ export async function predict(o: PredictOptions): Promise<PredictSummary> {
     await affect?.close();
     await reference?.close();
   }
+}
+
+/** `onnx on cuda (gpu NVIDIA L4), 4 threads`: the placement in one line of progress. */
+function describePlacement(p: Placement): string {
+  return `${p.engine} on ${p.provider} (${p.device}${p.deviceName !== undefined ? ` ${p.deviceName}` : ''})${p.engine === 'tfjs' ? '' : `, ${p.threads} thread(s)`}`;
 }

@@ -17,8 +17,8 @@ const expected = JSON.parse(readFileSync(path.join(fx, 'expected.json'), 'utf8')
 const dir = mkdtempSync(path.join(tmpdir(), 'predict-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-async function cli(args: string[]): Promise<{ code: number | string; stdout: string; stderr: string }> {
-  const d = spawnDaemon(args);
+async function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | string; stdout: string; stderr: string }> {
+  const d = spawnDaemon(args, env);
   const code = await d.exited;
   // Let the last buffered chunks arrive.
   await new Promise((r) => setTimeout(r, 20));
@@ -84,8 +84,12 @@ describe('daemon import-seed / predict / bench model', () => {
     expect(onlyNoRender.stderr).toMatch(/--render-only needs --render <file>/);
   });
 
-  it('bench model reports frames/s per backend and names an unavailable one', async () => {
-    const b = await cli(['bench', 'model', '--arch', 'compact', '--batch', '2', '--seconds', '1', '--backend', 'wasm,tensorflow', '--json']);
+  it('bench model reports frames/s per backend, and a backend that cannot load as unavailable with its reason', async () => {
+    // tfjs-node is made unloadable in the bench's process (test/fixtures/loaders), so the test
+    // does not depend on whether this machine could download libtensorflow.
+    const unloadable = (mode: 'missing' | 'broken'): NodeJS.ProcessEnv => ({ NODE_OPTIONS: `--import ${path.join(repoRoot, 'test', 'fixtures', 'loaders', 'tfjs-node-unloadable.mjs')}`, TFJS_NODE_UNLOADABLE: mode });
+    const args = ['bench', 'model', '--arch', 'compact', '--batch', '2', '--seconds', '1', '--json'];
+    const [b, broken] = await Promise.all([cli([...args, '--backend', 'wasm,tensorflow'], unloadable('missing')), cli([...args, '--backend', 'wasm,tensorflow'], unloadable('broken'))]);
     expect(b.code, b.stderr).toBe(0);
     const reports = JSON.parse(b.stdout) as { requested: string; available: boolean; framesPerSecond?: number; stageMs?: { backbone: number }; error?: string }[];
     expect(reports.map((r) => [r.requested, r.available])).toEqual([
@@ -94,7 +98,11 @@ describe('daemon import-seed / predict / bench model', () => {
     ]);
     expect(reports[0]?.framesPerSecond).toBeGreaterThan(0);
     expect(reports[0]?.stageMs?.backbone).toBeGreaterThan(0);
-    expect(reports[1]?.error).toMatch(/tfjs-node|no TF\.js backend/);
+    expect(reports[1]?.error).toMatch(/tensorflow: @tensorflow\/tfjs-node is not installed/);
+    expect(broken.code, broken.stderr).toBe(0);
+    const [, failed] = JSON.parse(broken.stdout) as { requested: string; available: boolean; error?: string }[];
+    expect(failed).toMatchObject({ requested: 'tensorflow', available: false });
+    expect(failed?.error).toMatch(/libtensorflow\.so\.2: cannot open shared object file/);
   });
 
   it('predicts with the default (packaged expression) model on a video: expression columns, no AU or VA', async () => {

@@ -49,7 +49,9 @@ export const CONFIG_MEANINGS: Readonly<Record<string, string>> = {
   'model.maxTracks': 'tracks with an open window per stream (more faces wait for a free slot)',
   'model.worker': 'run the affect models in a worker thread, on their own core',
   'model.engine':
-    'inference engine of the affect models: `auto` (ONNX Runtime where it loads, TF.js otherwise), `onnx`, `tfjs`, `onnx-int8` (opt-in: int8 CNNs, see [int8](engines.md#model-runtime-and-engines)); CUDA execution provider where installed, CPU otherwise',
+    'inference engine of the affect models: `auto` (ONNX Runtime where it loads, TF.js otherwise), `onnx`, `tfjs`, `onnx-int8` (opt-in: int8 CNNs, see [int8](engines.md#model-runtime-and-engines)); where it runs is `model.device`',
+  'model.device':
+    'where the affect models run: `auto` (ONNX Runtime on CUDA when its provider is installed and a session on it opens, else TF.js on tfjs-node-gpu when it reports a GPU device, else the CPU), `cpu`, `gpu` (the daemon does not start, VA_ERR_DEVICE_UNAVAILABLE, when no GPU can be used); the decision is logged, in `/readyz` and `va_model_placement_info` (see [placement](gpu.md))',
   'model.int8Calibration':
     'with `onnx-int8`: a directory of aligned face crops (PNG/JPEG, one face each) to calibrate on, ideally from your cameras; null = the faces in the six photos shipped with `@vladmandic/face-api`',
   'model.threads': 'intra-op threads per ONNX Runtime session (0 = the cores but one — that one decodes and detects — split between the model workers)',
@@ -62,6 +64,7 @@ export const CONFIG_MEANINGS: Readonly<Record<string, string>> = {
   'detector.minFaceSize': 'smallest face, in pixels of the analysed image',
   'detector.worker': "run the face models in a worker thread, on their own core (false: on the daemon's thread)",
   'detector.engine': 'engine of BlazeFace and FaceMesh: `auto` (ONNX Runtime where it loads, TF.js otherwise), `onnx`, `tfjs`',
+  'detector.device': 'where BlazeFace and FaceMesh run: `auto`, `cpu`, `gpu`, decided as `model.device` is',
   'detector.threads': 'intra-op threads per face-model ONNX Runtime session',
   'tracker.iouThreshold': 'matching threshold',
   'tracker.maxGapFrames': 'frames a track may go unseen',

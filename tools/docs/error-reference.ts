@@ -53,6 +53,8 @@ export const ERROR_MEANINGS: Readonly<Record<ErrorCode, string>> = {
   VA_ERR_DOWNLOAD:
     '`daemon models pull`: the download failed (status, timeout, TLS, too large, full disk) or brought back something else (an HTML page, not a checkpoint, a hash that does not match)',
   VA_ERR_MODEL_NOT_FOUND: 'a model name that neither the catalogue nor the store holds',
+  VA_ERR_DEVICE_UNAVAILABLE:
+    '`device: gpu` (`model.device`, `detector.device`, `--device gpu`) that this host cannot honour: the message names what is missing (the CUDA provider library, a CUDA session, tfjs-node-gpu or its GPU device); the daemon does not start (exit 1), nothing runs on the CPU instead',
 };
 
 export function errorCodesTable(): string {

@@ -57,6 +57,8 @@ export interface AffectRunnerOptions {
   readonly engine: EnginePreference;
   /** Intra-op threads per ONNX Runtime session (0: ONNX Runtime's default). */
   readonly threads?: number;
+  /** ONNX Runtime execution providers, from the placement. */
+  readonly providers?: readonly string[];
   readonly cacheDir?: string;
   /** Calibration faces for `engine: onnx-int8`. */
   readonly calibration?: Int8Calibration;
@@ -125,6 +127,7 @@ export async function loadAffectRunner(dir: string, opts: AffectRunnerOptions): 
       engine: opts.engine,
       includeMembers: opts.includeMembers,
       ...(opts.threads !== undefined ? { threads: opts.threads } : {}),
+      ...(opts.providers !== undefined ? { providers: opts.providers } : {}),
       ...(opts.cacheDir !== undefined ? { cacheDir: opts.cacheDir } : {}),
       ...(opts.calibration !== undefined ? { calibration: opts.calibration } : {}),
     });

@@ -13,6 +13,8 @@ export interface AffectInit {
   readonly engine: EnginePreference;
   /** Intra-op threads per ONNX Runtime session (0: one per core). */
   readonly threads: number;
+  /** ONNX Runtime execution providers, from the placement. */
+  readonly providers?: readonly string[];
   /** Per-member outputs in the GRU decisions (`daemon predict --members`; default false). */
   readonly includeMembers?: boolean;
   /** Only this member (by manifest name). */
@@ -56,7 +58,7 @@ export const affectService: ModelService<AffectInit, AffectInfo, AffectApi> = {
   name: 'affect',
   async open(init) {
     const backend = (await selectBackend(init.backend)).name;
-    const runner = await loadAffectRunner(init.dir, { engine: init.engine, threads: init.threads, includeMembers: init.includeMembers === true, ...(init.member !== undefined ? { member: init.member } : {}), ...(init.calibration !== undefined ? { calibration: init.calibration } : {}) });
+    const runner = await loadAffectRunner(init.dir, { engine: init.engine, threads: init.threads, ...(init.providers !== undefined ? { providers: init.providers } : {}), includeMembers: init.includeMembers === true, ...(init.member !== undefined ? { member: init.member } : {}), ...(init.calibration !== undefined ? { calibration: init.calibration } : {}) });
     return {
       info: {
         manifest: runner.manifest,

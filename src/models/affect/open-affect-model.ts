@@ -9,8 +9,14 @@
  * placement, so results do not depend on how many workers ran them.
  */
 import { availableParallelism } from 'node:os';
+import path from 'node:path';
 import { ErrorCodes, ModelLoadError, type ErrorCode } from '../../core/errors.js';
-import type { BackendPreference } from '../backend.js';
+import { selectBackend, type BackendPreference } from '../backend.js';
+import { readModelJsonText } from '../io/read-model-file.js';
+import { isPackagedManifestJson } from '../packaged/manifest.js';
+import { decidePlacement, loaderEngine, placementAsLoaded } from '../placement/decide-placement.js';
+import { sessionProviders, type DevicePreference, type HostCapabilities, type Placement } from '../placement/placement.js';
+import { probeHost } from '../placement/probe-host.js';
 import type { EnginePreference } from '../ensemble/member-runner.js';
 import type { Int8Calibration } from '../onnx/int8-calibration.js';
 import type { HostHealth, ModelHost } from '../runtime/model-host.js';
@@ -47,6 +53,10 @@ export interface OpenAffectModelOptions {
   readonly calibration?: Int8Calibration;
   /** A worker-placed model's host changed state (crashed, restarted, closed). */
   readonly onHostState?: (health: HostHealth) => void;
+  /** Where the model runs (default auto: a usable GPU, else the CPU). */
+  readonly device?: DevicePreference;
+  /** The host's capabilities the placement is decided on (default: probed on this thread). */
+  readonly capabilities?: HostCapabilities;
 }
 
 /** An open model directory; its owner closes it (also through `await using`). */
@@ -59,6 +69,8 @@ export interface AffectModel extends AffectRunner, AsyncDisposable {
   readonly threads: number;
   /** Model workers (0: the caller's thread). */
   readonly workers: number;
+  /** Engine, execution provider, device and why: decided once, as loaded. */
+  readonly placement: Placement;
   /** Batches that may run at once (one per worker, 1 on the caller's thread). */
   readonly concurrency: number;
   /** Tensors alive in the workers' engines (0 on the caller's thread: those are in its own count). */
@@ -103,6 +115,9 @@ export async function openAffectModel(dir: string, o: OpenAffectModelOptions): P
   const workers = o.placement === 'thread' ? 0 : o.placement.workers;
   if (o.placement !== 'thread' && (!Number.isInteger(workers) || workers < 1)) throw new RangeError(`workers must be a positive integer, got ${workers}`);
   const threads = sessionThreads(o.threads, Math.max(1, workers), o.reserveCore ?? true);
+  const caps = o.capabilities ?? (await probeHost(await selectBackend(o.backend)));
+  const req = { model: 'affect model', engine: o.engine, device: o.device ?? 'auto', threads, engines: await modelEngines(dir) };
+  const decided = decidePlacement(req, caps);
   let host: ModelHost<AffectInfo, AffectApi>;
   try {
     host = await openHost(
@@ -110,8 +125,9 @@ export async function openAffectModel(dir: string, o: OpenAffectModelOptions): P
       {
         dir,
         backend: o.backend,
-        engine: o.engine,
+        engine: loaderEngine(req, decided),
         threads,
+        providers: sessionProviders(decided),
         includeMembers: o.includeMembers === true,
         ...(o.member !== undefined ? { member: o.member } : {}),
         ...(o.calibration !== undefined ? { calibration: o.calibration } : {}),
@@ -121,10 +137,24 @@ export async function openAffectModel(dir: string, o: OpenAffectModelOptions): P
   } catch (err) {
     throw loadError(dir, err);
   }
-  return modelOn(host, { workers, threads, includeMembers: o.includeMembers === true });
+  const placement = placementAsLoaded(decided, { engine: host.info.engine, backend: host.info.backend, fallback: host.info.fallback });
+  return modelOn(host, { workers, threads, includeMembers: o.includeMembers === true, placement });
 }
 
-function modelOn(host: ModelHost<AffectInfo, AffectApi>, o: { readonly workers: number; readonly threads: number; readonly includeMembers: boolean }): AffectModel {
+/** The engines a directory's models can run on: a packaged classifier has no ONNX export. */
+async function modelEngines(dir: string): Promise<readonly ('onnx' | 'tfjs')[]> {
+  try {
+    return isPackagedManifestJson(JSON.parse(await readModelJsonText(path.join(dir, 'manifest.json')))) ? ['tfjs'] : ['onnx', 'tfjs'];
+  } catch {
+    // Unreadable or not JSON: the service's loader reports it with its usual error.
+    return ['onnx', 'tfjs'];
+  }
+}
+
+function modelOn(
+  host: ModelHost<AffectInfo, AffectApi>,
+  o: { readonly workers: number; readonly threads: number; readonly includeMembers: boolean; readonly placement: Placement },
+): AffectModel {
   const info = host.info;
   const { thresholds, seqLen } = info;
   const kind = info.manifest.kind;
@@ -149,6 +179,7 @@ function modelOn(host: ModelHost<AffectInfo, AffectApi>, o: { readonly workers: 
     engine: info.engine,
     threads: o.threads,
     workers: o.workers,
+    placement: o.placement,
     concurrency,
     runCnn: async (faces) => (faces.length === 0 ? [] : host.call('cnn', faces)),
     decideCnn: (frames) => frames.map((f) => decideCachedFrame(f, { thresholds, includeMembers: o.includeMembers })),

@@ -1,3 +1,4 @@
+import type { DevicePreference, HostCapabilities, Placement } from '../placement/placement.js';
 import { InferenceQueue, type InferenceQueueOptions } from '../runtime/inference-queue.js';
 import type { BackendPreference } from '../backend.js';
 import type { AlignedFace, Alignment } from '../../core/records.js';
@@ -26,6 +27,10 @@ export interface QueuedAffectModelOptions {
   readonly workers?: number;
   /** Calibration faces for `engine: onnx-int8`. */
   readonly calibration?: Int8Calibration;
+  /** Where the model runs (`model.device`). */
+  readonly device?: DevicePreference;
+  /** The host's capabilities, probed once by the daemon for every model. */
+  readonly capabilities?: HostCapabilities;
 }
 
 export interface QueuedAffectModelHooks {
@@ -73,9 +78,16 @@ export class QueuedAffectModel {
       engine: options.engine,
       threads: options.threads,
       ...(options.calibration !== undefined ? { calibration: options.calibration } : {}),
+      ...(options.device !== undefined ? { device: options.device } : {}),
+      ...(options.capabilities !== undefined ? { capabilities: options.capabilities } : {}),
       ...(hooks.onHostState ? { onHostState: hooks.onHostState } : {}),
     });
     return new QueuedAffectModel(model, options, hooks);
+  }
+
+  /** Engine, execution provider, device and why, decided once. */
+  get placement(): Placement {
+    return this.model.placement;
   }
 
   get manifest(): AffectManifest {

@@ -31,6 +31,8 @@ export interface EnsembleRunnerOptions {
   readonly engine: EnginePreference;
   /** Intra-op threads per ONNX Runtime session (0: ONNX Runtime's default). */
   readonly threads?: number;
+  /** ONNX Runtime execution providers, from the placement (default: the CPU). */
+  readonly providers?: readonly string[];
   readonly includeMembers?: boolean;
   /** Where exported graphs are cached when `<model dir>.onnx/` cannot be written (default: the user's cache). */
   readonly cacheDir?: string;
@@ -87,7 +89,7 @@ export class EnsembleRunner {
         if (ort && spec) {
           try {
             const src = { model: m.model, dir: ensemble.dir, weights: spec.weights, name: m.name, ...(opts.cacheDir !== undefined ? { cacheDir: opts.cacheDir } : {}), ...(int8 !== undefined ? { int8 } : {}) };
-            members.push(await onnxMember(ort, src, { threads: opts.threads ?? 0 }));
+            members.push(await onnxMember(ort, src, { threads: opts.threads ?? 0, providers: opts.providers ?? ['cpu'] }));
             continue;
           } catch (err) {
             if (forced) throw new ModelLoadError(ErrorCodes.MODEL_LOAD, `member ${m.name} cannot run on ONNX Runtime: ${(err as Error).message}`, { cause: err });

@@ -11,6 +11,8 @@ export interface DetectorInit {
   readonly engine?: EnginePreference;
   /** Intra-op threads of each ONNX Runtime session. */
   readonly threads?: number;
+  /** ONNX Runtime execution providers, from the placement. */
+  readonly providers?: readonly string[];
 }
 
 export interface DetectRequest {
@@ -30,7 +32,7 @@ export const detectorService: ModelService<DetectorInit, FaceEngines, DetectorAp
   name: 'face-detector',
   async open(init) {
     await selectBackend(init.backend);
-    const detector = await FaceDetector.load({ engine: init.engine ?? 'auto', threads: init.threads ?? 1 });
+    const detector = await FaceDetector.load({ engine: init.engine ?? 'auto', threads: init.threads ?? 1, ...(init.providers !== undefined ? { providers: init.providers } : {}) });
     try {
       await detector.warmUp();
     } catch (err) {

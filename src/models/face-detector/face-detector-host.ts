@@ -1,5 +1,8 @@
-import type { BackendPreference } from '../backend.js';
+import { selectBackend, type BackendPreference } from '../backend.js';
 import type { EnginePreference } from '../ensemble/member-runner.js';
+import { decidePlacement, loaderEngine, placementAsLoaded } from '../placement/decide-placement.js';
+import { probeHost } from '../placement/probe-host.js';
+import { sessionProviders, type DevicePreference, type HostCapabilities, type Placement } from '../placement/placement.js';
 import type { HostHealth, ModelHost } from '../runtime/model-host.js';
 import { openHost } from '../runtime/open-host.js';
 import { WorkerHost } from '../runtime/worker-host.js';
@@ -32,7 +35,11 @@ export interface FaceDetectorHost {
 export class HostedFaceDetector implements FaceDetectorHost, AsyncDisposable {
   private nextSession = 1;
 
-  private constructor(private readonly host: ModelHost<FaceEngines, DetectorApi>) {}
+  private constructor(
+    private readonly host: ModelHost<FaceEngines, DetectorApi>,
+    /** Where BlazeFace and FaceMesh run, decided once and as loaded. */
+    readonly placement: Placement,
+  ) {}
 
   static async open(opts: {
     readonly worker: boolean;
@@ -40,16 +47,24 @@ export class HostedFaceDetector implements FaceDetectorHost, AsyncDisposable {
     /** BlazeFace's and FaceMesh's engine (default auto: ONNX Runtime where it loads). */
     readonly engine?: EnginePreference;
     readonly threads?: number;
+    /** Where they run (default auto), decided on `capabilities` (default: probed on this thread). */
+    readonly device?: DevicePreference;
+    readonly capabilities?: HostCapabilities;
     readonly onHostState?: (h: HostHealth) => void;
   }): Promise<HostedFaceDetector> {
-    const init = { backend: opts.backend, ...(opts.engine !== undefined ? { engine: opts.engine } : {}), ...(opts.threads !== undefined ? { threads: opts.threads } : {}) };
+    const req = { model: 'face models', engine: opts.engine ?? 'auto', device: opts.device ?? 'auto', threads: opts.threads ?? 1 };
+    const caps = opts.capabilities ?? (await probeHost(await selectBackend(opts.backend)));
+    const decided = decidePlacement(req, caps);
+    const init = { backend: opts.backend, engine: loaderEngine(req, decided), threads: req.threads, providers: sessionProviders(decided) };
     const host = await openHost(detectorService, init, {
       worker: opts.worker,
       base: import.meta.url,
       script: './detector-worker',
       ...(opts.onHostState ? { onState: opts.onHostState } : {}),
     });
-    return new HostedFaceDetector(host);
+    const engines = host.info;
+    const engine = engines.detector === engines.mesh ? engines.detector : 'hybrid';
+    return new HostedFaceDetector(host, placementAsLoaded(decided, { engine, backend: caps.tfjs.backend }));
   }
 
   /** The engine each face model runs on. */

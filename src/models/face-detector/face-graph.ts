@@ -34,6 +34,8 @@ export interface FaceGraphOptions {
   readonly cacheDir?: string;
   /** false: convert in memory, neither reading nor writing a cache (parity tests of the converter itself). */
   readonly cache?: boolean;
+  /** ONNX Runtime execution providers (the placement's; default: the CPU). */
+  readonly providers?: readonly string[];
 }
 
 class TfjsGraph implements FaceGraph {
@@ -104,7 +106,7 @@ export async function convertedFaceGraph(
 async function onnxGraph(modelJsonPath: string, opts: FaceGraphOptions): Promise<FaceGraph> {
   const ort = await loadOrt();
   const converted = await convertedFaceGraph(modelJsonPath, opts.cacheDir, opts.cache ?? true);
-  const session = await createSession(ort, converted.bytes, { threads: opts.threads });
+  const session = await createSession(ort, converted.bytes, { threads: opts.threads, providers: opts.providers ?? ['cpu'] });
   const inputName = session.inputNames[0];
   if (inputName === undefined || session.inputNames.length !== 1) {
     await session.release();

@@ -42,7 +42,7 @@ export class FaceDetector {
    * `daemon predict`, `align` and the benchmarks find the same faces as the live daemon.
    */
   static async load(opts: Partial<FaceGraphOptions> = {}): Promise<FaceDetector> {
-    const o: FaceGraphOptions = { engine: opts.engine ?? 'auto', threads: opts.threads ?? 1, ...(opts.cacheDir !== undefined ? { cacheDir: opts.cacheDir } : {}), ...(opts.cache !== undefined ? { cache: opts.cache } : {}) };
+    const o: FaceGraphOptions = { engine: opts.engine ?? 'auto', threads: opts.threads ?? 1, ...(opts.cacheDir !== undefined ? { cacheDir: opts.cacheDir } : {}), ...(opts.cache !== undefined ? { cache: opts.cache } : {}), ...(opts.providers !== undefined ? { providers: opts.providers } : {}) };
     const blazeface = await BlazeFace.load(o);
     try {
       return new FaceDetector(blazeface, await FaceMesh.load(o));

@@ -29,27 +29,48 @@ export interface OrtSessionOptions {
   readonly threads: number;
   /** Graph optimisation level (default 'all'). */
   readonly optimization?: 'extended' | 'all';
+  /** Execution providers in order of preference (default {@link executionProviders}). */
+  readonly providers?: readonly string[];
 }
 
 /**
- * CUDA where its provider library was installed (GPU hosts: `onnxruntime-node-install=cuda12`),
- * CPU otherwise. The binding lists `cuda` on every Linux x64 build, so the library is checked.
+ * The CUDA execution provider's library, where the install script put it (GPU hosts:
+ * `ONNXRUNTIME_NODE_INSTALL=cuda12`), or null. The binding lists `cuda` on every Linux x64
+ * build, so the file is what says whether the provider can load.
  */
-export function executionProviders(ort: Ort): string[] {
-  const names = ort.listSupportedBackends().map((b) => b.name);
-  if (!names.includes('cuda')) return ['cpu'];
+export function cudaProviderLibrary(): string | null {
   try {
     const pkg = createRequire(import.meta.url).resolve('onnxruntime-node/package.json');
     const lib = path.join(path.dirname(pkg), 'bin', 'napi-v6', process.platform, process.arch, 'libonnxruntime_providers_cuda.so');
-    return existsSync(lib) ? ['cuda', 'cpu'] : ['cpu'];
+    return existsSync(lib) ? lib : null;
   } catch {
-    return ['cpu'];
+    return null;
   }
+}
+
+/** onnxruntime-node's version (its package.json), or null when it is not installed. */
+export function ortVersion(): string | null {
+  try {
+    const pkg = createRequire(import.meta.url)('onnxruntime-node/package.json') as { version?: unknown };
+    return typeof pkg.version === 'string' ? pkg.version : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * CUDA where its provider library was installed, CPU otherwise: for sessions no placement
+ * decided (training, calibration); the daemon's, predict's and the benches' models pass the
+ * providers of their placement.
+ */
+export function executionProviders(ort: Ort): string[] {
+  const names = ort.listSupportedBackends().map((b) => b.name);
+  return names.includes('cuda') && cudaProviderLibrary() !== null ? ['cuda', 'cpu'] : ['cpu'];
 }
 
 export async function createSession(ort: Ort, model: Uint8Array | string, opts: OrtSessionOptions): Promise<OrtSession> {
   return ort.InferenceSession.create(model as Uint8Array, {
-    executionProviders: executionProviders(ort),
+    executionProviders: opts.providers !== undefined ? [...opts.providers] : executionProviders(ort),
     graphOptimizationLevel: opts.optimization ?? 'all',
     intraOpNumThreads: opts.threads,
     interOpNumThreads: 1,
