@@ -18,7 +18,7 @@ const CLIP = 'single_face.mp4';
 let tmp: string;
 let frameCount: number;
 
-function configProblems(yaml: string): string[] {
+function configProblems(yaml: string): readonly string[] {
   const file = path.join(tmp, `c-${Math.random().toString(36).slice(2)}.yaml`);
   writeFileSync(file, yaml);
   try {
