@@ -6,6 +6,7 @@
 import './core/polyfills.js';
 import { Command } from 'commander';
 import { registerBench } from './bench/bench-cli.js';
+import { registerDoctor } from './cli/doctor-cli.js';
 import { registerEvents } from './cli/events-cli.js';
 import { registerRun } from './cli/run-cli.js';
 import { registerImportSeed } from './import/import-seed-cli.js';
@@ -30,6 +31,7 @@ export function buildCli(): Command {
   registerPredict(program);
   registerAlign(program);
   registerTrain(program);
+  registerDoctor(program);
   return program;
 }
 

@@ -142,7 +142,7 @@ export async function openAffectModel(dir: string, o: OpenAffectModelOptions): P
 }
 
 /** The engines a directory's models can run on: a packaged classifier has no ONNX export. */
-async function modelEngines(dir: string): Promise<readonly ('onnx' | 'tfjs')[]> {
+export async function modelEngines(dir: string): Promise<readonly ('onnx' | 'tfjs')[]> {
   try {
     return isPackagedManifestJson(JSON.parse(await readModelJsonText(path.join(dir, 'manifest.json')))) ? ['tfjs'] : ['onnx', 'tfjs'];
   } catch {
