@@ -27,11 +27,25 @@ export type DetectorApi = {
   closeSession(session: number): void;
 };
 
+/** The face models' engines, and the TF.js backend this thread initialised. */
+export interface DetectorInfo extends FaceEngines {
+  readonly backend: string;
+}
+
+/**
+ * With the networks on ONNX Runtime, TF.js only prepares frames here: the pure-JS/WASM backend
+ * does, and this thread never initialises libtensorflow (tfjs-node fails from the second worker
+ * thread on, tensorflow/tfjs#8388; docs/engines.md lists which thread loads what).
+ */
+export function preprocessingBackend(init: Pick<DetectorInit, 'backend' | 'engine'>): BackendPreference {
+  return init.engine === 'tfjs' ? init.backend : 'wasm';
+}
+
 /** BlazeFace + FaceMesh as a hostable service: one detector, one session per stream. */
-export const detectorService: ModelService<DetectorInit, FaceEngines, DetectorApi> = {
+export const detectorService: ModelService<DetectorInit, DetectorInfo, DetectorApi> = {
   name: 'face-detector',
   async open(init) {
-    await selectBackend(init.backend);
+    const backend = (await selectBackend(preprocessingBackend(init))).name;
     const detector = await FaceDetector.load({ engine: init.engine ?? 'auto', threads: init.threads ?? 1, ...(init.providers !== undefined ? { providers: init.providers } : {}) });
     try {
       await detector.warmUp();
@@ -41,7 +55,7 @@ export const detectorService: ModelService<DetectorInit, FaceEngines, DetectorAp
     }
     const sessions = new Map<number, FaceDetectorSession>();
     return {
-      info: detector.engines,
+      info: { ...detector.engines, backend },
       api: {
         detect: ({ session, options, image }) => {
           let s = sessions.get(session);

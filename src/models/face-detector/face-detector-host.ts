@@ -7,7 +7,7 @@ import type { HostHealth, ModelHost } from '../runtime/model-host.js';
 import { openHost } from '../runtime/open-host.js';
 import { WorkerHost } from '../runtime/worker-host.js';
 import type { FaceDetectorOptions } from './constants.js';
-import { detectorService, type DetectorApi } from './detector-service.js';
+import { detectorService, type DetectorApi, type DetectorInfo } from './detector-service.js';
 import type { DetectionResult, FaceEngines } from './index.js';
 import type { RgbImage } from './types.js';
 
@@ -36,7 +36,7 @@ export class HostedFaceDetector implements FaceDetectorHost, AsyncDisposable {
   private nextSession = 1;
 
   private constructor(
-    private readonly host: ModelHost<FaceEngines, DetectorApi>,
+    private readonly host: ModelHost<DetectorInfo, DetectorApi>,
     /** Where BlazeFace and FaceMesh run, decided once and as loaded. */
     readonly placement: Placement,
   ) {}
@@ -64,12 +64,17 @@ export class HostedFaceDetector implements FaceDetectorHost, AsyncDisposable {
     });
     const engines = host.info;
     const engine = engines.detector === engines.mesh ? engines.detector : 'hybrid';
-    return new HostedFaceDetector(host, placementAsLoaded(decided, { engine, backend: caps.tfjs.backend }));
+    return new HostedFaceDetector(host, placementAsLoaded(decided, { engine, backend: host.info.backend }));
   }
 
   /** The engine each face model runs on. */
   get engines(): FaceEngines {
-    return this.host.info;
+    return { detector: this.host.info.detector, mesh: this.host.info.mesh };
+  }
+
+  /** The TF.js backend the face models' thread initialised (`wasm` when the networks run on ONNX Runtime). */
+  get backend(): string {
+    return this.host.info.backend;
   }
 
   createSession(options: Partial<FaceDetectorOptions> = {}): DetectorSessionHandle {
