@@ -1,5 +1,7 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { backendOption, choiceList, engineOption, jsonOption, typedDefault, listOf, positiveInt, positiveNumber } from '../../cli/options.js';
+import type { DevicePreference } from '../../models/placement/placement.js';
+import { reportError } from '../../cli/report-error.js';
+import { backendOption, choiceList, deviceOption, engineOption, jsonOption, typedDefault, listOf, positiveInt, positiveNumber } from '../../cli/options.js';
 import type { EnginePreference } from '../../models/ensemble/member-runner.js';
 import type { BenchArch } from './pipeline.js';
 
@@ -20,6 +22,7 @@ interface PipelineFlags {
   analysisFps: (number | null)[];
   members: number;
   engine: EnginePreference;
+  device: DevicePreference;
   backend: string;
   json?: boolean;
 }
@@ -35,10 +38,16 @@ export function registerBenchPipeline(bench: Command): Command {
     .addOption(typedDefault(new Option('--analysis-fps <list>', "analysis rates to try ('all' = every frame)").argParser(listOf(analysisRate)), 'all,10'))
     .option('--members <n>', 'ensemble members', positiveInt('--members'), 1)
     .addOption(engineOption('model.engine of the daemon under test').default('auto'))
+    .addOption(deviceOption('model.device and detector.device of the daemon under test (gpu: it does not start without one)').default('auto'))
     .addOption(backendOption().default('auto'))
     .addOption(jsonOption())
     .action(async (o: PipelineFlags) => {
-      const { benchPipeline } = await import('./pipeline.js');
-      await benchPipeline({ seconds: o.seconds, archs: o.arch, streams: o.streams, analysisFps: o.analysisFps, members: o.members, engine: o.engine, backend: o.backend, json: o.json === true });
+      try {
+        const { benchPipeline } = await import('./pipeline.js');
+        await benchPipeline({ seconds: o.seconds, archs: o.arch, streams: o.streams, analysisFps: o.analysisFps, members: o.members, engine: o.engine, device: o.device, backend: o.backend, json: o.json === true });
+      } catch (err) {
+        // A daemon under test that cannot start (e.g. --device gpu without one): one error line, exit 1.
+        process.exitCode = reportError(err);
+      }
     });
 }

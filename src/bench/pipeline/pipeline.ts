@@ -1,4 +1,5 @@
 import { mkdtempSync, rmSync } from 'node:fs';
+import type { DevicePreference } from '../../models/placement/placement.js';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -51,6 +52,7 @@ async function runOnce(
   o: Omit<PipelineBenchRun, 'faceFramesPerSecond' | 'latencyP50Ms' | 'latencyP95Ms' | 'dropRate' | 'decodedShare'>,
   backend: string,
   engine: EnginePreference,
+  device: DevicePreference = 'auto',
 ): Promise<PipelineBenchRun> {
   const media = testMediaDir;
   const clips = ['utterance_1.mp4', 'single_face.mp4', 'face_noface.mov', 'utterance_1.mp4'];
@@ -60,7 +62,8 @@ async function runOnce(
     log: { level: 'warn' },
     files: { roots: [media] },
     analysis: { analysisFps: o.analysisFps },
-    model: { dir: model, stride: 8, engine },
+    model: { dir: model, stride: 8, engine, device },
+    detector: { device },
     streams: Array.from({ length: o.streams }, (_, i) => ({ id: `s${i}`, url: path.join(media, clips[i % clips.length]!), realtime: true, loop: true })),
   });
   const nominalFps = config.streams.reduce((sum, st) => sum + (CLIP_FPS[path.basename(st.url)] ?? 30), 0);
@@ -107,6 +110,8 @@ export interface PipelineBenchOptions {
   readonly members: number;
   /** `model.engine` of the daemon under test. */
   readonly engine?: EnginePreference;
+  /** `model.device` and `detector.device` of the daemon under test. */
+  readonly device?: DevicePreference;
   readonly backend: string;
   readonly json: boolean;
 }
@@ -129,7 +134,7 @@ export async function benchPipeline(o: PipelineBenchOptions): Promise<PipelineBe
       });
       for (const streams of o.streams) {
         for (const fps of o.analysisFps) {
-          const r = await runOnce(dir, { arch, members: o.members, streams, analysisFps: fps, seconds: o.seconds }, o.backend, o.engine ?? 'auto');
+          const r = await runOnce(dir, { arch, members: o.members, streams, analysisFps: fps, seconds: o.seconds }, o.backend, o.engine ?? 'auto', o.device ?? 'auto');
           runs.push(r);
           if (!o.json) {
             console.log(
