@@ -4,6 +4,7 @@ import WebSocket from 'ws';
 import { configSchema, type Config, type ConfigInput } from '../../src/config/schema.js';
 import { buildDaemon, type Daemon } from '../../src/daemon.js';
 import { createLogger } from '../../src/observability/logger.js';
+import { recordIfRefused, watchEvents } from './event-contract.js';
 
 export interface RunningDaemon {
   readonly daemon: Daemon;
@@ -14,7 +15,7 @@ export interface RunningDaemon {
   close(): Promise<void>;
 }
 
-/** A real daemon on a real socket (port 0), with its logs captured as JSON lines. */
+/** A real daemon on a real socket (port 0), with its logs captured as JSON lines and its events checked against the schemas. */
 export async function startDaemon(input: ConfigInput): Promise<RunningDaemon> {
   const config = configSchema.parse({ backend: 'wasm', ...input, server: { port: 0, ...input.server } });
   const logs: string[] = [];
@@ -25,12 +26,14 @@ export async function startDaemon(input: ConfigInput): Promise<RunningDaemon> {
     },
   });
   const daemon = buildDaemon(config, { logger: createLogger('debug', sink), registry: new Registry() });
+  // Every event the daemon publishes, checked against the committed schemas from the first one.
+  watchEvents(daemon.events);
   const address = await daemon.start();
   const host = `127.0.0.1:${address.port}`;
   return { daemon, base: `http://${host}`, ws: `ws://${host}/v1/events`, logs, config, close: () => daemon.close() };
 }
 
-/** A WebSocket client that records every JSON message it receives. */
+/** A WebSocket client that records every JSON message it receives (and checks it against the event schemas). */
 export class EventClient {
   readonly messages: Record<string, unknown>[] = [];
   readonly ws: WebSocket;
@@ -38,7 +41,11 @@ export class EventClient {
 
   private constructor(ws: WebSocket) {
     this.ws = ws;
-    ws.on('message', (data: Buffer) => this.messages.push(JSON.parse(data.toString('utf8')) as Record<string, unknown>));
+    ws.on('message', (data: Buffer) => {
+      const text = data.toString('utf8');
+      this.messages.push(JSON.parse(text) as Record<string, unknown>);
+      recordIfRefused(text, 'websocket');
+    });
     ws.on('close', (code) => (this.closeCode = code));
   }
 

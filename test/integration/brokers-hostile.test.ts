@@ -34,6 +34,7 @@ import { mqttConnector } from '../../src/transport/sinks/mqtt-connector.js';
 import { natsConnector } from '../../src/transport/sinks/nats-connector.js';
 import { redisConnector } from '../../src/transport/sinks/redis-connector.js';
 import { startDaemon } from '../helpers/daemon.js';
+import { checkEventText } from '../helpers/event-contract.js';
 import { media, repoRoot } from '../helpers/media.js';
 
 const logger = createLogger('silent');
@@ -435,7 +436,7 @@ describe('shutdown with the NATS control broker down', () => {
     expect(took).toBeLessThan(2500);
     const r = new Redis(redis.url);
     cleanups.push(async () => r.disconnect());
-    const entries = (await r.xrange('affect:witness', '-', '+')).map(([, f]) => JSON.parse(f[1] ?? '{}') as { state?: string });
+    const entries = (await r.xrange('affect:witness', '-', '+')).map(([, f]) => checkEventText(f[1] ?? '', 'broker') as { state?: string });
     expect(entries.at(-1)?.state).toBe('removed');
   }, 120_000);
 });

@@ -12,6 +12,7 @@ import mqtt from 'mqtt';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startMosquitto, startRedis, type Broker } from '../../src/bench/harness/local-brokers.js';
 import { rendezvousOwner } from '../../src/cluster/rendezvous.js';
+import { recordIfRefused } from '../helpers/event-contract.js';
 import { media } from '../helpers/media.js';
 import { spawnDaemon, type SpawnedDaemon } from '../helpers/spawn-daemon.js';
 
@@ -82,7 +83,8 @@ describe('a cluster of daemons sharing cameras through Redis leases', () => {
     const lastFaces = new Map<string, number>();
     const consumer = await mqtt.connectAsync(mq!.url, { reconnectPeriod: 200 });
     cleanups.push(() => consumer.endAsync(true));
-    consumer.on('message', (topic) => {
+    consumer.on('message', (topic, payload) => {
+      recordIfRefused(payload.toString('utf8'), 'broker');
       const [, stream, type] = topic.split('/');
       if (type === 'faces' && stream) lastFaces.set(stream, Date.now());
     });

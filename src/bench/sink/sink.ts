@@ -7,6 +7,7 @@
 import { Subject } from 'rxjs';
 import { sinksSchema, type SinkConfig } from '../../config/sink-schema.js';
 import { AU_LABELS, EXPR_LABELS, labelled } from '../../core/affect-labels.js';
+import { EVENT_SCHEMA_VERSION } from '../../core/event-schemas.js';
 import type { AffectEvent, AnalyticsEvent } from '../../core/records.js';
 import { createLogger } from '../../observability/logger.js';
 import { connectorFor } from '../../transport/sinks/build-sinks.js';
@@ -64,7 +65,7 @@ async function measure(config: SinkConfig, events: number): Promise<{ seconds: n
   while (delivered < 1) await new Promise((r) => setTimeout(r, 5));
   delivered = 0;
   const batch = Array.from({ length: events }, (_, i) => affectEvent(i));
-  const bytes = JSON.stringify({ schemaVersion: 1, ...batch[0] }).length;
+  const bytes = JSON.stringify({ schemaVersion: EVENT_SCHEMA_VERSION, ...batch[0] }).length;
   const t0 = performance.now();
   for (const e of batch) subject.next(e);
   await finished;

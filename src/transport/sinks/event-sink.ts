@@ -1,12 +1,11 @@
 import type { Observable, Subscription } from 'rxjs';
+import { EVENT_SCHEMA_VERSION } from '../../core/event-schemas.js';
 import type { AnalyticsEvent, EventType } from '../../core/records.js';
 import type { Logger } from '../../observability/logger.js';
 import type { BrokerConnection, BrokerConnector } from './broker-connection.js';
 import { PendingQueue, type PendingMessage } from './pending-queue.js';
 import { formatTopic, type SinkKind } from './topic.js';
 
-/** Version of the JSON published to brokers: the WebSocket event plus `schemaVersion`. */
-export const SINK_SCHEMA_VERSION = 1;
 
 export interface EventSinkOptions {
   readonly name: string;
@@ -111,7 +110,9 @@ export class EventSink {
     const message: PendingMessage = {
       id: `${this.idPrefix}-${(this.seq++).toString(36)}`,
       topic: formatTopic(this.opts.topic, this.opts.kind, event),
-      payload: JSON.stringify({ schemaVersion: SINK_SCHEMA_VERSION, ...event }),
+      // The WebSocket event plus the version of its schema (docs/api/events/): a broker message may be
+      // read long after it was written, by a consumer that cannot ask which daemon wrote it.
+      payload: JSON.stringify({ schemaVersion: EVENT_SCHEMA_VERSION, ...event }),
       enqueuedAt: this.clock.now(),
     };
     const dropped = this.queue.push(message);
