@@ -56,4 +56,19 @@ describe('model placement', () => {
     expect(out).toMatch(/tensorflow-gpu did not start/);
     expect(out).not.toMatch(/"msg":"listening"|"msg":"model placement"/);
   });
+
+  it('bench model --device: a gpu row that cannot run is unavailable with what is missing; cpu runs on the CPU provider', async () => {
+    // Exit 1 when no row could run (the bench's rule), the JSON report printed all the same.
+    const run = async (device: string, code: number): Promise<{ available: boolean; providers?: string[]; error?: string }[]> => {
+      const d = spawnDaemon(['bench', 'model', '--arch', 'compact', '--batch', '2', '--seconds', '1', '--engine', 'onnx', '--device', device, '--json']);
+      const closed = new Promise((r) => d.child.once('close', r));
+      expect(await d.exited).toBe(code);
+      await closed;
+      return JSON.parse(d.stdout.join('\n')) as { available: boolean; providers?: string[]; error?: string }[];
+    };
+    const [gpu, cpu] = await Promise.all([run('gpu', 1), run('cpu', 0)]);
+    expect(gpu[0]).toMatchObject({ available: false });
+    expect(gpu[0]!.error).toMatch(/^bench model \(onnx\): device gpu cannot be honoured on this host: .*libonnxruntime_providers_cuda\.so\) is not installed/);
+    expect(cpu[0]).toMatchObject({ available: true, providers: ['cpu'] });
+  });
 });

@@ -7,7 +7,11 @@ import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { cpus } from 'node:os';
 import { selectBackend, type BackendName } from '../../models/backend.js';
+import { decidePlacement } from '../../models/placement/decide-placement.js';
+import { sessionProviders, type DevicePreference } from '../../models/placement/placement.js';
+import { probeGpus, probeOrt } from '../../models/placement/probe-host.js';
 import { benchOnnx, type OnnxBenchResult } from './bench-onnx.js';
 import { benchModel, type BenchResult } from './seed-bench.js';
 import { packageRoot } from '../../paths.js';
@@ -31,10 +35,23 @@ export interface TorchBenchResult {
 }
 
 export const BENCH_ENGINES = ['tfjs', 'onnx', 'onnx-int8'] as const;
+
+/**
+ * The ONNX Runtime rows' execution providers for `--device`, decided as the daemon decides (a
+ * gpu that cannot be honoured makes the row unavailable, with what is missing).
+ */
+async function onnxProviders(engine: 'onnx' | 'onnx-int8', device: DevicePreference, threads: number): Promise<string[]> {
+  const list = cpus();
+  // Engine onnx is forced here: the TF.js side of the capabilities takes no part in the decision.
+  const caps = { ort: await probeOrt(), tfjs: { backend: 'none', unavailable: [], gpuDevice: false }, gpus: probeGpus(), cpu: { name: list[0]?.model.trim() ?? '', cores: list.length } };
+  return sessionProviders(decidePlacement({ model: `bench model (${engine})`, engine, device, threads, engines: ['onnx'] }, caps));
+}
 export const TORCH_SCRIPT = path.join(packageRoot, 'tools', 'bench_torch.py');
 const PYTHON = '/usr/bin/python3';
 
 export interface BenchModelCommandOptions {
+  /** Where the ONNX Runtime rows run (absent: CUDA where its library is installed, else the CPU). */
+  readonly device?: DevicePreference;
   readonly arch: 'resnet50' | 'compact';
   readonly batch: number;
   readonly seconds: number;
@@ -88,7 +105,8 @@ export async function benchModelCommand(o: BenchModelCommandOptions, onResult?: 
   for (const requested of engines.filter((e) => e.startsWith('onnx'))) {
     try {
       const precision = requested === 'onnx-int8' ? 'int8' : 'fp32';
-      const r = await benchOnnx({ arch: o.arch, batch: o.batch, seconds: o.seconds, threads: o.threads ?? 0, precision, ...(o.seqLen !== undefined ? { seqLen: o.seqLen } : {}) });
+      const providers = o.device === undefined ? undefined : await onnxProviders(requested === 'onnx-int8' ? 'onnx-int8' : 'onnx', o.device, o.threads ?? 0);
+      const r = await benchOnnx({ arch: o.arch, batch: o.batch, seconds: o.seconds, threads: o.threads ?? 0, precision, ...(o.seqLen !== undefined ? { seqLen: o.seqLen } : {}), ...(providers !== undefined ? { providers } : {}) });
       emit({ requested, available: true, ...r });
     } catch (err) {
       emit({ requested, available: false, error: err instanceof Error ? err.message : String(err) });

@@ -20,6 +20,8 @@ export interface OnnxBenchOptions {
   readonly seqLen?: number;
   /** `int8`: static QDQ quantisation calibrated on random faces, with its agreement with fp32. */
   readonly precision?: 'fp32' | 'int8';
+  /** Execution providers of the sessions (a placement's; default: CUDA where installed, else the CPU). */
+  readonly providers?: readonly string[];
 }
 
 export interface OnnxBenchResult {
@@ -72,17 +74,17 @@ export async function benchOnnx(o: OnnxBenchOptions): Promise<OnnxBenchResult> {
   }
   const exportMs = performance.now() - t0;
   const hidden = model.dims.hidden;
-  const cnn = await createSession(ort, cnnBytes, { threads: o.threads });
+  const cnn = await createSession(ort, cnnBytes, { threads: o.threads, ...(o.providers !== undefined ? { providers: o.providers } : {}) });
   let agreement: Agreement | undefined;
   if (fp32Bytes !== undefined) {
-    const ref = await createSession(ort, fp32Bytes, { threads: o.threads });
+    const ref = await createSession(ort, fp32Bytes, { threads: o.threads, ...(o.providers !== undefined ? { providers: o.providers } : {}) });
     try {
       agreement = await compareCnn(ort, ref, cnn, { faces: randomInput(o.batch * size, 7), batch: o.batch });
     } finally {
       await ref.release();
     }
   }
-  const gru = await createSession(ort, gruBytes, { threads: o.threads });
+  const gru = await createSession(ort, gruBytes, { threads: o.threads, ...(o.providers !== undefined ? { providers: o.providers } : {}) });
   try {
     const faces = new ort.Tensor('float32', randomInput(o.batch * INPUT_SIZE * INPUT_SIZE * 3, 2), [o.batch, INPUT_SIZE, INPUT_SIZE, 3]);
     await cnn.run({ faces });
@@ -104,7 +106,7 @@ export async function benchOnnx(o: OnnxBenchOptions): Promise<OnnxBenchResult> {
       engine: 'onnx',
       precision,
       ...(agreement ? { agreement } : {}),
-      providers: executionProviders(ort),
+      providers: o.providers ?? executionProviders(ort),
       arch: o.arch,
       batch: o.batch,
       threads: o.threads,

@@ -3,8 +3,9 @@
  * Reports go to stdout as they come (or as JSON at the end); an unavailable backend is a result,
  * not a failure, as long as one ran.
  */
+import type { DevicePreference } from '../../models/placement/placement.js';
 import { Option, type Command } from 'commander';
-import { BACKENDS, choiceList, jsonOption, typedDefault, positiveInt, threadsOption } from '../../cli/options.js';
+import { BACKENDS, choiceList, deviceOption, jsonOption, typedDefault, positiveInt, threadsOption } from '../../cli/options.js';
 import { reportError } from '../../cli/report-error.js';
 import type { BENCH_ENGINES } from './bench-command.js';
 
@@ -18,6 +19,7 @@ interface BenchModelFlags {
   seconds: number;
   backend: string[];
   engine: string[];
+  device?: DevicePreference;
   threads: number;
   torch?: boolean;
   json?: boolean;
@@ -28,7 +30,7 @@ async function benchModelCli(o: BenchModelFlags): Promise<number> {
   try {
     const { benchModelCommand, formatBenchReport, ratioToTorch } = await import('./bench-command.js');
     const reports = await benchModelCommand(
-      { arch: o.arch, batch: o.batch, seconds: o.seconds, backends: o.backend, fold: o.fold, engines: o.engine, threads: o.threads, torch: o.torch === true },
+      { arch: o.arch, batch: o.batch, seconds: o.seconds, backends: o.backend, fold: o.fold, engines: o.engine, threads: o.threads, torch: o.torch === true, ...(o.device !== undefined ? { device: o.device } : {}) },
       o.json === true ? undefined : (r) => void process.stdout.write(formatBenchReport(r) + '\n'),
     );
     const ratios = ratioToTorch(reports);
@@ -49,6 +51,7 @@ export function registerBenchModel(bench: Command): Command {
     .option('--seconds <s>', 'seconds of timed passes per backend', positiveInt('--seconds'), 10)
     .addOption(typedDefault(new Option('--backend <list>', 'comma-separated TF.js backends, auto or all').argParser(choiceList('backend', BACKEND_CHOICES)), 'auto'))
     .addOption(typedDefault(new Option('--engine <list>', 'comma-separated engines side by side in one run: tfjs, onnx, onnx-int8 (static int8, agreement with fp32 reported)').argParser(choiceList('engine', ENGINE_CHOICES)), 'tfjs'))
+    .addOption(deviceOption('where the ONNX Runtime rows run: auto, cpu, gpu (a row that cannot run there is reported unavailable with what is missing; default: CUDA where its library is installed, else the CPU); TF.js rows follow --backend'))
     .addOption(threadsOption('intra-op threads per ONNX Runtime session (0 = one per core)', 0))
     .option('--torch', 'also run the PyTorch reference (tools/bench_torch.py, /usr/bin/python3 with torch) in the same run')
     .option('--no-fold', 'do not fold BatchNorm into the convolutions')
