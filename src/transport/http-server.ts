@@ -13,6 +13,8 @@ import { isJsonContentType, isStateChanging, type AccessPolicy } from './request
 import { decodeSegment, parseRequestTarget } from './request-target.js';
 import type { StreamApi } from './stream-api.js';
 import { parseEventFilter, type WsPublisher } from './ws-publisher.js';
+import { HTTP_ROUTES, OPENAPI_PATH, routeMethods } from './http-routes.js';
+import { openApiDocument } from './openapi-document.js';
 import { serveSnapshot, SNAPSHOT_PATH } from './snapshot-route.js';
 import type { SnapshotRegistry } from './snapshots.js';
 import { isStaticPath, serveStatic } from './static-route.js';
@@ -47,23 +49,10 @@ const DEFAULT_TIMEOUTS = { headersMs: 10_000, requestMs: 30_000, checkIntervalMs
 const EVENTS_PATH = '/v1/events';
 const STREAM_PATH = /^\/v1\/streams\/([^/]+)$/;
 const RESTART_PATH = /^\/v1\/streams\/([^/]+)\/restart$/;
-const PROBE = ['GET', 'HEAD'] as const;
 /** The stream API: the requests that are stream commands (list, get, add, remove, restart). */
 const COMMAND_TARGET = /^\/v1\/streams(?:\/[^/?#]+(?:\/restart)?)?\/?(?:[?#]|$)/;
 
-/** Methods each route answers (for 405 + Allow); undefined = no such route. */
 const CLUSTER_PATH = '/v1/cluster';
-
-function routeMethods(path: string): readonly string[] | undefined {
-  if (path === '/healthz' || path === '/readyz' || path === '/metrics') return PROBE;
-  if (path === '/v1/streams') return ['GET', 'HEAD', 'POST'];
-  if (path === CLUSTER_PATH) return ['GET', 'HEAD'];
-  if (path === EVENTS_PATH) return ['GET'];
-  if (STREAM_PATH.test(path)) return ['GET', 'HEAD', 'DELETE'];
-  if (RESTART_PATH.test(path)) return ['POST'];
-  if (SNAPSHOT_PATH.test(path) || isStaticPath(path)) return ['GET', 'HEAD'];
-  return undefined;
-}
 
 interface Refusal {
   /** Only where HTTP itself decides the status; otherwise it is the code's. */
@@ -204,7 +193,11 @@ export class HttpServer {
     if (reason !== undefined) this.deps.metrics.controlCommandsRefused.inc({ source: 'http', reason });
   }
 
-  /** Probes and metrics are open unless configured otherwise; everything else needs the token. */
+  /**
+   * Probes and metrics are open unless configured otherwise (orchestrators and scrapers hold no
+   * token); everything else needs the token, /openapi.json too: it is read like the other
+   * read-only routes, by clients of the API, which hold the token.
+   */
   private authorised(req: IncomingMessage, url: URL, opts: { readonly allowQuery: boolean }): boolean {
     const { token, protectProbes, protectMetrics } = this.deps.auth;
     const path = url.pathname;
@@ -293,6 +286,7 @@ export class HttpServer {
       return;
     }
     if (path === EVENTS_PATH) return sendError(res, ErrorCodes.BAD_REQUEST, 'this endpoint is a WebSocket', { status: PROTOCOL_STATUS.upgradeRequired, headers: { upgrade: 'websocket' } });
+    if (path === OPENAPI_PATH) return sendJson(res, 200, openApiDocument(HTTP_ROUTES));
     if (path === CLUSTER_PATH) {
       const view = this.deps.cluster?.();
       return view === undefined ? sendError(res, ErrorCodes.NOT_FOUND, 'this daemon is not part of a cluster (config cluster:)') : sendJson(res, 200, view);

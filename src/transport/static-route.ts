@@ -14,6 +14,9 @@ const FILES: Readonly<Record<string, { readonly file: string; readonly type: str
   '/ui/plots.js': { file: 'plots.js', type: 'text/javascript; charset=utf-8' },
 };
 
+/** The paths the live page is served at. */
+export const LIVE_PAGE_PATHS: readonly string[] = Object.keys(FILES);
+
 export const LIVE_PAGE_DIR = path.join(packageRoot, 'dashboards', 'live');
 
 // Same-origin only: the page talks to this daemon and loads nothing from elsewhere.

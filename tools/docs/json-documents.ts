@@ -6,6 +6,8 @@ import { z } from 'zod';
 import { configSchema } from '../../src/config/schema.js';
 import { eventJsonSchema } from '../../src/core/event-schemas.js';
 import { EVENT_TYPES } from '../../src/core/records.js';
+import { HTTP_ROUTES } from '../../src/transport/http-routes.js';
+import { openApiDocument } from '../../src/transport/openapi-document.js';
 import { trainConfigSchema } from '../../src/train/config.js';
 import { CONFIG_MEANINGS, SINK_MEANINGS, STREAM_MEANINGS } from './config-meanings.js';
 
@@ -57,6 +59,7 @@ const json = (v: unknown): string => `${JSON.stringify(v, null, 2)}\n`;
 export function jsonDocuments(): JsonDocument[] {
   return [
     ...EVENT_TYPES.map((type) => ({ file: `docs/api/events/${type}.schema.json`, content: json(eventJsonSchema(type)) })),
+    { file: 'docs/api/openapi.json', content: json(openApiDocument(HTTP_ROUTES)) },
     { file: 'config/schema.json', content: json(daemonConfigSchema()) },
     { file: 'config/train.schema.json', content: json(trainSchema()) },
   ];

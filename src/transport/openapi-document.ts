@@ -1,0 +1,172 @@
+/**
+ * The OpenAPI 3.1 document of the HTTP API, built from the code that has the shapes: the route
+ * table (http-routes.ts), the error codes and their statuses (http-errors.ts) and the zod schema of
+ * POST /v1/streams. Served at GET /openapi.json and committed as docs/api/openapi.json by
+ * `npm run docs` (test/lint/docs.test.ts fails on drift).
+ */
+import { z } from 'zod';
+import { ErrorCodes } from '../core/errors.js';
+import { EVENT_TYPES } from '../core/records.js';
+import { PROTOCOL_STATUS, STATUS_FOR_CODE } from './http-errors.js';
+import type { HttpRoute } from './http-routes.js';
+import { createStreamPayload } from './stream-payload.js';
+
+type Json = Record<string, unknown>;
+
+const ref = (name: string): Json => ({ $ref: `#/components/schemas/${name}` });
+const json = (schema: Json, description: string): Json => ({ description, content: { 'application/json': { schema } } });
+const error = (description: string): Json => json(ref('Error'), description);
+
+/** The codes a status is answered with, for its description. */
+function codesOf(status: number): string {
+  const codes = Object.entries(STATUS_FOR_CODE)
+    .filter(([, s]) => s === status)
+    .map(([c]) => c);
+  return codes.length > 0 ? ` (${codes.join(', ')})` : '';
+}
+
+const streamInfo: Json = {
+  type: 'object',
+  description: 'A stream as the API shows it.',
+  required: ['id', 'url', 'kind', 'realtime', 'loop', 'origin', 'state', 'createdAt', 'framesDecoded', 'framesAnalysed', 'framesDropped', 'activeTracks', 'reconnects'],
+  properties: {
+    id: { type: 'string' },
+    url: { type: 'string', description: 'The source URL, credentials scrubbed.' },
+    kind: { type: 'string' },
+    realtime: { type: 'boolean' },
+    loop: { type: 'boolean' },
+    origin: { enum: ['config', 'api'] },
+    state: { enum: ['starting', 'running', 'reconnecting', 'ended', 'failed'] },
+    error: { type: 'object', required: ['code', 'message'], properties: { code: { type: 'string' }, message: { type: 'string' } } },
+    createdAt: { type: 'string', format: 'date-time' },
+    framesDecoded: { type: 'integer', minimum: 0 },
+    framesAnalysed: { type: 'integer', minimum: 0 },
+    framesDropped: { type: 'integer', minimum: 0 },
+    activeTracks: { type: 'integer', minimum: 0 },
+    reconnects: { type: 'integer', minimum: 0 },
+    width: { type: 'integer', minimum: 1 },
+    height: { type: 'integer', minimum: 1 },
+    decoder: { type: 'object', description: 'The decoder of the latest open of the source.' },
+  },
+};
+
+const idParameter: Json = { name: 'id', in: 'path', required: true, description: 'The stream id (percent-encoded).', schema: { type: 'string' } };
+
+/** Answers every route can give before it runs: token, Host/Origin, method. */
+const COMMON: Json = {
+  '401': error(`Missing or wrong bearer token, when server.token is set${codesOf(401)}.`),
+  '403': error('Host or Origin not allowed (VA_ERR_HOST_FORBIDDEN, VA_ERR_ORIGIN_FORBIDDEN).'),
+  '405': error(`Method not allowed on this path; the Allow header lists the methods${codesOf(405)}.`),
+};
+
+function operation(template: string, method: string): Json {
+  const get = method === 'GET' || method === 'HEAD';
+  const ok = (schema: Json, what: string): Json => ({ '200': json(schema, what) });
+  switch (`${method === 'HEAD' ? 'GET' : method} ${template}`) {
+    case 'GET /healthz':
+      return { summary: 'Liveness', responses: ok({ type: 'object', required: ['status'], properties: { status: { const: 'ok' } } }, 'The process answers.') };
+    case 'GET /readyz': {
+      const body = { type: 'object', required: ['ready', 'checks', 'details'], properties: { ready: { type: 'boolean' }, checks: { type: 'object', additionalProperties: { type: 'boolean' } }, details: { type: 'object' } } };
+      return { summary: 'Readiness', responses: { ...ok(body, 'Ready.'), [String(PROTOCOL_STATUS.unavailable)]: json(body, 'Not ready: the checks say which part is not.') } };
+    }
+    case 'GET /metrics':
+      return { summary: 'Prometheus metrics (docs/metrics.md)', responses: { '200': { description: 'Prometheus text exposition.', content: { 'text/plain': { schema: { type: 'string' } } } } } };
+    case 'GET /openapi.json':
+      return { summary: 'This document', responses: ok({ type: 'object' }, 'The OpenAPI 3.1 document.') };
+    case 'GET /v1/streams':
+      return { summary: 'List the streams', responses: ok({ type: 'object', required: ['streams'], properties: { streams: { type: 'array', items: ref('StreamInfo') } } }, 'Every stream.') };
+    case 'POST /v1/streams':
+      return {
+        summary: 'Add a stream',
+        requestBody: { required: true, content: { 'application/json': { schema: ref('StreamPayload') } } },
+        responses: {
+          '201': { ...json(ref('StreamInfo'), 'Added; Location names it.'), headers: { location: { schema: { type: 'string' } } } },
+          '400': error(`Not JSON, not an object, fails the schema, or a bad URL; error.field names the field${codesOf(400)}.`),
+          '409': error(`The id exists, or the cluster holds it${codesOf(409)}.`),
+          '413': error(`Body over server.maxBodyBytes${codesOf(413)}.`),
+          '415': error(`Not application/json${codesOf(415)}.`),
+          '429': error(`server.maxStreams reached${codesOf(429)}.`),
+          '500': error('The change could not be persisted (VA_ERR_PERSISTENCE) or another failure of the daemon.'),
+        },
+      };
+    case 'GET /v1/cluster':
+      return { summary: 'The cluster: members, and every stream with its owner and fence', responses: { ...ok({ type: 'object' }, 'The cluster view.'), '404': error('Not part of a cluster (VA_ERR_NOT_FOUND).') } };
+    case 'GET /v1/events':
+      return {
+        summary: 'The event WebSocket (docs/api/asyncapi.json and docs/api/events/)',
+        parameters: [
+          { name: 'streams', in: 'query', schema: { type: 'string' }, description: 'Comma-separated stream ids; absent = every stream.' },
+          { name: 'types', in: 'query', schema: { type: 'string' }, description: `Comma-separated event types (${EVENT_TYPES.join(', ')}); absent = every type.` },
+          { name: 'token', in: 'query', schema: { type: 'string' }, description: 'The bearer token (WebSocket only: browsers cannot set headers on one).' },
+        ],
+        responses: {
+          '101': { description: 'Switched to WebSocket: one JSON event per message.' },
+          '400': error('Empty or unknown streams=/types=, or a malformed upgrade (VA_ERR_BAD_REQUEST).'),
+          [String(PROTOCOL_STATUS.upgradeRequired)]: error('A plain GET: this endpoint is a WebSocket (VA_ERR_BAD_REQUEST).'),
+          [String(PROTOCOL_STATUS.unavailable)]: { description: 'server.maxWsClients reached (no body).' },
+        },
+      };
+    case 'GET /v1/streams/{id}':
+      return { summary: 'One stream', parameters: [idParameter], responses: { ...ok(ref('StreamInfo'), 'The stream.'), '400': error('Malformed id.'), '404': error('No such stream (VA_ERR_NOT_FOUND).') } };
+    case 'DELETE /v1/streams/{id}':
+      return { summary: 'Remove a stream', parameters: [idParameter], responses: { '204': { description: 'Removed.' }, '400': error('Malformed id.'), '404': error('No such stream (VA_ERR_NOT_FOUND).') } };
+    case 'POST /v1/streams/{id}/restart':
+      return { summary: 'Restart a stream', parameters: [idParameter], responses: { ...ok(ref('StreamInfo'), 'Restarting.'), '400': error('Malformed id.'), '404': error('No such stream (VA_ERR_NOT_FOUND).') } };
+    case 'GET /v1/streams/{id}/snapshot.jpg':
+      return {
+        summary: 'The latest analysed frame as JPEG',
+        parameters: [idParameter, { name: 'annotated', in: 'query', schema: { enum: ['0', '1'] }, description: '1: boxes and landmarks drawn.' }],
+        responses: {
+          '200': { description: 'The frame (never cached).', content: { 'image/jpeg': { schema: { type: 'string', contentMediaType: 'image/jpeg' } } } },
+          '400': error('Malformed id, or annotated not 0 or 1 (VA_ERR_BAD_REQUEST).'),
+          '404': error('No such stream, or no analysed frame yet (Retry-After: 1) (VA_ERR_NOT_FOUND).'),
+        },
+      };
+    default:
+      if (get) return { summary: 'The live page (no token needed: it holds no data)', security: [], responses: { '200': { description: 'A file of the live page.' } } };
+      throw new Error(`openapi-document: no description of ${method} ${template}`);
+  }
+}
+
+/** Probes and metrics are open unless server.protectProbes / protectMetrics; the live page always. */
+function security(template: string): Json {
+  return template === '/healthz' || template === '/readyz' || template === '/metrics' ? { security: [{}, { bearer: [] }] } : {};
+}
+
+export function openApiDocument(routes: readonly HttpRoute[]): Json {
+  const paths: Json = {};
+  for (const r of routes) {
+    const ops: Json = {};
+    for (const m of r.methods) {
+      const op = operation(r.template, m);
+      ops[m.toLowerCase()] = { ...security(r.template), ...op, responses: { ...COMMON, ...(op.responses as Json) } };
+    }
+    paths[r.template] = ops;
+  }
+  const payload = z.toJSONSchema(createStreamPayload, { target: 'draft-2020-12', io: 'input', unrepresentable: 'any' }) as Json;
+  delete payload.$schema;
+  return {
+    openapi: '3.1.0',
+    info: { title: 'affect-daemon HTTP API', version: '1', description: 'docs/http-api.md; errors: docs/errors.md.' },
+    security: [{ bearer: [] }],
+    paths,
+    components: {
+      securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'server.token; required when it is set.' } },
+      schemas: {
+        Error: {
+          type: 'object',
+          required: ['error'],
+          properties: {
+            error: {
+              type: 'object',
+              required: ['code', 'message'],
+              properties: { code: { enum: Object.values(ErrorCodes) }, message: { type: 'string' }, field: { type: 'string', description: 'The field of the request the error concerns ((body): the body as a whole).' } },
+            },
+          },
+        },
+        StreamInfo: streamInfo,
+        StreamPayload: payload,
+      },
+    },
+  };
+}
