@@ -16,6 +16,9 @@ const NOT_STATUSES: readonly { readonly file: string; readonly line: RegExp; rea
   { file: 'snapshots.ts', line: /width >= 480/, why: 'a frame width in pixels (label size)' },
   { file: 'sinks/control-listener.ts', line: /CONTROL_DRAIN_TIMEOUT_MS = 500;/, why: 'milliseconds' },
   { file: 'events-client.ts', line: /res\.statusCode === 401/, why: 'the events CLI reading an answer, not the server sending one' },
+  // Drift between these keys and what the server answers is caught by test/integration/openapi.test.ts,
+  // which validates real answers against the document; the keys are not statuses the server sends.
+  { file: 'openapi-document.ts', line: /'[45]\d\d': error\(/, why: 'response keys of the OpenAPI document' },
 ];
 
 function walk(dir: string): string[] {
