@@ -48,7 +48,7 @@ describe('model worker crashes', () => {
       expect(before.status).toBe(200);
       expect(before.body.details.modelHosts.find((h) => h.name === host)).toMatchObject({ where: 'worker', state: 'ready' });
       const models = d.daemon.models();
-      await (host === 'face-detector' ? models.detector : models.engine)?.killWorker();
+      await (host === 'face-detector' ? models.detector : models.affectModel)?.killWorker();
 
       const red = await readyz(d);
       expect(red.status).toBe(503);
@@ -91,7 +91,7 @@ describe('a model worker terminated mid-call (TF.js)', () => {
 
   it('fails the batch in flight, drops and counts its frames, keeps the stream, restarts the worker and resumes', async () => {
     const dropped = await metric(d, 'va_affect_frames_dropped_total{stream="cam"}');
-    await d.daemon.models().engine?.killWorker('mid-call');
+    await d.daemon.models().affectModel?.killWorker('mid-call');
     const red = await readyz(d);
     expect(red.status).toBe(503);
     expect(red.body.details.modelHosts.find((h) => h.name === 'affect')).toMatchObject({ state: 'restarting', lastError: expect.stringMatching(/worker exited/) });
