@@ -26,12 +26,22 @@ import type { EventSink } from './transport/sinks/event-sink.js';
 import { SnapshotRegistry } from './transport/snapshots.js';
 import type { WsPublisher } from './transport/ws-publisher.js';
 
+/**
+ * The model hosts start() loaded; a field is undefined before start() or when that model is not
+ * configured. Built field by field (no spreads), so a renamed field fails to compile here and in
+ * every test that reads it.
+ */
+export interface LoadedModelHosts {
+  readonly detector: FaceDetectorHost | undefined;
+  readonly affectModel: QueuedAffectModel | undefined;
+}
+
 export interface Daemon {
   readonly metrics: Metrics;
   readonly events: Subject<AnalyticsEvent>;
   supervisor(): StreamSupervisor;
   /** The loaded model hosts (for drills and tests: health, killWorker). */
-  models(): { readonly detector?: FaceDetectorHost; readonly engine?: QueuedAffectModel };
+  models(): LoadedModelHosts;
   start(): Promise<AddressInfo>;
   close(): Promise<void>;
 }
@@ -124,8 +134,8 @@ export function buildDaemon(config: Config, deps: { readonly logger: Logger; rea
       return run.supervisor;
     },
     models() {
-      const m = run.models;
-      return { ...(m ? { detector: m.detector } : {}), ...(m?.affectModel ? { affectModel: m.affectModel } : {}) };
+      const hosts: LoadedModelHosts = { detector: run.models?.detector, affectModel: run.models?.affectModel };
+      return hosts;
     },
     start,
     close: () => (closed ??= close()),
