@@ -27,8 +27,11 @@ console.log(`placement face models: ${p(r.placements["face-detector"])}`);
 console.log(`placement affect model: ${p(r.placements.affect)}`);
 ' "$OUT/doctor.json"
 
-echo "### bench model (TF.js backends; ONNX Runtime rows use the host's providers)"
-$D bench model --arch compact --batch 8 --seconds 5 --backend tensorflow-gpu,wasm --json 2>&1 | tail -n 40
+echo "### bench model --device gpu (TF.js on tensorflow-gpu beside wasm; ONNX Runtime rows on CUDA)"
+$D bench model --arch compact --batch 8 --seconds 5 --backend tensorflow-gpu,wasm --device gpu --json 2>&1 | tail -n 40
+
+echo "### bench faces --device gpu (BlazeFace + FaceMesh on each engine)"
+$D bench faces --engine onnx,tfjs --backend tensorflow-gpu --device gpu 2>&1 | tail -n 12
 
 echo "### bench pipeline --device gpu"
 $D bench pipeline --device gpu --arch compact,resnet50 --streams 1 --analysis-fps all,10 --seconds 20 2>&1 | tail -n 12

@@ -72,3 +72,21 @@ describe('model placement', () => {
     expect(cpu[0]).toMatchObject({ available: true, providers: ['cpu'] });
   });
 });
+
+describe('bench faces --device', () => {
+  it('gpu on a host without one: each engine is reported unavailable with what is missing, nothing is benchmarked, exit 1', async () => {
+    const d = spawnDaemon(['bench', 'faces', '--engine', 'onnx,tfjs', '--device', 'gpu', '--json']);
+    const closed = new Promise((r) => d.child.once('close', r));
+    expect(await d.exited).toBe(1);
+    await closed;
+    const report = JSON.parse(d.stdout.join('\n')) as { device: string; results: unknown[]; unavailable: { engine: string; available: boolean; reason: string }[] };
+    expect(report.device).toBe('gpu');
+    expect(report.results).toEqual([]);
+    expect(report.unavailable.map((u) => [u.engine, u.available])).toEqual([
+      ['onnx', false],
+      ['tfjs', false],
+    ]);
+    expect(report.unavailable[0]!.reason).toMatch(/^face models \(onnx\): device gpu cannot be honoured on this host: .*libonnxruntime_providers_cuda\.so\) is not installed/);
+    expect(report.unavailable[1]!.reason).toMatch(/^face models \(tfjs\): device gpu cannot be honoured on this host: .*tensorflow-gpu/);
+  });
+});

@@ -8,6 +8,9 @@ import { selectBackend, tensorCount, type BackendPreference } from '../../models
 import { computeAlignment, cropAlignedFaces } from '../../models/face-aligner/index.js';
 import type { EngineName } from '../../models/ensemble/member-runner.js';
 import { DEFAULT_DETECTOR_OPTIONS, FaceDetector } from '../../models/face-detector/index.js';
+import { decidePlacement } from '../../models/placement/decide-placement.js';
+import { sessionProviders, type DevicePreference, type Placement } from '../../models/placement/placement.js';
+import { probeHost } from '../../models/placement/probe-host.js';
 
 import { FaceTracker } from '../../pipeline/face-tracker.js';
 import { runStream } from '../../pipeline/run-stream.js';
@@ -17,6 +20,9 @@ import { openSource, quietFfmpeg, writeDemoClip } from '../../streams/open-sourc
 export interface FacesBenchResult {
   /** The face networks' engine (BlazeFace, FaceMesh). */
   readonly engine: string;
+  /** Where they ran: the ONNX Runtime execution provider or TF.js backend, and the device. */
+  readonly provider: string;
+  readonly device: 'cpu' | 'gpu';
   readonly clip: string;
   readonly detectEveryFrames: number;
   /** Frames/s of the daemon's real per-stream pipeline (decode overlaps analysis), as fast as it goes. */
@@ -54,7 +60,7 @@ async function pipelineFps(detector: FaceDetector, file: string, detectEveryFram
 }
 
 /** The same work as a stream's pipeline, stage by stage and sequentially, to show where time goes. */
-export async function benchClip(detector: FaceDetector, file: string, detectEveryFrames: number): Promise<FacesBenchResult> {
+export async function benchClip(detector: FaceDetector, file: string, detectEveryFrames: number, placement: Pick<Placement, 'provider' | 'device'> = { provider: 'cpu', device: 'cpu' }): Promise<FacesBenchResult> {
   const session = detector.createSession({ detectEveryFrames });
   const tracker = new FaceTracker({ iouThreshold: 0.2, maxGapFrames: 10 });
   const t = { decode: 0, detect: 0, align: 0, track: 0 };
@@ -95,6 +101,8 @@ export async function benchClip(detector: FaceDetector, file: string, detectEver
   const tm = session.timing;
   return {
     engine: detector.engines.detector === detector.engines.mesh ? detector.engines.detector : `${detector.engines.detector}+${detector.engines.mesh}`,
+    provider: placement.provider,
+    device: placement.device,
     clip: path.basename(file),
     detectEveryFrames,
     pipelineFps: await pipelineFps(detector, file, detectEveryFrames),
@@ -120,6 +128,16 @@ export interface FacesBenchOptions {
   readonly engines?: readonly EngineName[];
   /** Intra-op threads of each ONNX Runtime session. */
   readonly threads?: number;
+  /** Where the face networks run, decided per engine as the daemon decides `detector.device` (default auto). */
+  readonly device?: DevicePreference;
+}
+
+/** An engine that cannot run on the requested device: reported, not benchmarked. */
+export interface FacesBenchUnavailable {
+  readonly engine: EngineName;
+  readonly device: DevicePreference;
+  readonly available: false;
+  readonly reason: string;
 }
 
 function ratioLine(a: FacesBenchResult, b: FacesBenchResult): string {
@@ -134,29 +152,42 @@ export async function benchFaces(opts: FacesBenchOptions): Promise<void> {
   quietFfmpeg();
   const backend = await selectBackend(opts.backend as BackendPreference);
   const engines = opts.engines ?? ['tfjs', 'onnx'];
-  const detectors: FaceDetector[] = [];
+  const device = opts.device ?? 'auto';
+  const threads = opts.threads ?? 1;
+  const caps = await probeHost(backend);
+  const detectors: { readonly detector: FaceDetector; readonly placement: Placement }[] = [];
+  const unavailable: FacesBenchUnavailable[] = [];
   const tmp = mkdtempSync(path.join(tmpdir(), 'va-bench-'));
   const results: FacesBenchResult[] = [];
   try {
     for (const engine of engines) {
-      const d = await FaceDetector.load({ engine, threads: opts.threads ?? 1 });
-      detectors.push(d);
+      let placement: Placement;
+      try {
+        placement = decidePlacement({ model: `face models (${engine})`, engine, device, threads }, caps);
+      } catch (err) {
+        // The daemon refuses to start here (VA_ERR_DEVICE_UNAVAILABLE); a bench reports the row and goes on.
+        unavailable.push({ engine, device, available: false, reason: (err as Error).message });
+        if (!opts.json) console.log(`${engine.padEnd(5)} unavailable on device ${device}: ${(err as Error).message}`);
+        continue;
+      }
+      const d = await FaceDetector.load({ engine, threads, providers: sessionProviders(placement) });
+      detectors.push({ detector: d, placement });
       await d.warmUp();
     }
     const utterance = opts.input ?? path.join(testMediaDir, 'utterance_1.mp4');
     const clip720 = path.join(tmp, 'demo-1280x720-30fps.mp4');
-    await writeDemoClip(clip720, { width: 1280, height: 720, fps: 30, seconds: 10 });
-    const clips = existsSync(utterance) ? [utterance, clip720] : [clip720];
+    if (detectors.length > 0) await writeDemoClip(clip720, { width: 1280, height: 720, fps: 30, seconds: 10 });
+    const clips = detectors.length === 0 ? [] : existsSync(utterance) ? [utterance, clip720] : [clip720];
     for (const every of [DEFAULT_DETECTOR_OPTIONS.detectEveryFrames, 1]) {
       for (const clip of clips) {
         const row: FacesBenchResult[] = [];
-        for (const detector of detectors) {
-          const r = await benchClip(detector, clip, every);
+        for (const { detector, placement } of detectors) {
+          const r = await benchClip(detector, clip, every, placement);
           results.push(r);
           row.push(r);
           if (!opts.json) {
             console.log(
-              `${r.engine.padEnd(5)} ${r.clip.padEnd(28)} detectEvery=${every} ${String(r.frames).padStart(4)} frames  pipeline ${r.pipelineFps.toFixed(1).padStart(5)} frames/s  sequential ${r.fps.toFixed(1).padStart(5)} frames/s ` +
+              `${r.engine.padEnd(5)} on ${`${r.provider}/${r.device}`.padEnd(10)} ${r.clip.padEnd(28)} detectEvery=${every} ${String(r.frames).padStart(4)} frames  pipeline ${r.pipelineFps.toFixed(1).padStart(5)} frames/s  sequential ${r.fps.toFixed(1).padStart(5)} frames/s ` +
                 `faces/frame ${r.facesPerFrame}  ms/frame decode ${r.msPerFrame.decode} detect ${r.msPerFrame.detect} align ${r.msPerFrame.align} track ${r.msPerFrame.track} faces stage ${r.networks.facesStageMsPerFrame}  ` +
                 `ms BlazeFace/run ${r.networks.detectorMsPerRun} FaceMesh/crop ${r.networks.meshMsPerCrop}  ` +
                 `share % decode ${r.share.decode} detect ${r.share.detect} align ${r.share.align} track ${r.share.track}`,
@@ -167,10 +198,12 @@ export async function benchFaces(opts: FacesBenchOptions): Promise<void> {
       }
     }
   } finally {
-    for (const d of detectors) d.close();
+    for (const { detector } of detectors) detector.close();
     rmSync(tmp, { recursive: true, force: true });
   }
-  const summary = { backend: backend.name, engines, threads: opts.threads ?? 1, tensors: tensorCount(), streamId: asStreamId('bench'), results };
+  const summary = { backend: backend.name, engines, device, threads, tensors: tensorCount(), streamId: asStreamId('bench'), results, unavailable };
   if (opts.json) console.log(JSON.stringify(summary, null, 2));
-  else console.log(`backend ${backend.name}, face engines ${engines.join(' vs ')}, ONNX Runtime threads ${opts.threads ?? 1}`);
+  else console.log(`backend ${backend.name}, face engines ${engines.join(' vs ')}, device ${device}, ONNX Runtime threads ${threads}`);
+  // As bench model: a bench in which no engine could run fails, after printing why.
+  if (detectors.length === 0) process.exitCode = 1;
 }
