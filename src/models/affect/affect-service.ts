@@ -1,3 +1,4 @@
+import { isMainThread } from 'node:worker_threads';
 import { selectBackend, type BackendPreference } from '../backend.js';
 import type { EnginePreference } from '../ensemble/member-runner.js';
 import type { FaceCropSpec } from '../packaged/manifest.js';
@@ -51,13 +52,25 @@ export type AffectApi = {
 };
 
 /**
+ * The TF.js backend this thread initialises. In a worker whose members run on ONNX Runtime
+ * (engine onnx, onnx-int8, or auto on the CPU), TF.js only holds the weights the graphs are
+ * exported from: the WASM backend does, and the worker never loads libtensorflow (tfjs-node fails
+ * from the second worker thread on, tensorflow/tfjs#8388), as in the face-models worker. A member
+ * that `auto` falls back to TF.js then runs on WASM too. The daemon's own thread keeps the
+ * configured backend: it is that thread's global TF.js backend, shared with everything else there.
+ */
+export function affectThreadBackend(init: Pick<AffectInit, 'backend' | 'engine'>, inWorker = !isMainThread): BackendPreference {
+  return inWorker && init.engine !== 'tfjs' ? 'wasm' : init.backend;
+}
+
+/**
  * A model directory as a hostable service (the daemon's thread or `affect-worker`): seed members
  * on ONNX Runtime or TF.js per `engine`, packaged expression members on TF.js.
  */
 export const affectService: ModelService<AffectInit, AffectInfo, AffectApi> = {
   name: 'affect',
   async open(init) {
-    const backend = (await selectBackend(init.backend)).name;
+    const backend = (await selectBackend(affectThreadBackend(init))).name;
     const runner = await loadAffectRunner(init.dir, { engine: init.engine, threads: init.threads, ...(init.providers !== undefined ? { providers: init.providers } : {}), includeMembers: init.includeMembers === true, ...(init.member !== undefined ? { member: init.member } : {}), ...(init.calibration !== undefined ? { calibration: init.calibration } : {}) });
     return {
       info: {
