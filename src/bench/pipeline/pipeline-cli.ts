@@ -1,7 +1,7 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { DevicePreference } from '../../models/placement/placement.js';
 import { reportError } from '../../cli/report-error.js';
-import { backendOption, choiceList, deviceOption, engineOption, jsonOption, typedDefault, listOf, positiveInt, positiveNumber } from '../../cli/options.js';
+import { backendOption, choiceList, deviceOption, engineOption, jsonOption, typedDefault, listOf, nonNegativeInt, positiveInt, positiveNumber } from '../../cli/options.js';
 import type { EnginePreference } from '../../models/ensemble/member-runner.js';
 import type { BenchArch } from './pipeline.js';
 
@@ -21,6 +21,9 @@ interface PipelineFlags {
   streams: number[];
   analysisFps: (number | null)[];
   members: number;
+  threads: number[];
+  workers: number[];
+  rounds: number;
   engine: EnginePreference;
   device: DevicePreference;
   backend: string;
@@ -37,6 +40,9 @@ export function registerBenchPipeline(bench: Command): Command {
     .addOption(typedDefault(new Option('--streams <list>', 'concurrent stream counts').argParser(listOf(positiveInt('--streams'))), '1,4'))
     .addOption(typedDefault(new Option('--analysis-fps <list>', "analysis rates to try ('all' = every frame)").argParser(listOf(analysisRate)), 'all,10'))
     .option('--members <n>', 'ensemble members', positiveInt('--members'), 1)
+    .addOption(typedDefault(new Option('--threads <list>', 'model.threads values to compare (0: the daemon\'s rule)').argParser(listOf(nonNegativeInt('--threads'))), '0'))
+    .addOption(typedDefault(new Option('--workers <list>', 'model.workers values to compare (0: the daemon\'s rule)').argParser(listOf(nonNegativeInt('--workers'))), '0'))
+    .option('--rounds <n>', 'times the whole grid runs, interleaved (the order reversed every other round)', positiveInt('--rounds'), 1)
     .addOption(engineOption('model.engine of the daemon under test').default('auto'))
     .addOption(deviceOption('model.device and detector.device of the daemon under test (gpu: it does not start without one)').default('auto'))
     .addOption(backendOption().default('auto'))
@@ -44,7 +50,7 @@ export function registerBenchPipeline(bench: Command): Command {
     .action(async (o: PipelineFlags) => {
       try {
         const { benchPipeline } = await import('./pipeline.js');
-        await benchPipeline({ seconds: o.seconds, archs: o.arch, streams: o.streams, analysisFps: o.analysisFps, members: o.members, engine: o.engine, device: o.device, backend: o.backend, json: o.json === true });
+        await benchPipeline({ seconds: o.seconds, archs: o.arch, streams: o.streams, analysisFps: o.analysisFps, members: o.members, threads: o.threads, workers: o.workers, rounds: o.rounds, engine: o.engine, device: o.device, backend: o.backend, json: o.json === true });
       } catch (err) {
         // A daemon under test that cannot start (e.g. --device gpu without one): one error line, exit 1.
         process.exitCode = reportError(err);
