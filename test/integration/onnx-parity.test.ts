@@ -197,6 +197,10 @@ describe('int8 (opt-in): static QDQ quantisation', () => {
         const ops = (ModelProto.decode(readFileSync(optimized)) as unknown as { graph: { node: { op_type: string }[] } }).graph.node.map((n) => n.op_type);
         expect(ops.filter((o) => o === 'QLinearConv').length).toBe(53); // the seed's ResNet-50: stem + 16 blocks × 3 + 4 projections
         expect(ops).not.toContain('Conv');
+        // The residual Adds on integers too (both inputs int8, the ReLU in the output's zero
+        // point): every block but the last, whose output feeds the float global average pool.
+        expect(ops.filter((o) => o === 'QLinearAdd').length).toBe(15);
+        expect(ops.filter((o) => o === 'QuantizeLinear').length).toBe(1); // the input only
         // A different computation. How far its raw logits move on these random 1/64-width weights
         // (a few channels per layer, flat outputs) is a property of the CPU's integer kernels, not
         // of the quantisation: 0.55 on one CPU, 1.0043 on another. What int8 claims is measured on

@@ -14,7 +14,7 @@ import { hashRegularFile, readRegularFile } from '../../core/read-regular-file.j
 import { CHECKPOINT_MAX_BYTES, MODEL_JSON_MAX_BYTES } from '../io/read-model-file.js';
 
 /** Bump when the exported graphs change for the same weights. */
-export const EXPORTER_VERSION = 'seed-onnx-1';
+export const EXPORTER_VERSION = 'seed-onnx-2'; // 2: int8 residual Adds on integers (QLinearAdd)
 
 /** A cached graph is about the size of its member's weights; anything past this is not one. */
 export const CACHED_GRAPH_MAX_BYTES = 1024 * 1024 * 1024;
