@@ -2,6 +2,7 @@ import type { StreamConfig } from '../config/schema.js';
 import { AnalyticsError, ErrorCodes } from '../core/errors.js';
 import type { Logger } from '../observability/logger.js';
 import type { Lease, LeaseStore, Member, Round } from './lease-store.js';
+import type { ClusterView } from './cluster-view.js';
 import { rendezvousOwner } from './rendezvous.js';
 
 /** What the coordinator drives: the local supervisor. */
@@ -17,15 +18,7 @@ export interface CoordinatorOptions {
   readonly tickMs: number;
 }
 
-export interface ClusterView {
-  readonly instance: string;
-  readonly members: readonly Member[];
-  readonly streams: readonly { readonly id: string; readonly owner: string | null; readonly fence: number | null }[];
-  readonly updatedAt: string | null;
-  readonly healthy: boolean;
-  /** Another live process runs under this instance's id (readiness is red meanwhile). */
-  readonly duplicateInstance: boolean;
-}
+export type { ClusterView } from './cluster-view.js';
 
 export interface CoordinatorHooks {
   onLeaseChange?(reason: 'acquired' | 'released' | 'lost' | 'unreachable' | 'retaken'): void;

@@ -1,4 +1,5 @@
 import type { Subject } from 'rxjs';
+import type { ClusterView } from '../cluster/cluster-view.js';
 import type { Config } from '../config/schema.js';
 import type { AnalyticsEvent } from '../core/records.js';
 import type { Logger } from '../observability/logger.js';
@@ -19,7 +20,7 @@ export function openTransport(
     readonly supervisor: StreamApi;
     readonly snapshots: SnapshotRegistry;
     readonly readiness: Readiness;
-    readonly cluster: () => unknown;
+    readonly cluster: () => ClusterView | undefined;
   },
 ): { readonly publisher: WsPublisher; readonly http: HttpServer } {
   const { server } = config;

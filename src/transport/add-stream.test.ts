@@ -59,7 +59,7 @@ const server = new HttpServer({
   maxBodyBytes: 4096,
   auth: { token: null, protectProbes: false, protectMetrics: false },
   access: accessPolicy({ host: '127.0.0.1', allowedHosts: [], allowedOrigins: [] }),
-  readiness: { ready: () => ({ ready: true, checks: {}, details: {} }) },
+  readiness: { ready: () => ({ ready: true, checks: { models: true, server: true, shuttingDown: false }, details: { backend: 'cpu', modelHosts: [], placements: {}, affectModel: 'none', streams: 0 } }) },
 });
 let base = '';
 beforeAll(async () => {

@@ -3,6 +3,7 @@
  * and 405 for a method it does not list, and the OpenAPI document (openapi-document.ts) is built
  * over the same table, so a route cannot exist without being documented.
  */
+import { ASYNCAPI_PATH, EVENT_SCHEMA_PATH, EVENT_SCHEMA_TEMPLATE } from './asyncapi-document.js';
 import { LIVE_PAGE_PATHS } from './static-route.js';
 
 export interface HttpRoute {
@@ -26,6 +27,8 @@ export const HTTP_ROUTES: readonly HttpRoute[] = [
   exact('/readyz', PROBE),
   exact('/metrics', PROBE),
   exact(OPENAPI_PATH, PROBE),
+  exact(ASYNCAPI_PATH, PROBE),
+  { template: EVENT_SCHEMA_TEMPLATE, pattern: EVENT_SCHEMA_PATH, methods: PROBE },
   exact('/v1/streams', ['GET', 'HEAD', 'POST']),
   exact('/v1/cluster', PROBE),
   exact('/v1/events', ['GET']),

@@ -81,7 +81,7 @@ async function start(opts: { token?: string; allowedHosts?: string[]; allowedOri
     maxBodyBytes: 1024,
     auth: { token: opts.token ?? null, protectProbes: false, protectMetrics: false },
     access: accessPolicy({ host: '127.0.0.1', allowedHosts: opts.allowedHosts ?? [], allowedOrigins: opts.allowedOrigins ?? [] }),
-    readiness: { ready: () => ({ ready: true, checks: {}, details: {} }) },
+    readiness: { ready: () => ({ ready: true, checks: { models: true, server: true, shuttingDown: false }, details: { backend: 'cpu', modelHosts: [], placements: {}, affectModel: 'none', streams: 0 } }) },
     ...(opts.timeouts ? { timeouts: opts.timeouts } : {}),
   });
   const address = await server.listen(0, opts.host ?? '127.0.0.1').catch(async (err: unknown) => {

@@ -15,12 +15,16 @@ import type { StreamApi } from './stream-api.js';
 import { parseEventFilter, type WsPublisher } from './ws-publisher.js';
 import { HTTP_ROUTES, OPENAPI_PATH, routeMethods } from './http-routes.js';
 import { openApiDocument } from './openapi-document.js';
+import { ASYNCAPI_PATH, EVENT_SCHEMA_PATH, asyncApiDocument } from './asyncapi-document.js';
+import { EVENT_SCHEMAS, eventJsonSchema, type EventSchemaType } from '../core/event-schemas.js';
+import type { ReadinessAnswer } from './readiness-schema.js';
+import type { ClusterView } from '../cluster/cluster-view.js';
 import { serveSnapshot, SNAPSHOT_PATH } from './snapshot-route.js';
 import type { SnapshotRegistry } from './snapshots.js';
 import { isStaticPath, serveStatic } from './static-route.js';
 
 export interface Readiness {
-  ready(): { ready: boolean; checks: Record<string, boolean>; details: Record<string, unknown> };
+  ready(): ReadinessAnswer;
 }
 
 export type { StreamApi } from './stream-api.js';
@@ -33,7 +37,7 @@ export interface HttpServerDeps {
   readonly logger: Logger;
   readonly readiness: Readiness;
   /** In a cluster: every member, and every cluster stream with its owner and fence. */
-  readonly cluster?: () => unknown;
+  readonly cluster?: () => ClusterView | undefined;
   readonly maxBodyBytes: number;
   readonly auth: { readonly token: string | null; readonly protectProbes: boolean; readonly protectMetrics: boolean };
   readonly access: AccessPolicy;
@@ -287,6 +291,13 @@ export class HttpServer {
     }
     if (path === EVENTS_PATH) return sendError(res, ErrorCodes.BAD_REQUEST, 'this endpoint is a WebSocket', { status: PROTOCOL_STATUS.upgradeRequired, headers: { upgrade: 'websocket' } });
     if (path === OPENAPI_PATH) return sendJson(res, 200, openApiDocument(HTTP_ROUTES));
+    if (path === ASYNCAPI_PATH) return sendJson(res, 200, asyncApiDocument());
+    const schemaOf = EVENT_SCHEMA_PATH.exec(path)?.[1];
+    if (schemaOf !== undefined) {
+      return Object.hasOwn(EVENT_SCHEMAS, schemaOf)
+        ? sendJson(res, 200, eventJsonSchema(schemaOf as EventSchemaType))
+        : sendError(res, ErrorCodes.NOT_FOUND, `no event type ${JSON.stringify(schemaOf.slice(0, 64))} (known: ${Object.keys(EVENT_SCHEMAS).join(', ')})`);
+    }
     if (path === CLUSTER_PATH) {
       const view = this.deps.cluster?.();
       return view === undefined ? sendError(res, ErrorCodes.NOT_FOUND, 'this daemon is not part of a cluster (config cluster:)') : sendJson(res, 200, view);

@@ -1,14 +1,19 @@
 /**
  * The OpenAPI 3.1 document of the HTTP API, built from the code that has the shapes: the route
- * table (http-routes.ts), the error codes and their statuses (http-errors.ts) and the zod schema of
- * POST /v1/streams. Served at GET /openapi.json and committed as docs/api/openapi.json by
+ * table (http-routes.ts), the error codes and their statuses (http-errors.ts), and the zod schemas
+ * the handlers' types are inferred from (POST /v1/streams' body, StreamInfo, readiness, the
+ * cluster view). Served at GET /openapi.json and committed as docs/api/openapi.json by
  * `npm run docs` (test/lint/docs.test.ts fails on drift).
  */
-import { z } from 'zod';
 import { ErrorCodes } from '../core/errors.js';
+import { EVENT_SCHEMAS } from '../core/event-schemas.js';
 import { EVENT_TYPES } from '../core/records.js';
 import { PROTOCOL_STATUS, STATUS_FOR_CODE } from './http-errors.js';
+import { clusterViewSchema } from '../cluster/cluster-view.js';
+import { streamInfoSchema } from '../supervisor/stream-info.js';
+import { componentSchema } from './component-schema.js';
 import type { HttpRoute } from './http-routes.js';
+import { readinessSchema } from './readiness-schema.js';
 import { createStreamPayload } from './stream-payload.js';
 
 type Json = Record<string, unknown>;
@@ -25,31 +30,6 @@ function codesOf(status: number): string {
   return codes.length > 0 ? ` (${codes.join(', ')})` : '';
 }
 
-const streamInfo: Json = {
-  type: 'object',
-  description: 'A stream as the API shows it.',
-  required: ['id', 'url', 'kind', 'realtime', 'loop', 'origin', 'state', 'createdAt', 'framesDecoded', 'framesAnalysed', 'framesDropped', 'activeTracks', 'reconnects'],
-  properties: {
-    id: { type: 'string' },
-    url: { type: 'string', description: 'The source URL, credentials scrubbed.' },
-    kind: { type: 'string' },
-    realtime: { type: 'boolean' },
-    loop: { type: 'boolean' },
-    origin: { enum: ['config', 'api'] },
-    state: { enum: ['starting', 'running', 'reconnecting', 'ended', 'failed'] },
-    error: { type: 'object', required: ['code', 'message'], properties: { code: { type: 'string' }, message: { type: 'string' } } },
-    createdAt: { type: 'string', format: 'date-time' },
-    framesDecoded: { type: 'integer', minimum: 0 },
-    framesAnalysed: { type: 'integer', minimum: 0 },
-    framesDropped: { type: 'integer', minimum: 0 },
-    activeTracks: { type: 'integer', minimum: 0 },
-    reconnects: { type: 'integer', minimum: 0 },
-    width: { type: 'integer', minimum: 1 },
-    height: { type: 'integer', minimum: 1 },
-    decoder: { type: 'object', description: 'The decoder of the latest open of the source.' },
-  },
-};
-
 const idParameter: Json = { name: 'id', in: 'path', required: true, description: 'The stream id (percent-encoded).', schema: { type: 'string' } };
 
 /** Answers every route can give before it runs: token, Host/Origin, method. */
@@ -57,6 +37,7 @@ const COMMON: Json = {
   '401': error(`Missing or wrong bearer token, when server.token is set${codesOf(401)}.`),
   '403': error('Host or Origin not allowed (VA_ERR_HOST_FORBIDDEN, VA_ERR_ORIGIN_FORBIDDEN).'),
   '405': error(`Method not allowed on this path; the Allow header lists the methods${codesOf(405)}.`),
+  '500': error('A failure of the daemon; on a route that changes streams, also a change that could not be persisted (VA_ERR_PERSISTENCE, rolled back).'),
 };
 
 function operation(template: string, method: string): Json {
@@ -66,13 +47,21 @@ function operation(template: string, method: string): Json {
     case 'GET /healthz':
       return { summary: 'Liveness', responses: ok({ type: 'object', required: ['status'], properties: { status: { const: 'ok' } } }, 'The process answers.') };
     case 'GET /readyz': {
-      const body = { type: 'object', required: ['ready', 'checks', 'details'], properties: { ready: { type: 'boolean' }, checks: { type: 'object', additionalProperties: { type: 'boolean' } }, details: { type: 'object' } } };
+      const body = ref('Readiness');
       return { summary: 'Readiness', responses: { ...ok(body, 'Ready.'), [String(PROTOCOL_STATUS.unavailable)]: json(body, 'Not ready: the checks say which part is not.') } };
     }
     case 'GET /metrics':
       return { summary: 'Prometheus metrics (docs/metrics.md)', responses: { '200': { description: 'Prometheus text exposition.', content: { 'text/plain': { schema: { type: 'string' } } } } } };
     case 'GET /openapi.json':
       return { summary: 'This document', responses: ok({ type: 'object' }, 'The OpenAPI 3.1 document.') };
+    case 'GET /asyncapi.json':
+      return { summary: 'The AsyncAPI 3 document of the event channels (WebSocket, brokers, control topics)', responses: ok({ type: 'object' }, 'The AsyncAPI document (docs/api/asyncapi.json).') };
+    case 'GET /schemas/events/{type}.json':
+      return {
+        summary: "One event type's JSON Schema (draft 2020-12)",
+        parameters: [{ name: 'type', in: 'path', required: true, description: 'The event type.', schema: { enum: Object.keys(EVENT_SCHEMAS) } }],
+        responses: { ...ok({ type: 'object' }, 'The schema (docs/api/events/<type>.schema.json).'), '404': error('No such event type (VA_ERR_NOT_FOUND).') },
+      };
     case 'GET /v1/streams':
       return { summary: 'List the streams', responses: ok({ type: 'object', required: ['streams'], properties: { streams: { type: 'array', items: ref('StreamInfo') } } }, 'Every stream.') };
     case 'POST /v1/streams':
@@ -90,7 +79,7 @@ function operation(template: string, method: string): Json {
         },
       };
     case 'GET /v1/cluster':
-      return { summary: 'The cluster: members, and every stream with its owner and fence', responses: { ...ok({ type: 'object' }, 'The cluster view.'), '404': error('Not part of a cluster (VA_ERR_NOT_FOUND).') } };
+      return { summary: 'The cluster: members, and every stream with its owner and fence', responses: { ...ok(ref('ClusterView'), 'The cluster view.'), '404': error('Not part of a cluster (VA_ERR_NOT_FOUND).') } };
     case 'GET /v1/events':
       return {
         summary: 'The event WebSocket (docs/api/asyncapi.json and docs/api/events/)',
@@ -109,7 +98,11 @@ function operation(template: string, method: string): Json {
     case 'GET /v1/streams/{id}':
       return { summary: 'One stream', parameters: [idParameter], responses: { ...ok(ref('StreamInfo'), 'The stream.'), '400': error('Malformed id.'), '404': error('No such stream (VA_ERR_NOT_FOUND).') } };
     case 'DELETE /v1/streams/{id}':
-      return { summary: 'Remove a stream', parameters: [idParameter], responses: { '204': { description: 'Removed.' }, '400': error('Malformed id.'), '404': error('No such stream (VA_ERR_NOT_FOUND).') } };
+      return {
+        summary: 'Remove a stream',
+        parameters: [idParameter],
+        responses: { '204': { description: 'Removed.' }, '400': error('Malformed id.'), '404': error('No such stream (VA_ERR_NOT_FOUND).'), '409': error("A cluster stream: it leaves the cluster's config, not the API (VA_ERR_CONFLICT).") },
+      };
     case 'POST /v1/streams/{id}/restart':
       return { summary: 'Restart a stream', parameters: [idParameter], responses: { ...ok(ref('StreamInfo'), 'Restarting.'), '400': error('Malformed id.'), '404': error('No such stream (VA_ERR_NOT_FOUND).') } };
     case 'GET /v1/streams/{id}/snapshot.jpg':
@@ -143,8 +136,6 @@ export function openApiDocument(routes: readonly HttpRoute[]): Json {
     }
     paths[r.template] = ops;
   }
-  const payload = z.toJSONSchema(createStreamPayload, { target: 'draft-2020-12', io: 'input', unrepresentable: 'any' }) as Json;
-  delete payload.$schema;
   return {
     openapi: '3.1.0',
     info: { title: 'affect-daemon HTTP API', version: '1', description: 'docs/http-api.md; errors: docs/errors.md.' },
@@ -164,8 +155,10 @@ export function openApiDocument(routes: readonly HttpRoute[]): Json {
             },
           },
         },
-        StreamInfo: streamInfo,
-        StreamPayload: payload,
+        StreamInfo: componentSchema(streamInfoSchema, 'output'),
+        StreamPayload: componentSchema(createStreamPayload, 'input'),
+        Readiness: componentSchema(readinessSchema, 'output'),
+        ClusterView: componentSchema(clusterViewSchema, 'output'),
       },
     },
   };

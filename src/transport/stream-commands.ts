@@ -1,28 +1,41 @@
 import { z } from 'zod';
-import { AnalyticsError, ErrorCodes } from '../core/errors.js';
-import type { StreamInfo } from '../supervisor/stream-supervisor.js';
+import { AnalyticsError, ErrorCodes, type ErrorCode } from '../core/errors.js';
+import { streamInfoSchema } from '../supervisor/stream-info.js';
 import { WHOLE_PAYLOAD, addStream, concerning } from './add-stream.js';
-import { errorAnswer, type ErrorBody } from './http-errors.js';
+import { errorAnswer } from './http-errors.js';
 import type { StreamApi } from './stream-api.js';
 import { firstProblem } from './stream-payload.js';
 
 /** Stream control as a message (broker control topics): the HTTP API's operations, same checks. */
-const commandSchema = z.discriminatedUnion('op', [
+export const commandSchema = z.discriminatedUnion('op', [
   z.strictObject({ op: z.literal('add'), requestId: z.string().max(128).optional(), stream: z.unknown() }),
   z.strictObject({ op: z.literal('remove'), requestId: z.string().max(128).optional(), id: z.string().min(1).max(64) }),
   z.strictObject({ op: z.literal('restart'), requestId: z.string().max(128).optional(), id: z.string().min(1).max(64) }),
   z.strictObject({ op: z.literal('list'), requestId: z.string().max(128).optional() }),
 ]);
 
-export interface CommandReply {
-  readonly ok: boolean;
-  /** The HTTP status the same request would have got. */
-  readonly status: number;
-  readonly requestId?: string;
-  readonly stream?: StreamInfo;
-  readonly streams?: readonly StreamInfo[];
-  readonly error?: ErrorBody;
-}
+/** The reply to one command (the control topics' replies; the AsyncAPI document is written from it). */
+export const commandReplySchema = z
+  .strictObject({
+    ok: z.boolean().describe('The command ran.'),
+    status: z.int().min(100).describe('The HTTP status the same request would have got.'),
+    requestId: z.string().max(128).exactOptional().describe("The command's requestId, when it had one."),
+    stream: streamInfoSchema.exactOptional().describe('add, restart: the stream.'),
+    streams: z.array(streamInfoSchema).readonly().exactOptional().describe('list: every stream.'),
+    error: z
+      .strictObject({
+        code: z.enum(Object.values(ErrorCodes) as [ErrorCode, ...ErrorCode[]]).describe('Stable error code (docs/errors.md).'),
+        message: z.string().describe('What went wrong, in words.'),
+        field: z.string().exactOptional().describe('The field of the command the error concerns (`(body)`: the command as a whole).'),
+      })
+      .readonly()
+      .exactOptional()
+      .describe('Why the command was refused or failed (ok false).'),
+  })
+  .readonly()
+  .meta({ title: 'control reply', description: 'The reply to one control command: the HTTP API\'s status and envelope.' });
+
+export type CommandReply = z.infer<typeof commandReplySchema>;
 
 /** A field of the stream payload, as a path in the command (the payload is its `stream`). */
 const inCommand = (field: string): string => (field === WHOLE_PAYLOAD ? 'stream' : `stream.${field}`);

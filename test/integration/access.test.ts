@@ -5,6 +5,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { EventClient, startDaemon, waitUntil, type RunningDaemon } from '../helpers/daemon.js';
 import { media, mediaDir } from '../helpers/media.js';
+// Every answer is checked against the committed OpenAPI document (a change of shape fails here).
+import { checkedFetch as fetch } from '../helpers/http-contract.js';
 
 const TOKEN = 'test-token-0123456789abcdef';
 let d: RunningDaemon | undefined;

@@ -11,6 +11,8 @@ import { rendezvousOwner } from '../../src/cluster/rendezvous.js';
 import { configSchema } from '../../src/config/schema.js';
 import { startDaemon, waitUntil, type RunningDaemon } from '../helpers/daemon.js';
 import { media, mediaDir } from '../helpers/media.js';
+// Every answer is checked against the committed OpenAPI document (a change of shape fails here).
+import { checkedFetch as fetch } from '../helpers/http-contract.js';
 
 const cleanups: (() => Promise<unknown>)[] = [];
 afterAll(async () => {

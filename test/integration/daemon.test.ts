@@ -6,6 +6,8 @@ import WebSocket from 'ws';
 import { makeBadMedia } from '../helpers/bad-media.js';
 import { EventClient, parseMetrics, startDaemon, waitUntil, type RunningDaemon } from '../helpers/daemon.js';
 import { media, mediaDir } from '../helpers/media.js';
+// Every answer is checked against the committed OpenAPI document (a change of shape fails here).
+import { checkedFetch as fetch } from '../helpers/http-contract.js';
 
 let d: RunningDaemon;
 let client: EventClient;

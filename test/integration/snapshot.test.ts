@@ -11,6 +11,8 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { EventClient, startDaemon, waitUntil, type RunningDaemon } from '../helpers/daemon.js';
 import { media, mediaDir } from '../helpers/media.js';
 import { importTestModel } from '../helpers/test-models.js';
+// Every answer is checked against the committed OpenAPI document (a change of shape fails here).
+import { checkedFetch as fetch } from '../helpers/http-contract.js';
 
 // Counts the daemon's JPEG encodes by image size (the real encoder runs): the rate rule is on them.
 const encodes = vi.hoisted(() => new Map<string, number>());

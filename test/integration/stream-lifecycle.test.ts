@@ -10,6 +10,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/core/errors.js';
 import { EventClient, startDaemon, waitUntil, type RunningDaemon } from '../helpers/daemon.js';
 import { media, mediaDir } from '../helpers/media.js';
+// Every answer is checked against the committed OpenAPI document (a change of shape fails here).
+import { checkedFetch as fetch } from '../helpers/http-contract.js';
 
 let d: RunningDaemon | undefined;
 const tmps: string[] = [];

@@ -7,6 +7,7 @@ import { configSchema } from '../../src/config/schema.js';
 import { eventJsonSchema } from '../../src/core/event-schemas.js';
 import { EVENT_TYPES } from '../../src/core/records.js';
 import { HTTP_ROUTES } from '../../src/transport/http-routes.js';
+import { asyncApiDocument } from '../../src/transport/asyncapi-document.js';
 import { openApiDocument } from '../../src/transport/openapi-document.js';
 import { trainConfigSchema } from '../../src/train/config.js';
 import { CONFIG_MEANINGS, SINK_MEANINGS, STREAM_MEANINGS } from './config-meanings.js';
@@ -60,6 +61,7 @@ export function jsonDocuments(): JsonDocument[] {
   return [
     ...EVENT_TYPES.map((type) => ({ file: `docs/api/events/${type}.schema.json`, content: json(eventJsonSchema(type)) })),
     { file: 'docs/api/openapi.json', content: json(openApiDocument(HTTP_ROUTES)) },
+    { file: 'docs/api/asyncapi.json', content: json(asyncApiDocument()) },
     { file: 'config/schema.json', content: json(daemonConfigSchema()) },
     { file: 'config/train.schema.json', content: json(trainSchema()) },
   ];
