@@ -16,6 +16,7 @@ import type { FrameCache, MemberFrameCache } from '../seed/frame-cache.js';
 import { runSeedWindows } from '../seed/run-seed-windows.js';
 import type { SeedWindowMode } from '../seed/seed-windows.js';
 import type { PerTask } from '../seed/types.js';
+import { windowSpreadOf, windowUncertainty } from '../seed/uncertainty.js';
 import type { EngineName, EnginePreference, MemberRunner } from './member-runner.js';
 import { onnxMember } from './onnx-member.js';
 import { MIN_CALIBRATION_FACES, type Int8Calibration } from '../onnx/int8-calibration.js';
@@ -176,12 +177,15 @@ export class EnsembleRunner {
       });
       perMember.push(await member.gru(feats, windows.length, seqLen));
     }
-    return windows.map((_, b) =>
-      Array.from({ length: seqLen }, (__, k) => {
+    return windows.map((_, b) => {
+      const positions = Array.from({ length: seqLen }, (__, k) => {
         const row = b * seqLen + k;
         return this.decide(perMember.map((m) => perTask((t) => m[t].subarray(row * TASK_OUTPUTS[t], (row + 1) * TASK_OUTPUTS[t]))));
-      }),
-    );
+      });
+      // Every frame of a window reports the window's spread, decided here once for live and predict alike.
+      const spread = windowUncertainty(positions);
+      return positions.map((f) => ({ ...f, uncertainty: { ...f.uncertainty, window: windowSpreadOf(spread, f) } }));
+    });
   }
 
   /** The seed's windows (spec §7.3) over one sequence of cached frames; one decision per frame. */

@@ -9,6 +9,7 @@ import { decideFrame, decodeMemberFrame, type AffectFrame, type MemberFrame, typ
 import { SeedModelError } from './errors.js';
 import type { FrameCache } from './frame-cache.js';
 import type { PerTask } from './types.js';
+import { memberUncertainty, type FrameUncertainty } from './uncertainty.js';
 
 /** One member's logits for N frames, flattened row-major ([N, n] or [B, T, n] → N = B·T). */
 export type MemberLogits = PerTask<Float32Array>;
@@ -16,6 +17,8 @@ export type MemberLogits = PerTask<Float32Array>;
 export interface EnsembleFrame extends AffectFrame {
   /** Per-member decoded outputs, present when asked for. */
   readonly members?: readonly MemberFrame[];
+  /** How far to trust the decision (uncertainty.ts): summaries of the members, always present. */
+  readonly uncertainty: FrameUncertainty;
 }
 
 export interface EnsembleOptions {
@@ -62,7 +65,8 @@ export function combineMembers(members: readonly MemberFrame[], opts: EnsembleOp
     withVa.length > 0
       ? { valence: withVa.reduce((s, m) => s + (m.valence ?? 0), 0) / withVa.length, arousal: withVa.reduce((s, m) => s + (m.arousal ?? 0), 0) / withVa.length }
       : undefined;
-  const frame = decideFrame(au, expr, va, opts.thresholds);
+  const decided = decideFrame(au, expr, va, opts.thresholds);
+  const frame = { ...decided, uncertainty: memberUncertainty(members, decided) };
   return opts.includeMembers === true ? { ...frame, members } : frame;
 }
 

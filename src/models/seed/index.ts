@@ -24,3 +24,5 @@ export { ManifestSchema, parseManifest, seedInputSpec, seedTaskSpec, MANIFEST_FI
 export type { ModelManifest, MemberRole } from './manifest.js';
 export { saveModelDir, loadModelDir } from './model-dir.js';
 export type { LoadedEnsemble, LoadedMember, LoadModelDirOptions } from './model-dir.js';
+export { memberUncertainty, windowUncertainty, windowSpreadOf, normalisedEntropy, topMargin } from './uncertainty.js';
+export type { FrameUncertainty, WindowSpread } from './uncertainty.js';

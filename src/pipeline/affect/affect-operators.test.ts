@@ -36,7 +36,8 @@ const decision = (c: FrameCache | number): EnsembleFrame => {
   const v = typeof c === 'number' ? c : c[0]!.logits.AU[0]!;
   const au = new Float64Array(AU_LABELS.length);
   au[0] = v;
-  return decideFrame(au, new Float64Array([1, 0, 0, 0, 0, 0, 0, 0]), { valence: v, arousal: 0 }, thresholds);
+  const decided = decideFrame(au, new Float64Array([1, 0, 0, 0, 0, 0, 0, 0]), { valence: v, arousal: 0 }, thresholds);
+  return { ...decided, uncertainty: { members: 1, expr: { entropy: 0, margin: 1 } } };
 };
 
 function frameRecord(seq: number, faces: { trackId: TrackId }[], ended: TrackId[] = []): TrackedRecord {
