@@ -17,7 +17,7 @@ import { tensorCount } from './models/backend.js';
 import type { FaceDetectorHost } from './models/face-detector/face-detector-host.js';
 import type { Logger } from './observability/logger.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
-import { routeFfmpegLogs } from './streams/open-source.js';
+import { PushChannels, routeFfmpegLogs } from './streams/open-source.js';
 import { StreamSupervisor } from './supervisor/stream-supervisor.js';
 import type { HttpServer } from './transport/http-server.js';
 import type { ControlListener } from './transport/sinks/control-listener.js';
@@ -25,6 +25,7 @@ import { startSinks } from './transport/sinks/build-sinks.js';
 import type { EventSink } from './transport/sinks/event-sink.js';
 import { SnapshotRegistry } from './transport/snapshots.js';
 import type { WsPublisher } from './transport/ws-publisher.js';
+import type { IngestServer } from './transport/ingest-socket.js';
 
 /**
  * The model hosts start() loaded; a field is undefined before start() or when that model is not
@@ -52,6 +53,7 @@ interface Running {
   snapshots?: SnapshotRegistry;
   supervisor?: StreamSupervisor;
   publisher?: WsPublisher;
+  ingest?: IngestServer;
   http?: HttpServer;
   sinks: EventSink[];
   controls: Promise<ControlListener | undefined>[];
@@ -83,7 +85,8 @@ export function buildDaemon(config: Config, deps: { readonly logger: Logger; rea
     run.models = await loadModels(config, { log, metrics, onHostState: reportHostState(metrics, log) });
     const { backend, detector, affectModel } = run.models;
     const snapshots = (run.snapshots = new SnapshotRegistry(events, config.server.snapshotMaxFps));
-    const sup = (run.supervisor = new StreamSupervisor({ config, detector, metrics, logger: deps.logger, events, backend, snapshots, ...(affectModel ? { affectModel } : {}), ...(store ? { store } : {}) }));
+    const pushChannels = new PushChannels();
+    const sup = (run.supervisor = new StreamSupervisor({ config, detector, metrics, logger: deps.logger, events, backend, snapshots, pushChannels, ...(affectModel ? { affectModel } : {}), ...(store ? { store } : {}) }));
     const readiness = daemonReadiness(config.model, {
       models: () => run.models,
       listening: () => run.http?.listening === true,
@@ -92,8 +95,9 @@ export function buildDaemon(config: Config, deps: { readonly logger: Logger; rea
       cluster: () => run.cluster,
       sinks: () => run.sinks,
     });
-    const { publisher, http } = openTransport(config, { events, metrics, logger: deps.logger, supervisor: sup, snapshots, readiness, cluster: () => run.cluster?.status() });
+    const { publisher, ingest, http } = openTransport(config, { events, metrics, logger: deps.logger, supervisor: sup, snapshots, readiness, pushChannels, cluster: () => run.cluster?.status() });
     run.publisher = publisher;
+    run.ingest = ingest;
     run.http = http;
     // Sinks subscribe before any stream starts, so brokers see every stream's first events.
     run.sinks = startSinks(config.sinks, events, { metrics, logger: deps.logger });
@@ -119,6 +123,7 @@ export function buildDaemon(config: Config, deps: { readonly logger: Logger; rea
     // After the streams: their last events (ended, removed) still reach the brokers.
     await Promise.all(run.sinks.map((s) => s.close()));
     await run.publisher?.close();
+    await run.ingest?.close();
     await run.http?.close();
     run.snapshots?.close();
     events.complete();

@@ -59,6 +59,14 @@ export function eventsUrl(params) {
   return `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/v1/events?${q}`;
 }
 
+/** The push socket of stream `id` (/v1/ingest/{id}): the browser's camera frames go there. */
+export function ingestUrl(id) {
+  const q = new URLSearchParams();
+  const t = token.get();
+  if (t) q.set('token', t);
+  return `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/v1/ingest/${encodeURIComponent(id)}?${q}`;
+}
+
 /** A WebSocket that reconnects (1 s, then up to 10 s); `onState` sees 'open' | 'closed'. */
 export function liveSocket(params, onEvent, onState) {
   let ws;

@@ -3,6 +3,7 @@
 import { ApiError, api, liveSocket, token } from './api.js';
 import { Overview } from './overview.js';
 import { StreamView } from './stream-view.js';
+import { CameraSession } from './camera.js';
 
 const errorEl = document.getElementById('error');
 const connEl = document.getElementById('conn');
@@ -31,6 +32,55 @@ const overview = new Overview(document.getElementById('overview'), { onError: sh
 const view = new StreamView(document.getElementById('stream-view'), { onError: showError, onConn: setConn });
 let model = { note: '', facesOnly: false };
 let stopOverviewSocket = () => {};
+let camera = null;
+const cameraStop = document.getElementById('camera-stop');
+
+/** Ends the camera session (its socket closes, so the daemon removes its stream). */
+function stopCamera() {
+  camera?.stop();
+  camera = null;
+  cameraStop.hidden = true;
+}
+
+async function startCamera(form) {
+  stopCamera();
+  const session = new CameraSession({
+    width: Number(form.width.value),
+    fps: Number(form.fps.value),
+    onState: (state, code, reason) => {
+      if (state !== 'closed' || camera !== session) return;
+      // 1000: stopped here, or the stream was removed; anything else is the daemon's refusal.
+      if (code !== 1000) showError({ code: `camera socket closed (${code})`, message: reason || 'the daemon refused the frames' });
+      view.setState('removed');
+    },
+    onNotice: (n) => {
+      if (n.type === 'refused') showError({ code: n.error?.code ?? `frame ${n.reason}`, message: n.error?.message ?? `frames refused: ${n.reason}` });
+    },
+  });
+  camera = session;
+  try {
+    await session.start();
+  } catch (err) {
+    if (camera === session) camera = null;
+    showError({ code: 'camera', message: `the camera could not be opened: ${err.message ?? err}` });
+    return;
+  }
+  if (camera !== session) return;
+  cameraStop.hidden = false;
+  location.hash = '#/camera';
+  safeRoute();
+}
+
+document.getElementById('camera-form').addEventListener('submit', (e) => {
+  e.preventDefault();
+  void startCamera(e.target);
+});
+cameraStop.addEventListener('click', () => {
+  stopCamera();
+  location.hash = '#/';
+});
+// Closing the page closes the socket too; this only makes it prompt.
+window.addEventListener('pagehide', stopCamera);
 
 async function refresh() {
   try {
@@ -74,6 +124,7 @@ const STREAM_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
  * as unknown without asking the API about it.
  */
 function parseHash(hash) {
+  if (hash === '#/camera') return { page: 'camera' };
   const m = /^#\/stream\/(.+)$/s.exec(hash);
   if (!m) return { page: 'overview' };
   let id;
@@ -87,8 +138,13 @@ function parseHash(hash) {
 
 function route() {
   const where = parseHash(location.hash);
+  // A camera is analysed only while its view is shown.
+  if (where.page !== 'camera' && camera) stopCamera();
+  if (where.page === 'camera' && !camera) where.page = 'overview';
   document.getElementById('overview').hidden = where.page !== 'overview';
-  if (where.page === 'overview') view.close();
+  if (where.page === 'camera') {
+    if (view.id !== camera.id) view.open(camera.id, model, camera);
+  } else if (where.page === 'overview') view.close();
   else if (where.page === 'unknown') view.showUnknown(where.text);
   else {
     if (view.id !== where.id) view.open(where.id, model);
@@ -115,8 +171,9 @@ document.getElementById('token-form').addEventListener('submit', (e) => {
   void refresh();
   if (view.id !== null) {
     const id = view.id;
+    const local = view.local;
     view.close();
-    view.open(id, model);
+    view.open(id, model, local);
   }
 });
 window.addEventListener('hashchange', safeRoute);

@@ -27,9 +27,11 @@ export class StreamView {
     this.unknown = false;
   }
 
-  open(id, model) {
+  /** `local`: a CameraSession whose frames are drawn instead of the daemon's snapshots. */
+  open(id, model, local = null) {
     this.close();
     this.id = id;
+    this.local = local;
     this.listed = false;
     this.facesOnly = model.facesOnly;
     this.root.hidden = false;
@@ -42,7 +44,8 @@ export class StreamView {
     this.frameDirty = true;
     this.abort = new AbortController();
     this.stopSocket = liveSocket({ streams: id, types: 'stream,faces,track,affect' }, (e) => this.onEvent(e), this.onConn);
-    void this.pollSnapshots(this.abort.signal);
+    if (!local) void this.pollSnapshots(this.abort.signal);
+    this.root.querySelector('#frame-note').textContent = local ? 'your camera: each frame as it was analysed' : '';
   }
 
   /** A hash that names no stream: said so, shortened, and nothing is asked of the daemon. */
@@ -67,7 +70,10 @@ export class StreamView {
     if (this.id === null) return;
     this.abort.abort();
     this.stopSocket();
-    this.bitmap?.close();
+    // A camera's frames are the session's to close.
+    if (!this.local) this.bitmap?.close();
+    this.bitmap = null;
+    this.local = null;
     this.tracksEl.replaceChildren();
     this.root.hidden = true;
     this.id = null;
@@ -159,6 +165,11 @@ export class StreamView {
 
   render(now) {
     if (this.id === null) return;
+    if (this.local) {
+      // The sent frame the latest result is about (boxes drawn where they were found).
+      const { bitmap, seq } = this.local.frame(this.faces.latest?.frame);
+      if (bitmap !== this.bitmap) Object.assign(this, { bitmap, seq, frameDirty: true });
+    }
     if (this.frameDirty) {
       this.frameDirty = false;
       const f = this.faces.byFrame.get(this.seq) ?? this.faces.latest;

@@ -27,6 +27,12 @@ export const streamSchema = z.strictObject({
   transport: z.enum(['tcp', 'udp']).optional(),
   /** Hardware decoding for this stream (overrides analysis.hwaccel). */
   hwaccel: hwaccelSchema.optional(),
+  /**
+   * What GET /v1/streams/{id}/snapshot.jpg may show: `raw` frames (`?blur=1` blurs the faces),
+   * only `blurred` ones, or nothing (`off`: no frame is even kept). Default `raw`, but `off` for
+   * push streams (/v1/ingest/{id}) unless their client asks for more.
+   */
+  privacy: z.strictObject({ snapshots: z.enum(['raw', 'blurred', 'off']) }).optional(),
 });
 
 export const configSchema = z.strictObject({
@@ -78,6 +84,21 @@ export const configSchema = z.strictObject({
       protectProbes: z.boolean().default(false),
       /** Also require the token for /metrics. */
       protectMetrics: z.boolean().default(false),
+    })
+    .prefault({}),
+  /** Frames pushed by clients over the WebSocket /v1/ingest/{id} (docs/ingest.md): the browser's camera on the live page, or any app. */
+  ingest: z
+    .strictObject({
+      /** Accept push streams (token and Origin are checked as for every request). */
+      enabled: z.boolean().default(true),
+      /** Largest WebSocket message (one JPEG frame); a larger one closes the connection with 1009. */
+      maxFrameBytes: z.number().int().min(1024).max(64 * 1024 * 1024).default(1024 * 1024),
+      /** Largest frame (width × height, from the JPEG header, checked before decoding); larger frames are skipped and counted. */
+      maxPixels: z.number().int().min(64 * 64).max(16384 * 16384).default(1920 * 1080),
+      /** Frames per second a connection may push (a burst of one second's worth is allowed); faster ones are skipped and counted. */
+      maxFps: z.number().positive().max(120).default(15),
+      /** Push streams one client address may hold at once. */
+      maxStreamsPerClient: z.number().int().min(1).max(1000).default(2),
     })
     .prefault({}),
   persistence: z

@@ -42,6 +42,8 @@ export const ErrorCodes = {
   DOWNLOAD: 'VA_ERR_DOWNLOAD',
   /** A model name that the model store does not hold. */
   MODEL_NOT_FOUND: 'VA_ERR_MODEL_NOT_FOUND',
+  /** A snapshot the stream's privacy.snapshots does not allow (off, or raw of a blurred stream). */
+  SNAPSHOT_FORBIDDEN: 'VA_ERR_SNAPSHOT_FORBIDDEN',
   /** `device: gpu` (model.device, detector.device, --device) that this host cannot honour; the message names what is missing. */
   DEVICE_UNAVAILABLE: 'VA_ERR_DEVICE_UNAVAILABLE',
 } as const;

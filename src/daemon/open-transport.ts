@@ -9,6 +9,8 @@ import { accessPolicy } from '../transport/request-guard.js';
 import type { SnapshotRegistry } from '../transport/snapshots.js';
 import type { StreamApi } from '../transport/stream-api.js';
 import { WsPublisher } from '../transport/ws-publisher.js';
+import { IngestServer } from '../transport/ingest-socket.js';
+import type { PushChannels } from '../streams/open-source.js';
 
 /** The event WebSocket and the HTTP server (API, probes, metrics) on one port; not yet listening. */
 export function openTransport(
@@ -20,9 +22,10 @@ export function openTransport(
     readonly supervisor: StreamApi;
     readonly snapshots: SnapshotRegistry;
     readonly readiness: Readiness;
+    readonly pushChannels: PushChannels;
     readonly cluster: () => ClusterView | undefined;
   },
-): { readonly publisher: WsPublisher; readonly http: HttpServer } {
+): { readonly publisher: WsPublisher; readonly ingest: IngestServer; readonly http: HttpServer } {
   const { server } = config;
   const publisher = new WsPublisher(deps.events, { metrics: deps.metrics, logger: deps.logger }, {
     maxClients: server.maxWsClients,
@@ -30,9 +33,14 @@ export function openTransport(
     maxBehindMs: server.wsMaxBehindMs,
     pingIntervalMs: server.wsPingMs,
   });
+  const ingest = new IngestServer(
+    { supervisor: deps.supervisor, channels: deps.pushChannels, events: deps.events, metrics: deps.metrics, logger: deps.logger },
+    { ...config.ingest, pingIntervalMs: server.wsPingMs },
+  );
   const http = new HttpServer({
     supervisor: deps.supervisor,
     publisher,
+    ingest,
     snapshots: deps.snapshots,
     metrics: deps.metrics,
     logger: deps.logger,
@@ -42,5 +50,5 @@ export function openTransport(
     cluster: deps.cluster,
     readiness: deps.readiness,
   });
-  return { publisher, http };
+  return { publisher, ingest, http };
 }

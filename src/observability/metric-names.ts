@@ -38,4 +38,6 @@ export const MetricNames = {
   modelHostUp: 'va_model_host_up',
   modelHostRestarts: 'va_model_host_restarts_total',
   controlCommandsRefused: 'va_control_commands_refused_total',
+  ingestClients: 'va_ingest_clients',
+  ingestFramesRefused: 'va_ingest_frames_refused_total',
 } as const;

@@ -85,6 +85,13 @@ export function createMetrics(
       help: 'WebSocket messages dropped because a client fell behind',
       registers: [registry],
     }),
+    ingestClients: new Gauge({ name: N.ingestClients, help: 'Clients pushing frames to /v1/ingest/{id}', registers: [registry] }),
+    ingestFramesRefused: new Counter({
+      name: N.ingestFramesRefused,
+      help: 'Pushed frames not analysed, by reason: rate (over ingest.maxFps), busy (a newer frame replaced it before decoding), undecodable, too_large (over ingest.maxPixels)',
+      labelNames: ['reason'],
+      registers: [registry],
+    }),
     inferenceDuration: new Histogram({
       name: N.inferenceDuration,
       help: 'Affect model time per batch (cnn: backbone + heads of every member; gru: GRU heads)',

@@ -98,6 +98,11 @@ export interface DecodeImageOptions {
    * `ffmpeg` (default): FFmpeg's decoder and swscale, as the demuxer path decodes.
    */
   readonly jpeg?: 'pil' | 'ffmpeg';
+  /**
+   * Images wider than this are scaled down (bilinear, to an even height, as analysisFilter does),
+   * in the same swscale pass as the RGB conversion; never up. FFmpeg's path only (`jpeg: 'pil'` keeps the size).
+   */
+  readonly maxWidth?: number;
 }
 
 /** Decodes one encoded image to RGB24 at its own size. `name` only labels errors. */
@@ -143,9 +148,10 @@ export function decodeImage(bytes: Uint8Array, name: string, opts: DecodeImageOp
     }
     const { width, height } = frame;
     if (!(width > 0 && height > 0) || width * height > MAX_IMAGE_PIXELS) throw new DecodeError(ErrorCodes.DECODE, `${name}: bad image size ${width}×${height}`);
+    const [outWidth, outHeight] = scaledSize(width, height, opts.maxWidth);
     rgb.alloc();
-    rgb.width = width;
-    rgb.height = height;
+    rgb.width = outWidth;
+    rgb.height = outHeight;
     rgb.format = AV_PIX_FMT_RGB24;
     // FFmpeg's default alignment, never 1: swscale's x86 YUV→RGB24 path writes 16-pixel blocks and,
     // on rows packed to 3 × width, stops at the last 8-pixel multiple that fits, so a 4:2:0 or 4:2:2
@@ -154,11 +160,11 @@ export function decodeImage(bytes: Uint8Array, name: string, opts: DecodeImageOp
     // whole last block; toBuffer() copies out width × 3 bytes per row.
     check(rgb.getBuffer(0), name, 'allocate the RGB frame');
     sws.allocContext();
-    sws.getContext(width, height, frame.format as AVPixelFormat, width, height, AV_PIX_FMT_RGB24, SWS_BILINEAR);
+    sws.getContext(width, height, frame.format as AVPixelFormat, outWidth, outHeight, AV_PIX_FMT_RGB24, SWS_BILINEAR);
     check(sws.scaleFrameSync(rgb, frame), name, 'convert to RGB');
     const data = new Uint8Array(rgb.toBuffer());
-    if (data.length !== width * height * 3) throw new DecodeError(ErrorCodes.DECODE, `${name}: RGB conversion gave ${data.length} bytes for ${width}×${height}`);
-    return { data, width, height };
+    if (data.length !== outWidth * outHeight * 3) throw new DecodeError(ErrorCodes.DECODE, `${name}: RGB conversion gave ${data.length} bytes for ${outWidth}×${outHeight}`);
+    return { data, width: outWidth, height: outHeight };
   } finally {
     sws.freeContext();
     rgb.free();
@@ -166,6 +172,12 @@ export function decodeImage(bytes: Uint8Array, name: string, opts: DecodeImageOp
     packet.free();
     ctx.freeContext();
   }
+}
+
+/** The size an image of width × height is converted to under `maxWidth` (an even height, at least 2). */
+export function scaledSize(width: number, height: number, maxWidth: number | undefined): [number, number] {
+  if (maxWidth === undefined || width <= maxWidth) return [width, height];
+  return [maxWidth, Math.max(2, 2 * Math.round((height * maxWidth) / width / 2))];
 }
 
 function check(ret: number, name: string, what: string): void {

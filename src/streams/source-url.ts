@@ -7,13 +7,15 @@ import { redactUrl } from './redact-url.js';
 export type SourceSpec =
   | { readonly kind: 'file'; readonly path: string }
   | { readonly kind: 'rtsp'; readonly url: string }
-  | { readonly kind: 'demo'; readonly scene: string };
+  | { readonly kind: 'demo'; readonly scene: string }
+  /** Frames a client pushes to /v1/ingest/{name} (push-source.ts). */
+  | { readonly kind: 'push'; readonly name: string };
 
-export const SUPPORTED_SCHEMES = ['file:', 'rtsp:', 'rtsps:', 'demo:'] as const;
+export const SUPPORTED_SCHEMES = ['file:', 'rtsp:', 'rtsps:', 'demo:', 'push:'] as const;
 
 /**
  * Parses a source URL: `file://…` or a plain path, `rtsp(s)://…`, or `demo:` (the built-in
- * animated demo stream). Anything else is a SourceError naming the scheme.
+ * animated demo stream), `push:<id>` (frames pushed to /v1/ingest/{id}). Anything else is a SourceError naming the scheme.
  */
 export function parseSourceUrl(url: string, cwd = process.cwd()): SourceSpec {
   const m = /^([A-Za-z][A-Za-z0-9+.-]*):/.exec(url);
@@ -33,6 +35,8 @@ export function parseSourceUrl(url: string, cwd = process.cwd()): SourceSpec {
       return { kind: 'rtsp', url: checkNetworkUrl(scheme + url.slice(scheme.length)) };
     case 'demo:':
       return { kind: 'demo', scene: url.slice('demo:'.length).replace(/^\/\//, '') || 'faces' };
+    case 'push:':
+      return { kind: 'push', name: url.slice('push:'.length) };
     default:
       throw new SourceError(ErrorCodes.SOURCE_SCHEME, `unsupported URL scheme "${scheme}" (supported: ${SUPPORTED_SCHEMES.join(', ')})`, {
         context: { scheme },

@@ -9,6 +9,7 @@ import { openFileInput, resolveFileSource } from './file-input.js';
 import { FrameDecoder } from './frame-decoder.js';
 import type { DecoderReport, HwaccelMode, HwDeviceOpener } from './hw-device.js';
 import { Pacer } from './pacer.js';
+import type { PushChannel } from './push-source.js';
 import { openRtspInput } from './rtsp-input.js';
 import type { SourceSpec } from './source-url.js';
 
@@ -76,6 +77,8 @@ export interface VideoSourceOptions {
   readonly onDecoder?: (report: DecoderReport) => void;
   /** Opens hardware devices: a seam for tests (default: FFmpeg's av_hwdevice_ctx_create). */
   readonly openHwDevice?: HwDeviceOpener;
+  /** `push:` sources only: the daemon's channels, one per connected ingest client. */
+  readonly pushChannels?: { get(name: string): PushChannel | undefined };
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { Observable, Subject, Subscription } from 'rxjs';
 import type { Config, StreamConfig } from '../config/schema.js';
-import { AnalyticsError, ConfigError, ErrorCodes, asAnalyticsError } from '../core/errors.js';
+import { AnalyticsError, ConfigError, ErrorCodes, SourceError, asAnalyticsError } from '../core/errors.js';
 import { asStreamId, type StreamId } from '../core/ids.js';
 import type { AnalyticsEvent, StreamState } from '../core/records.js';
 import type { QueuedAffectModel } from '../models/affect/queued-affect-model.js';
@@ -10,7 +10,7 @@ import { forgetStream, initStreamSeries, setStreamState, type Metrics } from '..
 import { OpenTracks } from '../pipeline/open-tracks.js';
 import type { SnapshotSink } from '../pipeline/snapshot-tap.js';
 import { runStream, type RunDeps, type RunSettings, type StreamRecord } from '../pipeline/run-stream.js';
-import { parseSourceUrl, redactUrl, scrubCredentials, type SourceSpec } from '../streams/open-source.js';
+import { parseSourceUrl, redactUrl, scrubCredentials, type PushChannels, type SourceSpec } from '../streams/open-source.js';
 import { assertUnderRoots } from './file-roots.js';
 import { KeyedSerial } from './keyed-serial.js';
 import { applyRecord, type RecordTarget } from './record-adapter.js';
@@ -21,7 +21,10 @@ import type { StreamStore } from './stream-store.js';
 
 export type { StreamInfo } from './stream-info.js';
 
-type Origin = 'config' | 'api';
+type Origin = 'config' | 'api' | 'ingest';
+
+/** What a stream's snapshots may show (privacy.snapshots); push streams show none unless their client asked. */
+export type SnapshotPrivacy = NonNullable<StreamConfig['privacy']>['snapshots'];
 
 /** One subscription of runStream. Records of a run that is no longer its handle's are ignored. */
 interface Run {
@@ -52,7 +55,9 @@ export interface SupervisorDeps {
   /** Present when API-added streams are persisted. */
   readonly store?: StreamStore;
   /** Latest-frame snapshots per stream (GET /v1/streams/{id}/snapshot.jpg). */
-  readonly snapshots?: { open(streamId: string): SnapshotSink; forget(streamId: string): void };
+  readonly snapshots?: { open(streamId: string, privacy: SnapshotPrivacy): SnapshotSink; forget(streamId: string): void };
+  /** The channels of push streams (/v1/ingest/{id}); without them a `push:` source fails to open. */
+  readonly pushChannels?: PushChannels;
   /** The seam unit tests replace: how one stream runs. */
   readonly run?: (spec: SourceSpec, settings: RunSettings, deps: RunDeps) => Observable<StreamRecord>;
 }
@@ -109,6 +114,9 @@ export class StreamSupervisor {
   vetApiUrl(url: string): void {
     const spec = parseSourceUrl(url);
     if (spec.kind === 'file') assertUnderRoots(spec.path, this.deps.config.files.roots);
+    if (spec.kind === 'push') {
+      throw new SourceError(ErrorCodes.SOURCE_SCHEME, 'push: streams are not added here: a client creates one by opening the WebSocket /v1/ingest/{id} and pushing frames (docs/ingest.md)');
+    }
   }
 
   /**
@@ -133,7 +141,7 @@ export class StreamSupervisor {
     return this.serial.run(cfg.id, () => {
       if (this.closed) throw new AnalyticsError(ErrorCodes.INTERNAL, 'the daemon is shutting down');
       if (this.streams.has(cfg.id)) throw new AnalyticsError(ErrorCodes.CONFLICT, `stream ${cfg.id} already exists`);
-      if (origin === 'api' && this.clusterIds.has(cfg.id)) throw new AnalyticsError(ErrorCodes.CONFLICT, `stream id ${cfg.id} belongs to the cluster: its lease decides where it runs`);
+      if (origin !== 'config' && this.clusterIds.has(cfg.id)) throw new AnalyticsError(ErrorCodes.CONFLICT, `stream id ${cfg.id} belongs to the cluster: its lease decides where it runs`);
       const max = this.deps.config.server.maxStreams;
       if (this.streams.size >= max) throw new AnalyticsError(ErrorCodes.LIMIT, `the daemon already runs its maximum of ${max} streams (server.maxStreams)`);
       const id = asStreamId(cfg.id);
@@ -238,11 +246,14 @@ export class StreamSupervisor {
       return;
     }
     const { config, detector, affectModel } = this.deps;
-    const settings = runSettings(config, h.cfg, h.id, { affect: affectModel !== undefined, ...(h.info.origin === 'api' ? { fileRoots: config.files.roots } : {}) });
+    const resolved = runSettings(config, h.cfg, h.id, { affect: affectModel !== undefined, ...(h.info.origin === 'api' ? { fileRoots: config.files.roots } : {}) });
+    const push = this.deps.pushChannels;
+    // A pushed frame is bounded by ingest.maxPixels, the pushers' own limit, instead of analysis.maxSourcePixels.
+    const settings = push && spec.kind === 'push' ? { ...resolved, source: { ...resolved.source, pushChannels: push, maxSourcePixels: config.ingest.maxPixels } } : resolved;
     // Series exist from the start, so rate() panels show 0 rather than nothing.
     initStreamSeries(this.deps.metrics, h.id);
     const tracks = new OpenTracks(h.id);
-    const target = this.target(h, tracks);
+    const target = this.target(h, tracks, h.cfg.privacy?.snapshots ?? (spec.kind === 'push' ? 'off' : 'raw'));
     let run: Run | undefined;
     let released: Promise<void> = Promise.resolve();
     const current = (): boolean => run === undefined || h.run === run;
@@ -283,7 +294,7 @@ export class StreamSupervisor {
     if (timedOut) this.log.warn({ streamId: h.id }, 'source still releasing after stop');
   }
 
-  private target(h: StreamHandle, tracks: OpenTracks): RecordTarget {
+  private target(h: StreamHandle, tracks: OpenTracks, privacy: SnapshotPrivacy): RecordTarget {
     return {
       id: h.id,
       info: h.info,
@@ -291,7 +302,7 @@ export class StreamSupervisor {
       backend: this.deps.backend,
       log: this.deps.logger.child({ component: 'stream', streamId: h.id }),
       tracks,
-      ...(this.deps.snapshots ? { snapshot: this.deps.snapshots.open(h.id) } : {}),
+      ...(this.deps.snapshots ? { snapshot: this.deps.snapshots.open(h.id, privacy) } : {}),
       setState: (state) => this.setState(h, state),
       publish: (event) => this.deps.events.next(event),
     };

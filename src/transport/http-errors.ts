@@ -18,6 +18,7 @@ export const STATUS_FOR_CODE: Partial<Record<ErrorCode, number>> = {
   [ErrorCodes.SOURCE_FORBIDDEN]: 403,
   [ErrorCodes.HOST_FORBIDDEN]: 403,
   [ErrorCodes.ORIGIN_FORBIDDEN]: 403,
+  [ErrorCodes.SNAPSHOT_FORBIDDEN]: 403,
   [ErrorCodes.NOT_FOUND]: 404,
   [ErrorCodes.METHOD_NOT_ALLOWED]: 405,
   [ErrorCodes.CONFLICT]: 409,

@@ -22,6 +22,7 @@ import type { ClusterView } from '../cluster/cluster-view.js';
 import { serveSnapshot, SNAPSHOT_PATH } from './snapshot-route.js';
 import type { SnapshotRegistry } from './snapshots.js';
 import { isStaticPath, serveStatic } from './static-route.js';
+import { INGEST_PATH, type IngestServer } from './ingest-socket.js';
 
 export interface Readiness {
   ready(): ReadinessAnswer;
@@ -32,6 +33,8 @@ export type { StreamApi } from './stream-api.js';
 export interface HttpServerDeps {
   readonly supervisor: StreamApi;
   readonly publisher: WsPublisher;
+  /** The push streams' WebSocket, /v1/ingest/{id}; absent = no such route answers 404. */
+  readonly ingest?: IngestServer;
   readonly snapshots?: SnapshotRegistry;
   readonly metrics: Metrics;
   readonly logger: Logger;
@@ -259,6 +262,8 @@ export class HttpServer {
   private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     const url = this.admit(req, true);
     if (!(url instanceof URL)) return endRaw(socket, url, { headers: url.headers, status: url.status });
+    const ingest = INGEST_PATH.exec(url.pathname);
+    if (ingest && this.deps.ingest) return this.deps.ingest.handleUpgrade(req, socket, head, ingest[1]!, url);
     if (url.pathname !== EVENTS_PATH) return endRaw(socket, { code: ErrorCodes.NOT_FOUND, message: `no WebSocket at ${url.pathname}` });
     const filter = parseEventFilter(url);
     if (typeof filter === 'string') return endRaw(socket, { code: ErrorCodes.BAD_REQUEST, message: filter });
@@ -289,6 +294,7 @@ export class HttpServer {
       res.end(text);
       return;
     }
+    if (INGEST_PATH.test(path)) return sendError(res, ErrorCodes.BAD_REQUEST, 'this endpoint is a WebSocket: push JPEG frames over it (docs/ingest.md)', { status: PROTOCOL_STATUS.upgradeRequired, headers: { upgrade: 'websocket' } });
     if (path === EVENTS_PATH) return sendError(res, ErrorCodes.BAD_REQUEST, 'this endpoint is a WebSocket', { status: PROTOCOL_STATUS.upgradeRequired, headers: { upgrade: 'websocket' } });
     if (path === OPENAPI_PATH) return sendJson(res, 200, openApiDocument(HTTP_ROUTES));
     if (path === ASYNCAPI_PATH) return sendJson(res, 200, asyncApiDocument());

@@ -95,6 +95,23 @@ function operation(template: string, method: string): Json {
           [String(PROTOCOL_STATUS.unavailable)]: { description: 'server.maxWsClients reached (no body).' },
         },
       };
+    case 'GET /v1/ingest/{id}':
+      return {
+        summary: 'Push frames: the WebSocket of a push stream (docs/ingest.md)',
+        parameters: [
+          idParameter,
+          { name: 'snapshots', in: 'query', schema: { enum: ['raw', 'blurred', 'off'] }, description: "The stream's privacy.snapshots; default off." },
+          { name: 'token', in: 'query', schema: { type: 'string' }, description: 'The bearer token (WebSocket only: browsers cannot set headers on one).' },
+        ],
+        responses: {
+          '101': { description: 'Switched to WebSocket: stream {id} exists while it is open; each binary message is one JPEG frame.' },
+          '400': error('Malformed id or snapshots=, or a malformed upgrade (VA_ERR_BAD_REQUEST).'),
+          '404': error('Pushing is turned off (ingest.enabled) (VA_ERR_NOT_FOUND).'),
+          '409': error('The id is taken by a stream or another pusher (VA_ERR_CONFLICT).'),
+          '429': error('ingest.maxStreamsPerClient or server.maxStreams reached (VA_ERR_LIMIT).'),
+          [String(PROTOCOL_STATUS.upgradeRequired)]: error('A plain GET: this endpoint is a WebSocket (VA_ERR_BAD_REQUEST).'),
+        },
+      };
     case 'GET /v1/streams/{id}':
       return { summary: 'One stream', parameters: [idParameter], responses: { ...ok(ref('StreamInfo'), 'The stream.'), '400': error('Malformed id.'), '404': error('No such stream (VA_ERR_NOT_FOUND).') } };
     case 'DELETE /v1/streams/{id}':
@@ -108,10 +125,15 @@ function operation(template: string, method: string): Json {
     case 'GET /v1/streams/{id}/snapshot.jpg':
       return {
         summary: 'The latest analysed frame as JPEG',
-        parameters: [idParameter, { name: 'annotated', in: 'query', schema: { enum: ['0', '1'] }, description: '1: boxes and landmarks drawn.' }],
+        parameters: [
+          idParameter,
+          { name: 'annotated', in: 'query', schema: { enum: ['0', '1'] }, description: '1: boxes and landmarks drawn.' },
+          { name: 'blur', in: 'query', schema: { enum: ['0', '1'] }, description: "1: faces pixelated (always so when the stream's privacy.snapshots is blurred)." },
+        ],
         responses: {
           '200': { description: 'The frame (never cached).', content: { 'image/jpeg': { schema: { type: 'string', contentMediaType: 'image/jpeg' } } } },
-          '400': error('Malformed id, or annotated not 0 or 1 (VA_ERR_BAD_REQUEST).'),
+          '400': error('Malformed id, or annotated or blur not 0 or 1 (VA_ERR_BAD_REQUEST).'),
+          '403': error("The stream's privacy.snapshots is off, or blurred and blur=0 was asked for (VA_ERR_SNAPSHOT_FORBIDDEN)."),
           '404': error('No such stream, or no analysed frame yet (Retry-After: 1) (VA_ERR_NOT_FOUND).'),
         },
       };

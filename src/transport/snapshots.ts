@@ -4,16 +4,26 @@
  * is encoded at most once per variant (plain, annotated): however often clients ask, FFmpeg runs at
  * most 2 × maxFps times a second per stream. The annotated variant draws the boxes, track ids and
  * the latest expression label of each track (from the affect events) in plain JS.
+ *
+ * Privacy (a stream's privacy.snapshots): `off` keeps no frame at all (the store is never due),
+ * `blurred` serves only frames with the faces pixelated (render/blur-faces.ts), `raw` serves raw
+ * frames and blurred ones on request. Only the latest frame is held, in memory, never on disk.
  */
 import type { Observable, Subscription } from 'rxjs';
+import type { StreamConfig } from '../config/schema.js';
 import type { AnalyticsEvent } from '../core/records.js';
+import { blurFaces } from '../render/blur-faces.js';
 import type { SnapshotFrame, SnapshotSink } from '../pipeline/snapshot-tap.js';
 import { RgbCanvas } from '../render/rgb-canvas.js';
 import { trackColour } from '../render/affect-frame.js';
 import { encodeJpeg } from '../streams/encode-jpeg.js';
 
+/** What a stream's snapshots may show. */
+export type SnapshotPrivacy = NonNullable<StreamConfig['privacy']>['snapshots'];
+
 export interface Snapshot {
   readonly jpeg: Buffer;
+  readonly blurred: boolean;
   readonly seq: number;
   readonly pts: number;
   readonly wallTime: number;
@@ -31,14 +41,18 @@ interface Encode {
 export class SnapshotStore implements SnapshotSink {
   private frame: SnapshotFrame | undefined;
   private copiedAt = -Infinity;
-  private readonly encoded = new Map<boolean, Encode>();
+  /** By variant: annotated and/or blurred. */
+  private readonly encoded = new Map<string, Encode>();
   /** Latest expression label per track, from the stream's affect events. */
   readonly labels = new Map<number, string>();
 
-  constructor(private readonly minIntervalMs: number) {}
+  constructor(
+    private readonly minIntervalMs: number,
+    readonly privacy: SnapshotPrivacy = 'raw',
+  ) {}
 
   due(nowMs: number): boolean {
-    return nowMs - this.copiedAt >= this.minIntervalMs;
+    return this.privacy !== 'off' && nowMs - this.copiedAt >= this.minIntervalMs;
   }
 
   put(frame: SnapshotFrame, nowMs: number): void {
@@ -52,25 +66,35 @@ export class SnapshotStore implements SnapshotSink {
    * after it), so encodes slower than the refresh rate (4K frames on a busy machine) cannot pile
    * up, each holding its frame's pixels.
    */
-  async jpeg(annotated: boolean): Promise<Snapshot | undefined> {
+  async jpeg(annotated: boolean, blur = false): Promise<Snapshot | undefined> {
     const f = this.frame;
-    if (!f) return undefined;
-    let e = this.encoded.get(annotated);
+    // The store's own policy holds whatever the caller asks (the route refuses what it forbids).
+    if (!f || this.privacy === 'off') return undefined;
+    const blurred = blur || this.privacy === 'blurred';
+    const key = `${annotated}|${blurred}`;
+    let e = this.encoded.get(key);
     if (e === undefined || (e.seq !== f.seq && e.settled)) {
-      const started: Encode = { seq: f.seq, pts: f.pts, wallTime: f.wallTime, jpeg: encodeJpeg(annotated ? this.annotate(f) : f.image), settled: false };
-      this.encoded.set(annotated, started);
+      const image = blurred ? this.blurred(f) : f.image;
+      const started: Encode = { seq: f.seq, pts: f.pts, wallTime: f.wallTime, jpeg: encodeJpeg(annotated ? this.annotate(f, image) : image), settled: false };
+      this.encoded.set(key, started);
       started.jpeg.then(
         () => (started.settled = true),
         // A failed encode is not cached.
-        () => this.encoded.get(annotated) === started && this.encoded.delete(annotated),
+        () => this.encoded.get(key) === started && this.encoded.delete(key),
       );
       e = started;
     }
-    return { jpeg: await e.jpeg, seq: e.seq, pts: e.pts, wallTime: e.wallTime };
+    return { jpeg: await e.jpeg, blurred, seq: e.seq, pts: e.pts, wallTime: e.wallTime };
   }
 
-  private annotate(f: SnapshotFrame): SnapshotFrame['image'] {
-    const data = f.image.data.slice();
+  /** The frame with its faces pixelated (boxes are in source pixels, the image may be scaled). */
+  private blurred(f: SnapshotFrame): SnapshotFrame['image'] {
+    const k = f.image.width / f.sourceWidth;
+    return blurFaces(f.image, f.faces.map((face) => face.box.map((v) => v * k) as [number, number, number, number]));
+  }
+
+  private annotate(f: SnapshotFrame, image: SnapshotFrame['image']): SnapshotFrame['image'] {
+    const data = image.data.slice();
     const c = new RgbCanvas(data, f.image.width, f.image.height);
     const k = f.image.width / f.sourceWidth;
     const text = f.image.width >= 480 ? 2 : 1;
@@ -106,8 +130,8 @@ export class SnapshotRegistry {
   }
 
   /** A fresh store for a stream that (re)starts. */
-  open(streamId: string): SnapshotStore {
-    const s = new SnapshotStore(1000 / this.maxFps);
+  open(streamId: string, privacy: SnapshotPrivacy = 'raw'): SnapshotStore {
+    const s = new SnapshotStore(1000 / this.maxFps, privacy);
     this.stores.set(streamId, s);
     return s;
   }

@@ -12,6 +12,7 @@ const FILES: Readonly<Record<string, { readonly file: string; readonly type: str
   '/ui/overview.js': { file: 'overview.js', type: 'text/javascript; charset=utf-8' },
   '/ui/stream-view.js': { file: 'stream-view.js', type: 'text/javascript; charset=utf-8' },
   '/ui/plots.js': { file: 'plots.js', type: 'text/javascript; charset=utf-8' },
+  '/ui/camera.js': { file: 'camera.js', type: 'text/javascript; charset=utf-8' },
 };
 
 /** The paths the live page is served at. */

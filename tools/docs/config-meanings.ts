@@ -21,6 +21,11 @@ export const CONFIG_MEANINGS: Readonly<Record<string, string>> = {
     'bearer token for the API and the WebSocket (`--token`, or better `DAEMON_TOKEN`: flags show in `ps`); at least 16 visible ASCII characters: a token with a space, newline, control or non-ASCII character cannot be sent in a header and stops the start (exit 2, naming the variable or flag)',
   'auth.protectProbes': 'also require the token for `/healthz` + `/readyz`',
   'auth.protectMetrics': 'also require the token for `/metrics`',
+  'ingest.enabled': 'accept push streams on the WebSocket `/v1/ingest/{id}` (the live page\'s *Analyse my camera*, or any app; see [Pushing frames](ingest.md)); off: 404',
+  'ingest.maxFrameBytes': 'largest message (one JPEG frame) on `/v1/ingest/{id}`; a larger one closes the socket with 1009 before it is buffered, and the stream is removed',
+  'ingest.maxPixels': 'largest pushed frame (width × height, read from the JPEG header before decoding); larger frames are skipped and counted (`too_large`)',
+  'ingest.maxFps': 'frames per second one push socket may send (a token bucket holding one second\'s worth); faster ones are skipped and counted (`rate`)',
+  'ingest.maxStreamsPerClient': 'push streams one client address may hold at once; further upgrades get 429 `VA_ERR_LIMIT`',
   'persistence.file': 'JSON file keeping API-added streams across restarts (written atomically, mode 0600: it holds camera URLs with credentials)',
   'files.roots': 'directories API-added file sources may read (403 otherwise); checked on the real path at every open (`--file-root DIR`, repeatable, replaces them)',
   'files.allowNestedFormats': 'let file sources use demuxers that open other files named inside them (HLS, DASH, concat, IMF …); such entries can point outside the roots',
@@ -93,12 +98,15 @@ export const CONFIG_MEANINGS: Readonly<Record<string, string>> = {
 
 export const STREAM_MEANINGS: Readonly<Record<string, string>> = {
   id: 'stream id, `[A-Za-z0-9][A-Za-z0-9_.-]{0,63}`; unique (duplicates are a configuration error)',
-  url: '`file://` or a path, `rtsp://` / `rtsps://`, or `demo:`',
+  url: '`file://` or a path, `rtsp://` / `rtsps://`, or `demo:` (`push:{id}` streams are made by `/v1/ingest/{id}` only)',
   realtime: 'pace file sources at their frame rate, as a camera would; false = as fast as analysis allows',
   loop: 'start a file again when it ends',
   analysisFps: "frames analysed per second of stream time for this stream (overrides `analysis.analysisFps`)",
   transport: 'RTSP transport for this stream (overrides `rtsp.transport`)',
   hwaccel: 'hardware decoding for this stream (overrides `analysis.hwaccel`)',
+  privacy: "what may leave the daemon of this stream's frames (see `privacy.snapshots`)",
+  'privacy.snapshots':
+    "what this stream's `snapshot.jpg` may show: `raw` (`?blur=1` pixelates the faces), `blurred` only, or `off` (no frame kept; 403 `VA_ERR_SNAPSHOT_FORBIDDEN`); default `raw`, `off` for push streams unless their client asks",
 };
 
 export const SINK_MEANINGS: Readonly<Record<string, string>> = {

@@ -43,6 +43,7 @@ export const ERROR_MEANINGS: Readonly<Record<ErrorCode, string>> = {
   VA_ERR_LIMIT: 'too many streams (429); a full control backlog',
   VA_ERR_HOST_FORBIDDEN: '`Host` header not in `server.allowedHosts` (403)',
   VA_ERR_ORIGIN_FORBIDDEN: 'cross-origin WebSocket or state change, `Origin` not allowed (403)',
+  VA_ERR_SNAPSHOT_FORBIDDEN: "a snapshot the stream's `privacy.snapshots` does not allow: `off`, or a raw one (`?blur=0`) of a `blurred` stream (403)",
   VA_ERR_UNSUPPORTED_MEDIA_TYPE: 'request body not `application/json` (415)',
   VA_ERR_METHOD_NOT_ALLOWED: 'method not taken by the route (405, with `Allow`), and `CONNECT`',
   VA_ERR_PERSISTENCE: 'a stream change could not be written to `persistence.file`; it was not made (HTTP 500)',
