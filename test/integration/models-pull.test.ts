@@ -46,7 +46,9 @@ function handler(req: http.IncomingMessage, res: http.ServerResponse): void {
   if (url === '/truncated') {
     res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(cnn0.length) });
     res.write(cnn0.subarray(0, 4096));
-    return void setTimeout(() => res.destroy(), 20);
+    // A FIN after the bytes, not a reset: a reset 20 ms later could reach a client that had not yet
+    // read them (a loaded machine), and the kernel drops what it has not read.
+    return void res.socket?.end();
   }
   if (url === '/stall') {
     res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(cnn0.length) });

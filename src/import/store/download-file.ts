@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import { constants, createReadStream } from 'node:fs';
 import { open, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
+import { PassThrough } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AnalyticsError, ErrorCodes } from '../../core/errors.js';
 import { httpGet } from './http-get.js';
@@ -202,13 +203,22 @@ export async function downloadFile(o: DownloadFileOptions): Promise<DownloadResu
   }
 
   async function receive(res: IncomingMessage, offset: number, total: number | undefined, contentType: string | undefined, host: string): Promise<void> {
-    const sink = await openSink(part, offset > 0);
-    let received = offset;
-    let head = offset > 0 ? undefined : Buffer.alloc(0);
+    // Listening before the first await: a body that arrives and breaks while the file opens would
+    // otherwise be gone (a destroyed response emits nothing more).
+    const body = everyChunk(res);
     const idleMs = o.idleTimeoutMs ?? 30_000;
     res.setTimeout(idleMs, () => res.destroy(new Transient(`no data for ${idleMs} ms`)));
+    let sink: DownloadSink;
     try {
-      for await (const chunk of res) {
+      sink = await openSink(part, offset > 0);
+    } catch (err) {
+      res.destroy();
+      throw err;
+    }
+    let received = offset;
+    let head = offset > 0 ? undefined : Buffer.alloc(0);
+    try {
+      for await (const chunk of body.chunks) {
         const buf = chunk as Buffer;
         if (received + buf.length > o.maxBytes) throw fail(`${host}: the file grew past the ${o.maxBytes} bytes it may have`);
         if (head !== undefined) {
@@ -231,6 +241,8 @@ export async function downloadFile(o: DownloadFileOptions): Promise<DownloadResu
         await write(sink, head);
         received += head.length;
       }
+      const broke = body.error();
+      if (broke !== undefined) throw broke;
     } catch (err) {
       if (err instanceof AnalyticsError || err instanceof Transient) throw err;
       throw new Transient(`the connection broke after ${received} bytes (${(err as Error).message})`);
@@ -240,6 +252,41 @@ export async function downloadFile(o: DownloadFileOptions): Promise<DownloadResu
     }
     if (total !== undefined && received < total) throw new Transient(`the connection ended after ${received} of ${total} bytes`);
   }
+}
+
+/**
+ * Every chunk the socket delivered, then the error that ended the body (if any). Iterating the
+ * response itself would drop the chunks still buffered when it errors (a connection reset right
+ * after the last bytes, read late on a loaded machine): those bytes are part of what the next run
+ * resumes from.
+ */
+function everyChunk(res: IncomingMessage): { readonly chunks: PassThrough; readonly error: () => Error | undefined } {
+  const chunks = new PassThrough({ highWaterMark: 1 << 20 });
+  let error: Error | undefined;
+  let ended = false;
+  const end = (): void => {
+    if (ended) return;
+    ended = true;
+    chunks.end();
+  };
+  res.on('data', (c: Buffer) => {
+    if (!chunks.write(c)) res.pause();
+  });
+  chunks.on('drain', () => res.resume());
+  res.once('end', end);
+  res.once('error', (e) => {
+    error ??= e;
+    end();
+  });
+  res.once('close', () => {
+    if (!res.complete) error ??= new Error('aborted');
+    end();
+  });
+  if (res.destroyed) {
+    error = new Error('aborted before its body was read');
+    end();
+  }
+  return { chunks, error: () => error };
 }
 
 async function write(sink: DownloadSink, chunk: Buffer): Promise<void> {
