@@ -2,11 +2,18 @@ import { defineConfig } from 'vitest/config';
 
 /**
  * Files whose checks compare rates or race timers against the machine's speed: the cluster tests
- * (lease expiry and rebalancing against a real Redis) and the lifecycle drills (a bystander stream
- * must keep a share of the rate it had alone). They run one at a time after everything else, so
- * no other file's load lands in the middle of a measurement they made before it.
+ * (lease expiry and rebalancing against a real Redis), the lifecycle drills (a bystander stream
+ * must keep a share of the rate it had alone) and the hostile-broker floods (a flood must reach
+ * 10,000 commands in 8 s, a witness stream keep a share of its rate). They run one at a time after
+ * everything else, so no other file's load lands in the middle of a measurement they made before it.
  */
-const LOAD_SENSITIVE = ['test/adversarial/cluster.test.ts', 'test/integration/cluster.test.ts', 'test/integration/cluster-api.test.ts', 'test/adversarial/lifecycle.test.ts'];
+const LOAD_SENSITIVE = [
+  'test/adversarial/cluster.test.ts',
+  'test/integration/cluster.test.ts',
+  'test/integration/cluster-api.test.ts',
+  'test/adversarial/lifecycle.test.ts',
+  'test/integration/brokers-hostile.test.ts',
+];
 
 const shared = {
   pool: 'forks' as const,
