@@ -47,6 +47,12 @@ export async function api(method, path, body, signal) {
 export async function snapshot(id, signal) {
   const res = await fetch(`/v1/streams/${encodeURIComponent(id)}/snapshot.jpg`, { headers: headers(), signal, cache: 'no-store' });
   if (res.status === 404) return null;
+  // The stream's privacy.snapshots forbids it (push streams by default): said, not an error.
+  if (res.status === 403) {
+    const err = await failure(res);
+    if (err.code === 'VA_ERR_SNAPSHOT_FORBIDDEN') return { forbidden: err.message };
+    throw err;
+  }
   if (!res.ok) throw await failure(res);
   const seq = Number(res.headers.get('x-frame-seq'));
   return { seq, bitmap: await createImageBitmap(await res.blob()) };

@@ -95,6 +95,12 @@ export class StreamView {
           s?.bitmap.close();
           return;
         }
+        if (s?.forbidden) {
+          // Boxes and tracks still come from the events; the frame is not the daemon's to show.
+          note.textContent = `no frame: ${s.forbidden}`;
+          await new Promise((r) => setTimeout(r, 5000));
+          continue;
+        }
         if (s) {
           this.bitmap?.close();
           this.bitmap = s.bitmap;

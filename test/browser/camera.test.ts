@@ -112,6 +112,15 @@ describe('analyse my camera', () => {
     expect(snap.status).toBe(403);
     expect(((await snap.json()) as { error: { code: string } }).error.code).toBe('VA_ERR_SNAPSHOT_FORBIDDEN');
 
+    // Another viewer of the camera stream gets boxes and tracks from the events but no frame, told so, not as an error.
+    const other = await openPage();
+    await other.page.goto(`${d.base}/#/stream/${stream!.id}`);
+    await expect.poll(() => other.page.locator('#frame-note').textContent(), { timeout: 15_000 }).toMatch(/^no frame: .*privacy\.snapshots: off/);
+    await expect.poll(async () => Number(await other.page.locator('#frame').getAttribute('data-faces')), { timeout: 30_000 }).toBe(1);
+    expect(await other.page.locator('#error').isVisible()).toBe(false);
+    expect(other.errors).toEqual([]);
+    await other.page.close();
+
     // Stop: the socket closes and the daemon removes the stream.
     await page.click('#camera-stop');
     await events.waitFor((m) => m.streamId === stream!.id && m.type === 'stream' && m.state === 'removed', 15_000);
