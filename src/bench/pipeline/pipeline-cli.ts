@@ -23,6 +23,7 @@ interface PipelineFlags {
   members: number;
   threads: number[];
   workers: number[];
+  maxWaitMs: number[];
   rounds: number;
   engine: EnginePreference;
   device: DevicePreference;
@@ -42,6 +43,7 @@ export function registerBenchPipeline(bench: Command): Command {
     .option('--members <n>', 'ensemble members', positiveInt('--members'), 1)
     .addOption(typedDefault(new Option('--threads <list>', 'model.threads values to compare (0: the daemon\'s rule)').argParser(listOf(nonNegativeInt('--threads'))), '0'))
     .addOption(typedDefault(new Option('--workers <list>', 'model.workers values to compare (0: the daemon\'s rule)').argParser(listOf(nonNegativeInt('--workers'))), '0'))
+    .addOption(typedDefault(new Option('--max-wait-ms <list>', 'model.maxWaitMs values to compare (how long a batch waits for more requests)').argParser(listOf(nonNegativeInt('--max-wait-ms'))), '15'))
     .option('--rounds <n>', 'times the whole grid runs, interleaved (the order reversed every other round)', positiveInt('--rounds'), 1)
     .addOption(engineOption('model.engine of the daemon under test').default('auto'))
     .addOption(deviceOption('model.device and detector.device of the daemon under test (gpu: it does not start without one)').default('auto'))
@@ -50,7 +52,7 @@ export function registerBenchPipeline(bench: Command): Command {
     .action(async (o: PipelineFlags) => {
       try {
         const { benchPipeline } = await import('./pipeline.js');
-        await benchPipeline({ seconds: o.seconds, archs: o.arch, streams: o.streams, analysisFps: o.analysisFps, members: o.members, threads: o.threads, workers: o.workers, rounds: o.rounds, engine: o.engine, device: o.device, backend: o.backend, json: o.json === true });
+        await benchPipeline({ seconds: o.seconds, archs: o.arch, streams: o.streams, analysisFps: o.analysisFps, members: o.members, threads: o.threads, workers: o.workers, maxWaitMs: o.maxWaitMs, rounds: o.rounds, engine: o.engine, device: o.device, backend: o.backend, json: o.json === true });
       } catch (err) {
         // A daemon under test that cannot start (e.g. --device gpu without one): one error line, exit 1.
         process.exitCode = reportError(err);

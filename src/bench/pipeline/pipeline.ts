@@ -32,6 +32,11 @@ export interface PipelineStageTimes {
   readonly modelBusy: number;
   /** CPU time of the whole daemon process (every thread) per wall second: cores in use. */
   readonly processCores: number;
+  /**
+   * The process's CPU time per affect event (frames dropped under load included): what one
+   * analysed face costs end to end, whatever share of the cores a shared machine left the run.
+   */
+  readonly cpuMsPerFaceFrame: number;
 }
 
 export interface PipelineBenchRun {
@@ -42,6 +47,8 @@ export interface PipelineBenchRun {
   /** `model.threads` and `model.workers` of the daemon under test (0: the daemon's rule). */
   readonly threads: number;
   readonly workers: number;
+  /** `model.maxWaitMs`: how long a CNN or GRU batch waits for more requests. */
+  readonly maxWaitMs: number;
   readonly seconds: number;
   /** Affect events (one per face and analysed frame) per second, all streams together. */
   readonly faceFramesPerSecond: number;
@@ -122,10 +129,11 @@ async function snapshot(registry: Registry): Promise<Snapshot> {
 const round = (x: number, digits: number): number => (Number.isFinite(x) ? Math.round(x * 10 ** digits) / 10 ** digits : 0);
 const mean = (a: { sum: number; count: number }, b: { sum: number; count: number }): number => (b.count > a.count ? (b.sum - a.sum) / (b.count - a.count) : 0);
 
-function stageTimes(a: Snapshot, b: Snapshot): PipelineStageTimes {
+function stageTimes(a: Snapshot, b: Snapshot, events: number): PipelineStageTimes {
   const wallS = (b.at - a.at) / 1000;
   const cnnMs = mean(a.cnn, b.cnn) * 1000;
   const cnnBatch = mean(a.cnnSize, b.cnnSize);
+  const cpuMs = (b.cpu.user - a.cpu.user + (b.cpu.system - a.cpu.system)) / 1000;
   return {
     decodeMs: round(mean(a.decode, b.decode) * 1000, 2),
     detectMs: round(mean(a.detect, b.detect) * 1000, 1),
@@ -135,11 +143,12 @@ function stageTimes(a: Snapshot, b: Snapshot): PipelineStageTimes {
     gruMsPerBatch: round(mean(a.gru, b.gru) * 1000, 1),
     gruBatchSize: round(mean(a.gruSize, b.gruSize), 2),
     modelBusy: round((b.cnn.sum - a.cnn.sum + (b.gru.sum - a.gru.sum)) / wallS, 3),
-    processCores: round((b.cpu.user - a.cpu.user + (b.cpu.system - a.cpu.system)) / 1e6 / wallS, 2),
+    processCores: round(cpuMs / 1000 / wallS, 2),
+    cpuMsPerFaceFrame: round(events > 0 ? cpuMs / events : 0, 1),
   };
 }
 
-type RunShape = Pick<PipelineBenchRun, 'arch' | 'members' | 'streams' | 'analysisFps' | 'threads' | 'workers' | 'seconds'>;
+type RunShape = Pick<PipelineBenchRun, 'arch' | 'members' | 'streams' | 'analysisFps' | 'threads' | 'workers' | 'maxWaitMs' | 'seconds'>;
 
 async function runOnce(model: string, o: RunShape, backend: string, engine: EnginePreference, device: DevicePreference = 'auto'): Promise<PipelineBenchRun> {
   const media = testMediaDir;
@@ -150,7 +159,7 @@ async function runOnce(model: string, o: RunShape, backend: string, engine: Engi
     log: { level: 'warn' },
     files: { roots: [media] },
     analysis: { analysisFps: o.analysisFps },
-    model: { dir: model, stride: 8, engine, device, threads: o.threads, workers: o.workers },
+    model: { dir: model, stride: 8, engine, device, threads: o.threads, workers: o.workers, maxWaitMs: o.maxWaitMs },
     detector: { device },
     streams: Array.from({ length: o.streams }, (_, i) => ({ id: `s${i}`, url: path.join(media, clips[i % clips.length]!), realtime: true, loop: true })),
   });
@@ -181,7 +190,7 @@ async function runOnce(model: string, o: RunShape, backend: string, engine: Engi
       latencyP95Ms: Math.round(quantile(sorted, 0.95)),
       dropRate: decoded > 0 ? round(dropped / decoded, 3) : 0,
       decodedShare: round(decoded / (nominalFps * o.seconds), 3),
-      stages: stageTimes(before, after),
+      stages: stageTimes(before, after, latencies.length),
       loadAverage: round(loadavg()[0] ?? 0, 2),
     };
   } finally {
@@ -200,6 +209,8 @@ export interface PipelineBenchOptions {
   readonly threads?: readonly number[];
   /** `model.workers` values to compare (default [0]: the daemon's rule). */
   readonly workers?: readonly number[];
+  /** `model.maxWaitMs` values to compare (default [15], the daemon's default). */
+  readonly maxWaitMs?: readonly number[];
   /**
    * Times the whole grid runs, interleaved (every configuration once per round, the order reversed
    * every other round), so configurations compared on a shared machine see the same load.
@@ -217,9 +228,9 @@ export interface PipelineBenchOptions {
 export function formatRun(r: PipelineBenchRun, engine: string): string {
   const s = r.stages;
   return (
-    `${r.arch.padEnd(12)} engine=${engine} members=${r.members} streams=${r.streams} analysisFps=${String(r.analysisFps ?? 'all').padEnd(4)} threads=${r.threads} workers=${r.workers} ` +
+    `${r.arch.padEnd(12)} engine=${engine} members=${r.members} streams=${r.streams} analysisFps=${String(r.analysisFps ?? 'all').padEnd(4)} threads=${r.threads} workers=${r.workers} maxWaitMs=${r.maxWaitMs} ` +
     `${r.faceFramesPerSecond.toFixed(1).padStart(6)} face-frames/s  latency p50 ${r.latencyP50Ms} ms p95 ${r.latencyP95Ms} ms  drop rate ${(r.dropRate * 100).toFixed(1)}%  decoded ${(r.decodedShare * 100).toFixed(0)}% of source frames\n` +
-    `    stages: decode ${s.decodeMs} ms/frame · detect ${s.detectMs} ms/frame · cnn ${s.cnnMsPerBatch} ms/batch of ${s.cnnBatchSize} (${s.cnnMsPerFace} ms/face) · gru ${s.gruMsPerBatch} ms/batch of ${s.gruBatchSize} · model busy ${(s.modelBusy * 100).toFixed(0)}% · process ${s.processCores} cores · load ${r.loadAverage}`
+    `    stages: decode ${s.decodeMs} ms/frame · detect ${s.detectMs} ms/frame · cnn ${s.cnnMsPerBatch} ms/batch of ${s.cnnBatchSize} (${s.cnnMsPerFace} ms/face) · gru ${s.gruMsPerBatch} ms/batch of ${s.gruBatchSize} · model busy ${(s.modelBusy * 100).toFixed(0)}% · process ${s.processCores} cores, ${s.cpuMsPerFaceFrame} CPU ms/face-frame · load ${r.loadAverage}`
   );
 }
 
@@ -248,7 +259,8 @@ export async function benchPipeline(o: PipelineBenchOptions): Promise<PipelineBe
       for (const streams of o.streams)
         for (const analysisFps of o.analysisFps)
           for (const threads of o.threads ?? [0])
-            for (const workers of o.workers ?? [0]) grid.push({ arch, members: o.members, streams, analysisFps, threads, workers, seconds: o.seconds });
+            for (const workers of o.workers ?? [0])
+              for (const maxWaitMs of o.maxWaitMs ?? [15]) grid.push({ arch, members: o.members, streams, analysisFps, threads, workers, maxWaitMs, seconds: o.seconds });
     for (let r = 0; r < (o.rounds ?? 1); r++) {
       for (const shape of r % 2 === 0 ? grid : [...grid].reverse()) {
         const run = await runOnce(dirs.get(shape.arch)!, shape, o.backend, engine, o.device ?? 'auto');
