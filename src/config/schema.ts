@@ -99,6 +99,8 @@ export const configSchema = z.strictObject({
       maxFps: z.number().positive().max(120).default(15),
       /** Push streams one client address may hold at once. */
       maxStreamsPerClient: z.number().int().min(1).max(1000).default(2),
+      /** A push socket that sends no frame for this long is closed (1008) and its stream removed: an idle one holds a detector session. */
+      idleTimeoutMs: z.number().int().min(1000).max(3_600_000).default(60_000),
     })
     .prefault({}),
   persistence: z

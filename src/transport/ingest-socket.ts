@@ -8,7 +8,8 @@
  * Limits, each with its config key: message bytes (ingest.maxFrameBytes: a larger message closes
  * the socket with 1009 before it is buffered), frame pixels (ingest.maxPixels, in the source),
  * frames per second (ingest.maxFps: a token bucket holding one second's worth), push streams per
- * client address (ingest.maxStreamsPerClient) and streams in all (server.maxStreams). A frame that
+ * client address (ingest.maxStreamsPerClient), streams in all (server.maxStreams) and idleness
+ * (ingest.idleTimeoutMs: an idle socket would hold a detector session for nothing). A frame that
  * is refused is counted (va_ingest_frames_refused_total) and skipped; the client is told, at most
  * once a second per reason, in a JSON text message.
  */
@@ -67,6 +68,8 @@ interface Pusher {
   readonly ws: WebSocket;
   readonly id: string;
   alive: boolean;
+  /** performance.now() of the latest message. */
+  lastMessageAt: number;
 }
 
 export interface IngestDeps {
@@ -83,6 +86,7 @@ export class IngestServer {
   private readonly pushers = new Map<string, Pusher>();
   private readonly sub: Subscription;
   private readonly pinger: NodeJS.Timeout | undefined;
+  private readonly idleCheck: NodeJS.Timeout;
   private readonly log: Logger;
 
   constructor(
@@ -98,6 +102,8 @@ export class IngestServer {
       if (e.type === 'stream' && e.state === 'removed') this.pushers.get(e.streamId)?.ws.close(1000, 'stream removed');
     });
     if (opts.pingIntervalMs > 0) this.pinger = setInterval(() => this.pingAll(), opts.pingIntervalMs).unref();
+    // Checked a few times per timeout, so a socket goes at most a quarter of it late.
+    this.idleCheck = setInterval(() => this.closeIdle(), Math.max(250, opts.idleTimeoutMs / 4)).unref();
   }
 
   /** Called from the HTTP server's 'upgrade' once the target, Host, token and Origin passed. */
@@ -169,13 +175,14 @@ export class IngestServer {
   }
 
   private serve(ws: WebSocket, id: string, channel: PushChannel, removeStream: () => void): void {
-    const pusher: Pusher = { ws, id, alive: true };
+    const pusher: Pusher = { ws, id, alive: true, lastMessageAt: performance.now() };
     this.pushers.set(id, pusher);
     this.deps.metrics.ingestClients.set(this.pushers.size);
     const bucket = new TokenBucket(this.opts.maxFps, Math.max(1, this.opts.maxFps));
     let index = 0;
     ws.on('message', (data: RawData, isBinary: boolean) => {
       const i = index++;
+      pusher.lastMessageAt = performance.now();
       if (!isBinary) return void ws.close(1003, 'send each frame as one binary message (a JPEG)');
       if (!bucket.take()) return this.refused(id, 'rate', i);
       channel.push({ bytes: asBytes(data), index: i, arrivedAtMs: performance.now() });
@@ -206,6 +213,16 @@ export class IngestServer {
     ws.send(JSON.stringify({ type: 'refused', reason, frame: index, ...(err ? { error: { code: err.code, message: err.message } } : {}) }));
   }
 
+  private closeIdle(): void {
+    const now = performance.now();
+    for (const p of this.pushers.values()) {
+      if (p.ws.readyState === WebSocket.OPEN && now - p.lastMessageAt > this.opts.idleTimeoutMs) {
+        this.log.info({ streamId: p.id }, 'push client sent no frame within ingest.idleTimeoutMs; closed');
+        p.ws.close(1008, `no frame for ${Math.round(this.opts.idleTimeoutMs / 1000)} s (ingest.idleTimeoutMs)`);
+      }
+    }
+  }
+
   private pingAll(): void {
     for (const p of this.pushers.values()) {
       if (p.ws.readyState !== WebSocket.OPEN) continue;
@@ -221,6 +238,7 @@ export class IngestServer {
   /** Ends every push connection (1001); their streams are removed by the supervisor's own close. */
   async close(): Promise<void> {
     clearInterval(this.pinger);
+    clearInterval(this.idleCheck);
     this.sub.unsubscribe();
     for (const p of this.pushers.values()) p.ws.close(1001, 'daemon shutting down');
     await new Promise<void>((resolve) => this.wss.close(() => resolve()));

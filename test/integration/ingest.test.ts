@@ -132,6 +132,18 @@ describe('push streams over /v1/ingest/{id}', () => {
       await sending;
     }
     expect((await streamInfo(d, 'cam1'))?.state).toBe('running');
+    // A restart reads the same socket's frames again.
+    expect((await fetch(`${d.base}/v1/streams/cam1/restart`, { method: 'POST', headers: auth })).status).toBe(200);
+    const seen = events.messages.length;
+    done = false;
+    const again = pushFrames(p, 8, () => done);
+    try {
+      await waitUntil(() => events.messages.slice(seen).some((m) => m.streamId === 'cam1' && m.type === 'faces' && (m.faces as unknown[]).length === 1), 30_000, 'faces after the restart');
+    } finally {
+      done = true;
+      await again;
+    }
+    expect((await streamInfo(d, 'cam1'))?.state).toBe('running');
     p.ws.close();
     await events.waitFor((m) => m.streamId === 'cam1' && m.type === 'stream' && m.state === 'removed', 10_000);
     expect(await streamInfo(d, 'cam1')).toBeUndefined();
@@ -271,6 +283,7 @@ describe('snapshot privacy', () => {
         { id: 'raw', url: media('utterance_1.mp4'), realtime: true, loop: true },
         { id: 'hidden', url: media('utterance_1.mp4'), realtime: true, loop: true, privacy: { snapshots: 'off' } },
       ],
+      ingest: { idleTimeoutMs: 2000 },
     });
     events = await EventClient.connect(`${d.ws}?token=${TOKEN}&types=faces`);
   }, 60_000);
@@ -350,6 +363,19 @@ describe('snapshot privacy', () => {
       await sending;
       off.ws.close();
       blur.ws.close();
+      await Promise.all([off.closed, blur.closed]);
+      await waitUntil(async () => (await streamInfo(d, 'cam-off')) === undefined && (await streamInfo(d, 'cam-blur')) === undefined, 10_000, 'push streams removed');
     }
+  });
+
+  it('closes a push socket that sends nothing for ingest.idleTimeoutMs (1008), and removes its stream', async () => {
+    const p = await push(d, 'idle');
+    const t0 = performance.now();
+    const { code, reason } = await p.closed;
+    expect(code).toBe(1008);
+    expect(reason).toMatch(/ingest\.idleTimeoutMs/);
+    // 2 s, checked every 0.5 s; generous for a loaded machine.
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(1900);
+    await waitUntil(async () => (await streamInfo(d, 'idle')) === undefined, 10_000, 'idle removed');
   });
 });

@@ -26,6 +26,7 @@ export const CONFIG_MEANINGS: Readonly<Record<string, string>> = {
   'ingest.maxPixels': 'largest pushed frame (width × height, read from the JPEG header before decoding); larger frames are skipped and counted (`too_large`)',
   'ingest.maxFps': 'frames per second one push socket may send (a token bucket holding one second\'s worth); faster ones are skipped and counted (`rate`)',
   'ingest.maxStreamsPerClient': 'push streams one client address may hold at once; further upgrades get 429 `VA_ERR_LIMIT`',
+  'ingest.idleTimeoutMs': 'a push socket that sends no message for this long is closed with 1008 and its stream removed (an idle one would hold a detector session)',
   'persistence.file': 'JSON file keeping API-added streams across restarts (written atomically, mode 0600: it holds camera URLs with credentials)',
   'files.roots': 'directories API-added file sources may read (403 otherwise); checked on the real path at every open (`--file-root DIR`, repeatable, replaces them)',
   'files.allowNestedFormats': 'let file sources use demuxers that open other files named inside them (HLS, DASH, concat, IMF …); such entries can point outside the roots',
