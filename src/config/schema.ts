@@ -15,6 +15,20 @@ function isOrigin(v: string): boolean {
 /** Hardware decoding: opt-in, and software whenever the hardware asked for is not usable. */
 const hwaccelSchema = z.enum(['none', 'auto', 'cuda', 'vaapi', 'qsv']);
 
+/** The `quality:` thresholds (each null = off); see pipeline/quality/gate.ts. */
+const qualityGateSchema = z.strictObject({
+  /** Minimum detector (mesh presence) score, in [0, 1]. */
+  minScore: z.number().min(0).max(1).nullable().default(null),
+  /** Minimum inter-ocular distance (face size), source-frame pixels. */
+  minFacePx: z.number().min(0).max(10_000).nullable().default(null),
+  /** Minimum sharpness (variance of the Laplacian of the 112×112 grey aligned crop, grey levels²). */
+  minSharpness: z.number().min(0).nullable().default(null),
+  /** Largest |yaw| in degrees. */
+  maxAbsYawDeg: z.number().min(0).max(180).nullable().default(null),
+  /** Largest |pitch| in degrees (its zero is not calibrated: see docs/events.md). */
+  maxAbsPitchDeg: z.number().min(0).max(180).nullable().default(null),
+});
+
 export const streamSchema = z.strictObject({
   id: z.string().regex(STREAM_ID_PATTERN, 'must match [A-Za-z0-9][A-Za-z0-9_.-]{0,63}'),
   url: z.string().min(1).max(4096),
@@ -27,6 +41,16 @@ export const streamSchema = z.strictObject({
   transport: z.enum(['tcp', 'udp']).optional(),
   /** Hardware decoding for this stream (overrides analysis.hwaccel). */
   hwaccel: hwaccelSchema.optional(),
+  /** Face-quality gating for this stream: each key given (null = off) overrides the daemon's `quality`. */
+  quality: z
+    .strictObject({
+      minScore: z.number().min(0).max(1).nullable().optional(),
+      minFacePx: z.number().min(0).max(10_000).nullable().optional(),
+      minSharpness: z.number().min(0).nullable().optional(),
+      maxAbsYawDeg: z.number().min(0).max(180).nullable().optional(),
+      maxAbsPitchDeg: z.number().min(0).max(180).nullable().optional(),
+    })
+    .optional(),
   /**
    * What GET /v1/streams/{id}/snapshot.jpg may show: `raw` frames (`?blur=1` blurs the faces),
    * only `blurred` ones, or nothing (`off`: no frame is even kept). Default `raw`, but `off` for
@@ -245,6 +269,12 @@ export const configSchema = z.strictObject({
       size: z.number().int().min(16).max(1024).default(112),
     })
     .prefault({}),
+  /**
+   * Face-quality gating: a face failing any threshold is reported (faces events' `quality.gated`,
+   * va_faces_gated_total) but gets no affect analysis in that frame. Every threshold is off (null)
+   * by default; a stream's `quality` overrides them key by key.
+   */
+  quality: qualityGateSchema.prefault({}),
   streams: z.array(streamSchema).default([]),
   /**
    * Many daemons sharing one set of cameras: `streams` are then the cluster's streams, each run by

@@ -7,6 +7,7 @@
  */
 import { z } from 'zod';
 import { AU_LABELS, EXPR_LABELS } from './affect-labels.js';
+import { GATE_REASONS } from './face-measures.js';
 import type { StreamId } from './ids.js';
 import { STREAM_ID_PATTERN } from './ids.js';
 
@@ -16,7 +17,7 @@ import { STREAM_ID_PATTERN } from './ids.js';
  * closed, so even an added field would fail a consumer that validates against the old version.
  * Broker messages carry it as `schemaVersion`; the WebSocket does not (see docs/events.md).
  */
-export const EVENT_SCHEMA_VERSION = 1;
+export const EVENT_SCHEMA_VERSION = 2;
 
 // zod brands with its own marker; ours is the `__brand` of ids.ts. The runtime check is the same
 // pattern asStreamId applies, so the cast only names the brand.
@@ -66,6 +67,47 @@ export const streamEventSchema = z
   .readonly()
   .meta({ title: 'stream event', description: 'A stream changed state (starting, running, reconnecting, ended, failed, removed).' });
 
+const degrees = (what: string): z.ZodNumber => z.number().min(-180).max(180).describe(`${what}, degrees rounded to 0.1.`);
+const faceQualitySchema = z
+  .strictObject({
+    score: z.number().min(0).max(1).describe("The detector's (face mesh presence) score in [0, 1], rounded to 0.001."),
+    interocularPx: z.number().min(0).describe('Distance between the two eye centres, source-frame pixels rounded to 0.1: the face size.'),
+    sharpness: z
+      .number()
+      .min(0)
+      .describe('Variance of the Laplacian of the grey aligned face crop, resampled to 112×112 whatever the face size (grey levels², rounded to 0.1); lower is blurrier.'),
+    pose: z
+      .strictObject({
+        yaw: degrees("Yaw: positive when the face turns towards the image's right (the person's left)"),
+        pitch: degrees('Pitch: positive when the face tilts up; its zero is not calibrated'),
+        roll: degrees("Roll: the eye line's angle, positive when the head tilts clockwise in the image"),
+      })
+      .readonly()
+      .exactOptional()
+      .describe('Head pose from the face mesh (geometry of its 468 points, not a trained pose model); absent from detectors without a mesh.'),
+    eyes: z
+      .strictObject({
+        left: z.number().min(0).describe("Eye aspect ratio of the eye on the image's left (Soukupová & Čech), rounded to 0.001."),
+        right: z.number().min(0).describe("Eye aspect ratio of the eye on the image's right, rounded to 0.001."),
+        closure: z
+          .number()
+          .min(0)
+          .max(1)
+          .describe("Eye closure in [0, 1] (0 as open as this track's eyes usually are, 1 as closed as the mesh draws a closed eye), rounded to 0.001."),
+        perclos: z.number().min(0).max(1).describe('PERCLOS: the share of the last 60 s of this track (or of its life, if shorter) with eyes more than 80 % closed, rounded to 0.001.'),
+        blinkRate: z.number().min(0).describe('Blinks per minute over the last 60 s of this track (or its life, if shorter), rounded to 0.1.'),
+      })
+      .readonly()
+      .exactOptional()
+      .describe('Eye closure from the face mesh’s eye contours: geometric measures, not a trained AU45 (eye closure) detector; absent from detectors without a mesh.'),
+    gated: z
+      .array(z.enum(GATE_REASONS))
+      .readonly()
+      .describe("Why this face is left out of affect analysis in this frame (the stream's `quality` thresholds it fails); empty when it is analysed. A gated face gets no affect event for the frame and does not enter the model's window or the smoothing."),
+  })
+  .readonly()
+  .describe('How far this face can be trusted in this frame.');
+
 const faceSchema = z
   .strictObject({
     trackId,
@@ -79,6 +121,7 @@ const faceSchema = z
       .length(5)
       .readonly()
       .describe('Five points [x, y] in source-frame pixels (may fall outside the frame), in image order: the eye on the left of the image, the eye on the right, nose tip, left and right mouth corners.'),
+    quality: faceQualitySchema,
   })
   .readonly()
   .describe('One detected and tracked face.');
@@ -162,11 +205,31 @@ export const affectEventSchema = z
     description: 'The affect of one tracked face in one frame (smoothed over time when smoothing is on): Action Units, expression, valence and arousal.',
   });
 
+export const blinkEventSchema = z
+  .strictObject({
+    type: z.literal('blink').describe('Event type: a tracked face blinked (its eyes closed and opened again).'),
+    schemaVersion,
+    streamId,
+    trackId,
+    frame: frame.describe('The first frame with the eyes closed.'),
+    pts: pts.describe('Stream time of the first frame with the eyes closed, seconds rounded to 0.1 ms.'),
+    ts: ts.describe('Wall clock, ISO 8601 in UTC with milliseconds, of the first frame with the eyes closed.'),
+    durationMs: z.number().min(0).describe('From the first closed frame to the first open one, milliseconds rounded to 0.1 (so a multiple of the frame period).'),
+    minEyeAspect: z.number().min(0).describe('The lowest mean eye aspect ratio of the two eyes during the blink, rounded to 0.001.'),
+  })
+  .readonly()
+  .meta({
+    title: 'blink event',
+    description:
+      "A blink of a tracked face, published when the eyes open again: closure (faces events' `quality.eyes.closure`) at or above 0.5 from the first closed frame to the first open one. Geometric, from the face mesh's eye contours; not a trained AU45 detector.",
+  });
+
 export const EVENT_SCHEMAS = {
   stream: streamEventSchema,
   faces: facesEventSchema,
   track: trackEventSchema,
   affect: affectEventSchema,
+  blink: blinkEventSchema,
 } as const;
 
 export type EventSchemaType = keyof typeof EVENT_SCHEMAS;

@@ -1,5 +1,6 @@
 import type { z } from 'zod';
-import type { affectEventSchema, facesEventSchema, streamEventSchema, trackEventSchema } from './event-schemas.js';
+import type { affectEventSchema, blinkEventSchema, facesEventSchema, streamEventSchema, trackEventSchema } from './event-schemas.js';
+import type { FaceQuality, MeshMeasures } from './face-measures.js';
 import type { StreamId, TrackId } from './ids.js';
 
 export type Point = readonly [number, number];
@@ -29,6 +30,8 @@ export interface FaceObservation {
   readonly box: Box;
   readonly score: number;
   readonly landmarks: FiveLandmarks;
+  /** Head pose and eye aspect ratios from the face mesh (absent from detectors without one). */
+  readonly mesh?: MeshMeasures;
 }
 
 /** Seed §7.1 alignment: a similarity transform from the aligned crop to source pixels. */
@@ -42,6 +45,8 @@ export interface Alignment {
 
 export interface AlignedFace extends FaceObservation {
   readonly alignment: Alignment;
+  /** Score, size, sharpness, pose and eyes (set by the pipeline's assess stage). */
+  readonly quality?: FaceQuality;
 }
 
 export interface TrackedFace extends AlignedFace {
@@ -72,10 +77,11 @@ export type StreamEvent = z.infer<typeof streamEventSchema>;
 export type FacesEvent = z.infer<typeof facesEventSchema>;
 export type TrackEvent = z.infer<typeof trackEventSchema>;
 export type AffectEvent = z.infer<typeof affectEventSchema>;
+export type BlinkEvent = z.infer<typeof blinkEventSchema>;
 
 /** `removed` is published once, when a stream is deleted; it never shows in the API or metrics. */
 export type StreamState = StreamEvent['state'];
 
-export type AnalyticsEvent = StreamEvent | FacesEvent | TrackEvent | AffectEvent;
+export type AnalyticsEvent = StreamEvent | FacesEvent | TrackEvent | AffectEvent | BlinkEvent;
 export type EventType = AnalyticsEvent['type'];
-export const EVENT_TYPES: readonly EventType[] = ['stream', 'faces', 'track', 'affect'];
+export const EVENT_TYPES: readonly EventType[] = ['stream', 'faces', 'track', 'affect', 'blink'];

@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { GATE_REASONS } from '../core/face-measures.js';
 import type { StreamState } from '../core/records.js';
 import { MetricNames as N } from './metric-names.js';
 
@@ -129,6 +130,13 @@ export function createMetrics(
       registers: [registry],
     }),
     affectEvents: new Counter({ name: N.affectEvents, help: 'Affect events published', labelNames: streamLabel, registers: [registry] }),
+    facesGated: new Counter({
+      name: N.facesGated,
+      help: 'Faces kept out of affect analysis by the quality thresholds, per stream and reason (score, size, sharpness, yaw, pitch; a face failing two counts under both)',
+      labelNames: ['stream', 'reason'],
+      registers: [registry],
+    }),
+    blinks: new Counter({ name: N.blinks, help: 'Blink events published (eye closure from the face mesh, not a trained AU45 detector)', labelNames: streamLabel, registers: [registry] }),
     streamReconnects: new Counter({
       name: N.streamReconnects,
       help: 'Reconnect attempts of live sources (after a failure, an end or a stall)',
@@ -240,9 +248,10 @@ export function setStreamState(m: Metrics, stream: string, state: StreamState): 
  * "no data" instead of 0 for streams that never drop or shed.
  */
 export function initStreamSeries(m: Metrics, stream: string): void {
-  for (const c of [m.framesDecoded, m.framesAnalysed, m.framesDropped, m.framesSkipped, m.streamReconnects, m.tracksStarted, m.windowsDropped, m.affectFramesDropped, m.affectEvents]) {
+  for (const c of [m.framesDecoded, m.framesAnalysed, m.framesDropped, m.framesSkipped, m.streamReconnects, m.tracksStarted, m.windowsDropped, m.affectFramesDropped, m.affectEvents, m.blinks]) {
     c.inc({ stream }, 0);
   }
+  for (const reason of GATE_REASONS) m.facesGated.inc({ stream, reason }, 0);
 }
 
 /** Removes a deleted stream's series so /metrics does not keep dead labels forever. */
@@ -262,8 +271,10 @@ export function forgetStream(m: Metrics, stream: string): void {
     m.affectFramesDropped,
     m.endToEndLatency,
     m.affectEvents,
+    m.blinks,
   ]) {
     metric.remove({ stream });
   }
+  for (const reason of GATE_REASONS) m.facesGated.remove({ stream, reason });
   for (const s of STREAM_STATES) m.streamState.remove({ stream, state: s });
 }

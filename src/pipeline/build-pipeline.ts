@@ -2,6 +2,7 @@ import { connect, merge, mergeAll, tap, type Observable } from 'rxjs';
 import type { AnalyticsEvent } from '../core/records.js';
 import type { SourceSpec } from '../streams/open-source.js';
 import { alignFaces } from './align-faces.js';
+import { assessFaces } from './quality/assess-faces.js';
 import type { AffectModel } from './affect/affect-records.js';
 import { analyseAffect } from './affect/analyse-affect.js';
 import type { CreditGate } from './credit-gate.js';
@@ -28,7 +29,7 @@ export interface PipelineDeps {
 
 /**
  * One stream's stages in the order a frame meets them: source (openFrames, fromSource) → detect
- * → align → track → face events (sources already sample to analysisFps), and with a model the
+ * → align → assess (quality) → track → face events (sources already sample to analysisFps), and with a model the
  * affect branch beside the face events. Each stage reports its own records to `deps.report`; the
  * Observable carries the events. A gated (as-fast-as-possible) source gets its credit back from
  * the last stage a frame passes through, so no stage in between can pile frames up.
@@ -46,6 +47,7 @@ export function buildPipeline(spec: SourceSpec, settings: RunSettings, deps: Pip
   const tracked = frames.pipe(
     detectFaces({ session: deps.session, report, ...(gate && !affect ? { gate } : {}) }, { queueFrames: settings.queueFrames }),
     alignFaces({ size: settings.alignSize }),
+    assessFaces(settings.quality),
     trackFaces({ ...settings.tracker, report }),
     // Synchronously, before the frame's credit goes back: consumers that cut crops (predict) read its pixels here.
     tap((record) => report({ kind: 'tracked', record })),

@@ -43,6 +43,7 @@ export function detectFaces(deps: DetectFacesDeps, opts: DetectFacesOptions): Op
         box: [f.box[0] * sx, f.box[1] * sy, f.box[2] * sx, f.box[3] * sy],
         score: f.score,
         landmarks: f.landmarks.map(([x, y]) => [x * sx, y * sy] as const) as unknown as FaceObservation['landmarks'],
+        ...(f.mesh ? { mesh: f.mesh } : {}),
       }));
       const record: FacesRecord = { kind: 'faces', frame, faces, detectMs: performance.now() - t0 };
       report?.({ kind: 'analysed', frameSeq: frame.seq, faces: faces.length, detectMs: record.detectMs });

@@ -3,6 +3,7 @@ import type { FaceDetectorHost } from '../models/face-detector/face-detector-hos
 import type { ReconnectPolicy, VideoSourceOptions } from '../streams/open-source.js';
 import type { AnalyseAffectOptions } from './affect/analyse-affect.js';
 import type { FaceTrackerOptions } from './face-tracker.js';
+import type { QualityGate } from './quality/gate.js';
 
 /** Everything one run of one stream needs to know, already resolved from config and request. */
 export interface RunSettings {
@@ -16,6 +17,8 @@ export interface RunSettings {
   /** Frames waiting for the detector. */
   readonly queueFrames: number;
   readonly alignSize: number;
+  /** Faces failing these thresholds are kept out of affect analysis (absent: none is gated). */
+  readonly quality?: QualityGate;
   readonly tracker: FaceTrackerOptions;
   readonly detector: Parameters<FaceDetectorHost['createSession']>[0];
   readonly rtsp?: {

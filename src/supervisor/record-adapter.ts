@@ -98,6 +98,8 @@ export function applyRecord(t: RecordTarget, record: StreamRecord): void {
         metrics.affectEvents.inc(labels);
         metrics.endToEndLatency.observe(labels, event.latencyMs / 1000);
       }
+      if (event.type === 'faces') for (const f of event.faces) for (const reason of f.quality.gated) metrics.facesGated.inc({ stream: t.id, reason });
+      if (event.type === 'blink') metrics.blinks.inc(labels);
       t.publish(event);
       return;
     }

@@ -1,6 +1,7 @@
 import type { Config, StreamConfig } from '../config/schema.js';
 import type { StreamId } from '../core/ids.js';
 import type { RunSettings } from '../pipeline/run-stream.js';
+import { resolveGate } from '../pipeline/quality/gate.js';
 
 /** A daemon stream's run settings: the stream's own keys over the daemon's config. */
 export function runSettings(config: Config, cfg: StreamConfig, id: StreamId, opts: { readonly fileRoots?: readonly string[]; readonly affect: boolean }): RunSettings {
@@ -13,6 +14,7 @@ export function runSettings(config: Config, cfg: StreamConfig, id: StreamId, opt
     ...(analysisFps !== undefined ? { analysisFps } : {}),
     queueFrames: config.analysis.queueFrames,
     alignSize: config.alignment.size,
+    quality: resolveGate(config.quality, cfg.quality),
     tracker: config.tracker,
     detector: config.detector,
     rtsp: {

@@ -59,7 +59,7 @@ const stream = (id: string): AnalyticsEvent => ({ type: 'stream', streamId: asSt
 
 /** A faces event of about 1.4 KB (ten faces), like a crowded camera's. */
 function faces(id: string, frame: number): FacesEvent {
-  const face = { trackId: 1, box: [301.2, 55.0, 67.4, 78.1] as const, score: 0.998, landmarks: Array.from({ length: 5 }, () => [320.123, 79.321] as const) };
+  const face = { trackId: 1, box: [301.2, 55.0, 67.4, 78.1] as const, score: 0.998, landmarks: Array.from({ length: 5 }, () => [320.123, 79.321] as const), quality: { score: 0.998, interocularPx: 30.1, sharpness: 210.4, gated: [] } };
   return { type: 'faces', streamId: asStreamId(id), frame, pts: frame / 30, ts: new Date(0).toISOString(), width: 640, height: 360, faces: Array.from({ length: 10 }, () => face) };
 }
 

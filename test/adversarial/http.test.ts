@@ -398,7 +398,7 @@ describe('adversarial WebSocket reader (never reads)', () => {
     // A flood of large events (as a busy multi-camera daemon would publish) straight into the
     // daemon's event bus, until the daemon gives up on the stalled client.
     const { daemon } = h.daemon;
-    const face = { trackId: 1, box: [1, 2, 3, 4] as const, score: 0.9, landmarks: Array.from({ length: 5 }, () => [1.2345, 6.789] as const) };
+    const face = { trackId: 1, box: [1, 2, 3, 4] as const, score: 0.9, landmarks: Array.from({ length: 5 }, () => [1.2345, 6.789] as const), quality: { score: 0.9, interocularPx: 2, sharpness: 100, gated: [] } };
     let published = 0;
     const closedLog = (): boolean => h.daemon.logs.some((l) => l.includes('stayed behind (1008)'));
     const deadline = Date.now() + 20_000;

@@ -18,7 +18,15 @@ const faces = {
   ts: '2026-12-07T21:00:00.000Z',
   width: 640,
   height: 360,
-  faces: [{ trackId: 1, box: [301.2, 55, 67.4, 78.1], score: 0.998, landmarks: [[320.1, 79.3], [348, 82.2], [331.5, 96], [318.4, 110.2], [342.9, 112.5]] }],
+  faces: [
+    {
+      trackId: 1,
+      box: [301.2, 55, 67.4, 78.1],
+      score: 0.998,
+      landmarks: [[320.1, 79.3], [348, 82.2], [331.5, 96], [318.4, 110.2], [342.9, 112.5]],
+      quality: { score: 0.998, interocularPx: 27.9, sharpness: 152.3, pose: { yaw: 2.1, pitch: -4.3, roll: 5.9 }, eyes: { left: 0.27, right: 0.26, closure: 0.08, perclos: 0, blinkRate: 12 }, gated: [] },
+    },
+  ],
 };
 
 const refusal = (f: () => unknown): string => {
@@ -54,7 +62,7 @@ describe('event contract (the committed JSON Schemas, through ajv)', () => {
   });
 
   it('refuses an unknown type, a non-object and text that is not JSON', () => {
-    expect(refusal(() => checkEvent({ ...faces, type: 'smiles' }, 'websocket'))).toMatch(/^event \(websocket\): \/type: "smiles" is not an event type \(stream, faces, track, affect\)/);
+    expect(refusal(() => checkEvent({ ...faces, type: 'smiles' }, 'websocket'))).toMatch(/^event \(websocket\): \/type: "smiles" is not an event type \(stream, faces, track, affect, blink[,)]/);
     expect(refusal(() => checkEvent([faces], 'websocket'))).toMatch(/^event \(websocket\): \(root\): not an object/);
     expect(refusal(() => checkEventText('{"type":', 'broker'))).toMatch(/^event \(broker\): not JSON/);
   });

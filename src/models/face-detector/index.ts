@@ -1,7 +1,7 @@
 import { tf, type Tensor3D } from '../tf.js';
 import { BlazeFace } from './blazeface.js';
 import type { FaceGraph, FaceGraphOptions } from './face-graph.js';
-import { FaceMesh } from './face-mesh.js';
+import { FaceMesh, type MeshCrop } from './face-mesh.js';
 import { DEFAULT_DETECTOR_OPTIONS, MESH_CROP_SCALE, type FaceDetectorOptions } from './constants.js';
 import { clipBox, iou, nonMaxSuppression, squareAround } from './geometry.js';
 import type { Box, DetectedFace, RgbImage } from './types.js';
@@ -83,9 +83,12 @@ export interface FaceTiming {
   meshCrops: number;
 }
 
+/** A new face tilted by more than this (degrees) is meshed a second time, turned upright. */
+const RECROP_ROLL_DEG = 5;
+
 export class FaceDetectorSession {
   private frames = 0;
-  private followed: Box[] = [];
+  private followed: MeshCrop[] = [];
   readonly timing: FaceTiming = { detectorMs: 0, detectorRuns: 0, meshMs: 0, meshCrops: 0 };
 
   constructor(
@@ -114,25 +117,37 @@ export class FaceDetectorSession {
         // Prefer the followed (mesh-derived, better centred) crop for a face the detector re-finds.
         crops = kept.map((c) => {
           const square = squareAround(c.box, MESH_CROP_SCALE);
-          const prev = this.followed.find((f) => iou(f, square) > 0.5);
-          return prev ?? square;
+          const prev = this.followed.find((f) => iou(f.box, square) > 0.5);
+          return prev ?? { box: square, angle: 0 };
         });
       }
       const t1 = performance.now();
       const meshes = await this.detector.mesh.run(image, crops);
+      // A new face is first meshed upright (as the detector found it); tilted, it is meshed again
+      // turned by that first estimate, which the upright mesh underestimates (it sees too little
+      // tilt). Followed faces come turned by the last frame's roll already.
+      let extra = 0;
+      for (let i = 0; i < meshes.length; i++) {
+        const m = meshes[i]!;
+        const crop = crops[i]!;
+        if (crop.angle !== 0 || m.score < o.minMeshScore || Math.abs(m.measures.pose.roll) < RECROP_ROLL_DEG) continue;
+        const [again] = await this.detector.mesh.run(image, [{ box: crop.box, angle: m.next.angle }]);
+        extra++;
+        if (again && again.score >= o.minMeshScore) meshes[i] = again;
+      }
       this.timing.meshMs += performance.now() - t1;
-      this.timing.meshCrops += crops.length;
+      this.timing.meshCrops += crops.length + extra;
       const faces: DetectedFace[] = [];
-      const next: Box[] = [];
+      const next: MeshCrop[] = [];
       for (const m of meshes) {
         if (m.score < o.minMeshScore) continue;
         const box = clipBox(m.box, img.width, img.height);
         if (Math.max(box[2], box[3]) < o.minFaceSize) continue;
-        const crop = squareAround(m.box, MESH_CROP_SCALE);
+        const crop = m.next;
         // Two crops that converged on the same face: keep the first.
-        if (next.some((b) => iou(b, crop) > 0.6)) continue;
+        if (next.some((b) => iou(b.box, crop.box) > 0.6)) continue;
         next.push(crop);
-        faces.push({ box, score: m.score, landmarks: m.landmarks });
+        faces.push({ box, score: m.score, landmarks: m.landmarks, mesh: m.measures });
       }
       this.followed = next;
       return { faces, ranDetector: runDetector };

@@ -1,3 +1,5 @@
+import type { MeshMeasures } from '../../core/face-measures.js';
+
 export type Point = readonly [number, number];
 /** [x, y, width, height] in pixels of the image the detector saw. */
 export type Box = readonly [number, number, number, number];
@@ -13,6 +15,8 @@ export interface DetectedFace {
   readonly box: Box;
   readonly score: number;
   readonly landmarks: FiveLandmarks;
+  /** Head pose and eye aspect ratios from the mesh (absent from detectors without one). */
+  readonly mesh?: MeshMeasures;
 }
 
 /** A packed RGB24 image; the detector only reads it. */

@@ -1,5 +1,5 @@
-import { defer, type OperatorFunction } from 'rxjs';
-import type { AffectEvent } from '../../core/records.js';
+import { defer, map, type OperatorFunction } from 'rxjs';
+import type { AffectEvent, TrackedFace } from '../../core/records.js';
 import type { CreditGate } from '../credit-gate.js';
 import type { RecordSink } from '../stream-record.js';
 import type { TrackOutput } from '../track-faces.js';
@@ -22,6 +22,8 @@ export interface AnalyseAffectDeps {
   readonly report?: RecordSink<'dropped'>;
 }
 
+const isGated = (face: TrackedFace): boolean => (face.quality?.gated.length ?? 0) > 0;
+
 export interface AnalyseAffectOptions {
   readonly stride: number;
   readonly smoothing: SmoothingKind;
@@ -31,7 +33,7 @@ export interface AnalyseAffectOptions {
 }
 
 /**
- * Live affect for one stream: crop → CNN features → windows → inference → smoothing → events.
+ * Live affect for one stream: (gated faces left out) → crop → CNN features → windows → inference → smoothing → events.
  * Per face, the model's crop (the aligned 112×112 face for seed models, the declared crop for
  * packaged ones) goes through the shared CNN queue once (per member); CNN-RNN
  * models keep each track's per-frame features in a window ring and run the GRU heads every
@@ -52,6 +54,9 @@ export function analyseAffect(deps: AnalyseAffectDeps, opts: AnalyseAffectOption
             })
           : undefined;
       return source.pipe(
+        // Gated faces (quality thresholds, set in the assess stage) never reach the model: no crop,
+        // no CNN, no window, no smoothing, no affect event. Their track changes still pass.
+        map((record) => (record.kind === 'faces' && record.faces.some(isGated) ? { ...record, faces: record.faces.filter((f) => !isGated(f)) } : record)),
         cropFaces((face) => model.cropOf?.(face) ?? face.alignment),
         cnnFeatures(
           {
