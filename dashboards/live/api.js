@@ -1,4 +1,5 @@
 // The daemon's public API only: REST with `Authorization: Bearer`, the WebSocket with `?token=`.
+import { connect } from './client.js';
 const KEY = 'va-token';
 
 export class ApiError extends Error {
@@ -73,36 +74,26 @@ export function ingestUrl(id) {
   return `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/v1/ingest/${encodeURIComponent(id)}?${q}`;
 }
 
-/** A WebSocket that reconnects (1 s, then up to 10 s); `onState` sees 'open' | 'closed'. */
+/**
+ * The events through the typed client (affect-daemon/client, served as /ui/client.js), which
+ * reconnects (1 s, then up to 10 s); `onState` sees 'open' | 'closed'.
+ */
 export function liveSocket(params, onEvent, onState) {
-  let ws;
-  let stopped = false;
-  let delay = 1000;
-  let timer;
-  const open = () => {
-    ws = new WebSocket(eventsUrl(params));
-    ws.onopen = () => {
-      delay = 1000;
-      onState?.('open');
-    };
-    ws.onmessage = (m) => {
+  const list = (v) => (v ? String(v).split(',') : undefined);
+  const sub = connect({ url: location.origin, token: token.get() || undefined }).subscribe({
+    streams: list(params.streams),
+    types: list(params.types),
+    reconnect: { initialDelayMs: 1000, maxDelayMs: 10_000 },
+    onState: (s) => s.state !== 'connecting' && onState?.(s.state),
+  });
+  void (async () => {
+    for await (const e of sub) {
       try {
-        onEvent(JSON.parse(m.data));
+        onEvent(e);
       } catch {
-        // A malformed message is dropped, never fatal to the page.
+        // A message the page cannot show is dropped, never fatal to the page.
       }
-    };
-    ws.onclose = () => {
-      onState?.('closed');
-      if (stopped) return;
-      timer = setTimeout(open, delay);
-      delay = Math.min(10_000, delay * 2);
-    };
-  };
-  open();
-  return () => {
-    stopped = true;
-    clearTimeout(timer);
-    ws?.close();
-  };
+    }
+  })().catch(() => undefined);
+  return () => sub.close();
 }

@@ -12,6 +12,8 @@ const FILES: Readonly<Record<string, { readonly file: string; readonly type: str
   '/ui/overview.js': { file: 'overview.js', type: 'text/javascript; charset=utf-8' },
   '/ui/stream-view.js': { file: 'stream-view.js', type: 'text/javascript; charset=utf-8' },
   '/ui/plots.js': { file: 'plots.js', type: 'text/javascript; charset=utf-8' },
+  // The typed client (src/client, affect-daemon/client) as the build compiles it: no imports of its own.
+  '/ui/client.js': { file: '../../dist/client/index.js', type: 'text/javascript; charset=utf-8' },
   '/ui/camera.js': { file: 'camera.js', type: 'text/javascript; charset=utf-8' },
 };
 

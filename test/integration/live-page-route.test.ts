@@ -35,6 +35,16 @@ describe('live page route', () => {
     expect(await head.text()).toBe('');
   });
 
+  it('serves the typed client the page subscribes with (/ui/client.js, the build of src/client), with no import a browser could not resolve', async () => {
+    const res = await fetch(`${d.base}/ui/client.js`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
+    const text = await res.text();
+    expect(text).toMatch(/^export function connect\(/m);
+    expect(text).not.toMatch(/^\s*import\s[^(]/m);
+    expect(await (await fetch(`${d.base}/ui/api.js`)).text()).toMatch(/^import \{ connect \} from '\.\/client\.js';$/m);
+  });
+
   it('serves nothing else from disk, and the API still needs the token', async () => {
     for (const p of ['/ui/', '/ui/nope.js', '/ui/..%2f..%2fpackage.json', '/ui/%2e%2e/%2e%2e/package.json', '/index.html', '/dashboards/live/app.js', '/ui/app.js/']) {
       const res = await fetch(`${d.base}${p}`, { headers: { authorization: `Bearer ${TOKEN}` } });

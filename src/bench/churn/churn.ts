@@ -3,7 +3,7 @@ import { readdirSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Writable } from 'node:stream';
 import { Registry } from 'prom-client';
-import WebSocket from 'ws';
+import { connect, type DaemonClient, type Subscription } from '../../client/index.js';
 import { configSchema } from '../../config/schema.js';
 import { buildDaemon } from '../../daemon.js';
 import { tensorCount } from '../../models/backend.js';
@@ -25,14 +25,21 @@ export interface ChurnSample {
 const mb = (b: number): number => Math.round((b / 1048576) * 10) / 10;
 const openFds = (): number => readdirSync('/proc/self/fd').length;
 
-async function openClient(url: string): Promise<WebSocket> {
-  const ws = new WebSocket(url);
-  await new Promise<void>((resolve, reject) => {
-    ws.once('open', () => resolve());
-    ws.once('error', reject);
+/** A subscriber as a program writes one (affect-daemon/client), reading every event it gets. */
+async function openClient(client: DaemonClient): Promise<Subscription<unknown>> {
+  let opened!: () => void;
+  let failed!: (err: Error) => void;
+  const open = new Promise<void>((resolve, reject) => ((opened = resolve), (failed = reject)));
+  const sub = client.subscribe({
+    types: ['faces', 'track', 'affect'],
+    reconnect: false,
+    onState: (s) => (s.state === 'open' ? opened() : s.state === 'closed' ? failed(new Error(`a subscriber could not connect (${s.code} ${s.reason})`)) : undefined),
   });
-  ws.on('message', () => undefined);
-  return ws;
+  void (async () => {
+    for await (const _ of sub);
+  })().catch(() => undefined);
+  await open;
+  return sub;
 }
 
 /**
@@ -58,14 +65,13 @@ export async function benchChurn(o: { readonly minutes: number; readonly backend
   const clips = ['single_face.mp4', 'face_noface.mov', 'no_face.mp4'];
   try {
     const address = await daemon.start();
-    const base = `http://127.0.0.1:${address.port}`;
-    const wsUrl = `ws://127.0.0.1:${address.port}/v1/events?types=faces,track,affect`;
+    const client = connect({ url: `http://127.0.0.1:${address.port}` });
     const started = performance.now();
     let cycles = 0;
     for (let minute = 0; minute <= o.minutes; minute++) {
       const minuteEnd = started + (minute + 1) * 60_000;
       while (minute > 0 && performance.now() < minuteEnd) {
-        await churnCycle(base, wsUrl, clips, cycles++);
+        await churnCycle(client, clips, cycles++);
       }
       if (minute === 0) await sleep(10_000);
       global.gc?.();
@@ -96,33 +102,18 @@ export async function benchChurn(o: { readonly minutes: number; readonly backend
   return samples;
 }
 
-async function churnCycle(base: string, wsUrl: string, clips: readonly string[], n: number): Promise<void> {
+async function churnCycle(client: DaemonClient, clips: readonly string[], n: number): Promise<void> {
   const ids = clips.map((_, i) => `churn-${n}-${i}`);
-  const clients = await Promise.all(Array.from({ length: 20 }, () => openClient(wsUrl)));
-  for (const [i, clip] of clips.entries()) {
-    const r = await fetch(`${base}/v1/streams`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ id: ids[i], url: path.join(testMediaDir, clip), loop: true }),
-    });
-    await r.arrayBuffer();
-    if (r.status !== 201) throw new Error(`adding ${ids[i]} answered ${r.status}`);
-  }
+  const subscribers = await Promise.all(Array.from({ length: 20 }, () => openClient(client)));
+  for (const [i, clip] of clips.entries()) await client.add({ id: ids[i]!, url: path.join(testMediaDir, clip), loop: true });
   await sleep(4000);
   for (const id of ids) {
-    for (const q of ['', '?annotated=1']) {
-      const r = await fetch(`${base}/v1/streams/${id}/snapshot.jpg${q}`);
-      await r.arrayBuffer();
-    }
+    await client.snapshot(id);
+    await client.snapshot(id, { annotated: true });
   }
   await sleep(2000);
-  for (const id of ids) {
-    const r = await fetch(`${base}/v1/streams/${id}`, { method: 'DELETE' });
-    await r.arrayBuffer();
-  }
-  for (const [i, ws] of clients.entries()) {
-    if (i % 2 === 0) ws.close(1000);
-    else ws.terminate();
-  }
+  for (const id of ids) await client.remove(id);
+  // Half closed politely, half cut off.
+  for (const [i, sub] of subscribers.entries()) sub.close({ abrupt: i % 2 === 1 });
   await sleep(500);
 }
