@@ -107,14 +107,68 @@ export interface DecodeImageOptions {
 
 /** Decodes one encoded image to RGB24 at its own size. `name` only labels errors. */
 export function decodeImage(bytes: Uint8Array, name: string, opts: DecodeImageOptions = {}): RgbImage {
-  const kind = sniffImageCodec(bytes);
-  if (kind === undefined) throw new DecodeError(ErrorCodes.DECODE, `${name}: not a JPEG, PNG or BMP image`);
-  const incomplete = INCOMPLETE[kind]?.(bytes);
-  if (incomplete !== undefined) throw new DecodeError(ErrorCodes.DECODE, `${name}: ${incomplete}`);
+  const kind = checkedKind(bytes, name);
   if (kind === 'jpeg' && opts.jpeg === 'pil') {
     const r = decodeJpegPil(bytes, name, MAX_IMAGE_PIXELS);
     if (r.kind === 'rgb') return { data: r.data, width: r.width, height: r.height };
   }
+  const steps = ffmpegDecode(bytes, name, kind, opts);
+  let r = steps.next();
+  while (!r.done) {
+    let ret: number;
+    try {
+      ret = r.value.sync();
+    } catch (err) {
+      r = steps.throw(err);
+      continue;
+    }
+    r = steps.next(ret);
+  }
+  return r.value;
+}
+
+/**
+ * decodeImage with FFmpeg's work (open, decode, conversion) on libuv's thread pool, through
+ * node-av's asynchronous calls: the event loop is free while a frame decodes (a 1920×1080 JPEG
+ * takes tens of milliseconds), which a source decoding frames as they arrive needs. FFmpeg's path.
+ */
+export async function decodeImageAsync(bytes: Uint8Array, name: string, opts: Omit<DecodeImageOptions, 'jpeg'> = {}): Promise<RgbImage> {
+  const steps = ffmpegDecode(bytes, name, checkedKind(bytes, name), opts);
+  let r = steps.next();
+  while (!r.done) {
+    let ret: number;
+    try {
+      ret = await r.value.async();
+    } catch (err) {
+      r = steps.throw(err);
+      continue;
+    }
+    r = steps.next(ret);
+  }
+  return r.value;
+}
+
+/** The image's codec, once its magic bytes and its structure (complete to its end marker) are checked. */
+function checkedKind(bytes: Uint8Array, name: string): ImageCodec {
+  const kind = sniffImageCodec(bytes);
+  if (kind === undefined) throw new DecodeError(ErrorCodes.DECODE, `${name}: not a JPEG, PNG or BMP image`);
+  const incomplete = INCOMPLETE[kind]?.(bytes);
+  if (incomplete !== undefined) throw new DecodeError(ErrorCodes.DECODE, `${name}: ${incomplete}`);
+  return kind;
+}
+
+/** One native call, in both of node-av's forms: the driver picks one and hands back its result. */
+interface NativeCall {
+  sync(): number;
+  async(): Promise<number>;
+}
+
+/**
+ * FFmpeg's decode of one image as a sequence of native calls (yielded) around plain checks, so the
+ * synchronous and the asynchronous decoder are one piece of code. Every native object is freed in
+ * `finally`, on every path (a driver's failed call is thrown back in here).
+ */
+function* ffmpegDecode(bytes: Uint8Array, name: string, kind: ImageCodec, opts: Pick<DecodeImageOptions, 'maxWidth'>): Generator<NativeCall, RgbImage, number> {
   const codec = Codec.findDecoder(CODEC_IDS[kind]);
   if (codec === null) throw new DecodeError(ErrorCodes.UNSUPPORTED_CODEC, `${name}: FFmpeg has no ${kind} decoder`);
   const ctx = new CodecContext();
@@ -131,16 +185,16 @@ export function decodeImage(bytes: Uint8Array, name: string, opts: DecodeImageOp
     // any part missing (the PNG decoder's own measure; 95 % missing by default).
     check(ctx.setOption('err_detect', 'explode'), name, 'enable error detection');
     check(ctx.setOption('discard_damaged_percentage', '0'), name, 'refuse damaged frames');
-    check(ctx.open2Sync(codec, null), name, 'open the decoder');
+    check(yield { sync: () => ctx.open2Sync(codec, null), async: () => ctx.open2(codec, null) }, name, 'open the decoder');
     packet.alloc();
     packet.data = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     frame.alloc();
-    check(ctx.sendPacketSync(packet), name, 'decode');
-    let ret = ctx.receiveFrameSync(frame);
+    check(yield { sync: () => ctx.sendPacketSync(packet), async: () => ctx.sendPacket(packet) }, name, 'decode');
+    let ret = yield { sync: () => ctx.receiveFrameSync(frame), async: () => ctx.receiveFrame(frame) };
     if (ret < 0) {
       // Some decoders hold the frame until they are flushed.
-      ctx.sendPacketSync(null);
-      ret = ctx.receiveFrameSync(frame);
+      yield { sync: () => ctx.sendPacketSync(null), async: () => ctx.sendPacket(null) };
+      ret = yield { sync: () => ctx.receiveFrameSync(frame), async: () => ctx.receiveFrame(frame) };
     }
     check(ret, name, 'decode');
     if (frame.decodeErrorFlags !== 0 || (frame.flags & AV_FRAME_FLAG_CORRUPT) !== 0) {
@@ -161,7 +215,7 @@ export function decodeImage(bytes: Uint8Array, name: string, opts: DecodeImageOp
     check(rgb.getBuffer(0), name, 'allocate the RGB frame');
     sws.allocContext();
     sws.getContext(width, height, frame.format as AVPixelFormat, outWidth, outHeight, AV_PIX_FMT_RGB24, SWS_BILINEAR);
-    check(sws.scaleFrameSync(rgb, frame), name, 'convert to RGB');
+    check(yield { sync: () => sws.scaleFrameSync(rgb, frame), async: () => sws.scaleFrame(rgb, frame) }, name, 'convert to RGB');
     const data = new Uint8Array(rgb.toBuffer());
     if (data.length !== outWidth * outHeight * 3) throw new DecodeError(ErrorCodes.DECODE, `${name}: RGB conversion gave ${data.length} bytes for ${outWidth}×${outHeight}`);
     return { data, width: outWidth, height: outHeight };

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { mediaDir } from '../../test/helpers/media.js';
+import { decodeImage } from './decode-image.js';
 import { PushChannel, PushChannels, decodePushed, jpegFrameSize, readPush, type PushRefusal } from './push-source.js';
 
 const photo = readFileSync(path.join(mediaDir, 'multi_face.jpg'));
@@ -15,11 +16,25 @@ describe('push source', () => {
     expect(jpegFrameSize(Buffer.from('hello world, not a jpeg'))).toBeUndefined();
   });
 
-  it('decodes a pushed JPEG scaled to maxWidth, and refuses oversize and damaged ones with their codes', () => {
-    const rgb = decodePushed(jpeg(1280, 720), 0, { maxPixels: 1920 * 1080, maxWidth: 640 });
+  it('decodes a pushed JPEG scaled to maxWidth, and refuses oversize and damaged ones with their codes', async () => {
+    const rgb = await decodePushed(jpeg(1280, 720), 0, { maxPixels: 1920 * 1080, maxWidth: 640 });
     expect([rgb.width, rgb.height, rgb.sourceWidth, rgb.sourceHeight, rgb.data.length]).toEqual([640, 360, 1280, 720, 640 * 360 * 3]);
-    expect(() => decodePushed(jpeg(2000, 1500), 1, { maxPixels: 1920 * 1080, maxWidth: 640 })).toThrow(expect.objectContaining({ code: 'VA_ERR_SOURCE_TOO_LARGE' }));
-    expect(() => decodePushed(photo.subarray(0, photo.length >> 1), 2, { maxPixels: 1e7, maxWidth: 640 })).toThrow(expect.objectContaining({ code: 'VA_ERR_DECODE' }));
+    await expect(decodePushed(jpeg(2000, 1500), 1, { maxPixels: 1920 * 1080, maxWidth: 640 })).rejects.toMatchObject({ code: 'VA_ERR_SOURCE_TOO_LARGE' });
+    await expect(decodePushed(photo.subarray(0, photo.length >> 1), 2, { maxPixels: 1e7, maxWidth: 640 })).rejects.toMatchObject({ code: 'VA_ERR_DECODE' });
+  });
+
+  it('decodes off the event loop: timers run while a 1920×1080 frame decodes, and the pixels equal the synchronous decoder\'s', async () => {
+    const big = execFileSync('ffmpeg', ['-v', 'error', '-i', path.join(mediaDir, 'utterance_1.mp4'), '-frames:v', '1', '-vf', 'scale=1920:1080', '-q:v', '3', '-f', 'mjpeg', 'pipe:1']);
+    let turned = false;
+    setImmediate(() => (turned = true));
+    const decoding = decodePushed(big, 0, { maxPixels: 1920 * 1080, maxWidth: 640 });
+    expect(turned).toBe(false);
+    const rgb = await decoding;
+    // A synchronous decode inside the promise would have resolved before the event loop's check phase.
+    expect(turned).toBe(true);
+    const sync = decodeImage(big, 'sync', { maxWidth: 640 });
+    expect([rgb.width, rgb.height]).toEqual([sync.width, sync.height]);
+    expect(Buffer.from(rgb.data).equals(Buffer.from(sync.data))).toBe(true);
   });
 
   it('drops the oldest waiting frame when the reader is behind (busy), and ends with the channel', async () => {

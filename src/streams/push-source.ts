@@ -13,7 +13,7 @@
  */
 import { DecodeError, ErrorCodes, SourceError } from '../core/errors.js';
 import { PtsSampler } from '../core/pts-sampler.js';
-import { decodeImage, scaledSize, sniffImageCodec } from './decode-image.js';
+import { decodeImageAsync, scaledSize, sniffImageCodec } from './decode-image.js';
 import { DEFAULT_MAX_SOURCE_PIXELS, type RawFrame, type VideoSourceOptions } from './video-source.js';
 
 /** Why a pushed frame was not analysed. */
@@ -152,8 +152,12 @@ export function jpegFrameSize(bytes: Uint8Array): { width: number; height: numbe
   return undefined;
 }
 
-/** One pushed JPEG to RGB at most `maxWidth` wide; DecodeError (VA_ERR_DECODE or VA_ERR_SOURCE_TOO_LARGE) if refused. */
-export function decodePushed(bytes: Uint8Array, index: number, opts: { readonly maxPixels: number; readonly maxWidth: number }) {
+/**
+ * One pushed JPEG to RGB at most `maxWidth` wide, decoded on libuv's thread pool (a hostile client's
+ * frames must not hold the event loop the other streams share); DecodeError (VA_ERR_DECODE or
+ * VA_ERR_SOURCE_TOO_LARGE) if refused.
+ */
+export async function decodePushed(bytes: Uint8Array, index: number, opts: { readonly maxPixels: number; readonly maxWidth: number }) {
   const name = `pushed frame ${index}`;
   if (sniffImageCodec(bytes) !== 'jpeg') throw new DecodeError(ErrorCodes.DECODE, `${name}: not a JPEG (send each frame as one complete JPEG)`);
   const size = jpegFrameSize(bytes);
@@ -165,7 +169,7 @@ export function decodePushed(bytes: Uint8Array, index: number, opts: { readonly 
       { context: { ...size, maxPixels: opts.maxPixels } },
     );
   }
-  const rgb = decodeImage(bytes, name, { maxWidth: opts.maxWidth });
+  const rgb = await decodeImageAsync(bytes, name, { maxWidth: opts.maxWidth });
   // The decoded size is the header's (a second SOF could not change it: decodeImage decodes one frame).
   const [w, h] = scaledSize(size.width, size.height, opts.maxWidth);
   if (rgb.width !== w || rgb.height !== h) throw new DecodeError(ErrorCodes.DECODE, `${name}: decoded ${rgb.width}×${rgb.height}, but its header says ${size.width}×${size.height}`);
@@ -195,9 +199,9 @@ export async function* readPush(channel: PushChannel | undefined, name: string, 
         continue;
       }
       const t0 = performance.now();
-      let img: ReturnType<typeof decodePushed>;
+      let img: Awaited<ReturnType<typeof decodePushed>>;
       try {
-        img = decodePushed(f.bytes, f.index, { maxPixels, maxWidth: opts.maxWidth });
+        img = await decodePushed(f.bytes, f.index, { maxPixels, maxWidth: opts.maxWidth });
       } catch (err) {
         const e = err instanceof DecodeError ? err : new DecodeError(ErrorCodes.DECODE, `pushed frame ${f.index}: ${(err as Error).message}`, { cause: err });
         channel.refused(e.code === ErrorCodes.SOURCE_TOO_LARGE ? 'too_large' : 'undecodable', f.index, e);
