@@ -134,7 +134,12 @@ export class IngestServer {
       if (n > 0) this.perClient.set(client, n);
       else this.perClient.delete(client);
     };
-    void this.start(req, socket, head, { id, channel, release, ...(snapshots !== null ? { snapshots } : {}) });
+    // Last-resort guard, as for requests: whatever goes wrong ends this connection only.
+    this.start(req, socket, head, { id, channel, release, ...(snapshots !== null ? { snapshots } : {}) }).catch((err: unknown) => {
+      this.log.error({ err, streamId: id }, 'push upgrade failed; connection dropped');
+      socket.destroy();
+      release();
+    });
   }
 
   private async start(
