@@ -175,7 +175,7 @@ class EventSubscription<E extends AnalyticsEvent> implements Subscription<E> {
     if (opts.signal?.aborted) this.finish();
     else {
       opts.signal?.addEventListener('abort', () => this.close(), { once: true });
-      void this.open();
+      this.connect();
     }
   }
 
@@ -235,6 +235,11 @@ class EventSubscription<E extends AnalyticsEvent> implements Subscription<E> {
     else this.socket?.resume?.();
   }
 
+  /** A socket that cannot even be made (no ws on Node, a URL the browser refuses) ends the subscription with why. */
+  private connect(): void {
+    this.open().catch((err: unknown) => this.finish(err instanceof Error ? err : new Error(String(err))));
+  }
+
   private async open(): Promise<void> {
     const make = await socketFactory();
     if (this.ended) return;
@@ -289,7 +294,7 @@ class EventSubscription<E extends AnalyticsEvent> implements Subscription<E> {
     const cap = this.opts.reconnect?.maxDelayMs ?? 10_000;
     const delay = Math.min(cap, first * 2 ** Math.min(Math.max(0, this.attempt - 1), 16));
     this.opts.onState?.({ state: 'closed', code, reason, retryInMs: delay });
-    this.timer = setTimeout(() => void this.open(), delay);
+    this.timer = setTimeout(() => this.connect(), delay);
   }
 
   private deliver(data: unknown): void {

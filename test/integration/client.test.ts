@@ -135,6 +135,13 @@ describe('affect-daemon/client', () => {
     expectTypeOf(dropping).toEqualTypeOf<Subscription<FacesEvent | AffectEvent | TrackEvent>>();
   });
 
+  it('a socket that cannot be made (a token no header can carry) ends the subscription with the error', async () => {
+    const sub = connect({ url: 'http://127.0.0.1:9', token: 'two\nlines' }).subscribe({ types: ['faces'] });
+    subs.push(sub);
+    await expect(sub.next()).rejects.toThrow(/Invalid character in header/);
+    expect(await sub.next()).toEqual({ value: undefined, done: true });
+  });
+
   it('the built package exports it as affect-daemon/client (package.json exports, dist/client with types)', () => {
     const out = execFileSync(process.execPath, ['--input-type=module', '-e', "const m = await import('affect-daemon/client'); console.log(typeof m.connect, typeof m.DaemonError)"], { cwd: repoRoot, encoding: 'utf8' });
     expect(out.trim()).toBe('function function');
