@@ -10,6 +10,7 @@ import { reportHostState } from './daemon/host-health.js';
 import { closeModels, loadModels, type DaemonModels } from './daemon/load-models.js';
 import { openTransport } from './daemon/open-transport.js';
 import { daemonReadiness } from './daemon/readiness.js';
+import { closeRecordings, openRecordings, type RecordingParts } from './daemon/open-recordings.js';
 import { clusterCoordinator, instanceName, startStreams } from './daemon/start-streams.js';
 import { readStateFile } from './daemon/state-file.js';
 import type { QueuedAffectModel } from './models/affect/queued-affect-model.js';
@@ -53,6 +54,7 @@ interface Running {
   snapshots?: SnapshotRegistry;
   supervisor?: StreamSupervisor;
   publisher?: WsPublisher;
+  recordings?: RecordingParts;
   ingest?: IngestServer;
   http?: HttpServer;
   sinks: EventSink[];
@@ -87,6 +89,8 @@ export function buildDaemon(config: Config, deps: { readonly logger: Logger; rea
     const snapshots = (run.snapshots = new SnapshotRegistry(events, config.server.snapshotMaxFps));
     const pushChannels = new PushChannels();
     const sup = (run.supervisor = new StreamSupervisor({ config, detector, metrics, logger: deps.logger, events, backend, snapshots, pushChannels, ...(affectModel ? { affectModel } : {}), ...(store ? { store } : {}) }));
+    // Before any stream starts: recordings a killed daemon left open are closed first.
+    const recordings = (run.recordings = await openRecordings(config, { events, supervisor: sup, metrics, logger: deps.logger, models: () => run.models }));
     const readiness = daemonReadiness(config.model, {
       models: () => run.models,
       listening: () => run.http?.listening === true,
@@ -95,7 +99,7 @@ export function buildDaemon(config: Config, deps: { readonly logger: Logger; rea
       cluster: () => run.cluster,
       sinks: () => run.sinks,
     });
-    const { publisher, ingest, http } = openTransport(config, { events, metrics, logger: deps.logger, supervisor: sup, snapshots, readiness, pushChannels, cluster: () => run.cluster?.status() });
+    const { publisher, ingest, http } = openTransport(config, { events, metrics, logger: deps.logger, supervisor: sup, snapshots, readiness, pushChannels, recordings, cluster: () => run.cluster?.status() });
     run.publisher = publisher;
     run.ingest = ingest;
     run.http = http;
@@ -119,6 +123,8 @@ export function buildDaemon(config: Config, deps: { readonly logger: Logger; rea
     // Leased streams stop and their leases go back before anything else closes.
     await run.cluster?.close();
     await closeControlListeners(run.controls);
+    // Recordings end (trailer written, `finished`) while their streams still run.
+    closeRecordings(run.recordings);
     await run.supervisor?.close();
     // After the streams: their last events (ended, removed) still reach the brokers.
     await Promise.all(run.sinks.map((s) => s.close()));

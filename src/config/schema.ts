@@ -133,6 +133,17 @@ export const configSchema = z.strictObject({
       file: z.string().min(1).nullable().default(null),
     })
     .prefault({}),
+  /** Recordings of streams (POST /v1/streams/{id}/recordings, docs/recordings.md): off unless a directory is set. */
+  recordings: z
+    .strictObject({
+      /** Where recordings are kept (one directory each, 0700; files 0600); null = recordings off. */
+      dir: z.string().min(1).nullable().default(null),
+      /** Disk space all recordings may take, in bytes; beyond it the oldest finished ones are removed. Default 10 GiB. */
+      maxBytes: z.number().int().min(1024).default(10 * 1024 ** 3),
+      /** Finished recordings older than this (hours since they ended) are removed. Default 30 days. */
+      maxAgeHours: z.number().positive().max(24 * 365 * 10).default(24 * 30),
+    })
+    .prefault({}),
   files: z
     .strictObject({
       /** Directories API-added file sources may read from (relative to the working directory). */

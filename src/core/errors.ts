@@ -44,6 +44,8 @@ export const ErrorCodes = {
   MODEL_NOT_FOUND: 'VA_ERR_MODEL_NOT_FOUND',
   /** A snapshot the stream's privacy.snapshots does not allow (off, or raw of a blurred stream). */
   SNAPSHOT_FORBIDDEN: 'VA_ERR_SNAPSHOT_FORBIDDEN',
+  /** A recording could not be written (disk full, file size limit, I/O error): it stopped; its stream goes on. */
+  RECORDING: 'VA_ERR_RECORDING',
   /** `device: gpu` (model.device, detector.device, --device) that this host cannot honour; the message names what is missing. */
   DEVICE_UNAVAILABLE: 'VA_ERR_DEVICE_UNAVAILABLE',
 } as const;

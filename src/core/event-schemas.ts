@@ -224,12 +224,32 @@ export const blinkEventSchema = z
       "A blink of a tracked face, published when the eyes open again: closure (faces events' `quality.eyes.closure`) at or above 0.5 from the first closed frame to the first open one. Geometric, from the face mesh's eye contours; not a trained AU45 detector.",
   });
 
+/** A JSON value a client attaches to a marker (bounded in size by the API, not here). */
+const jsonValue: z.ZodType<unknown> = z.unknown().describe('Any JSON value the client sent with the marker, as sent.');
+
+export const markerEventSchema = z
+  .strictObject({
+    type: z.literal('marker').describe('Event type: a client marked a moment of the stream (POST /v1/streams/{id}/markers).'),
+    schemaVersion,
+    streamId,
+    label: z.string().min(1).max(200).describe('What the moment is, as the client named it (1–200 characters).'),
+    data: jsonValue.exactOptional(),
+    pts: pts
+      .exactOptional()
+      .describe("Stream time in seconds of the stream's latest analysed frame when the marker was set; absent before the first one."),
+    recordingId: z.string().exactOptional().describe('The recording that stores the marker, when the stream was being recorded.'),
+    ts: z.iso.datetime().describe('Wall clock, ISO 8601 in UTC with milliseconds: when the daemon received the marker.'),
+  })
+  .readonly()
+  .meta({ title: 'marker event', description: 'A moment a client marked (a stimulus shown, a task begun); stored in the stream\'s recording at its pts.' });
+
 export const EVENT_SCHEMAS = {
   stream: streamEventSchema,
   faces: facesEventSchema,
   track: trackEventSchema,
   affect: affectEventSchema,
   blink: blinkEventSchema,
+  marker: markerEventSchema,
 } as const;
 
 export type EventSchemaType = keyof typeof EVENT_SCHEMAS;

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import type { affectEventSchema, blinkEventSchema, facesEventSchema, streamEventSchema, trackEventSchema } from './event-schemas.js';
+import type { affectEventSchema, blinkEventSchema, facesEventSchema, markerEventSchema, streamEventSchema, trackEventSchema } from './event-schemas.js';
 import type { FaceQuality, MeshMeasures } from './face-measures.js';
 import type { StreamId, TrackId } from './ids.js';
 
@@ -78,10 +78,11 @@ export type FacesEvent = z.infer<typeof facesEventSchema>;
 export type TrackEvent = z.infer<typeof trackEventSchema>;
 export type AffectEvent = z.infer<typeof affectEventSchema>;
 export type BlinkEvent = z.infer<typeof blinkEventSchema>;
+export type MarkerEvent = z.infer<typeof markerEventSchema>;
 
 /** `removed` is published once, when a stream is deleted; it never shows in the API or metrics. */
 export type StreamState = StreamEvent['state'];
 
-export type AnalyticsEvent = StreamEvent | FacesEvent | TrackEvent | AffectEvent | BlinkEvent;
+export type AnalyticsEvent = StreamEvent | FacesEvent | TrackEvent | AffectEvent | BlinkEvent | MarkerEvent;
 export type EventType = AnalyticsEvent['type'];
-export const EVENT_TYPES: readonly EventType[] = ['stream', 'faces', 'track', 'affect', 'blink'];
+export const EVENT_TYPES: readonly EventType[] = ['stream', 'faces', 'track', 'affect', 'blink', 'marker'];

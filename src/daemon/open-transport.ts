@@ -11,6 +11,7 @@ import type { StreamApi } from '../transport/stream-api.js';
 import { WsPublisher } from '../transport/ws-publisher.js';
 import { IngestServer } from '../transport/ingest-socket.js';
 import type { PushChannels } from '../streams/open-source.js';
+import type { RecordingParts } from './open-recordings.js';
 
 /** The event WebSocket and the HTTP server (API, probes, metrics) on one port; not yet listening. */
 export function openTransport(
@@ -23,6 +24,7 @@ export function openTransport(
     readonly snapshots: SnapshotRegistry;
     readonly readiness: Readiness;
     readonly pushChannels: PushChannels;
+    readonly recordings: RecordingParts;
     readonly cluster: () => ClusterView | undefined;
   },
 ): { readonly publisher: WsPublisher; readonly ingest: IngestServer; readonly http: HttpServer } {
@@ -49,6 +51,7 @@ export function openTransport(
     access: accessPolicy(server),
     cluster: deps.cluster,
     readiness: deps.readiness,
+    recordings: { recordings: deps.recordings.recordings, marker: (id, body) => deps.recordings.markers.publish(id, body), maxBodyBytes: server.maxBodyBytes },
   });
   return { publisher, ingest, http };
 }

@@ -42,4 +42,7 @@ export const MetricNames = {
   controlCommandsRefused: 'va_control_commands_refused_total',
   ingestClients: 'va_ingest_clients',
   ingestFramesRefused: 'va_ingest_frames_refused_total',
+  recordingsActive: 'va_recordings_active',
+  recordingsBytes: 'va_recordings_bytes',
+  recordingsRemoved: 'va_recordings_removed_total',
 } as const;

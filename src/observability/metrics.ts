@@ -93,6 +93,14 @@ export function createMetrics(
       labelNames: ['reason'],
       registers: [registry],
     }),
+    recordingsActive: new Gauge({ name: N.recordingsActive, help: 'Recordings running (waiting for a keyframe or recording)', registers: [registry] }),
+    recordingsBytes: new Gauge({ name: N.recordingsBytes, help: 'Bytes the recordings take in recordings.dir', registers: [registry] }),
+    recordingsRemoved: new Counter({
+      name: N.recordingsRemoved,
+      help: 'Recordings removed by the daemon, by reason: quota (over recordings.maxBytes, oldest first), age (older than recordings.maxAgeHours)',
+      labelNames: ['reason'],
+      registers: [registry],
+    }),
     inferenceDuration: new Histogram({
       name: N.inferenceDuration,
       help: 'Affect model time per batch (cnn: backbone + heads of every member; gru: GRU heads)',

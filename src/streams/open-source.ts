@@ -14,5 +14,9 @@ export function openSource(spec: SourceSpec, opts: VideoSourceOptions): AsyncGen
 }
 export { PushChannels, PushChannel, type PushRefusal, type PushedFrame } from './push-source.js';
 export { writeDemoClip, type ClipOptions } from './write-clip.js';
+export { PacketTap } from './packet-tap.js';
+export { VideoRecorder, type RecordingContainer, type RecordingProgress, type RecordingStart, type VideoRecorderOptions } from './video-recorder.js';
+export { openRecordingFile, type RecordingFile, type RecordingFileOpener } from './recording-file.js';
+export { probeRecordedVideo, type RecordedVideo } from './probe-recording.js';
 export { quietFfmpeg, routeFfmpegLogs } from './ffmpeg-log.js';
 export { reconnecting, DEFAULT_RECONNECT_POLICY, type ReconnectPolicy, type ReconnectHooks } from './reconnect.js';

@@ -10,8 +10,10 @@ import { FrameDecoder } from './frame-decoder.js';
 import type { DecoderReport, HwaccelMode, HwDeviceOpener } from './hw-device.js';
 import { Pacer } from './pacer.js';
 import type { PushChannel } from './push-source.js';
+import { tapPackets } from './packet-tap.js';
 import { openRtspInput } from './rtsp-input.js';
 import type { SourceSpec } from './source-url.js';
+import type { PacketSink } from './video-recorder.js';
 
 /**
  * Largest frame a source may declare or decode, in pixels: 4096×3072 (12.6 MP). That covers 4K UHD
@@ -79,6 +81,8 @@ export interface VideoSourceOptions {
   readonly openHwDevice?: HwDeviceOpener;
   /** `push:` sources only: the daemon's channels, one per connected ingest client. */
   readonly pushChannels?: { get(name: string): PushChannel | undefined };
+  /** Sees every open, every video packet as received and every decoded frame's timestamps (recordings). */
+  readonly packetTap?: PacketSink;
 }
 
 /**
@@ -205,8 +209,11 @@ export async function* readVideo(spec: SourceSpec & { kind: 'file' | 'rtsp' }, o
       const fps = stream.avgFrameRate.den > 0 && stream.avgFrameRate.num > 0 ? stream.avgFrameRate.num / stream.avgFrameRate.den : 25;
       let firstPts: number | undefined;
       let t0 = performance.now();
+      const tap = opts.packetTap;
+      tap?.beginPass(stream);
+      const packets = tap ? tapPackets(input.packets(stream.index), tap) : input.packets(stream.index);
       try {
-        for await (const frame of decoder.frames(input.packets(stream.index))) {
+        for await (const frame of decoder.frames(packets)) {
           if (opts.signal?.aborted) return;
           const raw = frame.bestEffortTimestamp;
           // Missing timestamps (AV_NOPTS_VALUE) fall back to the nominal frame rate.
@@ -215,6 +222,7 @@ export async function* readVideo(spec: SourceSpec & { kind: 'file' | 'rtsp' }, o
           const pts = loopOffset + (ptsSec - firstPts);
           frames++;
           lastPts = pts;
+          tap?.frame(raw, pts, index);
           if (sampler && !sampler.keep(pts)) {
             index++;
             opts.onSkipped?.();
@@ -252,6 +260,7 @@ export async function* readVideo(spec: SourceSpec & { kind: 'file' | 'rtsp' }, o
       }
       loopOffset = lastPts + 1 / fps;
     } finally {
+      opts.packetTap?.endPass();
       filter?.close();
       decoder?.close();
       await input.close();

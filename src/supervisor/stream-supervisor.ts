@@ -10,7 +10,7 @@ import { forgetStream, initStreamSeries, setStreamState, type Metrics } from '..
 import { OpenTracks } from '../pipeline/open-tracks.js';
 import type { SnapshotSink } from '../pipeline/snapshot-tap.js';
 import { runStream, type RunDeps, type RunSettings, type StreamRecord } from '../pipeline/run-stream.js';
-import { parseSourceUrl, redactUrl, scrubCredentials, type PushChannels, type SourceSpec } from '../streams/open-source.js';
+import { PacketTap, parseSourceUrl, redactUrl, scrubCredentials, type PushChannels, type SourceSpec } from '../streams/open-source.js';
 import { assertUnderRoots } from './file-roots.js';
 import { KeyedSerial } from './keyed-serial.js';
 import { applyRecord, type RecordTarget } from './record-adapter.js';
@@ -38,6 +38,8 @@ interface StreamHandle {
   readonly cfg: StreamConfig;
   readonly info: RecordTarget['info'];
   run: Run | undefined;
+  /** The stream's packets as received, across its runs (recordings attach here). */
+  readonly tap: PacketTap;
 }
 
 /** How long a stop waits for a source to let go (a camera read blocked in the kernel may not). */
@@ -107,6 +109,12 @@ export class StreamSupervisor {
     return h ? { ...h.info } : undefined;
   }
 
+  /** A stream's packet tap and its configuration (a recording attaches to the one and records the other). */
+  recordable(id: string): { readonly tap: PacketTap; readonly cfg: StreamConfig } | undefined {
+    const h = this.streams.get(id);
+    return h ? { tap: h.tap, cfg: h.cfg } : undefined;
+  }
+
   /**
    * Checks an API request's URL before a stream exists: scheme allowlist and file roots (checked
    * again at every start). Throws SourceError (VA_ERR_SOURCE_SCHEME / VA_ERR_SOURCE_FORBIDDEN).
@@ -160,6 +168,7 @@ export class StreamSupervisor {
           ...zeroCounters(),
         },
         run: undefined,
+        tap: new PacketTap(),
       };
       this.streams.set(id, handle);
       if (origin === 'api' && opts.persist !== false) {
@@ -249,7 +258,9 @@ export class StreamSupervisor {
     const resolved = runSettings(config, h.cfg, h.id, { affect: affectModel !== undefined, ...(h.info.origin === 'api' ? { fileRoots: config.files.roots } : {}) });
     const push = this.deps.pushChannels;
     // A pushed frame is bounded by ingest.maxPixels, the pushers' own limit, instead of analysis.maxSourcePixels.
-    const settings = push && spec.kind === 'push' ? { ...resolved, source: { ...resolved.source, pushChannels: push, maxSourcePixels: config.ingest.maxPixels } } : resolved;
+    const withPush = push && spec.kind === 'push' ? { ...resolved, source: { ...resolved.source, pushChannels: push, maxSourcePixels: config.ingest.maxPixels } } : resolved;
+    // The stream's packets go past its tap (a recording attaches there, on any run).
+    const settings: RunSettings = { ...withPush, source: { ...withPush.source, packetTap: h.tap } };
     // Series exist from the start, so rate() panels show 0 rather than nothing.
     initStreamSeries(this.deps.metrics, h.id);
     const tracks = new OpenTracks(h.id);

@@ -43,6 +43,8 @@ export function isRefusal(status: number): boolean {
  */
 export const PROTOCOL_STATUS = {
   requestTimeout: 408,
+  /** A Range header none of whose bytes the file has (a recording's video). */
+  rangeNotSatisfiable: 416,
   expectationFailed: 417,
   upgradeRequired: 426,
   headersTooLarge: 431,

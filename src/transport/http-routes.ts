@@ -36,6 +36,14 @@ export const HTTP_ROUTES: readonly HttpRoute[] = [
   { template: '/v1/streams/{id}/restart', pattern: /^\/v1\/streams\/([^/]+)\/restart$/, methods: ['POST'] },
   { template: '/v1/ingest/{id}', pattern: /^\/v1\/ingest\/([^/]+)$/, methods: ['GET'] },
   { template: '/v1/streams/{id}/snapshot.jpg', pattern: /^\/v1\/streams\/([^/]+)\/snapshot\.jpg$/, methods: PROBE },
+  { template: '/v1/streams/{id}/recordings', pattern: /^\/v1\/streams\/([^/]+)\/recordings$/, methods: ['POST'] },
+  { template: '/v1/streams/{id}/markers', pattern: /^\/v1\/streams\/([^/]+)\/markers$/, methods: ['POST'] },
+  exact('/v1/recordings', PROBE),
+  { template: '/v1/recordings/{rid}', pattern: /^\/v1\/recordings\/([^/]+)$/, methods: ['GET', 'HEAD', 'DELETE'] },
+  { template: '/v1/recordings/{rid}/stop', pattern: /^\/v1\/recordings\/([^/]+)\/stop$/, methods: ['POST'] },
+  { template: '/v1/recordings/{rid}/video', pattern: /^\/v1\/recordings\/([^/]+)\/video$/, methods: PROBE },
+  { template: '/v1/recordings/{rid}/events.jsonl', pattern: /^\/v1\/recordings\/([^/]+)\/events\.jsonl$/, methods: PROBE },
+  { template: '/v1/recordings/{rid}/events.csv', pattern: /^\/v1\/recordings\/([^/]+)\/events\.csv$/, methods: PROBE },
   ...LIVE_PAGE_PATHS.map((p) => exact(p, PROBE)),
 ];
 

@@ -23,6 +23,7 @@ import { serveSnapshot, SNAPSHOT_PATH } from './snapshot-route.js';
 import type { SnapshotRegistry } from './snapshots.js';
 import { isStaticPath, serveStatic } from './static-route.js';
 import { INGEST_PATH, type IngestServer } from './ingest-socket.js';
+import { isRecordingPath, recordingBodyPath, serveRecordings, type RecordingRouteDeps } from './recording-routes.js';
 
 export interface Readiness {
   ready(): ReadinessAnswer;
@@ -36,6 +37,8 @@ export interface HttpServerDeps {
   /** The push streams' WebSocket, /v1/ingest/{id}; absent = no such route answers 404. */
   readonly ingest?: IngestServer;
   readonly snapshots?: SnapshotRegistry;
+  /** Recordings (off: `recordings` undefined) and markers; absent = their routes answer 404. */
+  readonly recordings?: RecordingRouteDeps;
   readonly metrics: Metrics;
   readonly logger: Logger;
   readonly readiness: Readiness;
@@ -248,7 +251,7 @@ export class HttpServer {
     if (!methods.includes(method)) {
       return { code: ErrorCodes.METHOD_NOT_ALLOWED, message: `${method} is not allowed on ${path}`, headers: { allow: methods.join(', ') } };
     }
-    if (path === '/v1/streams' && method === 'POST') {
+    if ((path === '/v1/streams' && method === 'POST') || (recordingBodyPath(path, method) && hasBody(req))) {
       if (!isJsonContentType(req.headers['content-type'])) {
         return { code: ErrorCodes.UNSUPPORTED_MEDIA_TYPE, message: 'request body must be application/json (charset utf-8 if given)', field: '(content-type)' };
       }
@@ -309,6 +312,10 @@ export class HttpServer {
       return view === undefined ? sendError(res, ErrorCodes.NOT_FOUND, 'this daemon is not part of a cluster (config cluster:)') : sendJson(res, 200, view);
     }
     if (path === '/v1/streams') return read ? sendJson(res, 200, { streams: supervisor.list() }) : this.createStream(req, res);
+    if (isRecordingPath(path)) {
+      if (!this.deps.recordings) return sendError(res, ErrorCodes.NOT_FOUND, 'recordings and markers are not served here');
+      return serveRecordings(req, res, path, this.deps.recordings);
+    }
     const snap = SNAPSHOT_PATH.exec(path);
     if (snap) return serveSnapshot(req, res, url, snap[1]!, { supervisor, snapshots: this.deps.snapshots });
     const m = RESTART_PATH.exec(path) ?? STREAM_PATH.exec(path);

@@ -15,6 +15,7 @@ import { componentSchema } from './component-schema.js';
 import type { HttpRoute } from './http-routes.js';
 import { readinessSchema } from './readiness-schema.js';
 import { createStreamPayload } from './stream-payload.js';
+import { RECORDING_COMPONENTS, recordingOperation } from './recording-openapi.js';
 
 type Json = Record<string, unknown>;
 
@@ -137,9 +138,12 @@ function operation(template: string, method: string): Json {
           '404': error('No such stream, or no analysed frame yet (Retry-After: 1) (VA_ERR_NOT_FOUND).'),
         },
       };
-    default:
+    default: {
+      const recording = recordingOperation(template, method);
+      if (recording) return recording;
       if (get) return { summary: 'The live page (no token needed: it holds no data)', security: [], responses: { '200': { description: 'A file of the live page.' } } };
       throw new Error(`openapi-document: no description of ${method} ${template}`);
+    }
   }
 }
 
@@ -181,6 +185,7 @@ export function openApiDocument(routes: readonly HttpRoute[]): Json {
         StreamPayload: componentSchema(createStreamPayload, 'input'),
         Readiness: componentSchema(readinessSchema, 'output'),
         ClusterView: componentSchema(clusterViewSchema, 'output'),
+        ...RECORDING_COMPONENTS,
       },
     },
   };

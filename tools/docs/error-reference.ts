@@ -54,6 +54,8 @@ export const ERROR_MEANINGS: Readonly<Record<ErrorCode, string>> = {
   VA_ERR_DOWNLOAD:
     '`daemon models pull`: the download failed (status, timeout, TLS, too large, full disk) or brought back something else (an HTML page, not a checkpoint, a hash that does not match)',
   VA_ERR_MODEL_NOT_FOUND: 'a model name that neither the catalogue nor the store holds',
+  VA_ERR_RECORDING:
+    'a recording could not be written (full disk `ENOSPC`, file size limit `EFBIG`, I/O error): the recording stops as `failed` with this error, its stream goes on; `POST …/recordings` answers 500 when the files cannot even be created',
   VA_ERR_DEVICE_UNAVAILABLE:
     '`device: gpu` (`model.device`, `detector.device`, `--device gpu`) that this host cannot honour: the message names what is missing (the CUDA provider library, a CUDA session, tfjs-node-gpu or its GPU device); the daemon does not start (exit 1), nothing runs on the CPU instead',
 };

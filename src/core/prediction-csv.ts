@@ -1,0 +1,89 @@
+/**
+ * The rows of `daemon predict` and of a recording's events.csv: one per frame (per frame and track
+ * for a video), and their flattening into CSV columns. JSON paths become dotted column names
+ * (`au.probs.AU1`). In core because both the offline tool (src/predict) and the daemon (a
+ * recording's export) write them, and their columns must be the same.
+ */
+import { AU_LABELS, EXPR_LABELS } from './affect-labels.js';
+
+export interface MemberRow {
+  readonly name: string;
+  readonly role: string;
+  readonly au?: { readonly probs: number[] };
+  readonly expr: { readonly probs: number[]; readonly label: string };
+  readonly va?: { readonly valence: number; readonly arousal: number };
+}
+
+export interface PredictionRow {
+  /** 0-based: position in the sorted image list, or the decoded-frame number of a video. */
+  readonly frame: number;
+  /** The image file name, or the video file name. */
+  readonly source: string;
+  readonly trackId?: number;
+  /** Video only: stream time of the frame in seconds. */
+  readonly pts?: number;
+  /**
+   * `active` is 0/1 (probability > the manifest's per-AU threshold), as in the seed's output files.
+   * Absent (with `va`) for a model that provides expressions only.
+   */
+  readonly au?: { readonly probs: number[]; readonly active: number[] };
+  readonly expr: { readonly probs: number[]; readonly label: string };
+  readonly va?: { readonly valence: number; readonly arousal: number };
+  readonly members?: MemberRow[];
+}
+
+export interface CsvLayout {
+  /** Video rows carry `trackId` and `pts` columns. */
+  readonly video: boolean;
+  /** Member names for the per-member columns (empty: none). */
+  readonly members: readonly string[];
+  /** Whether the model provides AU and VA (default true); an expressions-only model has no such columns. */
+  readonly auVa?: boolean;
+}
+
+export function csvHeader(layout: CsvLayout): string[] {
+  const auVa = layout.auVa !== false;
+  const head = ['frame', 'source', ...(layout.video ? ['trackId', 'pts'] : [])];
+  const decision = [
+    ...(auVa ? AU_LABELS.map((l) => `au.probs.${l}`) : []),
+    ...(auVa ? AU_LABELS.map((l) => `au.active.${l}`) : []),
+    ...EXPR_LABELS.map((l) => `expr.probs.${l}`),
+    'expr.label',
+    ...(auVa ? ['va.valence', 'va.arousal'] : []),
+  ];
+  const member = (name: string): string[] => [
+    ...(auVa ? AU_LABELS.map((l) => `members.${name}.au.probs.${l}`) : []),
+    ...EXPR_LABELS.map((l) => `members.${name}.expr.probs.${l}`),
+    `members.${name}.expr.label`,
+    ...(auVa ? [`members.${name}.va.valence`, `members.${name}.va.arousal`] : []),
+  ];
+  return [...head, ...decision, ...layout.members.flatMap(member)];
+}
+
+export function csvValues(row: PredictionRow, layout: CsvLayout): (string | number)[] {
+  const auVa = layout.auVa !== false;
+  const blank = (n: number): string[] => new Array<string>(n).fill('');
+  const head = [row.frame, row.source, ...(layout.video ? [row.trackId ?? '', row.pts ?? ''] : [])];
+  const decision = [
+    ...(auVa ? [...(row.au?.probs ?? blank(AU_LABELS.length)), ...(row.au?.active ?? blank(AU_LABELS.length))] : []),
+    ...row.expr.probs,
+    row.expr.label,
+    ...(auVa ? [row.va?.valence ?? '', row.va?.arousal ?? ''] : []),
+  ];
+  const members = layout.members.flatMap((name) => {
+    const m = row.members?.find((x) => x.name === name);
+    if (m === undefined) return blank((auVa ? AU_LABELS.length + 2 : 0) + EXPR_LABELS.length + 1);
+    return [
+      ...(auVa ? (m.au?.probs ?? blank(AU_LABELS.length)) : []),
+      ...m.expr.probs,
+      m.expr.label,
+      ...(auVa ? [m.va?.valence ?? '', m.va?.arousal ?? ''] : []),
+    ];
+  });
+  return [...head, ...decision, ...members];
+}
+
+/** RFC 4180 quoting: fields with a comma, quote or line break are quoted, quotes doubled. */
+export function csvLine(values: readonly (string | number)[]): string {
+  return values.map((v) => (typeof v === 'string' && /[",\r\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : String(v))).join(',');
+}
