@@ -11,6 +11,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { AnalyticsEvent } from '../../src/core/records.js';
 import { startMosquitto, startNats, startRedis, type Broker } from '../../src/bench/harness/local-brokers.js';
 import { startDaemon, type RunningDaemon } from '../helpers/daemon.js';
+import { recordIfMisaddressed, type BrokerKind } from '../helpers/asyncapi-contract.js';
 import { recordIfRefused } from '../helpers/event-contract.js';
 import { media, mediaDir } from '../helpers/media.js';
 
@@ -57,8 +58,10 @@ function recordEvents(d: RunningDaemon, into: AnalyticsEvent[]): void {
 }
 
 /** A broker message as the WebSocket event it carries, once checked against its committed schema (schemaVersion included). */
-const strip = (json: string): string => {
+const strip = (json: string, at?: { readonly kind: BrokerKind; readonly address: string }): string => {
   recordIfRefused(json, 'broker');
+  // Where it arrived: the AsyncAPI document's channel of its kind (default topic templates here).
+  if (at) recordIfMisaddressed(at.kind, at.address, json);
   const { schemaVersion, ...event } = JSON.parse(json) as Record<string, unknown>;
   void schemaVersion;
   return JSON.stringify(event);
@@ -67,7 +70,7 @@ const strip = (json: string): string => {
 async function mqttConsumer(url: string, clientId: string): Promise<{ received: string[]; client: mqtt.MqttClient }> {
   const received: string[] = [];
   const client = await mqtt.connectAsync(url, { clientId, clean: false, reconnectPeriod: 100, protocolVersion: 4 });
-  client.on('message', (_t, payload) => received.push(strip(payload.toString('utf8'))));
+  client.on('message', (t, payload) => received.push(strip(payload.toString('utf8'), { kind: 'mqtt', address: t })));
   await client.subscribeAsync('affect/#', { qos: 1 });
   cleanups.push(() => client.endAsync(true));
   return { received, client };
@@ -88,7 +91,7 @@ async function natsStored(url: string, stream = 'AFFECT'): Promise<string[]> {
       const batch = await consumer.fetch({ max_messages: Math.min(500, n - out.length), expires: 2000 });
       let got = 0;
       for await (const m of batch) {
-        out.push(strip(m.string()));
+        out.push(strip(m.string(), { kind: 'nats', address: m.subject }));
         got++;
       }
       if (got === 0) break;
@@ -103,7 +106,7 @@ async function redisStored(url: string, key: string): Promise<string[]> {
   const r = new Redis(url);
   try {
     const entries = await r.xrange(key, '-', '+');
-    return entries.map(([, fields]) => strip(fields[1] ?? ''));
+    return entries.map(([, fields]) => strip(fields[1] ?? '', { kind: 'redis', address: key }));
   } finally {
     r.disconnect();
   }
