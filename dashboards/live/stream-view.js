@@ -43,7 +43,7 @@ export class StreamView {
     this.seq = -1;
     this.frameDirty = true;
     this.abort = new AbortController();
-    this.stopSocket = liveSocket({ streams: id, types: 'stream,faces,track,affect' }, (e) => this.onEvent(e), this.onConn);
+    this.stopSocket = liveSocket({ streams: id, types: 'stream,faces,track,affect,blink' }, (e) => this.onEvent(e), this.onConn);
     if (!local) void this.pollSnapshots(this.abort.signal);
     this.root.querySelector('#frame-note').textContent = local ? 'your camera: each frame as it was analysed' : '';
   }
@@ -129,6 +129,12 @@ export class StreamView {
       for (const f of e.faces) {
         const t = this.track(f.trackId);
         t.seenAt = now;
+        // Face quality (docs/events.md): the latest, and how many of the track's frames were gated.
+        if (f.quality) {
+          t.quality = f.quality;
+          t.frames = (t.frames ?? 0) + 1;
+          if (f.quality.gated.length > 0) t.gatedFrames = (t.gatedFrames ?? 0) + 1;
+        }
         // Only a track ended for want of events comes back with them; an ended event is final.
         if (t.endedBy === 'unseen') t.endedAt = t.endedBy = undefined;
       }
@@ -143,6 +149,10 @@ export class StreamView {
         const t = this.tracks.get(e.trackId);
         if (t.endedBy !== 'event') Object.assign(t, { endedAt: now, endedBy: 'event' });
       }
+    } else if (e.type === 'blink') {
+      const t = this.track(e.trackId);
+      t.blinks = (t.blinks ?? 0) + 1;
+      t.lastBlinkMs = e.durationMs;
     } else if (e.type === 'affect') {
       const t = this.track(e.trackId);
       t.seenAt = now;
@@ -214,6 +224,7 @@ export class StreamView {
     const e = t.latest;
     t.el.classList.toggle('ended', t.endedAt !== undefined);
     t.el.querySelector('h3').textContent = `Track ${t.id}${e?.expr ? ` · ${e.expr.label}` : ''}${t.endedAt !== undefined ? ' (ended)' : ''}`;
+    t.el.querySelector('.quality').textContent = qualityLine(t);
     if (t.dirty) {
       t.dirty = false;
       setBars(t.el.querySelector('.expr'), e, e?.expr && Object.entries(e.expr.probs).map(([k, p]) => [k, p, k === e.expr.label]), this.facesOnly);
@@ -279,12 +290,25 @@ function setLegend(el, t, e, hasVa, colour) {
   el.replaceChildren(...items);
 }
 
+/** Pose, sharpness, gated frames and blinks of a track, in one line (geometric measures, not trained detectors). */
+function qualityLine(t) {
+  const q = t.quality;
+  if (!q) return '';
+  const deg = (v) => `${v.toFixed(0)}°`;
+  const parts = [];
+  if (q.pose) parts.push(`yaw ${deg(q.pose.yaw)} pitch ${deg(q.pose.pitch)} roll ${deg(q.pose.roll)}`);
+  parts.push(`sharpness ${q.sharpness.toFixed(0)}`, `eyes ${q.interocularPx.toFixed(0)} px apart`);
+  parts.push(`gated ${t.gatedFrames ?? 0}/${t.frames ?? 0} frames${q.gated.length > 0 ? ` (now: ${q.gated.join(', ')})` : ''}`);
+  if (q.eyes) parts.push(`blinks ${t.blinks ?? 0} (${q.eyes.blinkRate.toFixed(0)}/min${t.lastBlinkMs !== undefined ? `, last ${t.lastBlinkMs.toFixed(0)} ms` : ''}), PERCLOS ${(q.eyes.perclos * 100).toFixed(0)} %`);
+  return parts.join(' · ');
+}
+
 function trackCard(id) {
   const card = document.createElement('div');
   card.className = 'track';
   card.dataset.track = String(id);
   card.style.setProperty('--c', trackColour(id));
-  card.innerHTML = `<h3></h3><div class="cols">
+  card.innerHTML = `<h3></h3><p class="quality dim"></p><div class="cols">
     <div class="bars expr" data-task="expr"><h4>Expression</h4><div class="rows"></div><p class="absent" hidden></p></div>
     <div class="bars au" data-task="au"><h4>Action units</h4><div class="rows"></div><p class="absent" hidden></p></div>
     <div class="va" data-task="va"><h4>Valence / arousal</h4><p class="absent" hidden></p><canvas class="circumplex" width="160" height="160"></canvas></div>

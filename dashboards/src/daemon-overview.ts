@@ -19,6 +19,13 @@ const panels: readonly Panel[] = [
     { expr: `sum by (stream) (rate(${N.facesPerFrame}_sum[1m])) / sum by (stream) (rate(${N.facesPerFrame}_count[1m]))`, legend: '{{stream}}' },
   ] },
   { title: 'Active tracks', type: 'timeseries', unit: 'short', exprs: [{ expr: `sum by (stream) (${N.activeTracks})`, legend: '{{stream}}' }] },
+  // Faces seen per second are va_faces_per_frame's sum; a face failing two thresholds counts under both reasons.
+  { title: 'Gated faces: share kept out of affect analysis, by reason', type: 'timeseries', unit: 'percentunit', exprs: [
+    { expr: `sum by (stream, reason) (rate(${N.facesGated}[1m])) / on (stream) group_left sum by (stream) (rate(${N.facesPerFrame}_sum[1m]))`, legend: '{{reason}} {{stream}}' },
+  ] },
+  { title: 'Blinks per minute per tracked face (eye-mesh geometry, not AU45)', type: 'timeseries', unit: 'short', exprs: [
+    { expr: `60 * sum by (stream) (rate(${N.blinks}[5m])) / sum by (stream) (${N.activeTracks})`, legend: '{{stream}}' },
+  ] },
   { title: 'Stream state', type: 'state-timeline', unit: 'short', exprs: [{ expr: `${N.streamState} == 1`, legend: '{{stream}}: {{state}}' }] },
   { title: 'Stream failures', type: 'stat', unit: 'short', exprs: [{ expr: `sum by (stream, code) (increase(${N.streamErrors}[1h]))`, legend: '{{stream}} {{code}}' }] },
   { title: 'WebSocket clients and messages', type: 'timeseries', unit: 'short', exprs: [

@@ -2,7 +2,7 @@ import { tf, type Tensor3D, type Tensor4D } from '../tf.js';
 import { FACEMESH_INPUT, MESH_CROP_SCALE, MESH_INDEX, humanModelPath } from './constants.js';
 import { loadFaceGraph, type FaceGraph, type FaceGraphOptions, type GraphOutput } from './face-graph.js';
 import { meshMeasures, type MeshMeasures } from './mesh-measures.js';
-import type { Box, FiveLandmarks, Point } from './types.js';
+import type { Box, FiveLandmarks, Point, RgbImage } from './types.js';
 
 /**
  * A square mesh crop: `box` its axis-aligned square (image pixels, may extend past the edges),
@@ -48,10 +48,49 @@ export class FaceMesh {
    * Crops run one at a time: the packaged graph's face-presence output is only valid for the
    * first item of a batch (measured: batch items 2..n score ≈0 on clear faces).
    */
-  async run(image: Tensor3D, crops: readonly (Box | MeshCrop)[]): Promise<MeshResult[]> {
+  async run(image: Tensor3D, crops: readonly (Box | MeshCrop)[], pixels?: RgbImage): Promise<MeshResult[]> {
     const results: MeshResult[] = [];
-    for (const crop of crops) results.push(await this.runOne(image, crop));
+    for (const crop of crops) results.push(await this.runOne(image, crop, pixels));
     return results;
+  }
+
+  /**
+   * A turned crop cut in JS straight from the 8-bit pixels (bilinear, black outside), the same
+   * mapping as {@link prepare}'s warp: TF.js's image.transform on WASM measured about twice the
+   * cost of an upright cropAndResize per face.
+   */
+  private prepareTurned(pixels: RgbImage, crop: MeshCrop): Tensor4D {
+    const { data, width, height } = pixels;
+    const c = crop.box;
+    const n = FACEMESH_INPUT;
+    const k = c[2] / n;
+    const [cos, sin] = [Math.cos(crop.angle), Math.sin(crop.angle)];
+    const [cx, cy] = [c[0] + c[2] / 2, c[1] + c[3] / 2];
+    const half = c[2] / 2;
+    const out = new Float32Array(n * n * 3);
+    const scale = 1 / 255;
+    for (let v = 0; v < n; v++) {
+      const dy = v * k - half;
+      for (let u = 0; u < n; u++) {
+        const dx = u * k - half;
+        const x = cx + cos * dx - sin * dy;
+        const y = cy + sin * dx + cos * dy;
+        if (!(x >= 0 && y >= 0 && x <= width - 1 && y <= height - 1)) continue;
+        const x0 = Math.min(width - 2, Math.floor(x));
+        const y0 = Math.min(height - 2, Math.floor(y));
+        const fx = x - x0;
+        const fy = y - y0;
+        const a = (y0 * width + x0) * 3;
+        const b = a + width * 3;
+        const o = (v * n + u) * 3;
+        for (let ch = 0; ch < 3; ch++) {
+          const top = data[a + ch]! * (1 - fx) + data[a + 3 + ch]! * fx;
+          const bottom = data[b + ch]! * (1 - fx) + data[b + 3 + ch]! * fx;
+          out[o + ch] = (top * (1 - fy) + bottom * fy) * scale;
+        }
+      }
+    }
+    return tf.tensor4d(out, [1, n, n, 3]);
   }
 
   /** The network input for crop `c` of `image` (float32 HWC 0..255): [1,192,192,3] in 0..1. The caller owns it. */
@@ -65,8 +104,16 @@ export class FaceMesh {
         const [cos, sin] = [Math.cos(angle), Math.sin(angle)];
         const [cx, cy] = [c[0] + c[2] / 2, c[1] + c[3] / 2];
         const half = c[2] / 2;
-        const transform = tf.tensor2d([[cos * k, -sin * k, cx - cos * half + sin * half, sin * k, cos * k, cy - sin * half - cos * half, 0, 0]]);
-        const turned = tf.image.transform(tf.expandDims<Tensor4D>(image, 0), transform, 'bilinear', 'constant', 0, [FACEMESH_INPUT, FACEMESH_INPUT]);
+        // Only the rectangle the turned square covers is handed to the warp (its cost grows with the input).
+        const reach = half * (Math.abs(cos) + Math.abs(sin)) + 2;
+        const x0 = Math.max(0, Math.floor(cx - reach));
+        const y0 = Math.max(0, Math.floor(cy - reach));
+        const x1 = Math.min(w, Math.ceil(cx + reach));
+        const y1 = Math.min(h, Math.ceil(cy + reach));
+        if (x1 <= x0 || y1 <= y0) return tf.zeros([1, FACEMESH_INPUT, FACEMESH_INPUT, 3]) as Tensor4D;
+        const patch = tf.slice(image, [y0, x0, 0], [y1 - y0, x1 - x0, 3]);
+        const transform = tf.tensor2d([[cos * k, -sin * k, cx - cos * half + sin * half - x0, sin * k, cos * k, cy - sin * half - cos * half - y0, 0, 0]]);
+        const turned = tf.image.transform(tf.expandDims<Tensor4D>(patch, 0), transform, 'bilinear', 'constant', 0, [FACEMESH_INPUT, FACEMESH_INPUT]);
         return tf.div<Tensor4D>(turned, 255);
       });
     }
@@ -77,9 +124,9 @@ export class FaceMesh {
     });
   }
 
-  private async runOne(image: Tensor3D, crop: Box | MeshCrop): Promise<MeshResult> {
-    const input = this.prepare(image, crop);
+  private async runOne(image: Tensor3D, crop: Box | MeshCrop, pixels?: RgbImage): Promise<MeshResult> {
     const { box: c, angle } = asCrop(crop);
+    const input = pixels && angle !== 0 ? this.prepareTurned(pixels, { box: c, angle }) : this.prepare(image, crop);
     let outs: GraphOutput[];
     try {
       outs = await this.model.run(input);

@@ -122,7 +122,7 @@ export class FaceDetectorSession {
         });
       }
       const t1 = performance.now();
-      const meshes = await this.detector.mesh.run(image, crops);
+      const meshes = await this.detector.mesh.run(image, crops, img);
       // A new face is first meshed upright (as the detector found it); tilted, it is meshed again
       // turned by that first estimate, which the upright mesh underestimates (it sees too little
       // tilt). Followed faces come turned by the last frame's roll already.
@@ -131,7 +131,7 @@ export class FaceDetectorSession {
         const m = meshes[i]!;
         const crop = crops[i]!;
         if (crop.angle !== 0 || m.score < o.minMeshScore || Math.abs(m.measures.pose.roll) < RECROP_ROLL_DEG) continue;
-        const [again] = await this.detector.mesh.run(image, [{ box: crop.box, angle: m.next.angle }]);
+        const [again] = await this.detector.mesh.run(image, [{ box: crop.box, angle: m.next.angle }], img);
         extra++;
         if (again && again.score >= o.minMeshScore) meshes[i] = again;
       }

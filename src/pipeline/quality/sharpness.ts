@@ -22,28 +22,40 @@ interface RgbImage {
 export function alignedSharpness(image: RgbImage, alignment: Alignment, imageScale: number): number {
   const n = SHARPNESS_GRID;
   const k = alignment.size / n;
+  const { data, width, height } = image;
+  // cropPointToSource (face-aligner), inlined and scaled to image pixels: this runs for every face of every frame.
+  const [p, q, tx, r, t, ty] = alignment.cropToSource.map((v) => v * imageScale) as unknown as [number, number, number, number, number, number];
+  // Grey (BT.601 luma) of the image rectangle the crop covers, once per pixel rather than per tap.
+  const xs = [0, alignment.size].flatMap((u) => [0, alignment.size].map((v) => p * u + q * v + tx));
+  const ys = [0, alignment.size].flatMap((u) => [0, alignment.size].map((v) => r * u + t * v + ty));
+  const rx = Math.max(0, Math.floor(Math.min(...xs)) - 1);
+  const ry = Math.max(0, Math.floor(Math.min(...ys)) - 1);
+  const rw = Math.min(width, Math.ceil(Math.max(...xs)) + 2) - rx;
+  const rh = Math.min(height, Math.ceil(Math.max(...ys)) + 2) - ry;
+  if (rw < 2 || rh < 2) return 0;
+  const luma = new Float32Array(rw * rh);
+  for (let j = 0; j < rh; j++) {
+    let o = ((ry + j) * width + rx) * 3;
+    for (let i = 0; i < rw; i++, o += 3) luma[j * rw + i] = 0.299 * data[o]! + 0.587 * data[o + 1]! + 0.114 * data[o + 2]!;
+  }
   const grey = new Float32Array(n * n);
   const inside = new Uint8Array(n * n);
-  const { data, width, height } = image;
-  // cropPointToSource (face-aligner), inlined: this runs for every face of every frame.
-  const [p, q, tx, r, t, ty] = alignment.cropToSource;
   for (let j = 0; j < n; j++) {
     for (let i = 0; i < n; i++) {
       // Grid point (i, j) at crop coordinate ((i + 0.5)·k, (j + 0.5)·k); image pixel centres at +0.5.
       const u = (i + 0.5) * k;
       const v = (j + 0.5) * k;
-      const x = (p * u + q * v + tx) * imageScale - 0.5;
-      const y = (r * u + t * v + ty) * imageScale - 0.5;
+      const x = p * u + q * v + tx - 0.5;
+      const y = r * u + t * v + ty - 0.5;
       if (!(x >= 0 && y >= 0 && x <= width - 1 && y <= height - 1)) continue;
-      const x0 = Math.min(width - 2, Math.floor(x));
-      const y0 = Math.min(height - 2, Math.floor(y));
+      const x0 = Math.min(rx + rw - 2, Math.floor(x));
+      const y0 = Math.min(ry + rh - 2, Math.floor(y));
+      if (x0 < rx || y0 < ry) continue;
       const fx = x - x0;
       const fy = y - y0;
-      const o = (y0 * width + x0) * 3;
-      const o2 = o + width * 3;
-      const luma = (a: number): number => 0.299 * data[a]! + 0.587 * data[a + 1]! + 0.114 * data[a + 2]!;
-      const top = luma(o) * (1 - fx) + luma(o + 3) * fx;
-      const bottom = luma(o2) * (1 - fx) + luma(o2 + 3) * fx;
+      const o = (y0 - ry) * rw + (x0 - rx);
+      const top = luma[o]! * (1 - fx) + luma[o + 1]! * fx;
+      const bottom = luma[o + rw]! * (1 - fx) + luma[o + rw + 1]! * fx;
       grey[j * n + i] = top * (1 - fy) + bottom * fy;
       inside[j * n + i] = 1;
     }
