@@ -73,7 +73,7 @@ export function addModelsCommands(program: Command): void {
   const models = program.command('models').description("the model store: the seed's released models in one command, and models added by hand");
   models
     .command('pull')
-    .description('download a catalogued model (seed-cnn, seed-cnn-rnn, seed, ferplus-resnet50), check and import it into the store')
+    .description('download a catalogued model (seed-cnn, seed-cnn-rnn, seed, ferplus-resnet50, ferplus-expressions), check and import it into the store')
     .argument('<name>', 'catalogue name')
     .addOption(storeFlag())
     .option('--catalog <file>', 'a catalogue replacing the built-in config/model-catalog.json (or models.catalog in --config)')

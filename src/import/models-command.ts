@@ -8,7 +8,9 @@ import { copyFile, mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { AnalyticsError, ErrorCodes } from '../core/errors.js';
 import { readTorchCheckpoint } from './checkpoint/index.js';
+import type { StateDict } from './checkpoint/types.js';
 import { ferplusBackboneWeights } from './ferplus-backbone.js';
+import { writeFerplusExpressionsDir } from './ferplus-expressions.js';
 import { disposeWeights } from '../models/seed/weights.js';
 import { expandName, loadCatalog, type Catalog, type CatalogFile, type PullableEntry } from './store/catalog.js';
 import { downloadFile, type DownloadFileOptions } from './store/download-file.js';
@@ -137,7 +139,19 @@ async function pullOne(model: string, entry: PullableEntry, o: PullOptions, io: 
   io.note(`${model}: installed in ${o.store.modelDir(model)}`);
 }
 
-/** Imports (or, for a backbone, checks and copies) the files into a staging directory, then installs it. */
+async function readCheckpointFile(file: string, name: string): Promise<StateDict> {
+  const bytes = await readRegularFile(file, { maxBytes: MAX_CHECKPOINT_BYTES });
+  try {
+    return readTorchCheckpoint(bytes);
+  } catch (err) {
+    throw new AnalyticsError(ErrorCodes.CHECKPOINT_FORMAT, `${name}: not a readable PyTorch checkpoint (${(err as Error).message})`, { cause: err });
+  }
+}
+
+/**
+ * Imports (or, for a backbone, checks and copies; for FER+ expressions, converts) the files into
+ * a staging directory, then installs it.
+ */
 async function installChecked(
   model: string,
   kind: StoreRecord['kind'],
@@ -153,18 +167,23 @@ async function installChecked(
   try {
     if (kind === 'backbone') {
       for (const f of files) {
-        const bytes = await readRegularFile(f.file, { maxBytes: MAX_CHECKPOINT_BYTES });
-        let sd;
-        try {
-          sd = readTorchCheckpoint(bytes);
-        } catch (err) {
-          throw new AnalyticsError(ErrorCodes.CHECKPOINT_FORMAT, `${f.name}: not a readable PyTorch checkpoint (${(err as Error).message})`, { cause: err });
-        }
+        const sd = await readCheckpointFile(f.file, f.name);
         // The keys and shapes `daemon train`'s `init: { from: ferplus }` will need, checked now.
         disposeWeights(ferplusBackboneWeights(sd, f.name).weights);
         await mkdir(staged, { recursive: true });
         await copyFile(f.file, path.join(staged, f.name));
       }
+    } else if (kind === 'ferplus-expressions') {
+      const f = files[0];
+      if (f === undefined || files.length !== 1) throw new AnalyticsError(ErrorCodes.CONFIG, `${model}: an expressions model from FER+ takes exactly one file`);
+      const sd = await readCheckpointFile(f.file, f.name);
+      await mkdir(staged, { recursive: true });
+      await writeFerplusExpressionsDir(sd, staged, f.name, {
+        id: model,
+        source: `${[provenance.authors, provenance.paper, provenance.repository, `licence: ${provenance.licence}`].filter((x) => x !== undefined).join('; ')} (daemon models ${record.how} ${model}, from ${record.files[0]?.source ?? f.name}, sha256 ${record.files[0]?.sha256 ?? '?'})`,
+        trainingData: [...provenance.trainedOn],
+        ...(provenance.reportedMetrics !== undefined ? { reportedMetrics: provenance.reportedMetrics } : {}),
+      });
     } else {
       const source = [provenance.authors, provenance.paper, provenance.repository, `licence: ${provenance.licence}`].filter((x) => x !== undefined).join('; ');
       await importSeedCommand({

@@ -25,4 +25,15 @@ describe('the built-in model catalogue', () => {
     expect(cnnRnn?.entry.kind === 'cnn-rnn' ? cnnRnn.entry.seqLen : undefined).toBe(32);
     expect(expandName(cat, 'ferplus-resnet50')[0]?.entry.files.map((f) => f.name)).toEqual(['resnet50_ferplus_dag.pth']);
   });
+
+  it('ferplus-expressions takes the same FER+ file, records FER+ and the source\'s accuracy, and says it was not measured here', async () => {
+    const cat = await loadCatalog(builtinCatalogPath);
+    const [fer] = expandName(cat, 'ferplus-expressions');
+    const [backbone] = expandName(cat, 'ferplus-resnet50');
+    expect(fer?.entry.kind).toBe('ferplus-expressions');
+    expect(fer?.entry.files.map((f) => f.url)).toEqual(backbone?.entry.files.map((f) => f.url));
+    expect(fer?.entry.trainedOn.join(' ')).toMatch(/FER\+/);
+    expect(fer?.entry.reportedMetrics).toEqual({ 'ferplus-val.accuracy': 0.89, 'ferplus-test.accuracy': 0.876 });
+    expect(fer?.entry.reported).toMatch(/not measured by this project/);
+  });
 });

@@ -34,6 +34,8 @@ const modelEntry = z.union([
   z.strictObject({ ...provenance, kind: z.literal('cnn'), files: z.array(fileEntry).min(1).max(16) }),
   z.strictObject({ ...provenance, kind: z.literal('cnn-rnn'), seqLen: z.int().min(2).max(256), files: z.array(fileEntry).min(1).max(16) }),
   z.strictObject({ ...provenance, kind: z.literal('backbone'), files: z.array(fileEntry).length(1) }),
+  /** The FER+ ResNet-50 with its own classifier, installed as an expressions model (src/import/ferplus-expressions.ts). */
+  z.strictObject({ ...provenance, kind: z.literal('ferplus-expressions'), files: z.array(fileEntry).length(1) }),
   z.strictObject({ description: z.string().max(1000), includes: z.array(z.string().regex(MODEL_NAME)).min(1).max(16) }),
 ]);
 

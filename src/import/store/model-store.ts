@@ -20,7 +20,7 @@ export { defaultStoreDir } from '../../core/model-names.js';
 
 export const storeRecordSchema = z.strictObject({
   name: z.string().regex(MODEL_NAME),
-  kind: z.enum(['cnn', 'cnn-rnn', 'backbone']),
+  kind: z.enum(['cnn', 'cnn-rnn', 'backbone', 'ferplus-expressions']),
   how: z.enum(['pull', 'add']),
   description: z.string(),
   licence: z.string(),

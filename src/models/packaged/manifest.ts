@@ -2,7 +2,8 @@
  * `manifest.json` of a packaged-expression model directory: trained expression classifiers that
  * ship inside installed npm packages, named (package, version, file, sha256) rather than copied.
  * Every member declares its input exactly (crop, size, colour, scaling) and how its output labels
- * map onto the seed's EXPR order. Such models provide EXPR only: no AU, no VA.
+ * map onto the seed's EXPR order. Such models provide EXPR only: no AU, no VA. One member format
+ * keeps its weights in the model directory instead: the FER+ ResNet-50 with its own classifier.
  */
 import { z } from 'zod';
 import { EXPR_LABELS } from '../seed/constants.js';
@@ -33,7 +34,7 @@ export const CropSchema = z.discriminatedUnion('kind', [
 ]);
 export type FaceCropSpec = z.infer<typeof CropSchema>;
 
-export const PackagedMemberSchema = z.strictObject({
+export const PackageMemberSchema = z.strictObject({
   name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'a plain name'),
   role: z.enum(['teacher', 'student']),
   /** How the package stores the network: a TF.js graph model, or face-api's weights-only format. */
@@ -64,6 +65,46 @@ export const PackagedMemberSchema = z.strictObject({
   /** The seed EXPR label of each output, in output order (a permutation of the seed's labels). */
   labelMap: z.array(z.enum(EXPR_LABELS)).length(EXPR_LABELS.length),
 });
+export type PackageMemberSpec = z.infer<typeof PackageMemberSchema>;
+
+/** A plain file name inside the model directory: no separators, no `..`. */
+const dirFile = z.string().max(128).regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'must be a plain file name inside the model directory');
+
+/**
+ * The FER+ ResNet-50 (`resnet50_ferplus_dag`, Albanie's conversion) with its own classifier, its
+ * weights in the model directory (written by `daemon models pull ferplus-expressions`): the caffe
+ * ResNet-50 backbone, global average pooling (pool5_7x7_s1 at 224×224), then the 1×1-conv
+ * classifier as `classifier/kernel` [C, 7] and `classifier/bias` [7], rows in `labels` order.
+ */
+export const FerplusMemberSchema = z.strictObject({
+  name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'a plain name'),
+  role: z.enum(['teacher', 'student']),
+  format: z.literal('ferplus-resnet50'),
+  /** The TF.js weights manifest and its shards, each with its hash: a different file fails the load. */
+  weights: z.strictObject({
+    manifest: dirFile.endsWith('.json', 'must be a .json weights manifest'),
+    files: z.array(z.strictObject({ path: dirFile, sha256 })).min(2).max(64),
+  }),
+  input: z.strictObject({
+    size: z.int().min(16).max(512),
+    /**
+     * `rgb`: as decoded; `grey-rgb`: BT.601 luma copied into all three channels, as FER+'s
+     * greyscale images reach the network (Albanie's loader repeats the grey channel three times).
+     */
+    colour: z.enum(['rgb', 'grey-rgb']),
+    /** How the crop reaches `size`: Pillow's bilinear resize of the uint8 image (torchvision Resize on a PIL image). */
+    resize: z.literal('pil-bilinear'),
+    /** RGB, on the 0–255 scale: y = (x − mean) / divisor. */
+    mean: z.tuple([z.number(), z.number(), z.number()]),
+    divisor: z.number().positive(),
+  }),
+  output: z.literal('logits'),
+  labels: z.array(z.string().min(1)).length(EXPR_LABELS.length),
+  labelMap: z.array(z.enum(EXPR_LABELS)).length(EXPR_LABELS.length),
+});
+export type FerplusMemberSpec = z.infer<typeof FerplusMemberSchema>;
+
+export const PackagedMemberSchema = z.discriminatedUnion('format', [PackageMemberSchema, FerplusMemberSchema]);
 export type PackagedMemberSpec = z.infer<typeof PackagedMemberSchema>;
 
 export const PackagedManifestSchema = z
@@ -98,6 +139,12 @@ export const PackagedManifestSchema = z
       names.add(member.name);
       if (new Set(member.labelMap).size !== EXPR_LABELS.length) {
         ctx.addIssue({ code: 'custom', path: ['members', i, 'labelMap'], message: 'must name every seed EXPR label exactly once' });
+      }
+      if (member.format === 'ferplus-resnet50') {
+        if (!member.weights.files.some((f) => f.path === member.weights.manifest)) {
+          ctx.addIssue({ code: 'custom', path: ['members', i, 'weights', 'files'], message: `must list the weights manifest ${member.weights.manifest} with its hash` });
+        }
+        return;
       }
       const channels = member.input.colour === 'grey' ? 1 : 3;
       if (member.input.mean.length !== channels) {

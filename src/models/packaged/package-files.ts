@@ -8,7 +8,7 @@ import path from 'node:path';
 import { packageDir } from '../io/package-dir.js';
 import { MODEL_JSON_MAX_BYTES, PACKAGE_FILE_MAX_BYTES, readModelFileSync } from '../io/read-model-file.js';
 import { SeedModelError } from '../seed/errors.js';
-import type { PackagedMemberSpec } from './manifest.js';
+import type { FerplusMemberSpec, PackageMemberSpec } from './manifest.js';
 
 export interface ResolvedPackage {
   readonly dir: string;
@@ -22,7 +22,7 @@ export function sha256Of(data: Uint8Array): string {
   return createHash('sha256').update(data).digest('hex');
 }
 
-export function resolvePackageFiles(member: PackagedMemberSpec, source: string): ResolvedPackage {
+export function resolvePackageFiles(member: PackageMemberSpec, source: string): ResolvedPackage {
   const pkg = member.package;
   let dir: string;
   try {
@@ -76,4 +76,30 @@ export function fileOf(p: ResolvedPackage, rel: string, source: string): Buffer 
   const data = p.files.get(rel);
   if (data === undefined) throw new SeedModelError('VA_ERR_MODEL_FILES', `${source}: ${rel} is read by the model but not listed (with its sha256) in package.files`, { file: rel });
   return data;
+}
+
+/**
+ * The files of a member whose weights live in the model directory itself (`ferplus-resnet50`),
+ * checked against the manifest's hashes as package files are.
+ */
+export function resolveDirFiles(member: FerplusMemberSpec, dir: string, source: string): ResolvedPackage {
+  const files = new Map<string, Buffer>();
+  const problems: string[] = [];
+  for (const f of member.weights.files) {
+    let data: Buffer;
+    try {
+      // The schema allows plain file names only: nothing outside `dir` can be named.
+      data = readModelFileSync(path.join(dir, f.path), PACKAGE_FILE_MAX_BYTES);
+    } catch (err) {
+      problems.push(`${f.path}: ${(err as Error).message}`);
+      continue;
+    }
+    const actual = sha256Of(data);
+    if (actual !== f.sha256) problems.push(`${f.path}: sha256 ${actual}, the manifest expects ${f.sha256}`);
+    else files.set(f.path, data);
+  }
+  if (problems.length > 0) {
+    throw new SeedModelError('VA_ERR_MODEL_FILES', `${source}: member ${member.name}: the directory does not hold the weights the manifest names:\n  ${problems.join('\n  ')}`, { member: member.name, problems });
+  }
+  return { dir, installedVersion: 'model directory', files };
 }

@@ -10,8 +10,9 @@ import { EXPR_LABELS } from '../seed/constants.js';
 import { SeedModelError } from '../seed/errors.js';
 import type { RgbFace } from '../seed/preprocess.js';
 import { checkFaceApiWeights, faceApiExpressionLogits, type FaceApiWeights } from './face-api-expression.js';
+import { FerplusNet } from './ferplus-net.js';
 import type { PackagedMemberSpec } from './manifest.js';
-import { fileOf, resolvePackageFiles } from './package-files.js';
+import { fileOf, resolveDirFiles, resolvePackageFiles } from './package-files.js';
 
 interface WeightGroup {
   readonly paths: readonly string[];
@@ -46,7 +47,15 @@ function groupsOf(json: unknown, what: string): WeightGroup[] {
   return groups as WeightGroup[];
 }
 
-type Net = { readonly kind: 'graph'; readonly model: GraphModel } | { readonly kind: 'face-api'; readonly weights: FaceApiWeights };
+function decodeAll(data: ArrayBuffer, specs: io.WeightsManifestEntry[], where: string): Map<string, Tensor> {
+  try {
+    return new Map(Object.entries(tf.io.decodeWeights(data, specs)));
+  } catch (err) {
+    throw new SeedModelError('VA_ERR_MODEL_WEIGHTS', `${where}: weights do not decode: ${(err as Error).message}`, {}, { cause: err });
+  }
+}
+
+type Net = { readonly kind: 'graph'; readonly model: GraphModel } | { readonly kind: 'face-api'; readonly weights: FaceApiWeights } | { readonly kind: 'ferplus'; readonly net: FerplusNet };
 
 export class PackagedMember {
   private net: Net | undefined;
@@ -72,6 +81,7 @@ export class PackagedMember {
 
   static async load(spec: PackagedMemberSpec, source: string): Promise<PackagedMember> {
     const where = `${source}: member ${spec.name}`;
+    if (spec.format === 'ferplus-resnet50') return PackagedMember.loadFerplus(spec, source, where);
     const pkg = resolvePackageFiles(spec, source);
     const read = (rel: string): Buffer => fileOf(pkg, rel, where);
     const modelJson = parseJson(read(spec.package.model), `${where}: ${spec.package.model}`);
@@ -97,13 +107,7 @@ export class PackagedMember {
       }
       return new PackagedMember(spec, { kind: 'graph', model }, pkg.installedVersion);
     }
-    let tensors: Record<string, Tensor>;
-    try {
-      tensors = tf.io.decodeWeights(data, specs);
-    } catch (err) {
-      throw new SeedModelError('VA_ERR_MODEL_WEIGHTS', `${where}: weights do not decode: ${(err as Error).message}`, {}, { cause: err });
-    }
-    const weights = new Map(Object.entries(tensors));
+    const weights = decodeAll(data, specs, where);
     try {
       checkFaceApiWeights(weights, where);
     } catch (err) {
@@ -113,8 +117,24 @@ export class PackagedMember {
     return new PackagedMember(spec, { kind: 'face-api', weights }, pkg.installedVersion);
   }
 
+  /** `source` is the model directory: the weights are its own files, verified by hash. */
+  private static loadFerplus(spec: Extract<PackagedMemberSpec, { format: 'ferplus-resnet50' }>, source: string, where: string): PackagedMember {
+    const files = resolveDirFiles(spec, source, source);
+    const read = (rel: string): Buffer => fileOf(files, rel, where);
+    const json = parseJson(read(spec.weights.manifest), `${where}: ${spec.weights.manifest}`);
+    const { specs, data } = weightData(groupsOf(json, `${where}: ${spec.weights.manifest}`), spec.weights.manifest, read);
+    const weights = decodeAll(data, specs, where);
+    try {
+      return new PackagedMember(spec, { kind: 'ferplus', net: FerplusNet.fromWeights(weights, spec.input, where) }, files.installedVersion);
+    } finally {
+      for (const t of weights.values()) t.dispose();
+    }
+  }
+
   /** Faces (uint8 RGB, any size) → the network's input [B, size, size, C], normalised as declared. */
   preprocess(faces: readonly RgbFace[]): Tensor4D {
+    if (this.net?.kind === 'ferplus') return this.net.net.preprocess(faces);
+    if (this.spec.format === 'ferplus-resnet50') throw new SeedModelError('VA_ERR_MODEL_INPUT', `${this.name} used after dispose()`);
     const { size, colour, greyWeights, mean, divisor } = this.spec.input;
     return tf.tidy(() => {
       const resized = faces.map((f) => {
@@ -134,7 +154,7 @@ export class PackagedMember {
     if (faces.length === 0) return [];
     const out = tf.tidy(() => {
       const x = this.preprocess(faces);
-      const y = net.kind === 'graph' ? (net.model.execute(x) as Tensor2D) : faceApiExpressionLogits(net.weights, x);
+      const y = net.kind === 'graph' ? (net.model.execute(x) as Tensor2D) : net.kind === 'ferplus' ? net.net.forward(x) : faceApiExpressionLogits(net.weights, x);
       return this.spec.output === 'logits' ? tf.softmax(y) : y;
     });
     let values: Float32Array;
@@ -163,5 +183,6 @@ export class PackagedMember {
     this.net = undefined;
     if (net?.kind === 'graph') net.model.dispose();
     else if (net?.kind === 'face-api') for (const t of net.weights.values()) t.dispose();
+    else if (net?.kind === 'ferplus') net.net.dispose();
   }
 }

@@ -6,10 +6,12 @@ import { defaultModelDir, packagedTeachersDir } from '../../paths.js';
 import { selectBackend } from '../backend.js';
 import { tf } from '../tf.js';
 import { EXPR_LABELS } from '../seed/constants.js';
-import { parsePackagedManifest, type PackagedManifest } from './manifest.js';
+import { parsePackagedManifest, type PackagedManifest, type PackageMemberSpec } from './manifest.js';
 import { PackagedRunner } from './packaged-runner.js';
 
-const manifestJson = (dir = packagedTeachersDir): PackagedManifest => JSON.parse(readFileSync(path.join(dir, 'manifest.json'), 'utf8')) as PackagedManifest;
+/** The shipped manifests, whose members are all npm-package members. */
+const manifestJson = (dir = packagedTeachersDir): PackagedManifest & { members: PackageMemberSpec[] } =>
+  JSON.parse(readFileSync(path.join(dir, 'manifest.json'), 'utf8')) as PackagedManifest & { members: PackageMemberSpec[] };
 
 function dirWith(m: unknown): string {
   const dir = mkdtempSync(path.join(tmpdir(), 'va-packaged-'));
@@ -26,7 +28,7 @@ describe('packaged expression model directories', () => {
     const d = parsePackagedManifest(manifestJson(defaultModelDir), 'default');
     expect(d.members.map((x) => x.name)).toEqual(['face-api-expression']);
     const m = parsePackagedManifest(manifestJson(), 'teachers');
-    expect(m.members.map((x) => x.package.name)).toEqual(['@vladmandic/human', '@vladmandic/face-api']);
+    expect(m.members.map((x) => (x.format === 'ferplus-resnet50' ? x.weights.manifest : x.package.name))).toEqual(['@vladmandic/human', '@vladmandic/face-api']);
     for (const member of m.members) expect([...member.labelMap].sort()).toEqual([...EXPR_LABELS].sort());
     // human: angry, disgust, fear, happy, sad, surprise, neutral.
     expect(m.members[0]!.labelMap[3]).toBe('Happiness');
