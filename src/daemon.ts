@@ -99,7 +99,7 @@ export function buildDaemon(config: Config, deps: { readonly logger: Logger; rea
       cluster: () => run.cluster,
       sinks: () => run.sinks,
     });
-    const { publisher, ingest, http } = openTransport(config, { events, metrics, logger: deps.logger, supervisor: sup, snapshots, readiness, pushChannels, recordings, cluster: () => run.cluster?.status() });
+    const { publisher, ingest, http } = openTransport(config, { events, metrics, logger: deps.logger, supervisor: sup, snapshots, readiness, pushChannels, recordings, cluster: () => run.cluster?.status(), baselines: sup.baselines });
     run.publisher = publisher;
     run.ingest = ingest;
     run.http = http;

@@ -64,8 +64,10 @@ export function drawCircumplex(ctx, trail, colour) {
 const BAND_PX = 6;
 
 /**
- * Series over the last `windowMs`: each `{ points: [{t, y}], colour, dash }`, y in [lo, hi], over a
- * band along the bottom (`[{t0, t1, colour}]`, the most likely expression over time).
+ * Series over the last `windowMs`: each `{ points: [{t, y, s}], colour, dash }`, y in [lo, hi], over a
+ * band along the bottom (`[{t0, t1, colour}]`, the most likely expression over time). A point's `s`
+ * (the ensemble members' standard deviation, when the event has one) is drawn as a translucent
+ * band y ± s around the line: the uncertainty.
  */
 export function drawTimeline(ctx, series, now, windowMs, lo, hi, band = []) {
   const { width: w, height: h } = ctx.canvas;
@@ -89,6 +91,7 @@ export function drawTimeline(ctx, series, now, windowMs, lo, hi, band = []) {
     ctx.lineTo(x, h);
   }
   ctx.stroke();
+  for (const s of series) drawSpread(ctx, s, xOf, (y) => h - ((y - lo) / (hi - lo)) * h);
   for (const s of series) {
     ctx.strokeStyle = s.colour;
     ctx.setLineDash(s.dash ? [4, 3] : []);
@@ -105,4 +108,24 @@ export function drawTimeline(ctx, series, now, windowMs, lo, hi, band = []) {
     ctx.stroke();
   }
   ctx.setLineDash([]);
+}
+
+/** The band y ± s of the points that have a spread, split where a point has none. */
+function drawSpread(ctx, series, xOf, yOf) {
+  const runs = [[]];
+  for (const p of series.points) {
+    if (typeof p.s === 'number') runs[runs.length - 1].push(p);
+    else if (runs[runs.length - 1].length > 0) runs.push([]);
+  }
+  ctx.fillStyle = series.colour;
+  ctx.globalAlpha = 0.18;
+  for (const run of runs) {
+    if (run.length < 2) continue;
+    ctx.beginPath();
+    run.forEach((p, i) => (i === 0 ? ctx.moveTo(xOf(p.t), yOf(p.y + p.s)) : ctx.lineTo(xOf(p.t), yOf(p.y + p.s))));
+    for (let i = run.length - 1; i >= 0; i--) ctx.lineTo(xOf(run[i].t), yOf(run[i].y - run[i].s));
+    ctx.closePath();
+    ctx.fill();
+  }
+  ctx.globalAlpha = 1;
 }

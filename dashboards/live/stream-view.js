@@ -158,7 +158,7 @@ export class StreamView {
       t.seenAt = now;
       t.latest = e;
       t.dirty = true;
-      t.history.push({ t: now, v: e.va?.valence, a: e.va?.arousal, p: e.expr ? e.expr.probs[e.expr.label] : undefined, label: e.expr?.label });
+      t.history.push({ t: now, v: e.va?.valence, a: e.va?.arousal, p: e.expr ? e.expr.probs[e.expr.label] : undefined, label: e.expr?.label, ...trustOf(e) });
       while (t.history.length > 0 && now - t.history[0].t > HISTORY_MS) t.history.shift();
       this.frameDirty = true;
     }
@@ -243,17 +243,31 @@ export class StreamView {
     history.hidden = this.facesOnly || (hasVa === false && hasExpr === false);
     if (history.hidden) return;
     const series = [];
+    // Relative to the person's baseline (the toggle): value − baseline, only where a baseline exists.
+    const rel = history.querySelector('.relative input').checked;
+    const pointsOf = (key, spread) =>
+      t.history.filter((h) => h[key] !== undefined && (!rel || h.b?.[key] !== undefined)).map((h) => ({ t: h.t, y: rel ? h[key] - h.b[key] : h[key], s: h[spread] }));
     if (hasVa !== false) {
-      series.push({ points: t.history.filter((h) => h.v !== undefined).map((h) => ({ t: h.t, y: h.v })), colour });
-      series.push({ points: t.history.filter((h) => h.a !== undefined).map((h) => ({ t: h.t, y: h.a })), colour: '#e6e6eb', dash: true });
+      series.push({ points: pointsOf('v', 'vs'), colour });
+      series.push({ points: pointsOf('a', 'as'), colour: '#e6e6eb', dash: true });
     }
     // Without valence/arousal, p(expression) has the whole height (0…1) and the track's colour.
-    if (hasExpr) series.push({ points: t.history.filter((h) => h.p !== undefined).map((h) => ({ t: h.t, y: h.p })), colour: hasVa === false ? colour : '#8c8c96' });
+    if (hasExpr) series.push({ points: pointsOf('p'), colour: hasVa === false ? colour : '#8c8c96' });
     const band = hasExpr ? expressionBand(t.history) : [];
-    const [lo, hi] = hasVa === false ? [0, 1] : [-1, 1];
+    const [lo, hi] = hasVa === false && !rel ? [0, 1] : [-1, 1];
     drawTimeline(history.querySelector('.timeline').getContext('2d'), series, now, HISTORY_MS, lo, hi, band);
     setLegend(history.querySelector('.legend'), t, e, hasVa, colour);
   }
+}
+
+/**
+ * What a timeline point keeps of an event's uncertainty and baseline: the members' spread of
+ * valence and arousal (`vs`, `as`: the bands) and the baseline of the plotted values (`b`).
+ */
+function trustOf(e) {
+  const b = e.baseline;
+  const base = b && (b.va || b.expr) ? { v: b.va?.valence, a: b.va?.arousal, p: e.expr && b.expr ? b.expr.probs[e.expr.label] : undefined } : undefined;
+  return { vs: e.va?.std?.valence, as: e.va?.std?.arousal, ...(base ? { b: base } : {}), baselineState: b?.state };
 }
 
 /** The most likely expression over time, as coloured spans (a gap where no frame was analysed). */
@@ -271,7 +285,9 @@ function expressionBand(history) {
 /** What the lines and the band mean, rebuilt only when the tasks or labels change. */
 function setLegend(el, t, e, hasVa, colour) {
   const labels = e?.expr ? Object.keys(e.expr.probs) : [];
-  const key = `${hasVa}|${labels.join()}`;
+  const spread = hasVa !== false && e?.va?.std !== undefined;
+  const baseline = e?.baseline?.state ?? 'off';
+  const key = `${hasVa}|${labels.join()}|${spread}|${baseline}`;
   if (t.legend === key) return;
   t.legend = key;
   // A line's swatch is a short line (dashed for arousal); the band's is a block of its colour.
@@ -287,6 +303,8 @@ function setLegend(el, t, e, hasVa, colour) {
   const items = [];
   if (hasVa !== false) items.push(item('valence', colour, 'line'), item('arousal', '#e6e6eb', 'line dashed'));
   if (labels.length > 0) items.push(item('p(expression)', hasVa === false ? colour : '#8c8c96', 'line'), ...labels.map((l) => item(l, expressionColour(l), 'band')));
+  if (spread) items.push(item("± members' std", `color-mix(in srgb, ${colour} 30%, transparent)`, 'band'));
+  items.push(document.createTextNode(` baseline: ${baseline}`));
   el.replaceChildren(...items);
 }
 
@@ -312,7 +330,7 @@ function trackCard(id) {
     <div class="bars expr" data-task="expr"><h4>Expression</h4><div class="rows"></div><p class="absent" hidden></p></div>
     <div class="bars au" data-task="au"><h4>Action units</h4><div class="rows"></div><p class="absent" hidden></p></div>
     <div class="va" data-task="va"><h4>Valence / arousal</h4><p class="absent" hidden></p><canvas class="circumplex" width="160" height="160"></canvas></div>
-    <div class="history"><h4>Last minute</h4><canvas class="timeline" width="380" height="110"></canvas><p class="legend"></p></div>
+    <div class="history"><h4>Last minute <label class="relative" title="value minus this person's baseline (docs/events.md#baselines)"><input type="checkbox"> relative to baseline</label></h4><canvas class="timeline" width="380" height="110"></canvas><p class="legend"></p></div>
   </div>`;
   return card;
 }

@@ -1,6 +1,7 @@
 /**
  * The affect side of the daemon as a Grafana dashboard: inference latency and batch size per
- * stage and model, queue depth, load shedding, affect events and end-to-end latency per stream.
+ * stage and model, queue depth, load shedding, affect events and end-to-end latency per stream,
+ * uncertainty (members' disagreement, entropy) and baseline states per stream.
  * `npm run dashboards` writes dashboards/daemon-affect.json.
  */
 import { MetricNames as N } from '../../src/observability/metric-names.js';
@@ -41,6 +42,15 @@ export const affectDashboard: DashboardSpec = {
     { title: 'Analysed frames vs affect events', type: 'timeseries', unit: 'ops', exprs: [
       { expr: rate(N.framesAnalysed, 'stream', S), legend: 'frames {{stream}}' },
       { expr: rate(N.affectEvents, 'stream', S), legend: 'events {{stream}}' },
+    ] },
+    { title: "Uncertainty: members' disagreement and entropy (mean per stream)", type: 'timeseries', unit: 'percentunit', exprs: [
+      { expr: mean(N.affectUncertainty, 'stream, measure', S), legend: '{{measure}} {{stream}}' },
+    ] },
+    { title: 'Uncertainty: p95 of expression entropy and AU spread', type: 'timeseries', unit: 'percentunit', exprs: [
+      { expr: quantile(0.95, N.affectUncertainty, 'stream, measure', '{stream=~"$stream",measure!="expr_agreement"}'), legend: 'p95 {{measure}} {{stream}}' },
+    ] },
+    { title: 'Affect events by baseline state (per second)', type: 'timeseries', unit: 'ops', exprs: [
+      { expr: rate(N.affectBaselineFrames, 'stream, state', S), legend: '{{state}} {{stream}}' },
     ] },
     { title: 'Active tracks', type: 'timeseries', unit: 'short', exprs: [{ expr: `sum by (stream) (${N.activeTracks}${S})`, legend: '{{stream}}' }] },
     { title: 'Tensors alive', type: 'timeseries', unit: 'short', exprs: [{ expr: N.tensorsAlive, legend: 'TF.js tensors' }] },

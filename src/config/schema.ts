@@ -228,6 +228,23 @@ export const configSchema = z.strictObject({
       workers: z.number().int().min(0).max(64).default(0),
     })
     .prefault({}),
+  /** Per-person baselines of the affect outputs, per track (docs/events.md, "Baselines"). */
+  baseline: z
+    .strictObject({
+      /** Affect events carry each track's baseline and the difference from it. */
+      enabled: z.boolean().default(true),
+      /** Stream-time span of each track's sliding window, seconds. */
+      windowSeconds: z.number().positive().max(3600).default(60),
+      /** Percentile of each output over the window: 50 = the median; lower = a resting low. */
+      percentile: z.number().min(0).max(100).default(50),
+      /** A new track reports no baseline until it has been seen this long (seconds of stream time). */
+      minSeconds: z.number().min(0).max(3600).default(5),
+      /** Frames held per track at most (memory: 8 bytes × 3 × outputs × this). */
+      maxSamples: z.int().min(16).max(100_000).default(3600),
+      /** Longest calibration POST /v1/streams/{id}/tracks/{trackId}/baseline may ask for, seconds. */
+      maxCalibrationSeconds: z.number().positive().max(3600).default(120),
+    })
+    .prefault({}),
   detector: z
     .strictObject({
       minScore: z.number().min(0).max(1).default(0.5),

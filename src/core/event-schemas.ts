@@ -39,10 +39,16 @@ const trackId = z.int().min(1).describe('Face track, numbered from 1 per stream 
 const pixel = (what: string): z.ZodNumber => z.number().min(0).describe(`${what}, source-frame pixels rounded to 0.1 (≥ 0, within the frame).`);
 const probability = (what: string): z.ZodNumber => z.number().min(0).max(1).describe(`${what}: in [0, 1], rounded to 1e-5.`);
 
+const spread = (what: string): z.ZodNumber => z.number().min(0).max(1).describe(`${what}: a population standard deviation, ≥ 0, rounded to 1e-5.`);
+const share = (what: string): z.ZodNumber => z.number().min(0).max(1).describe(`${what}: a share in [0, 1], rounded to 1e-5.`);
+
 function byLabel<L extends string, S extends z.ZodType>(labels: readonly [L, ...L[]], value: (label: L) => S): z.ZodReadonly<z.ZodObject<Record<L, S>, z.core.$strict>> {
   const shape = Object.fromEntries(labels.map((l) => [l, value(l)])) as Record<L, S>;
   return z.strictObject(shape).readonly();
 }
+
+/** A track's baseline, as affect events report it (pipeline/affect/baselines.ts keeps them). */
+export const BASELINE_STATES = ['none', 'running', 'calibrating', 'calibrated'] as const;
 
 export const STREAM_STATES = ['starting', 'running', 'reconnecting', 'ended', 'failed', 'removed'] as const;
 
@@ -171,6 +177,12 @@ export const affectEventSchema = z
         active: byLabel(AU_LABELS, (l) => z.boolean().describe(`Whether ${l} is active: its probability is above the model's threshold for it.`)).describe(
           "Action Units above the model's per-AU thresholds.",
         ),
+        spread: byLabel(AU_LABELS, (l) => spread(`Spread of the members' ${l} probabilities`))
+          .exactOptional()
+          .describe("Uncertainty: per AU, the standard deviation (÷ k) of the k ensemble members' probabilities for this frame; absent for a single model."),
+        windowSpread: byLabel(AU_LABELS, (l) => spread(`Spread of ${l} over the window`))
+          .exactOptional()
+          .describe("Uncertainty, CNN-RNN models: per AU, the standard deviation of the ensemble's probabilities over the positions of the window that decided this frame."),
       })
       .readonly()
       .exactOptional()
@@ -179,6 +191,10 @@ export const affectEventSchema = z
       .strictObject({
         probs: byLabel(EXPR_LABELS, (l) => probability(`Probability of ${l}`)).describe('Expression probabilities, summing to 1 (up to rounding).'),
         label: z.enum(EXPR_LABELS).describe('The most probable expression.'),
+        entropy: share('Uncertainty: Shannon entropy of the (mean) distribution divided by ln 7 (0 certain, 1 uniform)'),
+        margin: share('Uncertainty: the largest probability minus the second largest'),
+        agreement: share("Uncertainty: the share of ensemble members whose own most probable expression is `label`; absent for a single model").exactOptional(),
+        windowAgreement: share("Uncertainty, CNN-RNN models: the share of the deciding window's positions whose most probable expression is this frame's").exactOptional(),
       })
       .readonly()
       .describe('Basic expression (seven classes).'),
@@ -186,10 +202,63 @@ export const affectEventSchema = z
       .strictObject({
         valence: z.number().min(-1).max(1).describe('Valence in [-1, 1] (negative to positive), rounded to 1e-5.'),
         arousal: z.number().min(-1).max(1).describe('Arousal in [-1, 1] (calm to excited), rounded to 1e-5.'),
+        std: z
+          .strictObject({ valence: spread('Spread of the members’ valence'), arousal: spread('Spread of the members’ arousal') })
+          .readonly()
+          .exactOptional()
+          .describe("Uncertainty: the standard deviation (÷ k) of the k ensemble members' valence and arousal; absent for a single model."),
+        windowStd: z
+          .strictObject({ valence: spread('Spread of valence over the window'), arousal: spread('Spread of arousal over the window') })
+          .readonly()
+          .exactOptional()
+          .describe("Uncertainty, CNN-RNN models: the standard deviation of the ensemble's valence and arousal over the positions of the window that decided this frame."),
       })
       .readonly()
       .exactOptional()
       .describe('Valence and arousal; absent for a model without a VA head.'),
+    baseline: z
+      .strictObject({
+        state: z
+          .enum(BASELINE_STATES)
+          .describe(
+            "`none`: this track has no baseline yet (a new track, seen for less than `baseline.minSeconds`); `running`: a percentile of the track's own values over a sliding window; `calibrating`: a calibration (POST …/tracks/{trackId}/baseline) is taking this person's neutral, the previous baseline (if any) is still shown; `calibrated`: taken over the calibration's frames, fixed until the track ends.",
+          ),
+        samples: z.int().min(0).describe('Analysed frames of this track the baseline is taken over (with state `none`: the frames seen so far).'),
+        au: z
+          .strictObject({
+            probs: byLabel(AU_LABELS, (l) => probability(`Baseline of ${l}'s probability`)).describe("Per AU, the track's baseline of its probability."),
+            delta: byLabel(AU_LABELS, (l) => z.number().min(-1).max(1).describe(`${l}'s probability minus its baseline, in [-1, 1], rounded to 1e-5.`)).describe('Per AU, `au.probs` minus the baseline.'),
+          })
+          .readonly()
+          .exactOptional()
+          .describe('AU baselines and differences; absent without a baseline or an AU head.'),
+        expr: z
+          .strictObject({
+            probs: byLabel(EXPR_LABELS, (l) => probability(`Baseline of the probability of ${l}`)).describe("Per expression, the track's baseline of its probability."),
+            delta: byLabel(EXPR_LABELS, (l) => z.number().min(-1).max(1).describe(`The probability of ${l} minus its baseline, in [-1, 1], rounded to 1e-5.`)).describe('Per expression, `expr.probs` minus the baseline.'),
+          })
+          .readonly()
+          .exactOptional()
+          .describe('Expression baselines (per class: the baselines do not sum to 1) and differences; absent without a baseline.'),
+        va: z
+          .strictObject({
+            valence: z.number().min(-1).max(1).describe('Baseline of valence, rounded to 1e-5.'),
+            arousal: z.number().min(-1).max(1).describe('Baseline of arousal, rounded to 1e-5.'),
+            delta: z
+              .strictObject({
+                valence: z.number().min(-2).max(2).describe('Valence minus its baseline, in [-2, 2], rounded to 1e-5.'),
+                arousal: z.number().min(-2).max(2).describe('Arousal minus its baseline, in [-2, 2], rounded to 1e-5.'),
+              })
+              .readonly()
+              .describe('Valence and arousal minus their baselines.'),
+          })
+          .readonly()
+          .exactOptional()
+          .describe('Valence and arousal baselines and differences; absent without a baseline or a VA head.'),
+      })
+      .readonly()
+      .exactOptional()
+      .describe("This person's baseline (docs/events.md, \"Baselines\"): per output of this event, the track's own resting value and the difference from it. Absent when `baseline.enabled` is false."),
     model: z
       .strictObject({
         id: z.string().min(1).describe("The model's id (its manifest)."),

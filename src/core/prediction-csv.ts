@@ -5,6 +5,7 @@
  * recording's export) write them, and their columns must be the same.
  */
 import { AU_LABELS, EXPR_LABELS } from './affect-labels.js';
+import { trustHeader, trustValues, type AuTrust, type ExprTrust, type RowBaseline, type VaTrust } from './trust-columns.js';
 
 export interface MemberRow {
   readonly name: string;
@@ -26,9 +27,11 @@ export interface PredictionRow {
    * `active` is 0/1 (probability > the manifest's per-AU threshold), as in the seed's output files.
    * Absent (with `va`) for a model that provides expressions only.
    */
-  readonly au?: { readonly probs: number[]; readonly active: number[] };
-  readonly expr: { readonly probs: number[]; readonly label: string };
-  readonly va?: { readonly valence: number; readonly arousal: number };
+  readonly au?: { readonly probs: number[]; readonly active: number[] } & AuTrust;
+  readonly expr: { readonly probs: number[]; readonly label: string } & ExprTrust;
+  readonly va?: { readonly valence: number; readonly arousal: number } & VaTrust;
+  /** The track's baseline (video rows, with `baseline.enabled`). */
+  readonly baseline?: RowBaseline;
   readonly members?: MemberRow[];
 }
 
@@ -39,6 +42,10 @@ export interface CsvLayout {
   readonly members: readonly string[];
   /** Whether the model provides AU and VA (default true); an expressions-only model has no such columns. */
   readonly auVa?: boolean;
+  /** Uncertainty columns (au.spread.*, expr.entropy, …; default false: `daemon predict` asks for them). */
+  readonly trust?: boolean;
+  /** Baseline columns (baseline.*; default false: video rows with baselines only). */
+  readonly baseline?: boolean;
 }
 
 export function csvHeader(layout: CsvLayout): string[] {
@@ -50,6 +57,7 @@ export function csvHeader(layout: CsvLayout): string[] {
     ...EXPR_LABELS.map((l) => `expr.probs.${l}`),
     'expr.label',
     ...(auVa ? ['va.valence', 'va.arousal'] : []),
+    ...(layout.trust === true ? trustHeader(auVa, layout.baseline === true) : []),
   ];
   const member = (name: string): string[] => [
     ...(auVa ? AU_LABELS.map((l) => `members.${name}.au.probs.${l}`) : []),
@@ -69,6 +77,7 @@ export function csvValues(row: PredictionRow, layout: CsvLayout): (string | numb
     ...row.expr.probs,
     row.expr.label,
     ...(auVa ? [row.va?.valence ?? '', row.va?.arousal ?? ''] : []),
+    ...(layout.trust === true ? trustValues(row, auVa, layout.baseline === true) : []),
   ];
   const members = layout.members.flatMap((name) => {
     const m = row.members?.find((x) => x.name === name);

@@ -1,4 +1,5 @@
 import type { Subject } from 'rxjs';
+import type { BaselineControls } from '../pipeline/affect/baseline-affect.js';
 import type { ClusterView } from '../cluster/cluster-view.js';
 import type { Config } from '../config/schema.js';
 import type { AnalyticsEvent } from '../core/records.js';
@@ -26,6 +27,8 @@ export function openTransport(
     readonly pushChannels: PushChannels;
     readonly recordings: RecordingParts;
     readonly cluster: () => ClusterView | undefined;
+    /** The streams' per-track baselines, for calibrations. */
+    readonly baselines?: Pick<BaselineControls, 'calibrate'>;
   },
 ): { readonly publisher: WsPublisher; readonly ingest: IngestServer; readonly http: HttpServer } {
   const { server } = config;
@@ -51,6 +54,7 @@ export function openTransport(
     access: accessPolicy(server),
     cluster: deps.cluster,
     readiness: deps.readiness,
+    ...(deps.baselines ? { baselines: { controls: deps.baselines, maxSeconds: config.baseline.maxCalibrationSeconds } } : {}),
     recordings: { recordings: deps.recordings.recordings, marker: (id, body) => deps.recordings.markers.publish(id, body), maxBodyBytes: server.maxBodyBytes },
   });
   return { publisher, ingest, http };

@@ -23,6 +23,8 @@ export const MetricNames = {
   affectFramesDropped: 'va_affect_frames_dropped_total',
   endToEndLatency: 'va_end_to_end_latency_seconds',
   affectEvents: 'va_affect_events_total',
+  affectBaselineFrames: 'va_affect_baseline_frames_total',
+  affectUncertainty: 'va_affect_uncertainty',
   facesGated: 'va_faces_gated_total',
   blinks: 'va_blinks_total',
   framesSkipped: 'va_frames_skipped_total',

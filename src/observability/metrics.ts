@@ -2,6 +2,10 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import { GATE_REASONS } from '../core/face-measures.js';
 import type { StreamState } from '../core/records.js';
 import { MetricNames as N } from './metric-names.js';
+import { BASELINE_STATES } from '../core/event-schemas.js';
+
+/** The `measure` label of va_affect_uncertainty. */
+export const UNCERTAINTY_MEASURES = ['expr_entropy', 'expr_agreement', 'au_spread', 'va_std'] as const;
 
 /** prom-client defaults that are gauges despite their _total suffix. */
 const NON_COUNTER_TOTALS = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'] as const;
@@ -138,6 +142,19 @@ export function createMetrics(
       registers: [registry],
     }),
     affectEvents: new Counter({ name: N.affectEvents, help: 'Affect events published', labelNames: streamLabel, registers: [registry] }),
+    affectBaselineFrames: new Counter({
+      name: N.affectBaselineFrames,
+      help: "Affect events by their track's baseline state (none: no baseline yet; running; calibrating; calibrated), per stream",
+      labelNames: ['stream', 'state'],
+      registers: [registry],
+    }),
+    affectUncertainty: new Histogram({
+      name: N.affectUncertainty,
+      help: 'Uncertainty of affect events, per stream: expr_entropy (normalised), expr_agreement (members voting the label), au_spread (mean over AUs of the members\' std), va_std (mean of valence and arousal std)',
+      labelNames: ['stream', 'measure'],
+      buckets: [0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9, 0.99, 1],
+      registers: [registry],
+    }),
     facesGated: new Counter({
       name: N.facesGated,
       help: 'Faces kept out of affect analysis by the quality thresholds, per stream and reason (score, size, sharpness, yaw, pitch; a face failing two counts under both)',
@@ -260,6 +277,7 @@ export function initStreamSeries(m: Metrics, stream: string): void {
     c.inc({ stream }, 0);
   }
   for (const reason of GATE_REASONS) m.facesGated.inc({ stream, reason }, 0);
+  for (const state of BASELINE_STATES) m.affectBaselineFrames.inc({ stream, state }, 0);
 }
 
 /** Removes a deleted stream's series so /metrics does not keep dead labels forever. */
@@ -284,5 +302,7 @@ export function forgetStream(m: Metrics, stream: string): void {
     metric.remove({ stream });
   }
   for (const reason of GATE_REASONS) m.facesGated.remove({ stream, reason });
+  for (const state of BASELINE_STATES) m.affectBaselineFrames.remove({ stream, state });
+  for (const measure of UNCERTAINTY_MEASURES) m.affectUncertainty.remove({ stream, measure });
   for (const s of STREAM_STATES) m.streamState.remove({ stream, state: s });
 }

@@ -5,6 +5,7 @@ import { alignFaces } from './align-faces.js';
 import { assessFaces } from './quality/assess-faces.js';
 import type { AffectModel } from './affect/affect-records.js';
 import { analyseAffect } from './affect/analyse-affect.js';
+import type { BaselineControls } from './affect/baseline-affect.js';
 import type { CreditGate } from './credit-gate.js';
 import { detectFaces, type DetectFacesDeps } from './detect-faces.js';
 import { fromSource } from './from-source.js';
@@ -23,6 +24,8 @@ export interface PipelineDeps {
   readonly affectModel?: AffectModel;
   /** Where every stage reports its records. */
   readonly report: RecordSink;
+  /** Where calibrations find the affect branch's per-track baselines. */
+  readonly baselines?: BaselineControls;
   /** The source has freed its native resources (may come after unsubscribe). */
   readonly onSourceReleased: () => void;
 }
@@ -53,6 +56,6 @@ export function buildPipeline(spec: SourceSpec, settings: RunSettings, deps: Pip
     tap((record) => report({ kind: 'tracked', record })),
   );
   if (!affect) return tracked.pipe(toEvents());
-  const analysed = analyseAffect({ model: affect.model, streamId: settings.streamId, report, ...(gate ? { gate } : {}) }, affect.options);
+  const analysed = analyseAffect({ model: affect.model, streamId: settings.streamId, report, ...(gate ? { gate } : {}), ...(deps.baselines ? { baselines: deps.baselines } : {}) }, affect.options);
   return tracked.pipe(connect((shared) => merge(shared.pipe(toEvents()), shared.pipe(analysed, mergeAll()))));
 }

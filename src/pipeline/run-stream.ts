@@ -2,6 +2,7 @@ import { finalize, Observable } from 'rxjs';
 import type { QueuedAffectModel } from '../models/affect/queued-affect-model.js';
 import type { FaceDetectorHost } from '../models/face-detector/face-detector-host.js';
 import { openSource as openRealSource, type SourceSpec } from '../streams/open-source.js';
+import type { BaselineControls } from './affect/baseline-affect.js';
 import { buildPipeline } from './build-pipeline.js';
 import { endOpenTracks } from './end-open-tracks.js';
 import type { OpenSource } from './open-frames.js';
@@ -18,6 +19,8 @@ export interface RunDeps {
   readonly affectModel?: QueuedAffectModel;
   /** The seam unit tests replace; the real FFmpeg sources otherwise. */
   readonly openSource?: OpenSource;
+  /** Where calibrations (the HTTP API) find the run's per-track baselines. */
+  readonly baselines?: BaselineControls;
 }
 
 /**
@@ -50,6 +53,7 @@ export function runStream(spec: SourceSpec, settings: RunSettings, deps: RunDeps
       session: run.session,
       ...(run.gate ? { gate: run.gate } : {}),
       ...(deps.affectModel ? { affectModel: deps.affectModel } : {}),
+      ...(deps.baselines ? { baselines: deps.baselines } : {}),
       report,
       onSourceReleased: run.sourceReleased,
     });

@@ -13,6 +13,11 @@ import { toRow, type PredictionRow, type RowContext } from './rows.js';
 import type { AffectRunner } from '../models/affect/affect-runner.js';
 import type { FrameCache } from '../models/seed/frame-cache.js';
 import type { SeedWindowMode } from '../models/seed/seed-windows.js';
+import type { EnsembleFrame } from '../models/seed/index.js';
+import type { TrackId } from '../core/ids.js';
+import { scoresOf } from '../pipeline/affect/affect-events.js';
+import { baselineInput } from '../pipeline/affect/baseline-affect.js';
+import { TrackBaselines, type BaselineSettings } from '../pipeline/affect/baselines.js';
 
 interface PendingFace {
   readonly ctx: RowContext;
@@ -45,8 +50,27 @@ export class PredictSink {
     /** CNN batches allowed in flight at once (the runner's hosts); 1 = one after another. */
     private readonly concurrency = 1,
     private readonly windows: SeedWindowMode = 'complete',
+    /** Per-track baselines of a video's rows, as the daemon keeps them (config `baseline`). */
+    baseline?: BaselineSettings,
   ) {
     if (!Number.isInteger(concurrency) || concurrency < 1) throw new RangeError(`concurrency must be a positive integer, got ${concurrency}`);
+    this.baselines = baseline?.enabled === true ? new TrackBaselines(baseline) : undefined;
+  }
+
+  private readonly baselines: TrackBaselines | undefined;
+  /** CNN batches dispatched and taken so far, and ended tracks (CNN models) whose baselines go once batch `due` is taken. */
+  private dispatched = 0;
+  private taken = 0;
+  private readonly ended: { readonly seq: number; readonly due: number }[] = [];
+
+  private forgetEnded(): void {
+    while (this.ended.length > 0 && this.ended[0]!.due <= this.taken) this.baselines?.forget(this.ended.shift()!.seq as TrackId);
+  }
+
+  /** A row, with its track's baseline when kept: rows reach here in frame order per track, as live decisions do. */
+  private write(ctx: RowContext, f: EnsembleFrame): void {
+    const b = this.baselines && ctx.trackId !== undefined && ctx.pts !== undefined ? this.baselines.observe(ctx.trackId as TrackId, ctx.pts, baselineInput(scoresOf(f))) : undefined;
+    this.writer.write(toRow(ctx, f, this.members, b));
   }
 
   private get members(): readonly { name: string; role: string }[] {
@@ -68,6 +92,7 @@ export class PredictSink {
       // Taken (and its failure thrown) in order later; until then a failure must not count as unhandled.
       caches.catch(() => undefined);
       this.inFlight.push({ batch, caches });
+      this.dispatched++;
     }
     while (this.inFlight.length >= this.concurrency) await this.takeOldest();
   }
@@ -83,11 +108,13 @@ export class PredictSink {
     if (next === undefined) return;
     const { batch } = next;
     const caches = await next.caches;
+    this.taken++;
     if (this.runner.kind === 'cnn') {
       this.runner.decideCnn(caches).forEach((f, i) => {
         const p = batch[i];
-        if (p !== undefined) this.writer.write(toRow(p.ctx, f, this.members));
+        if (p !== undefined) this.write(p.ctx, f);
       });
+      this.forgetEnded();
       return;
     }
     batch.forEach((p, i) => {
@@ -102,7 +129,12 @@ export class PredictSink {
 
   /** A sequence (track) is complete: run its windows and write its rows in frame order. */
   async endSequence(seq: number): Promise<void> {
-    if (this.runner.kind === 'cnn') return;
+    if (this.runner.kind === 'cnn') {
+      // Its last face is waiting or in flight: its baseline goes once that batch has been taken.
+      if (this.baselines) this.ended.push({ seq, due: this.dispatched + (this.pending.length > 0 ? 1 : 0) });
+      this.forgetEnded();
+      return;
+    }
     await this.drain();
     const s = this.sequences.get(seq);
     if (s === undefined) return;
@@ -112,8 +144,9 @@ export class PredictSink {
     const offset = s.ctx.length - decided.length;
     decided.forEach((f, i) => {
       const ctx = s.ctx[offset + i];
-      if (ctx !== undefined) this.writer.write(toRow(ctx, f, this.members));
+      if (ctx !== undefined) this.write(ctx, f);
     });
+    this.baselines?.forget(seq as TrackId);
   }
 
   /** End of input: everything still open is finished. */

@@ -176,7 +176,8 @@ export async function predict(o: PredictOptions): Promise<PredictSummary> {
     const auVa = providesAuVa(m);
     progress(`model ${m.id} ${m.version}: ${m.architecture} ${m.kind}${isSeedManifest(m) && m.seqLen !== undefined ? ` seq_len ${m.seqLen}` : ''}, ${runner.memberInfo.length} member(s)${auVa ? '' : ', expressions only'}`);
     progress(`engine ${runnerEngine(runner)}${runner.fallback !== undefined ? ` (ONNX Runtime unavailable: ${runner.fallback})` : ''}, ${workers > 1 ? `${workers} model workers` : 'model on the main thread'}`);
-    writer = out !== undefined ? RowWriter.open(out, { video: input === 'video', members: o.members === true ? runner.memberInfo.map((x) => x.name) : [], auVa }) : undefined;
+    const baseline = input === 'video' && cfg.baseline.enabled;
+    writer = out !== undefined ? RowWriter.open(out, { video: input === 'video', members: o.members === true ? runner.memberInfo.map((x) => x.name) : [], auVa, trust: true, baseline }) : undefined;
     const collector = o.render !== undefined ? new RenderCollector({ au: auVa, expr: true, va: auVa }) : undefined;
     const rowsOut = writer;
     let rows = 0;
@@ -192,6 +193,7 @@ export async function predict(o: PredictOptions): Promise<PredictSummary> {
       batch,
       workers,
       o.windows ?? 'complete',
+      baseline ? cfg.baseline : undefined,
     );
     let frames = 0;
     if (input === 'images') {

@@ -40,6 +40,27 @@ describe('prediction rows', () => {
     expect(csvHeader({ video: false, members: [] })).toHaveLength(2 + 8 + 8 + 7 + 3);
   });
 
+  it('carries the uncertainty of the decision, and its CSV columns line up with their values', () => {
+    const row = toRow({ frame: 7, source: 'v.mp4', trackId: 2, pts: 0.2335 }, frame, members, { state: 'running', samples: 3, values: Float64Array.from({ length: 17 }, () => 0.1) });
+    // Two members that differ: spread, agreement, entropy and margin all present (their values: src/models/seed/uncertainty.test.ts).
+    expect(row.au!.spread).toHaveLength(8);
+    expect(row.expr.agreement).toBeDefined();
+    expect(row.expr.entropy).toBeGreaterThan(0);
+    expect(row.va!.std).toBeDefined();
+    expect(row.baseline!.au!.delta[0]).toBeCloseTo(row.au!.probs[0]! - 0.1, 6);
+    const layout = { video: true, members: [], trust: true, baseline: true };
+    const header = csvHeader(layout);
+    const values = csvValues(row, layout);
+    expect(values).toHaveLength(header.length);
+    expect(values[header.indexOf('au.spread.AU1')]).toBe(row.au!.spread![0]);
+    expect(values[header.indexOf('expr.entropy')]).toBe(row.expr.entropy);
+    expect(values[header.indexOf('va.std.arousal')]).toBe(row.va!.std!.arousal);
+    expect(values[header.indexOf('baseline.state')]).toBe('running');
+    expect(values[header.indexOf('baseline.va.delta.valence')]).toBe(row.baseline!.va!.delta.valence);
+    // A row without a window leaves the window columns empty rather than shifting the others.
+    expect(values[header.indexOf('au.windowSpread.AU1')]).toBe('');
+  });
+
   it('quotes CSV fields that need it (RFC 4180)', () => {
     expect(csvLine([1, 'plain.png', 'a,b.png', 'say "hi"'])).toBe('1,plain.png,"a,b.png","say ""hi"""');
   });

@@ -1,5 +1,5 @@
 import type { StreamId } from '../core/ids.js';
-import type { AnalyticsEvent, StreamState } from '../core/records.js';
+import type { AffectEvent, AnalyticsEvent, StreamState } from '../core/records.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { OpenTracks } from '../pipeline/open-tracks.js';
@@ -97,6 +97,7 @@ export function applyRecord(t: RecordTarget, record: StreamRecord): void {
       if (event.type === 'affect') {
         metrics.affectEvents.inc(labels);
         metrics.endToEndLatency.observe(labels, event.latencyMs / 1000);
+        observeTrust(metrics, t.id, event);
       }
       if (event.type === 'faces') for (const f of event.faces) for (const reason of f.quality.gated) metrics.facesGated.inc({ stream: t.id, reason });
       if (event.type === 'blink') metrics.blinks.inc(labels);
@@ -104,4 +105,19 @@ export function applyRecord(t: RecordTarget, record: StreamRecord): void {
       return;
     }
   }
+}
+
+const mean = (o: Readonly<Record<string, number>>): number => {
+  const v = Object.values(o);
+  return v.reduce((a, b) => a + b, 0) / v.length;
+};
+
+/** An affect event's baseline state and uncertainty, per stream (docs/events.md: never per track). */
+function observeTrust(metrics: Metrics, stream: string, event: AffectEvent): void {
+  if (event.baseline) metrics.affectBaselineFrames.inc({ stream, state: event.baseline.state });
+  const u = metrics.affectUncertainty;
+  u.observe({ stream, measure: 'expr_entropy' }, event.expr.entropy);
+  if (event.expr.agreement !== undefined) u.observe({ stream, measure: 'expr_agreement' }, event.expr.agreement);
+  if (event.au?.spread) u.observe({ stream, measure: 'au_spread' }, mean(event.au.spread));
+  if (event.va?.std) u.observe({ stream, measure: 'va_std' }, (event.va.std.valence + event.va.std.arousal) / 2);
 }

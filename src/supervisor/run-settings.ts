@@ -31,7 +31,7 @@ export function runSettings(config: Config, cfg: StreamConfig, id: StreamId, opt
       allowNestedFormats: config.files.allowNestedFormats,
     },
     ...(opts.affect
-      ? { affect: { stride: config.model.stride, smoothing: config.model.smoothing, queueFrames: config.model.queueFrames, maxTracks: config.model.maxTracks } }
+      ? { affect: { stride: config.model.stride, smoothing: config.model.smoothing, queueFrames: config.model.queueFrames, maxTracks: config.model.maxTracks, baseline: config.baseline } }
       : {}),
   };
 }

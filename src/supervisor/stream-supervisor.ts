@@ -1,4 +1,5 @@
 import type { Observable, Subject, Subscription } from 'rxjs';
+import { BaselineControls } from '../pipeline/affect/baseline-affect.js';
 import type { Config, StreamConfig } from '../config/schema.js';
 import { AnalyticsError, ConfigError, ErrorCodes, SourceError, asAnalyticsError } from '../core/errors.js';
 import { asStreamId, type StreamId } from '../core/ids.js';
@@ -78,6 +79,8 @@ export class StreamSupervisor {
   private readonly clusterIds = new Set<string>();
   private readonly log: Logger;
   private closed = false;
+  /** The running streams' per-track baselines, for calibrations (POST …/tracks/{trackId}/baseline). */
+  readonly baselines = new BaselineControls();
 
   constructor(private readonly deps: SupervisorDeps) {
     this.log = deps.logger.child({ component: 'supervisor' });
@@ -268,7 +271,7 @@ export class StreamSupervisor {
     let run: Run | undefined;
     let released: Promise<void> = Promise.resolve();
     const current = (): boolean => run === undefined || h.run === run;
-    const subscription = (this.deps.run ?? runStream)(spec, settings, { detector, ...(affectModel ? { affectModel } : {}) }).subscribe({
+    const subscription = (this.deps.run ?? runStream)(spec, settings, { detector, ...(affectModel ? { affectModel } : {}), baselines: this.baselines }).subscribe({
       next: (record) => {
         if (record.kind === 'started') released = record.released;
         else if (current()) applyRecord(target, record);

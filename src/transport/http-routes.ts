@@ -34,6 +34,7 @@ export const HTTP_ROUTES: readonly HttpRoute[] = [
   exact('/v1/events', ['GET']),
   { template: '/v1/streams/{id}', pattern: /^\/v1\/streams\/([^/]+)$/, methods: ['GET', 'HEAD', 'DELETE'] },
   { template: '/v1/streams/{id}/restart', pattern: /^\/v1\/streams\/([^/]+)\/restart$/, methods: ['POST'] },
+  { template: '/v1/streams/{id}/tracks/{trackId}/baseline', pattern: /^\/v1\/streams\/([^/]+)\/tracks\/([^/]+)\/baseline$/, methods: ['POST'] },
   { template: '/v1/ingest/{id}', pattern: /^\/v1\/ingest\/([^/]+)$/, methods: ['GET'] },
   { template: '/v1/streams/{id}/snapshot.jpg', pattern: /^\/v1\/streams\/([^/]+)\/snapshot\.jpg$/, methods: PROBE },
   { template: '/v1/streams/{id}/recordings', pattern: /^\/v1\/streams\/([^/]+)\/recordings$/, methods: ['POST'] },

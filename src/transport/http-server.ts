@@ -20,6 +20,8 @@ import { EVENT_SCHEMAS, eventJsonSchema, type EventSchemaType } from '../core/ev
 import type { ReadinessAnswer } from './readiness-schema.js';
 import type { ClusterView } from '../cluster/cluster-view.js';
 import { serveSnapshot, SNAPSHOT_PATH } from './snapshot-route.js';
+import { BASELINE_PATH, CALIBRATION_SECONDS_LIMIT, calibrateBaseline } from './baseline-route.js';
+import type { BaselineControls } from '../pipeline/affect/baseline-affect.js';
 import type { SnapshotRegistry } from './snapshots.js';
 import { isStaticPath, serveStatic } from './static-route.js';
 import { INGEST_PATH, type IngestServer } from './ingest-socket.js';
@@ -44,6 +46,8 @@ export interface HttpServerDeps {
   readonly readiness: Readiness;
   /** In a cluster: every member, and every cluster stream with its owner and fence. */
   readonly cluster?: () => ClusterView | undefined;
+  /** The streams' per-track baselines (POST …/tracks/{trackId}/baseline); absent: every calibration is 409. */
+  readonly baselines?: { readonly controls: Pick<BaselineControls, 'calibrate'>; readonly maxSeconds: number };
   readonly maxBodyBytes: number;
   readonly auth: { readonly token: string | null; readonly protectProbes: boolean; readonly protectMetrics: boolean };
   readonly access: AccessPolicy;
@@ -251,7 +255,7 @@ export class HttpServer {
     if (!methods.includes(method)) {
       return { code: ErrorCodes.METHOD_NOT_ALLOWED, message: `${method} is not allowed on ${path}`, headers: { allow: methods.join(', ') } };
     }
-    if ((path === '/v1/streams' && method === 'POST') || (recordingBodyPath(path, method) && hasBody(req))) {
+    if (((path === '/v1/streams' || BASELINE_PATH.test(path)) && method === 'POST') || (recordingBodyPath(path, method) && hasBody(req))) {
       if (!isJsonContentType(req.headers['content-type'])) {
         return { code: ErrorCodes.UNSUPPORTED_MEDIA_TYPE, message: 'request body must be application/json (charset utf-8 if given)', field: '(content-type)' };
       }
@@ -318,6 +322,11 @@ export class HttpServer {
     }
     const snap = SNAPSHOT_PATH.exec(path);
     if (snap) return serveSnapshot(req, res, url, snap[1]!, { supervisor, snapshots: this.deps.snapshots });
+    const cal = BASELINE_PATH.exec(path);
+    if (cal) {
+      const { baselines, maxBodyBytes } = this.deps;
+      return calibrateBaseline(req, res, cal[1]!, cal[2]!, { baselines: baselines?.controls, maxSeconds: baselines?.maxSeconds ?? CALIBRATION_SECONDS_LIMIT, has: (id) => supervisor.has(id), maxBodyBytes });
+    }
     const m = RESTART_PATH.exec(path) ?? STREAM_PATH.exec(path);
     const id = decodeSegment(m?.[1] ?? '');
     if (id === undefined) {

@@ -15,6 +15,7 @@ import { componentSchema } from './component-schema.js';
 import type { HttpRoute } from './http-routes.js';
 import { readinessSchema } from './readiness-schema.js';
 import { createStreamPayload } from './stream-payload.js';
+import { CALIBRATION_SECONDS_LIMIT, calibrationPayload } from './baseline-route.js';
 import { RECORDING_COMPONENTS, recordingOperation } from './recording-openapi.js';
 
 type Json = Record<string, unknown>;
@@ -123,6 +124,23 @@ function operation(template: string, method: string): Json {
       };
     case 'POST /v1/streams/{id}/restart':
       return { summary: 'Restart a stream', parameters: [idParameter], responses: { ...ok(ref('StreamInfo'), 'Restarting.'), '400': error('Malformed id.'), '404': error('No such stream (VA_ERR_NOT_FOUND).') } };
+    case 'POST /v1/streams/{id}/tracks/{trackId}/baseline':
+      return {
+        summary: "Calibrate a person's baseline: the track's next N seconds are their neutral (docs/events.md#baselines)",
+        parameters: [idParameter, { name: 'trackId', in: 'path', required: true, description: 'The track, as in faces and affect events.', schema: { type: 'integer', minimum: 1 } }],
+        requestBody: { required: true, content: { 'application/json': { schema: ref('CalibrationPayload') } } },
+        responses: {
+          '202': json(
+            { type: 'object', required: ['streamId', 'trackId', 'seconds', 'state'], properties: { streamId: { type: 'string' }, trackId: { type: 'integer' }, seconds: { type: 'number' }, state: { const: 'calibrating' } } },
+            "Started: the track's affect events say baseline.state calibrating, then calibrated.",
+          ),
+          '400': error(`Malformed id or track id, or a body that is not {"seconds": N} with N in (0, baseline.maxCalibrationSeconds]; error.field names the field${codesOf(400)}.`),
+          '404': error('No such stream, or no such track with affect results in its current run (VA_ERR_NOT_FOUND).'),
+          '409': error('The stream keeps no baselines now: no affect model, baseline.enabled false, or not running (VA_ERR_CONFLICT).'),
+          '413': error(`Body over server.maxBodyBytes${codesOf(413)}.`),
+          '415': error(`Not application/json${codesOf(415)}.`),
+        },
+      };
     case 'GET /v1/streams/{id}/snapshot.jpg':
       return {
         summary: 'The latest analysed frame as JPEG',
@@ -185,6 +203,7 @@ export function openApiDocument(routes: readonly HttpRoute[]): Json {
         StreamPayload: componentSchema(createStreamPayload, 'input'),
         Readiness: componentSchema(readinessSchema, 'output'),
         ClusterView: componentSchema(clusterViewSchema, 'output'),
+        CalibrationPayload: componentSchema(calibrationPayload(CALIBRATION_SECONDS_LIMIT), 'input'),
         ...RECORDING_COMPONENTS,
       },
     },

@@ -17,11 +17,55 @@ interface Affect {
   frame: number;
   pts: number;
   ts: string;
-  au: { probs: Record<string, number>; active: Record<string, boolean> };
-  expr: { probs: Record<string, number>; label: string };
-  va: { valence: number; arousal: number };
+  au: { probs: Record<string, number>; active: Record<string, boolean>; spread?: Record<string, number>; windowSpread?: Record<string, number> };
+  expr: { probs: Record<string, number>; label: string; entropy: number; margin: number; agreement?: number; windowAgreement?: number };
+  va: { valence: number; arousal: number; std?: VaPair; windowStd?: VaPair };
+  baseline?: { state: string; samples: number; au?: { probs: Record<string, number>; delta: Record<string, number> }; expr?: { probs: Record<string, number>; delta: Record<string, number> }; va?: VaPair & { delta: VaPair } };
   model: { id: string; version: string };
   latencyMs: number;
+}
+
+interface VaPair {
+  valence: number;
+  arousal: number;
+}
+
+/** A labelled object of an event against the array of a row: the same keys present, the same values at 4 decimals. */
+function sameValues(what: string, ev: Record<string, number> | undefined, row: readonly number[] | undefined): void {
+  expect(ev === undefined, `${what} present in one only`).toBe(row === undefined);
+  if (ev) Object.values(ev).forEach((v, j) => expect(v, `${what}[${j}]`).toBeCloseTo(row![j]!, 4));
+}
+function samePair(what: string, ev: VaPair | undefined, row: VaPair | undefined): void {
+  expect(ev === undefined, `${what} present in one only`).toBe(row === undefined);
+  if (ev) {
+    expect(ev.valence, what).toBeCloseTo(row!.valence, 4);
+    expect(ev.arousal, what).toBeCloseTo(row!.arousal, 4);
+  }
+}
+function sameScalar(what: string, ev: number | undefined, row: number | undefined): void {
+  expect(ev === undefined, `${what} present in one only`).toBe(row === undefined);
+  if (ev !== undefined) expect(ev, what).toBeCloseTo(row!, 4);
+}
+
+/** Every uncertainty and baseline field of a live event equals the offline row's (issue 23). */
+function expectSameTrust(a: Omit<Affect, 'au' | 'va'> & { au?: Affect['au']; va?: Affect['va'] }, r: PredictionRow): void {
+  const key = `${a.frame}/${a.trackId}`;
+  sameValues(`${key} au.spread`, a.au?.spread, r.au?.spread);
+  sameValues(`${key} au.windowSpread`, a.au?.windowSpread, r.au?.windowSpread);
+  sameScalar(`${key} expr.entropy`, a.expr.entropy, r.expr.entropy);
+  sameScalar(`${key} expr.margin`, a.expr.margin, r.expr.margin);
+  sameScalar(`${key} expr.agreement`, a.expr.agreement, r.expr.agreement);
+  sameScalar(`${key} expr.windowAgreement`, a.expr.windowAgreement, r.expr.windowAgreement);
+  samePair(`${key} va.std`, a.va?.std, r.va?.std);
+  samePair(`${key} va.windowStd`, a.va?.windowStd, r.va?.windowStd);
+  expect(a.baseline?.state, `${key} baseline.state`).toBe(r.baseline?.state);
+  expect(a.baseline?.samples, `${key} baseline.samples`).toBe(r.baseline?.samples);
+  sameValues(`${key} baseline.au.probs`, a.baseline?.au?.probs, r.baseline?.au?.probs);
+  sameValues(`${key} baseline.au.delta`, a.baseline?.au?.delta, r.baseline?.au?.delta);
+  sameValues(`${key} baseline.expr.probs`, a.baseline?.expr?.probs, r.baseline?.expr?.probs);
+  sameValues(`${key} baseline.expr.delta`, a.baseline?.expr?.delta, r.baseline?.expr?.delta);
+  samePair(`${key} baseline.va`, a.baseline?.va, r.baseline?.va);
+  samePair(`${key} baseline.va.delta`, a.baseline?.va?.delta, r.baseline?.va?.delta);
 }
 
 let rnnModel: string;
@@ -123,7 +167,11 @@ describe('live affect in the daemon', () => {
       expect(a.expr.label).toBe(r!.expr.label);
       expect(a.va.valence).toBeCloseTo(r!.va!.valence, 4);
       expect(a.va.arousal).toBeCloseTo(r!.va!.arousal, 4);
+      expectSameTrust(a, r!);
     }
+    // The comparison covered every field, with values: members that disagree, windows, and baselines in every state they reach here.
+    expect(live.some((a) => Object.values(a.au.spread!).some((x) => x > 1e-3))).toBe(true);
+    expect(new Set(live.map((a) => a.baseline!.state))).toEqual(new Set(['none', 'running']));
   }, 240_000);
 
   it.each([
@@ -152,6 +200,7 @@ describe('live affect in the daemon', () => {
       expect(r!.va).toBeUndefined();
       Object.values(a.expr.probs).forEach((p, j) => expect(p).toBeCloseTo(r!.expr.probs[j]!, 4));
       expect(a.expr.label).toBe(r!.expr.label);
+      expectSameTrust(a as Parameters<typeof expectSameTrust>[0], r!);
     }
   }, 240_000);
 

@@ -51,6 +51,12 @@ export const CONFIG_MEANINGS: Readonly<Record<string, string>> = {
   'model.stride': "new analysed frames per track between CNN-RNN windows (≤ the model's `seqLen`; `--stride`)",
   'model.smoothing':
     '`off`, `ema` (time constant 0.25 s) or `one-euro` (min cutoff 1 Hz, β 1), per track, on probabilities and VA before thresholds and labels (`--smoothing`)',
+  'baseline.enabled': "affect events carry each track's baseline (its own resting value of every output) and the difference from it (`baseline` in [events](events.md#baselines))",
+  'baseline.windowSeconds': "stream-time span of a track's sliding window of analysed (ungated) frames",
+  'baseline.percentile': 'percentile of each output over the window: 50 = the median; lower = a resting low',
+  'baseline.minSeconds': 'a new track reports `state: none` (no baseline) until it has been seen this long',
+  'baseline.maxSamples': 'frames held per track at most (the oldest leave first)',
+  'baseline.maxCalibrationSeconds': 'longest calibration `POST /v1/streams/{id}/tracks/{trackId}/baseline` accepts (longer: 400)',
   'model.maxBatch': 'micro-batching of CNN faces and GRU windows across tracks and streams: most requests per batch',
   'model.maxWaitMs': 'micro-batching: how long a batch waits to fill',
   'model.maxQueue': 'faces (and windows) waiting per inference queue; beyond it the oldest is dropped before any work is spent on it',

@@ -34,7 +34,7 @@ function affectEvent(i: number): AffectEvent {
     pts: i * 40_000,
     ts: new Date().toISOString(),
     au: { probs: labelled(AU_LABELS, (_, k) => ((i + k) % 10) / 10), active: labelled(AU_LABELS, (_, k) => (i + k) % 2 === 0) },
-    expr: { probs: labelled(EXPR_LABELS, (_, k) => (k === i % 7 ? 0.7 : 0.05)), label: EXPR_LABELS[i % 7] ?? 'Neutral' },
+    expr: { probs: labelled(EXPR_LABELS, (_, k) => (k === i % 7 ? 0.7 : 0.05)), label: EXPR_LABELS[i % 7] ?? 'Neutral', entropy: 0.57, margin: 0.65 },
     va: { valence: Math.sin(i / 50), arousal: Math.cos(i / 50) },
     model: { id: 'bench', version: '1' },
     latencyMs: 120,

@@ -9,6 +9,8 @@ import { cnnFeatures } from './cnn-features.js';
 import { cropFaces } from './crop-faces.js';
 import { inferWindows } from './infer-windows.js';
 import { smoothAffect } from './smooth-affect.js';
+import { baselineAffect, type BaselineControls } from './baseline-affect.js';
+import type { BaselineSettings } from './baselines.js';
 import type { SmoothingKind } from './smoothing.js';
 import { toAffectEvents } from './to-affect-events.js';
 import { TrackWindows } from './track-windows.js';
@@ -20,6 +22,8 @@ export interface AnalyseAffectDeps {
   readonly gate?: CreditGate;
   /** `dropped` (stages `affect-frame`, `affect-window`): affect results given up under load or over `maxTracks`. */
   readonly report?: RecordSink<'dropped'>;
+  /** Where calibrations (the HTTP API) find this stream's baselines. */
+  readonly baselines?: BaselineControls;
 }
 
 const isGated = (face: TrackedFace): boolean => (face.quality?.gated.length ?? 0) > 0;
@@ -30,6 +34,8 @@ export interface AnalyseAffectOptions {
   /** Frame records waiting for affect analysis; beyond it the oldest is dropped. */
   readonly queueFrames: number;
   readonly maxTracks: number;
+  /** Per-track baselines (absent: none kept). */
+  readonly baseline?: BaselineSettings;
 }
 
 /**
@@ -74,6 +80,7 @@ export function analyseAffect(deps: AnalyseAffectDeps, opts: AnalyseAffectOption
         affectWindows({ model, streamId, ...(windows ? { windows } : {}) }),
         inferWindows({ model, streamId, ...(report ? { report } : {}) }),
         smoothAffect(opts.smoothing),
+        baselineAffect(opts.baseline, { streamId, ...(deps.baselines ? { controls: deps.baselines } : {}) }),
         toAffectEvents({ thresholds: model.thresholds, model: { id: model.id, version: model.version } }),
       );
     });
