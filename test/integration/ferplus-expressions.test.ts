@@ -13,12 +13,17 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readTorchCheckpoint } from '../../src/import/checkpoint/index.js';
+import { ferplusBackboneWeights } from '../../src/import/ferplus-backbone.js';
 import { FERPLUS_CLASSES, FERPLUS_TO_SEED } from '../../src/import/ferplus-expressions.js';
 import { listModels, pullModels } from '../../src/import/models-command.js';
 import { ModelStore } from '../../src/import/store/model-store.js';
 import { openAffectModel } from '../../src/models/affect/open-affect-model.js';
 import { parsePackagedManifest } from '../../src/models/packaged/manifest.js';
+import { unfoldedConvBn } from '../../src/models/seed/conv-bn.js';
 import { EXPR_LABELS } from '../../src/models/seed/constants.js';
+import { pilResizeBilinear } from '../../src/models/seed/pil-resize.js';
+import { resnet50CaffeForward } from '../../src/models/seed/resnet50-caffe.js';
+import type { ResNet50Dims } from '../../src/models/seed/resnet50-layers.js';
 import { tf } from '../../src/models/tf.js';
 import { repoRoot } from '../helpers/media.js';
 import { readPng } from '../helpers/read-png.js';
@@ -138,6 +143,51 @@ describe('daemon models pull of the FER+ classifier as an expressions model', ()
       }
     }
     expect(Object.values(FERPLUS_TO_SEED).filter((x) => x !== null).sort()).toEqual([...EXPR_LABELS].sort());
+  }, 300_000);
+
+  it('gives FER+\'s 8-way softmax without contempt, renormalised, in the seed order (computed here from the checkpoint, BN unfolded)', async () => {
+    const c = setup({ fer: 'ferplus.pth' });
+    await pull('fer', c);
+    const imgs = faces();
+    const model = await openAffectModel(c.store.modelDir('fer'), { placement: 'thread', backend: 'auto', engine: 'tfjs' });
+    let got: number[][];
+    try {
+      got = model.decideCnn(await model.runCnn(imgs)).map((f) => Array.from(f.expr.probabilities));
+    } finally {
+      await model.close();
+    }
+    // The reference: the import's unfolded weights, the original 8-row classifier, and the input as
+    // Albanie's transform makes it (PIL bilinear to 224, grey in three channels, minus the mean).
+    const sd = readTorchCheckpoint(tinyBytes);
+    const w = ferplusBackboneWeights(sd, 'ferplus.pth');
+    const cw = sd.get('classifier.weight')?.data as Float32Array;
+    const cb = sd.get('classifier.bias')?.data as Float32Array;
+    const mean = [131.0912, 103.8827, 91.4953];
+    try {
+      const x = new Float32Array(imgs.length * 224 * 224 * 3);
+      imgs.forEach((im, i) => {
+        const r = pilResizeBilinear(im.data, im.height, im.width, 3, 224, 224);
+        for (let p = 0; p < 224 * 224; p++) {
+          const grey = 0.2989 * r[3 * p]! + 0.587 * r[3 * p + 1]! + 0.114 * r[3 * p + 2]!;
+          for (let ch = 0; ch < 3; ch++) x[(i * 224 * 224 + p) * 3 + ch] = grey - mean[ch]!;
+        }
+      });
+      const features = tf.tidy(() => resnet50CaffeForward(tf.tensor4d(x, [imgs.length, 224, 224, 3]), (w.dims.backbone.dims as ResNet50Dims), unfoldedConvBn(w.weights)));
+      const f = features.dataSync();
+      const feat = features.shape[1] ?? 0;
+      features.dispose();
+      const seedOrder = ['Neutral', 'Happiness', 'Surprise', 'Sadness', 'Anger', 'Disgust', 'Fear'];
+      imgs.forEach((_, i) => {
+        const logits = Array.from({ length: 8 }, (_, k) => cb[k]! + Array.from({ length: feat }, (_, ch) => cw[k * feat + ch]! * f[i * feat + ch]!).reduce((a, b) => a + b, 0));
+        const e = logits.map((l) => Math.exp(l - Math.max(...logits)));
+        const p8 = e.map((v) => v / e.reduce((a, b) => a + b, 0));
+        const kept = p8.slice(0, 7).reduce((a, b) => a + b, 0);
+        const want = EXPR_LABELS.map((label) => p8[seedOrder.indexOf(label)]! / kept);
+        for (let j = 0; j < 7; j++) expect(got[i]![j]!).toBeCloseTo(want[j]!, 5);
+      });
+    } finally {
+      for (const t of w.weights.values()) t.dispose();
+    }
   }, 300_000);
 
   it('refuses a FER+ file without its classifier, saying so, and installs nothing', async () => {
