@@ -100,4 +100,34 @@ describe('packaged expression model directories', () => {
       runner.dispose();
     }
   });
+
+  it('a member with its weights in the directory (ferplus-resnet50) names only plain files there, each with its hash', async () => {
+    const m = manifestJson(defaultModelDir);
+    const member = {
+      name: 'resnet50-ferplus',
+      role: 'teacher',
+      format: 'ferplus-resnet50',
+      weights: { manifest: 'w.json', files: [{ path: 'w.json', sha256: '0'.repeat(64) }, { path: 'w.bin', sha256: '1'.repeat(64) }] },
+      input: { size: 224, colour: 'grey-rgb', resize: 'pil-bilinear', mean: [131.0912, 103.8827, 91.4953], divisor: 1 },
+      output: 'logits',
+      labels: ['neutral', 'happiness', 'surprise', 'sadness', 'anger', 'disgust', 'fear'],
+      labelMap: ['Neutral', 'Happiness', 'Surprise', 'Sadness', 'Anger', 'Disgust', 'Fear'],
+    };
+    const hostile = { ...member, weights: { manifest: '../../etc/passwd.json', files: [{ path: 'sub/w.bin', sha256: '0'.repeat(64) }, { path: 'w.bin', sha256: '1'.repeat(64) }] } };
+    let err: unknown;
+    try {
+      parsePackagedManifest({ ...m, members: [hostile] }, 'bad');
+    } catch (e) {
+      err = e;
+    }
+    expect((err as { code?: string }).code).toBe('VA_ERR_MODEL_MANIFEST');
+    for (const p of ['members.0.weights.manifest', 'members.0.weights.files.0.path']) expect((err as Error).message).toContain(p);
+    // Valid, but the directory does not hold the files: a clear files error, nothing loaded.
+    const before = tf.memory().numTensors;
+    await expect(PackagedRunner.fromDir(dirWith({ ...m, members: [member] }), { includeMembers: false })).rejects.toMatchObject({
+      code: 'VA_ERR_MODEL_FILES',
+      message: expect.stringMatching(/member resnet50-ferplus: the directory does not hold the weights the manifest names[\s\S]*w\.json/),
+    });
+    expect(tf.memory().numTensors).toBe(before);
+  });
 });
