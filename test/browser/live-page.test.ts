@@ -149,6 +149,32 @@ describe('live page in chromium', () => {
     }
   });
 
+  it("shows the members' spread as a band on the timeline, and values relative to the baseline with the toggle", async () => {
+    // Still on the stream view of the test before: a two-member CNN-RNN model, so events carry va.std.
+    const card = page.locator('.track:not(.ended)').first();
+    const legend = card.locator('.history .legend');
+    await expect.poll(() => legend.textContent(), { timeout: 15_000 }).toContain("± members' std");
+    // A new track has no baseline for baseline.minSeconds (5 s of stream time), then a running one.
+    await expect.poll(() => legend.textContent(), { timeout: 30_000 }).toContain('baseline: running');
+    const timeline = card.locator('canvas.timeline');
+    // The band is a translucent fill (alpha 0.18 on a cleared canvas); lines and the expression band are opaque.
+    const bandPixels = (): Promise<number> =>
+      timeline.evaluate((el) => {
+        const c = el as unknown as Canvas2D;
+        const img = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+        let n = 0;
+        for (let i = 3; i < img.length; i += 4) if (img[i]! > 25 && img[i]! < 75) n++;
+        return n;
+      });
+    await expect.poll(bandPixels, { timeout: 10_000 }).toBeGreaterThan(50);
+    const toggle = card.locator('.history .relative input');
+    await toggle.check();
+    expect(await toggle.isChecked()).toBe(true);
+    // Relative to the baseline the lines sit around 0 and the band follows them: still drawn.
+    await expect.poll(bandPixels, { timeout: 10_000 }).toBeGreaterThan(50);
+    await toggle.uncheck();
+  });
+
   it('shows hostile text from the daemon as text (a stream URL carrying markup)', async () => {
     await page.goto(`${d.base}/#/`);
     await page.fill('#add-form [name=id]', 'evil');
