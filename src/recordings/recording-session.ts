@@ -35,9 +35,10 @@ export class RecordingSession {
   private readonly recorder: VideoRecorder;
   private readonly events: EventsFile;
   private readonly held: { event: RecordedLine['event']; wall: string }[] = [];
+  /** While a stop waits for whole frames, events come as before. */
   private ended = false;
   /** After the video stopped: the last frame it holds; events up to it are still written (they lag the packets). */
-  private drain: { readonly lastFrame: number; readonly done: () => void; readonly timer: NodeJS.Timeout } | undefined;
+  private drain: { readonly lastFrame: number; readonly done: (err?: Error) => void; readonly timer: NodeJS.Timeout } | undefined;
 
   constructor(
     readonly meta: RecordingMeta,
@@ -106,7 +107,7 @@ export class RecordingSession {
     });
   }
 
-  /** Stops recording: the tap lets go, the video gets its trailer, the files are closed. Idempotent. */
+  /** Stops recording now: the tap lets go, the video gets its trailer, the files are closed. Idempotent. */
   end(): Error | undefined {
     if (this.ended) return undefined;
     const err = this.stopVideo();
@@ -119,21 +120,32 @@ export class RecordingSession {
    * until analysis has passed its last frame or `drainMs` has gone by; then `done`. A write error
    * of the video is returned (and nothing is drained).
    */
-  endAfterDrain(drainMs: number, done: () => void): Error | undefined {
-    if (this.ended || this.drain) return undefined;
-    const err = this.stopVideo();
-    const start = this.recorder.started;
-    if (err || !start || this.recorder.progress.frames === 0) {
-      this.closeEvents();
-      return err;
-    }
-    const timer = setTimeout(() => this.closeEvents(), drainMs);
-    this.drain = { lastFrame: start.frame + this.recorder.progress.frames - 1, done, timer };
-    return undefined;
+  endAfterDrain(drainMs: number, done: (err?: Error) => void): void {
+    if (this.ended || this.drain || this.stopRequested) return;
+    this.stopRequested = true;
+    // The video ends where its frames are whole (a packet or two later, with B-frames).
+    this.recorder.requestStop(() => {
+      this.tap.detach(this.recorder);
+      const start = this.recorder.started;
+      if (!start || this.recorder.progress.frames === 0) {
+        this.closeEvents();
+        return done();
+      }
+      const timer = setTimeout(() => this.closeEvents(), drainMs);
+      this.drain = { lastFrame: start.frame + this.recorder.progress.frames - 1, done, timer };
+    });
   }
 
+  private stopRequested = false;
+
+  /** A stop waiting for whole frames ends the video now (another recording of the stream wants the tap). */
+  cutVideo(): void {
+    if (this.stopRequested && !this.drain && !this.ended) this.recorder.finish();
+  }
+
+  /** Stopped (or stopping) and still writing the events of its last frames. */
   get draining(): boolean {
-    return this.drain !== undefined && !this.ended;
+    return (this.stopRequested || this.drain !== undefined) && !this.ended;
   }
 
   private stopVideo(): Error | undefined {

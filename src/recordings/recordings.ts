@@ -83,6 +83,7 @@ export class Recordings {
     if (!stream) throw new AnalyticsError(ErrorCodes.NOT_FOUND, `no stream with id ${JSON.stringify(streamId)}`);
     const running = this.active.get(streamId);
     if (running) throw new AnalyticsError(ErrorCodes.CONFLICT, `stream ${streamId} is being recorded already (${running.meta.id}); stop that recording first`);
+    for (const s of this.draining) if (s.meta.streamId === streamId) s.cutVideo();
     if (stream.tap.attached) throw new AnalyticsError(ErrorCodes.CONFLICT, `stream ${streamId} is being recorded already`);
     if (opts.label !== undefined && opts.label.length > MAX_LABEL) throw new AnalyticsError(ErrorCodes.BAD_REQUEST, `label: at most ${MAX_LABEL} characters`, { context: { field: 'label' } });
     this.applyQuota(0);
@@ -158,7 +159,7 @@ export class Recordings {
     if (!meta) return false;
     const session = this.active.get(meta.streamId);
     if (session?.meta.id === id) this.finish(meta.streamId, session, { reason: 'stopped' });
-    for (const s of [...this.draining]) if (s.meta.id === id) s.end();
+    for (const s of [...this.draining]) if (s.meta.id === id) s.end(), this.draining.delete(s);
     this.metas.delete(id);
     this.deps.store.remove(id);
     this.updateGauges();
@@ -176,7 +177,11 @@ export class Recordings {
     clearInterval(this.timer);
     this.subscription?.unsubscribe();
     for (const [streamId, session] of [...this.active]) this.finish(streamId, session, { reason: 'shutdown' });
-    for (const s of [...this.draining]) s.end();
+    for (const s of [...this.draining]) {
+      s.end();
+      this.draining.delete(s);
+      this.settle(s);
+    }
   }
 
   private onEvent(e: AnalyticsEvent): void {
@@ -198,17 +203,16 @@ export class Recordings {
   private finish(streamId: string, session: RecordingSession, end: SessionEnd, drain = false): void {
     if (this.active.get(streamId) !== session) return;
     this.active.delete(streamId);
-    let err: Error | undefined;
     if (drain) {
       this.draining.add(session);
-      err = session.endAfterDrain(DRAIN_MS, () => {
+      session.endAfterDrain(DRAIN_MS, () => {
         this.draining.delete(session);
         this.settle(session);
       });
       if (!session.draining) this.draining.delete(session);
-    } else {
-      err = session.end();
+      return this.ended(streamId, session, end);
     }
+    const err = session.end();
     this.ended(streamId, session, err ? { reason: 'write-failed', error: err } : end);
   }
 
@@ -244,7 +248,9 @@ export class Recordings {
   private settle(session: RecordingSession): void {
     const meta = this.metas.get(session.meta.id);
     if (!meta) return; // deleted meanwhile
-    const final = { ...meta, eventsBytes: session.eventsBytes, events: session.eventCount, markers: session.markers };
+    const p = session.progress;
+    // The video ended a frame or two after the stop (whole frames), and its last events came since.
+    const final = { ...meta, frames: p.frames, durationSeconds: round3(p.seconds), videoBytes: p.bytes, eventsBytes: session.eventsBytes, events: session.eventCount, markers: session.markers };
     this.metas.set(meta.id, final);
     this.save(final);
   }

@@ -74,6 +74,10 @@ export class VideoRecorder implements PacketSink {
   private startRaw: { pass: Pass; pts: bigint } | undefined;
   private start: RecordingStart | undefined;
   private lastDts = NOPTS;
+  /** The latest presentation time written (output time base). */
+  private maxPts = NOPTS;
+  /** A stop asked for, waiting for the point where the video's frames are whole. */
+  private stopping: (() => void) | undefined;
   private firstDts: bigint | undefined;
   private pos = 0;
   private size = 0;
@@ -156,7 +160,21 @@ export class VideoRecorder implements PacketSink {
   }
 
   /**
-   * Ends the recording: the trailer (duration, cues) is written and everything released.
+   * Ends the recording at the next packet that shows a frame later than every frame written (a
+   * keyframe or forward-predicted one), so the video holds whole frames in display order: cut
+   * anywhere else, B-frames shown before the last written frame would be missing, and the video's
+   * frame n would no longer be the stream's. Then `done` (at once if nothing was written yet).
+   */
+  requestStop(done: () => void): void {
+    if (this.done || !this.out) {
+      this.finish();
+      return done();
+    }
+    this.stopping = done;
+  }
+
+  /**
+   * Ends the recording now: the trailer (duration, cues) is written and everything released.
    * Idempotent; a failure to finish still releases everything and is returned, not thrown.
    */
   finish(): Error | undefined {
@@ -174,6 +192,10 @@ export class VideoRecorder implements PacketSink {
     } finally {
       this.release();
     }
+    // A stop that was waiting for whole frames is over too.
+    const stop = this.stopping;
+    this.stopping = undefined;
+    stop?.();
     return error;
   }
 
@@ -225,6 +247,12 @@ export class VideoRecorder implements PacketSink {
     if (isNopts(rawPts)) return;
     let dts = toOut(!isNopts(pkt.dts) ? pkt.dts : rawPts);
     const pts = toOut(rawPts);
+    const stop = this.stopping;
+    if (stop && pts > this.maxPts) {
+      this.stopping = undefined;
+      this.finish();
+      return stop();
+    }
     // Muxers refuse a decode time that does not grow (a loop's seam, a camera's clock step).
     if (this.lastDts !== NOPTS && dts <= this.lastDts) dts = this.lastDts + 1n;
     const clone = pkt.clone();
@@ -248,6 +276,7 @@ export class VideoRecorder implements PacketSink {
       this.checkWrite();
       this.goodSize = this.size;
       this.lastDts = dts;
+      if (clone.pts > this.maxPts) this.maxPts = clone.pts;
       this.frames++;
       this.seconds = Math.max(this.seconds, end);
       this.o.onProgress?.(this.progress);
