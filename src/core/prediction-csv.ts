@@ -5,6 +5,7 @@
  * recording's export) write them, and their columns must be the same.
  */
 import { AU_LABELS, EXPR_LABELS } from './affect-labels.js';
+import type { FacesEvent } from './records.js';
 import { trustHeader, trustValues, type AuTrust, type ExprTrust, type RowBaseline, type VaTrust } from './trust-columns.js';
 
 export interface MemberRow {
@@ -13,6 +14,29 @@ export interface MemberRow {
   readonly au?: { readonly probs: number[] };
   readonly expr: { readonly probs: number[]; readonly label: string };
   readonly va?: { readonly valence: number; readonly arousal: number };
+}
+
+/** A faces event's `quality` object (rounded as the event rounds it). */
+export type FaceQualityRow = FacesEvent['faces'][number]['quality'];
+
+/** The quality columns of a video row, in this order. */
+export const QUALITY_COLUMNS = [
+  'quality.score',
+  'quality.interocularPx',
+  'quality.sharpness',
+  'quality.pose.yaw',
+  'quality.pose.pitch',
+  'quality.pose.roll',
+  'quality.eyes.left',
+  'quality.eyes.right',
+  'quality.eyes.closure',
+  'quality.eyes.perclos',
+  'quality.eyes.blinkRate',
+] as const;
+
+function qualityValues(q: FaceQualityRow | undefined): (string | number)[] {
+  if (!q) return QUALITY_COLUMNS.map(() => '');
+  return [q.score, q.interocularPx, q.sharpness, q.pose?.yaw ?? '', q.pose?.pitch ?? '', q.pose?.roll ?? '', q.eyes?.left ?? '', q.eyes?.right ?? '', q.eyes?.closure ?? '', q.eyes?.perclos ?? '', q.eyes?.blinkRate ?? ''];
 }
 
 export interface PredictionRow {
@@ -32,6 +56,8 @@ export interface PredictionRow {
   readonly va?: { readonly valence: number; readonly arousal: number } & VaTrust;
   /** The track's baseline (video rows, with `baseline.enabled`). */
   readonly baseline?: RowBaseline;
+  /** Video rows: the face's quality, as its faces event reports it (docs/events.md, "Face quality"). */
+  readonly quality?: FaceQualityRow;
   readonly members?: MemberRow[];
 }
 
@@ -46,6 +72,8 @@ export interface CsvLayout {
   readonly trust?: boolean;
   /** Baseline columns (baseline.*; default false: video rows with baselines only). */
   readonly baseline?: boolean;
+  /** Face-quality columns (quality.*; default false: `daemon predict` asks for them on videos). */
+  readonly quality?: boolean;
 }
 
 export function csvHeader(layout: CsvLayout): string[] {
@@ -58,6 +86,7 @@ export function csvHeader(layout: CsvLayout): string[] {
     'expr.label',
     ...(auVa ? ['va.valence', 'va.arousal'] : []),
     ...(layout.trust === true ? trustHeader(auVa, layout.baseline === true) : []),
+    ...(layout.quality === true ? QUALITY_COLUMNS : []),
   ];
   const member = (name: string): string[] => [
     ...(auVa ? AU_LABELS.map((l) => `members.${name}.au.probs.${l}`) : []),
@@ -78,6 +107,7 @@ export function csvValues(row: PredictionRow, layout: CsvLayout): (string | numb
     row.expr.label,
     ...(auVa ? [row.va?.valence ?? '', row.va?.arousal ?? ''] : []),
     ...(layout.trust === true ? trustValues(row, auVa, layout.baseline === true) : []),
+    ...(layout.quality === true ? qualityValues(row.quality) : []),
   ];
   const members = layout.members.flatMap((name) => {
     const m = row.members?.find((x) => x.name === name);

@@ -8,7 +8,8 @@ const round = (v: number, digits = 1): number => {
   return Math.round(v * f) / f;
 };
 
-function qualityOf(f: TrackedFace, eyes: EyeState | undefined): FacesEvent['faces'][number]['quality'] {
+/** A face's `quality` as faces events (and predict rows) report it: rounded, with its track's eye state. */
+export function qualityOf(f: TrackedFace, eyes: EyeState | undefined): FacesEvent['faces'][number]['quality'] {
   const q = f.quality;
   if (!q) return { score: round(f.score, 3), interocularPx: 0, sharpness: 0, gated: [] };
   return {

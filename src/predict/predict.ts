@@ -21,6 +21,9 @@ import { listImages, readImage } from './image-dir.js';
 import { PredictSink } from './predict-sink.js';
 import { RowWriter, rowFormatOf } from './row-writer.js';
 import type { EnginePreference } from '../models/ensemble/member-runner.js';
+import type { TrackId } from '../core/ids.js';
+import { EyeClosure } from '../pipeline/quality/eye-closure.js';
+import { qualityOf } from '../pipeline/to-events.js';
 import { readVideoFaces } from './video-faces.js';
 import { RenderCollector, renderAnnotated } from './render-annotated.js';
 import { loadCalibrationFaces } from '../pipeline/int8-calibration-faces.js';
@@ -177,7 +180,7 @@ export async function predict(o: PredictOptions): Promise<PredictSummary> {
     progress(`model ${m.id} ${m.version}: ${m.architecture} ${m.kind}${isSeedManifest(m) && m.seqLen !== undefined ? ` seq_len ${m.seqLen}` : ''}, ${runner.memberInfo.length} member(s)${auVa ? '' : ', expressions only'}`);
     progress(`engine ${runnerEngine(runner)}${runner.fallback !== undefined ? ` (ONNX Runtime unavailable: ${runner.fallback})` : ''}, ${workers > 1 ? `${workers} model workers` : 'model on the main thread'}`);
     const baseline = input === 'video' && cfg.baseline.enabled;
-    writer = out !== undefined ? RowWriter.open(out, { video: input === 'video', members: o.members === true ? runner.memberInfo.map((x) => x.name) : [], auVa, trust: true, baseline }) : undefined;
+    writer = out !== undefined ? RowWriter.open(out, { video: input === 'video', members: o.members === true ? runner.memberInfo.map((x) => x.name) : [], auVa, trust: true, baseline, quality: input === 'video' }) : undefined;
     const collector = o.render !== undefined ? new RenderCollector({ au: auVa, expr: true, va: auVa }) : undefined;
     const rowsOut = writer;
     let rows = 0;
@@ -210,6 +213,8 @@ export async function predict(o: PredictOptions): Promise<PredictSummary> {
       const source = path.basename(o.input);
       let tracks = 0;
       const seen = new Set<number>();
+      // Eye state per track, as the live faces events carry it (the same frames in the same order).
+      const eyes = new EyeClosure();
       const r = await readVideoFaces(o.input, detector, cfg, {
         frame: async (frame, faces) => {
           collector?.frame(frame.seq, faces.map(({ face }) => ({ trackId: face.trackId, box: face.box })));
@@ -218,11 +223,15 @@ export async function predict(o: PredictOptions): Promise<PredictSummary> {
               seen.add(face.trackId);
               tracks++;
             }
-            await sink.add(face.trackId, { frame: frame.seq, source, trackId: face.trackId, pts: frame.pts }, crop);
+            const state = face.quality?.eyes && eyes.update(face.trackId, { frame: frame.seq, pts: frame.pts, wallTime: frame.wallTime }, face.quality.eyes).state;
+            // A gated face gets no affect analysis live (config `quality`): no row here either.
+            if ((face.quality?.gated.length ?? 0) > 0) continue;
+            await sink.add(face.trackId, { frame: frame.seq, source, trackId: face.trackId, pts: frame.pts, quality: qualityOf(face, state) }, crop);
           }
           if ((frame.seq + 1) % 100 === 0) progress(`frame ${frame.seq + 1}: ${sink.faces} face(s), ${tracks} track(s)`);
         },
         tracksEnded: async (ids) => {
+          for (const id of ids) eyes.forget(id as TrackId);
           for (const id of ids) await sink.endSequence(id);
         },
       }, (face) => modelCropAlignment(face, model));

@@ -4,7 +4,7 @@
  * events.csv of a recording.
  */
 import { EXPR_LABELS, argmax, type EnsembleFrame, type MemberFrame } from '../models/seed/index.js';
-import type { MemberRow, PredictionRow } from '../core/prediction-csv.js';
+import type { FaceQualityRow, MemberRow, PredictionRow } from '../core/prediction-csv.js';
 import type { RowBaseline } from '../core/trust-columns.js';
 import { scoresOf } from '../pipeline/affect/affect-events.js';
 import { splitBaseline } from '../pipeline/affect/baseline-affect.js';
@@ -20,6 +20,8 @@ export interface RowContext {
   readonly source: string;
   readonly trackId?: number;
   readonly pts?: number;
+  /** Video rows: the face's quality, as its faces event reports it. */
+  readonly quality?: FaceQualityRow;
 }
 
 /** A row's `baseline`, as an event's (affect-events.ts): each output's baseline and its difference from it. */
@@ -55,6 +57,7 @@ export function toRow(ctx: RowContext, f: EnsembleFrame, members: readonly { rea
     source: ctx.source,
     ...(ctx.trackId !== undefined ? { trackId: ctx.trackId } : {}),
     ...(ctx.pts !== undefined ? { pts: r6(ctx.pts) } : {}),
+    ...(ctx.quality !== undefined ? { quality: ctx.quality } : {}),
     ...(f.au !== undefined
       ? {
           au: {

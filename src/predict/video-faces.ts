@@ -15,10 +15,12 @@ import { cropAlignedFacesUint8 } from '../models/face-aligner/index.js';
 import type { FaceDetectorHost } from '../models/face-detector/face-detector-host.js';
 import type { RgbFace } from '../models/seed/index.js';
 import { CreditGate } from '../pipeline/credit-gate.js';
+import { resolveGate } from '../pipeline/quality/gate.js';
 import { runStream, type RunSourceOptions } from '../pipeline/run-stream.js';
 import { openSource, type RawFrame, type SourceSpec } from '../streams/open-source.js';
 
-export type VideoAnalysisConfig = Pick<Config, 'analysis' | 'detector' | 'tracker' | 'alignment'>;
+/** With `quality`, each face's `quality.gated` names the thresholds it fails (the consumer decides what to do with it). */
+export type VideoAnalysisConfig = Pick<Config, 'analysis' | 'detector' | 'tracker' | 'alignment'> & Partial<Pick<Config, 'quality'>>;
 
 export interface VideoFacesConsumer {
   /**
@@ -70,6 +72,7 @@ export async function readVideoFaces(
       alignSize: cfg.alignment.size,
       tracker: cfg.tracker,
       detector: cfg.detector,
+      ...(cfg.quality ? { quality: resolveGate(cfg.quality) } : {}),
     },
     { detector, openSource: consumerPacedSource(credits) },
   );

@@ -5,7 +5,7 @@
  * same moment as frame n of the base.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { filter, lastValueFrom, map, toArray } from 'rxjs';
@@ -16,7 +16,11 @@ import { selectBackend } from '../../src/models/backend.js';
 import { FaceDetector } from '../../src/models/face-detector/index.js';
 import type { QualityGate } from '../../src/pipeline/quality/gate.js';
 import { runStream } from '../../src/pipeline/run-stream.js';
-import { media } from '../helpers/media.js';
+import { predict } from '../../src/predict/predict.js';
+import type { PredictionRow } from '../../src/predict/rows.js';
+import { EventClient, startDaemon } from '../helpers/daemon.js';
+import { media, mediaDir } from '../helpers/media.js';
+import { importTestModel } from '../helpers/test-models.js';
 
 type Face = FacesEvent['faces'][number];
 
@@ -194,4 +198,36 @@ describe('eye aspect ratio on frames looked at', () => {
     expect(blink.durationMs).toBeLessThanOrEqual(200);
     expect(blink.minEyeAspect).toBeLessThan(0.17);
   });
+});
+
+describe('daemon predict and the live daemon agree on quality', () => {
+  it('every predict row carries the quality of its face in the live faces event, field for field', async () => {
+    const model = await importTestModel('cnn');
+    const out = path.join(dir, 'rows.jsonl');
+    const d = await startDaemon({ files: { roots: [mediaDir] }, model: { dir: model, smoothing: 'off', worker: false } });
+    try {
+      const client = await EventClient.connect(`${d.ws}?types=faces,stream`);
+      const res = await fetch(`${d.base}/v1/streams`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ id: 'q', url: media('single_face.mp4'), realtime: false }),
+      });
+      expect(res.status).toBe(201);
+      await predict({ model, input: media('single_face.mp4'), out, backend: 'wasm' });
+      await client.waitFor((m) => m.type === 'stream' && m.state === 'ended', 120_000);
+      const live = new Map<string, unknown>();
+      for (const m of client.messages) if (m.type === 'faces') for (const f of m.faces as Face[]) live.set(`${m.frame as number}/${f.trackId}`, f.quality);
+      client.close();
+      const rows = readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as PredictionRow);
+      expect(rows.length).toBeGreaterThan(60);
+      for (const r of rows) {
+        expect(r.quality, `row ${r.frame}/${r.trackId}`).toBeDefined();
+        expect(r.quality).toEqual(live.get(`${r.frame}/${r.trackId}`));
+      }
+      // The blink of frames 25–29 is in both: closure and PERCLOS follow the same track state.
+      expect(rows.find((r) => r.frame === 26)!.quality!.eyes!.closure).toBeGreaterThan(0.8);
+    } finally {
+      await d.close();
+    }
+  }, 240_000);
 });
