@@ -5,7 +5,7 @@ import { AnalyticsError, ErrorCodes, asAnalyticsError } from '../core/errors.js'
 import type { AnalyticsEvent } from '../core/records.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
-import { openRecordingFile, probeRecordedVideo, type PacketTap, type RecordingFileOpener } from '../streams/open-source.js';
+import { openRecordingFile, parseSourceUrl, probeRecordedVideo, type PacketTap, type RecordingFileOpener } from '../streams/open-source.js';
 import { newRecordingId, type RecordingMeta } from './recording-meta.js';
 import { RecordingSession, type SessionEnd } from './recording-session.js';
 import type { RecordingStore } from './recording-store.js';
@@ -85,6 +85,13 @@ export class Recordings {
     if (running) throw new AnalyticsError(ErrorCodes.CONFLICT, `stream ${streamId} is being recorded already (${running.meta.id}); stop that recording first`);
     for (const s of this.draining) if (s.meta.streamId === streamId) s.cutVideo();
     if (stream.tap.attached) throw new AnalyticsError(ErrorCodes.CONFLICT, `stream ${streamId} is being recorded already`);
+    // The video is recorded as received, packet by packet: a source that receives no packets (the
+    // demo scene is drawn by a filter graph, a push stream gets decoded JPEG frames) would leave
+    // the recording waiting for ever.
+    const { kind } = parseSourceUrl(stream.cfg.url);
+    if (kind === 'demo' || kind === 'push') {
+      throw new AnalyticsError(ErrorCodes.CONFLICT, `stream ${streamId} is a ${kind}: source, which cannot be recorded: recordings keep the video as received (packets), and it receives none`);
+    }
     if (opts.label !== undefined && opts.label.length > MAX_LABEL) throw new AnalyticsError(ErrorCodes.BAD_REQUEST, `label: at most ${MAX_LABEL} characters`, { context: { field: 'label' } });
     this.applyQuota(0);
     const { store } = this.deps;

@@ -337,6 +337,12 @@ describe('recordings directory upkeep', () => {
     expect(first.status).toBe(201);
     const again = await api(d.base, 'POST', '/v1/streams/cam/recordings', {});
     expect(again.status).toBe(409);
+    // A source without packets (the built-in demo scene; pushed JPEG frames) has no video as
+    // received to record: refused, not left `waiting` for packets that never come.
+    expect((await api(d.base, 'POST', '/v1/streams', { id: 'scene', url: 'demo:faces' })).status).toBe(201);
+    const demo = await api(d.base, 'POST', '/v1/streams/scene/recordings', {});
+    expect(demo.status).toBe(409);
+    expect((await json<{ error: { code: string; message: string } }>(demo)).error).toMatchObject({ code: 'VA_ERR_CONFLICT', message: expect.stringMatching(/stream scene .*demo.* cannot be recorded/) });
     const rid = (await json<Recording>(first)).id;
     const stopped = await json<Recording>(await api(d.base, 'POST', `/v1/recordings/${rid}/stop`));
     expect(stopped).toMatchObject({ state: 'finished', endReason: 'stopped' });
