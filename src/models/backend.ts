@@ -54,15 +54,21 @@ function isMissingPackage(err: unknown): boolean {
 }
 
 let active: Promise<BackendInfo> | undefined;
+let activeRequest: BackendPreference | undefined;
 
 /**
  * Selects the TF.js backend once per process (TF.js has one global engine, so this is process
  * state by nature, not by choice). Later calls with the same preference return the same info;
- * a different explicit preference switches the backend.
+ * a different explicit preference switches the backend. Calls run one after another: TF.js
+ * abandons an asynchronous initialisation (wasm) that another `setBackend` overtakes, so two
+ * loaders of one thread asking at once would see the first fail.
  */
 export async function selectBackend(requested: BackendPreference = 'auto'): Promise<BackendInfo> {
-  if (active && requested === 'auto') return active;
-  active = (async () => {
+  if (active && (requested === 'auto' || requested === activeRequest)) return active;
+  const previous = active;
+  activeRequest = requested;
+  const mine: Promise<BackendInfo> = (async () => {
+    await previous?.catch(() => undefined);
     const order = requested === 'auto' ? AUTO_ORDER : [requested];
     const tried: { name: BackendName; error: string; notInstalled: boolean }[] = [];
     for (const name of order) {
@@ -78,10 +84,15 @@ export async function selectBackend(requested: BackendPreference = 'auto'): Prom
       t.notInstalled ? `${t.name}: ${PACKAGE_OF[t.name] ?? t.name} is not installed (an optional dependency; its install needs to fetch libtensorflow)` : `${t.name}: ${t.error}`;
     throw new Error(`no TF.js backend could start (${tried.map(why).join('; ')})`);
   })();
+  active = mine;
   try {
-    return await active;
+    return await mine;
   } catch (err) {
-    active = undefined;
+    // Only the latest request is remembered; a failed one is forgotten so the next call tries again.
+    if (active === mine) {
+      active = undefined;
+      activeRequest = undefined;
+    }
     throw err;
   }
 }
