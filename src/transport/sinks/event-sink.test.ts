@@ -1,6 +1,7 @@
 import { Writable } from 'node:stream';
 import { Subject } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
+import { EVENT_SCHEMA_VERSION } from '../../core/event-schemas.js';
 import { asStreamId } from '../../core/ids.js';
 import type { AnalyticsEvent } from '../../core/records.js';
 import { createLogger } from '../../observability/logger.js';
@@ -82,7 +83,7 @@ describe('EventSink', () => {
     events.next(event(2, 'other'));
     events.next(event(3, 'cam', 'track'));
     await settle(() => counts.delivered === 1);
-    expect(broker.stored).toEqual([{ topic: 'affect/cam/faces', payload: JSON.stringify({ schemaVersion: 1, ...event(1) }), id: expect.any(String) }]);
+    expect(broker.stored).toEqual([{ topic: 'affect/cam/faces', payload: JSON.stringify({ schemaVersion: EVENT_SCHEMA_VERSION, ...event(1) }), id: expect.any(String) }]);
   });
 
   it('keeps events while the broker is away and delivers them, in order, once it is back', async () => {
