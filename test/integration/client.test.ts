@@ -122,9 +122,10 @@ describe('affect-daemon/client', () => {
     expect(published).toBeGreaterThan(atPause);
     // Reading again resumes the socket and events flow.
     const before = sub.stats.received;
+    // More than the 64 a paused socket can hold arrived, so the socket was read again. (Whether it
+    // is paused right now is a race: reading as fast as the daemon sends refills the queue.)
     const resumed = await until(sub, () => sub.stats.received > before + 64, 30_000);
     expect(resumed).toBeDefined();
-    expect(sub.stats.paused).toBe(false);
 
     // drop-oldest (what a browser does): the queue stays at maxQueued, the rest is counted.
     const dropping = client.subscribe({ types: ['faces', 'affect', 'track'], maxQueued: 8, overflow: 'drop-oldest' });
