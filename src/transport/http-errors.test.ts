@@ -15,6 +15,8 @@ describe('the HTTP status of an error code', () => {
       VA_ERR_SOURCE_FORBIDDEN: 403,
       VA_ERR_HOST_FORBIDDEN: 403,
       VA_ERR_ORIGIN_FORBIDDEN: 403,
+      // Snapshots of a stream with privacy.snapshots: off (or unblurred ones of a blurred stream).
+      VA_ERR_SNAPSHOT_FORBIDDEN: 403,
       VA_ERR_NOT_FOUND: 404,
       VA_ERR_METHOD_NOT_ALLOWED: 405,
       VA_ERR_CONFLICT: 409,
@@ -29,7 +31,7 @@ describe('the HTTP status of an error code', () => {
   });
 
   it('names the statuses HTTP itself decides (no error code stands for them) once', () => {
-    expect(PROTOCOL_STATUS).toEqual({ requestTimeout: 408, expectationFailed: 417, upgradeRequired: 426, headersTooLarge: 431, unavailable: 503 });
+    expect(PROTOCOL_STATUS).toEqual({ requestTimeout: 408, rangeNotSatisfiable: 416, expectationFailed: 417, upgradeRequired: 426, headersTooLarge: 431, unavailable: 503 });
   });
 
   it('renders any thrown value as one envelope: status from the code, the field the error names', () => {
