@@ -368,6 +368,10 @@ describe('a recording equals daemon predict on its video', () => {
     d = await startDaemon({ files: { roots: [mediaDir] }, recordings: { dir }, model: { dir: model, stride: 6, smoothing: 'off', worker: true } });
     // As fast as it decodes (credit-gated: no frame is dropped), once through.
     expect((await api(d.base, 'POST', '/v1/streams', { id: 'cam', url: media('single_face.mp4'), loop: false, realtime: false })).status).toBe(201);
+    // The first run ends before the recording is asked for: asked for while that run had not yet
+    // sent its first packet (a loaded machine), the recording would start with it and be cut by
+    // the restart below.
+    await waitUntil(async () => (await json<{ state: string }>(await api(d!.base, 'GET', '/v1/streams/cam'))).state === 'ended', 120_000, 'the first run to end');
     const rec = await json<Recording>(await api(d.base, 'POST', '/v1/streams/cam/recordings', {}));
     // The clip's one keyframe is its first frame: the recording starts with the restarted run,
     // whose face follower, tracker and windows start afresh at that frame, as predict's do.
