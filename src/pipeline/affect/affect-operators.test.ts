@@ -108,6 +108,26 @@ describe('affectWindows (marbles)', () => {
     expect(got.map((w) => w.jobs.map((j) => [j.frames.map((f) => f.frame), j.emit, j.final]))).toEqual([[], [[[0, 1], [0, 1], false]], [], [[[1, 2], [1], true]]]);
     expect(got.every((w) => w.decided.length === 0)).toBe(true);
   });
+
+  it('lets a CNN-RNN track go when it ends right after a window, with no final job to carry it', () => {
+    // The per-track state downstream (baselines, smoothers) is released by `forget` or by a final
+    // job; a track whose every frame went out with its last window has no final job.
+    const windows = new TrackWindows<Held>({ seqLen: 2, stride: 2, maxTracks: 2 });
+    const got: WindowsRecord[] = [];
+    const recs: FeaturesRecord[] = [
+      { record: frameRecord(0, [{ trackId: T1 }]), caches: [cache(0)] },
+      { record: frameRecord(1, [{ trackId: T1 }]), caches: [cache(1)] },
+      { record: { kind: 'tracks-closed', streamId: 's', frame: 1, wallTime: 0, tracks: [{ trackId: T1, state: 'ended' }] } as unknown as TrackOutput, caches: [] },
+    ];
+    of(...recs)
+      .pipe(affectWindows({ model: cnnModel, streamId: 's', windows }))
+      .subscribe((w) => got.push(w));
+    expect(got.map((w) => [w.jobs.length, w.forget])).toEqual([
+      [0, []],
+      [1, []],
+      [0, [T1]],
+    ]);
+  });
 });
 
 describe('smoothAffect and toAffectEvents (marbles)', () => {

@@ -20,7 +20,11 @@ export function affectWindows(deps: AffectWindowsDeps): OperatorFunction<Feature
   const { windows } = deps;
   const ended = (ids: readonly TrackId[], jobs: WindowJob<Held>[], forget: TrackId[]): void => {
     for (const id of ids) {
-      if (windows) jobs.push(...windows.end(id));
+      const flush = windows ? windows.end(id) : [];
+      // A final job lets the track go downstream once decided; a track with none (a CNN model, or
+      // a CNN-RNN track whose every frame went out with its last window) is let go here, or its
+      // baseline and smoother state would stay for ever.
+      if (flush.length > 0) jobs.push(...flush);
       else forget.push(id);
     }
   };
