@@ -35,7 +35,8 @@ export function affectRow(line: RecordedLine): PredictionRow | undefined {
 export async function* eventsCsv(eventsFile: string, opts: { readonly auVa: boolean }): AsyncGenerator<string> {
   const layout: CsvLayout = { video: true, members: [], auVa: opts.auVa };
   yield csvLine(csvHeader(layout)) + '\n';
-  const lines = createInterface({ input: createReadStream(eventsFile, { encoding: 'utf8' }), crlfDelay: Infinity });
+  const input = createReadStream(eventsFile, { encoding: 'utf8' });
+  const lines = createInterface({ input, crlfDelay: Infinity });
   try {
     for await (const text of lines) {
       if (!text.includes('"affect"')) continue;
@@ -50,5 +51,7 @@ export async function* eventsCsv(eventsFile: string, opts: { readonly auVa: bool
     }
   } finally {
     lines.close();
+    // Closing readline leaves its input open: a download the client abandoned would keep the fd.
+    input.destroy();
   }
 }
