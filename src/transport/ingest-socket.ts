@@ -70,7 +70,14 @@ interface Pusher {
   alive: boolean;
   /** performance.now() of the latest message. */
   lastMessageAt: number;
+  /** Its stream was removed by someone else (the API, a shutdown): the id may already name a new stream. */
+  streamGone: boolean;
+  /** Frees its client and stream slots (idempotent). */
+  readonly release: () => void;
 }
+
+/** How long a client whose stream was removed may take to answer the close before it is cut. */
+const CLOSE_GRACE_MS = 2000;
 
 export interface IngestDeps {
   readonly supervisor: Pick<StreamApi, 'add' | 'remove'>;
@@ -99,7 +106,16 @@ export class IngestServer {
     deps.metrics.ingestClients.set(0);
     // A push stream removed by the API (or a shutdown) ends its client's socket.
     this.sub = deps.events.subscribe((e) => {
-      if (e.type === 'stream' && e.state === 'removed') this.pushers.get(e.streamId)?.ws.close(1000, 'stream removed');
+      if (e.type !== 'stream' || e.state !== 'removed') return;
+      const pusher = this.pushers.get(e.streamId);
+      if (!pusher) return;
+      // Its socket closing later must not remove a stream re-created under the same id meanwhile,
+      // and its slots are free now, not when a slow (or deaf) client answers the close.
+      pusher.streamGone = true;
+      this.pushers.delete(e.streamId);
+      pusher.release();
+      pusher.ws.close(1000, 'stream removed');
+      setTimeout(() => pusher.ws.terminate(), CLOSE_GRACE_MS).unref();
     });
     if (opts.pingIntervalMs > 0) this.pinger = setInterval(() => this.pingAll(), opts.pingIntervalMs).unref();
     // Checked a few times per timeout, so a socket goes at most a quarter of it late.
@@ -158,8 +174,9 @@ export class IngestServer {
       const e = asAnalyticsError(err);
       return endRaw(socket, { code: e.code, message: e.message });
     }
-    const removeStream = (): void => {
+    const removeStream = (streamGone = false): void => {
       s.release();
+      if (streamGone) return;
       this.deps.supervisor.remove(s.id, 'cluster').catch((err: unknown) => this.log.warn({ err, streamId: s.id }, 'could not remove a push stream'));
     };
     if (socket.destroyed || !socket.writable) return removeStream();
@@ -170,7 +187,7 @@ export class IngestServer {
     try {
       this.wss.handleUpgrade(req, socket, head, (ws) => {
         served = true;
-        this.serve(ws, s.id, s.channel, removeStream);
+        this.serve(ws, s.id, s.channel, s.release, removeStream);
       });
     } catch (err) {
       this.log.error({ err }, 'ingest upgrade failed; connection dropped');
@@ -179,8 +196,8 @@ export class IngestServer {
     }
   }
 
-  private serve(ws: WebSocket, id: string, channel: PushChannel, removeStream: () => void): void {
-    const pusher: Pusher = { ws, id, alive: true, lastMessageAt: performance.now() };
+  private serve(ws: WebSocket, id: string, channel: PushChannel, release: () => void, removeStream: (streamGone: boolean) => void): void {
+    const pusher: Pusher = { ws, id, alive: true, lastMessageAt: performance.now(), streamGone: false, release };
     this.pushers.set(id, pusher);
     this.deps.metrics.ingestClients.set(this.pushers.size);
     const bucket = new TokenBucket(this.opts.maxFps, Math.max(1, this.opts.maxFps));
@@ -198,8 +215,8 @@ export class IngestServer {
     ws.on('close', (code) => {
       if (this.pushers.get(id) === pusher) this.pushers.delete(id);
       this.deps.metrics.ingestClients.set(this.pushers.size);
-      this.log.info({ streamId: id, code }, 'push client disconnected; stream removed');
-      removeStream();
+      this.log.info({ streamId: id, code }, pusher.streamGone ? 'push client disconnected after its stream was removed' : 'push client disconnected; stream removed');
+      removeStream(pusher.streamGone);
     });
     this.log.info({ streamId: id }, 'push client connected');
   }

@@ -152,6 +152,21 @@ describe('push streams over /v1/ingest/{id}', () => {
     expect(list.streams.map((s) => s.id)).toEqual(['talk']);
   });
 
+  it('a pusher whose stream the API deleted never removes the stream re-created under that id before its socket closes', async () => {
+    const p = await push(d, 'reuse');
+    // The client does not read the close frame until later (slow, or deaf to it).
+    const raw = (p.ws as unknown as { _socket: { pause(): void; resume(): void } })._socket;
+    raw.pause();
+    expect((await fetch(`${d.base}/v1/streams/reuse`, { method: 'DELETE', headers: auth })).status).toBe(204);
+    const again = await fetch(`${d.base}/v1/streams`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ id: 'reuse', url: media('single_face.mp4'), loop: true }) });
+    expect(again.status).toBe(201);
+    raw.resume();
+    expect((await p.closed).code).toBe(1000);
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(await streamInfo(d, 'reuse')).toMatchObject({ id: 'reuse', kind: 'file' });
+    expect((await fetch(`${d.base}/v1/streams/reuse`, { method: 'DELETE', headers: auth })).status).toBe(204);
+  });
+
   it('skips and counts hostile frames while the stream, the daemon and the other streams carry on', async () => {
     const before = await metrics(d);
     const talkFaces = (): number => events.messages.filter((m) => m.streamId === 'talk' && m.type === 'faces').length;
