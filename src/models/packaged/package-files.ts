@@ -50,16 +50,7 @@ export function resolvePackageFiles(member: PackageMemberSpec, source: string): 
       problems.push(`${f.path}: outside the package`);
       continue;
     }
-    let data: Buffer;
-    try {
-      data = readModelFileSync(full, PACKAGE_FILE_MAX_BYTES);
-    } catch (err) {
-      problems.push(`${f.path}: ${(err as Error).message}`);
-      continue;
-    }
-    const actual = sha256Of(data);
-    if (actual !== f.sha256) problems.push(`${f.path}: sha256 ${actual}, the manifest expects ${f.sha256}`);
-    else files.set(f.path, data);
+    readVerified(full, f, problems, files);
   }
   if (problems.length > 0) {
     throw new SeedModelError(
@@ -69,6 +60,23 @@ export function resolvePackageFiles(member: PackageMemberSpec, source: string): 
     );
   }
   return { dir, installedVersion, files };
+}
+
+/**
+ * Reads one listed file and checks its sha256 into `files`; what is wrong is added to `problems`
+ * instead of thrown, so one error names every bad file.
+ */
+function readVerified(full: string, f: { readonly path: string; readonly sha256: string }, problems: string[], files: Map<string, Buffer>): void {
+  let data: Buffer;
+  try {
+    data = readModelFileSync(full, PACKAGE_FILE_MAX_BYTES);
+  } catch (err) {
+    problems.push(`${f.path}: ${(err as Error).message}`);
+    return;
+  }
+  const actual = sha256Of(data);
+  if (actual !== f.sha256) problems.push(`${f.path}: sha256 ${actual}, the manifest expects ${f.sha256}`);
+  else files.set(f.path, data);
 }
 
 /** A file the manifest listed (and that was verified), by package path. */
@@ -86,17 +94,8 @@ export function resolveDirFiles(member: FerplusMemberSpec, dir: string, source: 
   const files = new Map<string, Buffer>();
   const problems: string[] = [];
   for (const f of member.weights.files) {
-    let data: Buffer;
-    try {
-      // The schema allows plain file names only: nothing outside `dir` can be named.
-      data = readModelFileSync(path.join(dir, f.path), PACKAGE_FILE_MAX_BYTES);
-    } catch (err) {
-      problems.push(`${f.path}: ${(err as Error).message}`);
-      continue;
-    }
-    const actual = sha256Of(data);
-    if (actual !== f.sha256) problems.push(`${f.path}: sha256 ${actual}, the manifest expects ${f.sha256}`);
-    else files.set(f.path, data);
+    // The schema allows plain file names only: nothing outside `dir` can be named.
+    readVerified(path.join(dir, f.path), f, problems, files);
   }
   if (problems.length > 0) {
     throw new SeedModelError('VA_ERR_MODEL_FILES', `${source}: member ${member.name}: the directory does not hold the weights the manifest names:\n  ${problems.join('\n  ')}`, { member: member.name, problems });
