@@ -27,13 +27,10 @@ export class FileOutput {
         return done;
       },
       seek: (offset: bigint, whence: AVSeekWhence) => {
-        const o = Number(offset);
         if (whence === AVSEEK_SIZE) return this.size;
-        if (whence === AVSEEK_SET) this.pos = o;
-        else if (whence === AVSEEK_CUR) this.pos += o;
-        else if (whence === AVSEEK_END) this.pos = this.size + o;
-        else return -1;
-        return this.pos;
+        const next = seekTo(this.pos, this.size, offset, whence);
+        if (next >= 0) this.pos = next;
+        return next;
       },
     };
   }
@@ -46,6 +43,18 @@ export class FileOutput {
 }
 
 /** The muxer for an output file name. */
+/**
+ * Where a custom-IO seek lands (FFmpeg's SET, CUR, END on a file of `size` bytes written so far),
+ * or -1 for a whence it does not ask of these outputs. AVSEEK_SIZE is answered by the caller.
+ */
+export function seekTo(pos: number, size: number, offset: bigint, whence: AVSeekWhence): number {
+  const o = Number(offset);
+  if (whence === AVSEEK_SET) return o;
+  if (whence === AVSEEK_CUR) return pos + o;
+  if (whence === AVSEEK_END) return size + o;
+  return -1;
+}
+
 export function containerOf(file: string): 'mp4' | 'matroska' | 'mov' {
   const ext = file.slice(file.lastIndexOf('.') + 1).toLowerCase();
   if (ext === 'mkv') return 'matroska';

@@ -1,6 +1,7 @@
-import { AVMEDIA_TYPE_VIDEO, AVSEEK_CUR, AVSEEK_END, AVSEEK_SET, AVSEEK_SIZE, AVFMT_FLAG_CUSTOM_IO, type AVSeekWhence } from 'node-av/constants';
+import { AVMEDIA_TYPE_VIDEO, AVSEEK_SIZE, AVFMT_FLAG_CUSTOM_IO, type AVSeekWhence } from 'node-av/constants';
 import { Dictionary, FFmpegError, FormatContext, IOContext, Rational, type Packet, type Stream } from 'node-av/lib';
 import './ffmpeg-log.js';
+import { seekTo } from './file-output.js';
 import { openRecordingFile, type RecordingFileOpener } from './recording-file.js';
 
 /** Containers a recording can be written in: both stay readable up to the last packet written if the process dies. */
@@ -299,13 +300,10 @@ export class VideoRecorder implements PacketSink {
   }
 
   private seekBytes(offset: bigint, whence: AVSeekWhence): number {
-    const o = Number(offset);
     if (whence === AVSEEK_SIZE) return this.size;
-    if (whence === AVSEEK_SET) this.pos = o;
-    else if (whence === AVSEEK_CUR) this.pos += o;
-    else if (whence === AVSEEK_END) this.pos = this.size + o;
-    else return -1;
-    return this.pos;
+    const next = seekTo(this.pos, this.size, offset, whence);
+    if (next >= 0) this.pos = next;
+    return next;
   }
 
   /** FFmpeg only sees -1 from the write callback: the system's own error is what is reported. */
